@@ -1,0 +1,31 @@
+//===- Passes.h - MatQuant conversion passes ---------------------*- C++ -*-===//
+
+#ifndef MATQUANT_CONVERSION_PASSES_H
+#define MATQUANT_CONVERSION_PASSES_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/Pass.h"
+#include "mlir/Transforms/DialectConversion.h"
+
+namespace matquant {
+
+#define GEN_PASS_DECL
+#include "matquant/Conversion/Passes.h.inc"
+
+/// Converts `!mq.weight` to its storage tensor type.
+void populateMQToLinalgTypeConversion(mlir::TypeConverter &converter);
+
+/// Patterns lowering every mq op to linalg / tensor / arith / math.
+void populateMQToLinalgConversionPatterns(
+    const mlir::TypeConverter &converter, mlir::RewritePatternSet &patterns);
+
+#define GEN_PASS_REGISTRATION
+#include "matquant/Conversion/Passes.h.inc"
+
+} // namespace matquant
+
+#endif // MATQUANT_CONVERSION_PASSES_H

@@ -1,0 +1,164 @@
+//===- Numerics.h - MatQuant numerics, the single source of truth -*- C++ -*-===//
+//
+// Plain C++ (no MLIR types) implementation of the numerics in
+// ../shared/MATQUANT.md: min-max quantization, slicing S(q, r) in clamped and
+// extra-precision mode, dequantization in the alpha / m form, and the packed
+// layouts (dense r-bit and bit planes). Folders, the reference lowering and
+// every kernel test call into this library.
+//
+// Conventions:
+// - A weight matrix is rows x cols, row-major. `axis` is the output-channel
+//   axis (0: one channel per row, groups run along a row; 1: one channel per
+//   column, groups run down a column). The other axis is the reduction axis.
+// - groupSize == 0 means per channel (one group spans the whole reduction axis).
+// - Scale / offset tensors have the matrix shape with the reduction dimension
+//   replaced by the number of groups: axis 0 -> [rows, cols/G], axis 1 ->
+//   [rows/G, cols]. They are stored row-major.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MATQUANT_NUMERICS_NUMERICS_H
+#define MATQUANT_NUMERICS_NUMERICS_H
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace matquant::numerics {
+
+/// How an r-bit slice of a c-bit code is formed.
+enum class SliceMode {
+  /// The paper's S(q, r): round half up on the dropped bits, clamp to 2^r - 1.
+  Clamped,
+  /// The same rounding without the clamp: k in [0, 2^r] (2^r + 1 levels).
+  ExtraPrecision,
+};
+
+/// Parses "clamped" / "extra_precision"; returns false on anything else.
+bool parseSliceMode(const std::string &s, SliceMode &mode);
+/// Returns "clamped" or "extra_precision".
+const char *sliceModeName(SliceMode mode);
+
+/// The r-bit index k of the c-bit code q (MATQUANT.md section 2):
+/// for r == c, k = q; otherwise k = (q >> (c-r)) + ((q >> (c-r-1)) & 1),
+/// clamped to 2^r - 1 in Clamped mode. Requires 1 <= r <= c <= 8 and
+/// q < 2^c (q may be 2^c only for an extra-precision input grid value).
+uint32_t sliceIndex(uint32_t q, unsigned c, unsigned r, SliceMode mode);
+
+/// S(q, r) = sliceIndex(q, c, r, mode) * 2^(c-r): the slice on the c-bit grid.
+uint32_t slice(uint32_t q, unsigned c, unsigned r, SliceMode mode);
+
+/// Re-slices an r_in-bit index to r_out bits, both on a c-bit grid: the value
+/// k_in * 2^(c - r_in) is sliced to r_out. This is what `mq.slice` does on a
+/// value that was already sliced (slice of a slice is NOT a slice of q).
+uint32_t resliceIndex(uint32_t kIn, unsigned c, unsigned rIn, unsigned rOut,
+                      SliceMode mode);
+
+/// True if slicing c -> rMid -> rOut gives the same index as c -> rOut for
+/// every c-bit code, decided by exhaustive enumeration.
+bool sliceChainIsExact(unsigned c, unsigned rMid, unsigned rOut,
+                       SliceMode mode);
+
+/// The largest index an r-bit slice can take: 2^r - 1 (clamped, or r == c),
+/// 2^r (extra precision, r < c).
+uint32_t maxIndex(unsigned c, unsigned r, SliceMode mode);
+
+/// Number of bits needed to store every index of an r-bit slice: r, or r + 1
+/// for extra precision with r < c.
+unsigned indexStorageBits(unsigned c, unsigned r, SliceMode mode);
+
+/// Quantization options.
+struct QuantOptions {
+  unsigned bits = 8;     ///< storage width c, 1..8
+  unsigned axis = 0;     ///< output-channel axis, 0 or 1
+  int64_t groupSize = 0; ///< 0: per channel; else G, must divide the reduction dim
+};
+
+/// A quantized matrix: c-bit codes and the affine pair per group.
+struct QuantizedMatrix {
+  int64_t rows = 0, cols = 0;
+  QuantOptions opts;
+  std::vector<uint8_t> codes; ///< rows * cols codes, row-major
+  std::vector<float> alpha;   ///< scales, shape scaleShape()
+  std::vector<float> offset;  ///< m = -alpha * z, shape scaleShape()
+
+  /// [rows, cols/G] for axis 0, [rows/G, cols] for axis 1.
+  int64_t scaleRows() const;
+  int64_t scaleCols() const;
+  /// Index into alpha / offset for element (i, j).
+  int64_t groupIndex(int64_t i, int64_t j) const;
+};
+
+/// Number of groups along the reduction dimension of length `reduce`.
+int64_t numGroups(int64_t reduce, int64_t groupSize);
+
+/// Returns an empty string if the options are valid for a rows x cols matrix,
+/// otherwise a message saying what is wrong.
+std::string validate(int64_t rows, int64_t cols, const QuantOptions &opts);
+
+/// Min-max asymmetric quantization, computed in float32 exactly as
+///   alpha = (hi - lo) / (2^c - 1), z = -lo / alpha,
+///   q = clamp(roundf(w / alpha + z), 0, 2^c - 1), m = -alpha * z
+/// with hi = gamma * max(w), lo = beta * min(w) per group. `gamma` / `beta`
+/// are either empty (no clipping), one value for all groups, or one value per
+/// group (scale-shape order). A group with max == min quantizes exactly:
+/// alpha = 0, m = w, q = 0. If clipping makes hi <= lo the group falls back
+/// to its unclipped range (matquant).
+/// Options that fail validate() give an empty matrix (rows = cols = 0); a
+/// gamma / beta of any other size is an assertion failure (ignored without
+/// assertions). NaN weights take no part in the range and get code 0.
+QuantizedMatrix quantize(const float *w, int64_t rows, int64_t cols,
+                         const QuantOptions &opts,
+                         const std::vector<float> &gamma = {},
+                         const std::vector<float> &beta = {});
+
+/// Dequantizes one element from its index k at width r:
+/// (alpha * 2^(c-r)) * k + m, evaluated in float32 in that order.
+float dequantizeIndex(uint32_t k, float alpha, float m, unsigned c,
+                      unsigned r);
+
+/// All r-bit indices of a quantized matrix, row-major.
+std::vector<uint8_t> sliceAll(const QuantizedMatrix &q, unsigned r,
+                              SliceMode mode);
+
+/// Dequantized r-bit model of a quantized matrix (float32, row-major).
+std::vector<float> dequantize(const QuantizedMatrix &q, unsigned r,
+                              SliceMode mode);
+
+/// y[b, n] = sum_k x[b, k] * W_hat_r[n, k] (axis 0) or x[b, k] * W_hat_r[k, n]
+/// (axis 1), accumulated in float64: the reference for every kernel.
+std::vector<double> referenceMatmul(const float *x, int64_t batch,
+                                    const QuantizedMatrix &q, unsigned r,
+                                    SliceMode mode);
+
+//===----------------------------------------------------------------------===//
+// Packed layouts. Both pack a rows x cols matrix of indices row by row; each
+// row starts on a byte boundary.
+//===----------------------------------------------------------------------===//
+
+/// Bytes per row of the dense layout: ceil(cols * bits / 8).
+int64_t denseRowBytes(int64_t cols, unsigned bits);
+
+/// Dense layout: element j of a row occupies bits [j*bits, (j+1)*bits) of the
+/// row's little-endian bit stream (LSB first). bits in 1..8; every index must
+/// fit in `bits` bits. Output size rows * denseRowBytes(cols, bits).
+std::vector<uint8_t> packDense(const uint8_t *idx, int64_t rows, int64_t cols,
+                               unsigned bits);
+std::vector<uint8_t> unpackDense(const uint8_t *packed, int64_t rows,
+                                 int64_t cols, unsigned bits);
+
+/// Bytes per row of one bit plane: ceil(cols / 8).
+int64_t planeRowBytes(int64_t cols);
+
+/// Bit-plane layout: `bits` planes, plane p holds bit (bits - 1 - p) of every
+/// index (plane 0 is the most significant), each plane rows x planeRowBytes
+/// bytes, element j at bit (j % 8) of byte j / 8. Every index must fit in
+/// `bits` bits. Output size bits * rows * planeRowBytes(cols).
+std::vector<uint8_t> packPlanes(const uint8_t *idx, int64_t rows, int64_t cols,
+                                unsigned bits);
+std::vector<uint8_t> unpackPlanes(const uint8_t *packed, int64_t rows,
+                                  int64_t cols, unsigned bits);
+
+} // namespace matquant::numerics
+
+#endif // MATQUANT_NUMERICS_NUMERICS_H

@@ -1,0 +1,52 @@
+# -*- Python -*-
+import os
+
+import lit.formats
+from lit.llvm import llvm_config
+from lit.llvm.subst import ToolSubst
+
+config.name = "MATQUANT"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir", ".test"]
+config.excludes = ["CMakeLists.txt", "README.md", "lit.cfg.py", "lit.site.cfg.py", "Inputs"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.matquant_obj_root, "test")
+
+config.substitutions.append(("%PATH%", config.environment["PATH"]))
+config.substitutions.append(("%shlibext", config.shlib_ext))
+config.substitutions.append(("%mlir_lib_dir", config.mlir_lib_dir))
+config.substitutions.append(("%matquant_bin", config.matquant_tools_dir))
+config.substitutions.append(("%matquant_src", config.matquant_src_root))
+
+llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP",
+                                     "ASAN_OPTIONS", "UBSAN_OPTIONS"])
+llvm_config.use_default_substitutions()
+
+config.environment["FILECHECK_OPTS"] = "-enable-var-scope --allow-unused-prefixes=false"
+
+tool_dirs = [config.matquant_tools_dir, config.llvm_tools_dir, config.mlir_tools_dir]
+
+# MATQUANT_VERIFY_ROUNDTRIP=1 runs every matquant-opt invocation with
+# --verify-roundtrip, so each test also checks printer/parser symmetry.
+opt = "matquant-opt"
+if os.environ.get("MATQUANT_VERIFY_ROUNDTRIP") == "1":
+    opt_cmd = os.path.join(config.matquant_tools_dir, "matquant-opt") + " --verify-roundtrip"
+    tools = [ToolSubst("matquant-opt", command=opt_cmd, unresolved="fatal")]
+else:
+    tools = [ToolSubst("matquant-opt", unresolved="fatal")]
+tools += [
+    ToolSubst("mlir-opt", command=os.path.join(config.mlir_tools_dir, "mlir-opt"), unresolved="ignore"),
+    ToolSubst("mlir-runner", command=os.path.join(config.mlir_tools_dir, "mlir-runner"), unresolved="ignore"),
+    ToolSubst("MatquantNumericsTests", command=os.path.join(config.matquant_obj_root, "unittests", "Numerics", "MatquantNumericsTests"), unresolved="ignore"),
+]
+llvm_config.add_tool_substitutions(tools, tool_dirs)
+
+if config.enable_execution_engine:
+    config.available_features.add("mlir-runner")
+if config.matquant_sanitize:
+    config.available_features.add("sanitizers")
+
+# The runner's support libraries.
+config.substitutions.append(("%runner_libs",
+    "-shared-libs=%s/libmlir_c_runner_utils%s -shared-libs=%s/libmlir_runner_utils%s"
+    % (config.mlir_lib_dir, config.shlib_ext, config.mlir_lib_dir, config.shlib_ext)))

@@ -37,6 +37,7 @@ else:
 tools += [
     ToolSubst("mlir-opt", command=os.path.join(config.mlir_tools_dir, "mlir-opt"), unresolved="ignore"),
     ToolSubst("mlir-runner", command=os.path.join(config.mlir_tools_dir, "mlir-runner"), unresolved="ignore"),
+    ToolSubst("mq-testgen", unresolved="fatal"),
     ToolSubst("MatquantNumericsTests", command=os.path.join(config.matquant_obj_root, "unittests", "Numerics", "MatquantNumericsTests"), unresolved="ignore"),
 ]
 llvm_config.add_tool_substitutions(tools, tool_dirs)

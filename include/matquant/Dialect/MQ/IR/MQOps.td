@@ -34,7 +34,7 @@ def MQ_ConstantOp : MQ_Op<"constant", [ConstantLike, Pure]> {
   }];
   let arguments = (ins ElementsAttr:$value);
   let results = (outs MQ_WeightType:$result);
-  let assemblyFormat = "$value attr-dict `:` type($result)";
+  let assemblyFormat = "$value attr-dict `:` qualified(type($result))";
   let hasVerifier = 1;
   let hasFolder = 1;
 }
@@ -69,7 +69,7 @@ def MQ_QuantizeOp : MQ_Op<"quantize", [Pure]> {
                       MQ_ScaleTensor:$offsets);
   let assemblyFormat = [{
     $input (`clip` `(` $gamma^ `,` $beta `)`)? attr-dict `:` type($input)
-    `->` type($codes) `,` type($scales) `,` type($offsets)
+    `->` qualified(type($codes)) `,` type($scales) `,` type($offsets)
   }];
   let hasVerifier = 1;
   let hasFolder = 1;
@@ -91,7 +91,7 @@ def MQ_DequantizeOp : MQ_Op<"dequantize", [Pure]> {
                        MQ_ScaleTensor:$offsets);
   let results = (outs MQ_FloatTensor2D:$result);
   let assemblyFormat = [{
-    $input `,` $scales `,` $offsets attr-dict `:` type($input) `,`
+    $input `,` $scales `,` $offsets attr-dict `:` qualified(type($input)) `,`
     type($scales) `,` type($offsets) `->` type($result)
   }];
   let hasVerifier = 1;
@@ -125,7 +125,7 @@ def MQ_SliceOp : MQ_Op<"slice", [Pure]> {
   }];
   let arguments = (ins MQ_WeightType:$input);
   let results = (outs MQ_WeightType:$result);
-  let assemblyFormat = "$input attr-dict `:` type($input) `to` type($result)";
+  let assemblyFormat = "$input attr-dict `:` qualified(type($input)) `to` qualified(type($result))";
   let hasVerifier = 1;
   let hasFolder = 1;
   let hasCanonicalizer = 1;
@@ -150,7 +150,7 @@ def MQ_PackOp : MQ_Op<"pack", [Pure]> {
   }];
   let arguments = (ins MQ_WeightType:$input);
   let results = (outs MQ_WeightType:$result);
-  let assemblyFormat = "$input attr-dict `:` type($input) `to` type($result)";
+  let assemblyFormat = "$input attr-dict `:` qualified(type($input)) `to` qualified(type($result))";
   let hasVerifier = 1;
   let hasFolder = 1;
 }
@@ -168,7 +168,7 @@ def MQ_UnpackOp : MQ_Op<"unpack", [Pure]> {
   }];
   let arguments = (ins MQ_WeightType:$input);
   let results = (outs MQ_WeightType:$result);
-  let assemblyFormat = "$input attr-dict `:` type($input) `to` type($result)";
+  let assemblyFormat = "$input attr-dict `:` qualified(type($input)) `to` qualified(type($result))";
   let hasVerifier = 1;
   let hasFolder = 1;
 }
@@ -200,7 +200,7 @@ def MQ_MatmulOp : MQ_Op<"matmul", [Pure]> {
   let results = (outs MQ_FloatTensor2D:$result);
   let assemblyFormat = [{
     $input `,` $weight `,` $scales `,` $offsets attr-dict `:` type($input) `,`
-    type($weight) `,` type($scales) `,` type($offsets) `->` type($result)
+    qualified(type($weight)) `,` type($scales) `,` type($offsets) `->` type($result)
   }];
   let hasVerifier = 1;
 }
@@ -223,7 +223,7 @@ def MQ_MatvecOp : MQ_Op<"matvec", [Pure]> {
   let results = (outs 1DTensorOf<[F32, F16, BF16]>:$result);
   let assemblyFormat = [{
     $input `,` $weight `,` $scales `,` $offsets attr-dict `:` type($input) `,`
-    type($weight) `,` type($scales) `,` type($offsets) `->` type($result)
+    qualified(type($weight)) `,` type($scales) `,` type($offsets) `->` type($result)
   }];
   let hasVerifier = 1;
 }

@@ -1,0 +1,441 @@
+//===- Numerics.cpp - MatQuant numerics -----------------------------------===//
+//
+// Implements include/matquant/Numerics/Numerics.h. Plain C++17: no MLIR or
+// LLVM headers, no exceptions. Bad user input is reported by validate();
+// the remaining preconditions (documented in the header) are internal and
+// checked with assert.
+//
+// Floating point: every float32 expression below is written in the order the
+// header documents. The library is compiled with -ffp-contract=off so that no
+// multiply-add is fused into an FMA, which would change the rounding.
+//
+//===----------------------------------------------------------------------===//
+
+#include "matquant/Numerics/Numerics.h"
+
+#include <cassert>
+#include <cmath>
+#include <limits>
+
+namespace matquant::numerics {
+
+//===----------------------------------------------------------------------===//
+// Slice modes
+//===----------------------------------------------------------------------===//
+
+bool parseSliceMode(const std::string &s, SliceMode &mode) {
+  if (s == "clamped") {
+    mode = SliceMode::Clamped;
+    return true;
+  }
+  if (s == "extra_precision") {
+    mode = SliceMode::ExtraPrecision;
+    return true;
+  }
+  return false;
+}
+
+const char *sliceModeName(SliceMode mode) {
+  switch (mode) {
+  case SliceMode::Clamped:
+    return "clamped";
+  case SliceMode::ExtraPrecision:
+    return "extra_precision";
+  }
+  assert(false && "unknown slice mode");
+  return "clamped";
+}
+
+//===----------------------------------------------------------------------===//
+// Slicing
+//===----------------------------------------------------------------------===//
+
+uint32_t sliceIndex(uint32_t q, unsigned c, unsigned r, SliceMode mode) {
+  assert(c >= 1 && c <= 8 && "storage width must be in 1..8");
+  assert(r >= 1 && r <= c && "slice width must be in 1..c");
+  // q == 2^c is the top level of an extra-precision grid (a re-slice input).
+  assert(q <= (1u << c) && "code out of range");
+  if (r == c)
+    return q;
+  unsigned drop = c - r; // >= 1
+  uint32_t k = (q >> drop) + ((q >> (drop - 1)) & 1u);
+  if (mode == SliceMode::Clamped) {
+    uint32_t top = (1u << r) - 1u;
+    if (k > top)
+      k = top;
+  }
+  return k;
+}
+
+uint32_t slice(uint32_t q, unsigned c, unsigned r, SliceMode mode) {
+  return sliceIndex(q, c, r, mode) << (c - r);
+}
+
+uint32_t resliceIndex(uint32_t kIn, unsigned c, unsigned rIn, unsigned rOut,
+                      SliceMode mode) {
+  assert(c >= 1 && c <= 8 && "storage width must be in 1..8");
+  assert(rIn >= 1 && rIn <= c && "input slice width must be in 1..c");
+  assert(kIn <= (1u << rIn) && "input index out of range");
+  // kIn << (c - rIn) <= 2^c: at most the extra-precision top level.
+  return sliceIndex(kIn << (c - rIn), c, rOut, mode);
+}
+
+bool sliceChainIsExact(unsigned c, unsigned rMid, unsigned rOut,
+                       SliceMode mode) {
+  for (uint32_t q = 0; q < (1u << c); ++q) {
+    uint32_t direct = sliceIndex(q, c, rOut, mode);
+    uint32_t chained =
+        resliceIndex(sliceIndex(q, c, rMid, mode), c, rMid, rOut, mode);
+    if (direct != chained)
+      return false;
+  }
+  return true;
+}
+
+uint32_t maxIndex(unsigned c, unsigned r, SliceMode mode) {
+  assert(r >= 1 && r <= c && c <= 8);
+  if (mode == SliceMode::ExtraPrecision && r < c)
+    return 1u << r;
+  return (1u << r) - 1u;
+}
+
+unsigned indexStorageBits(unsigned c, unsigned r, SliceMode mode) {
+  assert(r >= 1 && r <= c && c <= 8);
+  if (mode == SliceMode::ExtraPrecision && r < c)
+    return r + 1;
+  return r;
+}
+
+//===----------------------------------------------------------------------===//
+// Quantized matrix geometry
+//===----------------------------------------------------------------------===//
+
+int64_t numGroups(int64_t reduce, int64_t groupSize) {
+  assert(groupSize >= 0 && reduce >= 0);
+  if (groupSize == 0)
+    return 1;
+  return reduce / groupSize;
+}
+
+namespace {
+/// The effective group length along the reduction dimension.
+int64_t groupLength(int64_t reduce, int64_t groupSize) {
+  return groupSize == 0 ? reduce : groupSize;
+}
+} // namespace
+
+int64_t QuantizedMatrix::scaleRows() const {
+  return opts.axis == 0 ? rows : numGroups(rows, opts.groupSize);
+}
+
+int64_t QuantizedMatrix::scaleCols() const {
+  return opts.axis == 0 ? numGroups(cols, opts.groupSize) : cols;
+}
+
+int64_t QuantizedMatrix::groupIndex(int64_t i, int64_t j) const {
+  assert(i >= 0 && i < rows && j >= 0 && j < cols);
+  if (opts.axis == 0)
+    return i * scaleCols() + j / groupLength(cols, opts.groupSize);
+  return (i / groupLength(rows, opts.groupSize)) * cols + j;
+}
+
+std::string validate(int64_t rows, int64_t cols, const QuantOptions &opts) {
+  if (opts.bits < 1 || opts.bits > 8)
+    return "bits must be in 1..8, got " + std::to_string(opts.bits);
+  if (opts.axis > 1)
+    return "axis must be 0 or 1, got " + std::to_string(opts.axis);
+  if (rows <= 0 || cols <= 0)
+    return "matrix shape must be positive, got " + std::to_string(rows) +
+           " x " + std::to_string(cols);
+  if (opts.groupSize < 0)
+    return "group size must be non-negative, got " +
+           std::to_string(opts.groupSize);
+  int64_t reduce = opts.axis == 0 ? cols : rows;
+  if (opts.groupSize != 0 && reduce % opts.groupSize != 0)
+    return "group size " + std::to_string(opts.groupSize) +
+           " does not divide the reduction dimension " + std::to_string(reduce);
+  return std::string();
+}
+
+//===----------------------------------------------------------------------===//
+// Quantization
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// The clip factor of group g: 1 (empty), the single value, or the g-th.
+/// A vector of any other size is a caller error: asserted, and ignored in
+/// builds without assertions.
+float clipFactor(const std::vector<float> &v, int64_t g, int64_t numGroups) {
+  if (v.empty())
+    return 1.0f;
+  if (v.size() == 1)
+    return v[0];
+  assert(static_cast<int64_t>(v.size()) == numGroups &&
+         "clip factors: expected 0, 1 or one per group");
+  if (static_cast<int64_t>(v.size()) != numGroups)
+    return 1.0f;
+  return v[static_cast<size_t>(g)];
+}
+
+/// Rounds and clamps to [0, qmax] without undefined behaviour for NaN or
+/// out-of-range values (NaN maps to 0).
+uint8_t roundClamp(float t, float qmax) {
+  float v = std::roundf(t);
+  if (!(v > 0.0f))
+    return 0;
+  if (v > qmax)
+    v = qmax;
+  return static_cast<uint8_t>(v);
+}
+
+} // namespace
+
+QuantizedMatrix quantize(const float *w, int64_t rows, int64_t cols,
+                         const QuantOptions &opts,
+                         const std::vector<float> &gamma,
+                         const std::vector<float> &beta) {
+  QuantizedMatrix out;
+  // Invalid options are reported by validate(); here they give an empty
+  // matrix rather than undefined behaviour.
+  if (!validate(rows, cols, opts).empty())
+    return out;
+
+  out.rows = rows;
+  out.cols = cols;
+  out.opts = opts;
+  out.codes.assign(static_cast<size_t>(rows * cols), 0);
+  int64_t sRows = out.scaleRows(), sCols = out.scaleCols();
+  int64_t nGroups = sRows * sCols;
+  out.alpha.assign(static_cast<size_t>(nGroups), 0.0f);
+  out.offset.assign(static_cast<size_t>(nGroups), 0.0f);
+
+  const float levels = static_cast<float>((1u << opts.bits) - 1u);
+  const int64_t reduce = opts.axis == 0 ? cols : rows;
+  const int64_t glen = groupLength(reduce, opts.groupSize);
+
+  // Element t (0 <= t < glen) of group (sr, sc), as a flat index into w.
+  auto element = [&](int64_t sr, int64_t sc, int64_t t) -> int64_t {
+    if (opts.axis == 0)
+      return sr * cols + sc * glen + t;
+    return (sr * glen + t) * cols + sc;
+  };
+
+  for (int64_t sr = 0; sr < sRows; ++sr) {
+    for (int64_t sc = 0; sc < sCols; ++sc) {
+      int64_t g = sr * sCols + sc;
+      // Range of the group; NaN elements do not take part.
+      float mn = std::numeric_limits<float>::infinity();
+      float mx = -std::numeric_limits<float>::infinity();
+      for (int64_t t = 0; t < glen; ++t) {
+        float v = w[element(sr, sc, t)];
+        if (v < mn)
+          mn = v;
+        if (v > mx)
+          mx = v;
+      }
+      if (mn > mx) // every element is NaN
+        mn = mx = std::numeric_limits<float>::quiet_NaN();
+
+      if (!(mx > mn)) {
+        // Constant group (or all NaN): exact, alpha = 0, m = w, q = 0.
+        out.alpha[g] = 0.0f;
+        out.offset[g] = mn;
+        continue; // codes already 0
+      }
+
+      float hi = clipFactor(gamma, g, nGroups) * mx;
+      float lo = clipFactor(beta, g, nGroups) * mn;
+      if (!(hi > lo)) { // clipping collapsed the range (matquant)
+        hi = mx;
+        lo = mn;
+      }
+      float alpha = (hi - lo) / levels;
+      if (std::isinf(alpha) && std::isfinite(hi) && std::isfinite(lo)) {
+        // hi - lo overflowed float; only reachable near FLT_MAX.
+        alpha = hi / levels - lo / levels;
+      }
+      if (alpha == 0.0f) {
+        // hi - lo underflowed (hi, lo within a few subnormal steps): treat
+        // as constant; the error is below hi - lo.
+        out.alpha[g] = 0.0f;
+        out.offset[g] = lo;
+        continue;
+      }
+      float z = -lo / alpha;
+      for (int64_t t = 0; t < glen; ++t) {
+        int64_t e = element(sr, sc, t);
+        float v = w[e] / alpha + z;
+        out.codes[static_cast<size_t>(e)] = roundClamp(v, levels);
+      }
+      out.alpha[g] = alpha;
+      out.offset[g] = -alpha * z;
+    }
+  }
+  return out;
+}
+
+//===----------------------------------------------------------------------===//
+// Dequantization and the reference matmul
+//===----------------------------------------------------------------------===//
+
+float dequantizeIndex(uint32_t k, float alpha, float m, unsigned c,
+                      unsigned r) {
+  assert(r >= 1 && r <= c && c <= 8);
+  float scale = alpha * static_cast<float>(1u << (c - r));
+  float scaled = scale * static_cast<float>(k);
+  return scaled + m;
+}
+
+std::vector<uint8_t> sliceAll(const QuantizedMatrix &q, unsigned r,
+                              SliceMode mode) {
+  std::vector<uint8_t> out(q.codes.size());
+  for (size_t e = 0; e < q.codes.size(); ++e)
+    out[e] = static_cast<uint8_t>(sliceIndex(q.codes[e], q.opts.bits, r, mode));
+  return out;
+}
+
+std::vector<float> dequantize(const QuantizedMatrix &q, unsigned r,
+                              SliceMode mode) {
+  std::vector<float> out(static_cast<size_t>(q.rows * q.cols));
+  const unsigned c = q.opts.bits;
+  for (int64_t i = 0; i < q.rows; ++i) {
+    for (int64_t j = 0; j < q.cols; ++j) {
+      size_t e = static_cast<size_t>(i * q.cols + j);
+      int64_t g = q.groupIndex(i, j);
+      uint32_t k = sliceIndex(q.codes[e], c, r, mode);
+      out[e] = dequantizeIndex(k, q.alpha[g], q.offset[g], c, r);
+    }
+  }
+  return out;
+}
+
+std::vector<double> referenceMatmul(const float *x, int64_t batch,
+                                    const QuantizedMatrix &q, unsigned r,
+                                    SliceMode mode) {
+  assert(batch >= 0);
+  std::vector<float> wHat = dequantize(q, r, mode);
+  const bool axis0 = q.opts.axis == 0;
+  const int64_t n = axis0 ? q.rows : q.cols;
+  const int64_t k = axis0 ? q.cols : q.rows;
+  std::vector<double> y(static_cast<size_t>(batch * n), 0.0);
+  for (int64_t b = 0; b < batch; ++b) {
+    for (int64_t o = 0; o < n; ++o) {
+      double acc = 0.0;
+      for (int64_t t = 0; t < k; ++t) {
+        float wv = axis0 ? wHat[static_cast<size_t>(o * k + t)]
+                         : wHat[static_cast<size_t>(t * n + o)];
+        acc += static_cast<double>(x[b * k + t]) * static_cast<double>(wv);
+      }
+      y[static_cast<size_t>(b * n + o)] = acc;
+    }
+  }
+  return y;
+}
+
+//===----------------------------------------------------------------------===//
+// Packed layouts
+//===----------------------------------------------------------------------===//
+
+int64_t denseRowBytes(int64_t cols, unsigned bits) {
+  assert(cols >= 0 && bits >= 1 && bits <= 8);
+  return (cols * static_cast<int64_t>(bits) + 7) / 8;
+}
+
+std::vector<uint8_t> packDense(const uint8_t *idx, int64_t rows, int64_t cols,
+                               unsigned bits) {
+  assert(rows >= 0 && cols >= 0 && bits >= 1 && bits <= 8);
+  const int64_t rowBytes = denseRowBytes(cols, bits);
+  const uint32_t mask = (1u << bits) - 1u;
+  std::vector<uint8_t> out(static_cast<size_t>(rows * rowBytes), 0);
+  for (int64_t i = 0; i < rows; ++i) {
+    uint8_t *row = out.data() + i * rowBytes;
+    for (int64_t j = 0; j < cols; ++j) {
+      uint32_t v = idx[i * cols + j];
+      assert(v <= mask && "index does not fit in the packed width");
+      v &= mask;
+      int64_t pos = j * static_cast<int64_t>(bits);
+      int64_t byte = pos / 8;
+      unsigned shift = static_cast<unsigned>(pos % 8);
+      // The element spans at most two bytes (bits <= 8).
+      uint32_t spread = v << shift;
+      row[byte] = static_cast<uint8_t>(row[byte] | (spread & 0xffu));
+      if (shift + bits > 8)
+        row[byte + 1] = static_cast<uint8_t>(row[byte + 1] | (spread >> 8));
+    }
+  }
+  return out;
+}
+
+std::vector<uint8_t> unpackDense(const uint8_t *packed, int64_t rows,
+                                 int64_t cols, unsigned bits) {
+  assert(rows >= 0 && cols >= 0 && bits >= 1 && bits <= 8);
+  const int64_t rowBytes = denseRowBytes(cols, bits);
+  const uint32_t mask = (1u << bits) - 1u;
+  std::vector<uint8_t> out(static_cast<size_t>(rows * cols), 0);
+  for (int64_t i = 0; i < rows; ++i) {
+    const uint8_t *row = packed + i * rowBytes;
+    for (int64_t j = 0; j < cols; ++j) {
+      int64_t pos = j * static_cast<int64_t>(bits);
+      int64_t byte = pos / 8;
+      unsigned shift = static_cast<unsigned>(pos % 8);
+      uint32_t v = row[byte];
+      if (shift + bits > 8)
+        v |= static_cast<uint32_t>(row[byte + 1]) << 8;
+      out[static_cast<size_t>(i * cols + j)] =
+          static_cast<uint8_t>((v >> shift) & mask);
+    }
+  }
+  return out;
+}
+
+int64_t planeRowBytes(int64_t cols) {
+  assert(cols >= 0);
+  return (cols + 7) / 8;
+}
+
+std::vector<uint8_t> packPlanes(const uint8_t *idx, int64_t rows, int64_t cols,
+                                unsigned bits) {
+  assert(rows >= 0 && cols >= 0 && bits >= 1 && bits <= 8);
+  const int64_t rowBytes = planeRowBytes(cols);
+  const int64_t planeBytes = rows * rowBytes;
+  std::vector<uint8_t> out(static_cast<size_t>(bits * planeBytes), 0);
+  for (unsigned p = 0; p < bits; ++p) {
+    const unsigned bit = bits - 1 - p;
+    uint8_t *plane = out.data() + p * planeBytes;
+    for (int64_t i = 0; i < rows; ++i) {
+      uint8_t *row = plane + i * rowBytes;
+      for (int64_t j = 0; j < cols; ++j) {
+        assert(idx[i * cols + j] < (1u << bits) &&
+               "index does not fit in the packed width");
+        if ((idx[i * cols + j] >> bit) & 1u)
+          row[j / 8] = static_cast<uint8_t>(row[j / 8] | (1u << (j % 8)));
+      }
+    }
+  }
+  return out;
+}
+
+std::vector<uint8_t> unpackPlanes(const uint8_t *packed, int64_t rows,
+                                  int64_t cols, unsigned bits) {
+  assert(rows >= 0 && cols >= 0 && bits >= 1 && bits <= 8);
+  const int64_t rowBytes = planeRowBytes(cols);
+  const int64_t planeBytes = rows * rowBytes;
+  std::vector<uint8_t> out(static_cast<size_t>(rows * cols), 0);
+  for (unsigned p = 0; p < bits; ++p) {
+    const unsigned bit = bits - 1 - p;
+    const uint8_t *plane = packed + p * planeBytes;
+    for (int64_t i = 0; i < rows; ++i) {
+      const uint8_t *row = plane + i * rowBytes;
+      for (int64_t j = 0; j < cols; ++j) {
+        if ((row[j / 8] >> (j % 8)) & 1u) {
+          size_t e = static_cast<size_t>(i * cols + j);
+          out[e] = static_cast<uint8_t>(out[e] | (1u << bit));
+        }
+      }
+    }
+  }
+  return out;
+}
+
+} // namespace matquant::numerics

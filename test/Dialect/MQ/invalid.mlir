@@ -1,0 +1,366 @@
+// RUN: matquant-opt %s -split-input-file -verify-diagnostics
+
+// expected-error @+1 {{width 9 must be in [1, storage width 8]}}
+func.func @bits_over_storage(%a: !mq.weight<4x6xf32, storage = 8, bits = 9>)
+
+// -----
+
+// expected-error @+1 {{storage width must be in [1, 8], got 9}}
+func.func @storage_too_wide(%a: !mq.weight<4x6xf32, storage = 9, bits = 4>)
+
+// -----
+
+// expected-error @+1 {{width 0 must be in [1, storage width 8]}}
+func.func @bits_zero(%a: !mq.weight<4x6xf32, storage = 8, bits = 0>)
+
+// -----
+
+// expected-error @+1 {{width 3 is not one of the nested widths}}
+func.func @bits_not_nested(%a: !mq.weight<4x6xf32, storage = 8, bits = 3, widths = [8, 4, 2]>)
+
+// -----
+
+// expected-error @+1 {{nested width 9 must be in [1, storage width 8]}}
+func.func @nested_too_wide(%a: !mq.weight<4x6xf32, storage = 8, bits = 8, widths = [9, 8]>)
+
+// -----
+
+// expected-error @+1 {{nested width 4 is repeated}}
+func.func @nested_repeated(%a: !mq.weight<4x6xf32, storage = 8, bits = 8, widths = [8, 4, 4]>)
+
+// -----
+
+// expected-error @+1 {{nested widths must include the storage width 8}}
+func.func @nested_without_storage(%a: !mq.weight<4x6xf32, storage = 8, bits = 4, widths = [4, 2]>)
+
+// -----
+
+// expected-error @+1 {{group size 4 does not divide the reduction dimension 6}}
+func.func @group_not_dividing(%a: !mq.weight<4x6xf32, storage = 8, bits = 8, group = 4>)
+
+// -----
+
+// expected-error @+1 {{group size 4 does not divide the reduction dimension 6}}
+func.func @group_axis1(%a: !mq.weight<6x4xf32, storage = 8, bits = 8, axis = 1, group = 4>)
+
+// -----
+
+// expected-error @+1 {{group size must be non-negative, got -2}}
+func.func @group_negative(%a: !mq.weight<4x6xf32, storage = 8, bits = 8, group = -2>)
+
+// -----
+
+// expected-error @+1 {{channel axis must be 0 or 1, got 2}}
+func.func @bad_axis(%a: !mq.weight<4x6xf32, storage = 8, bits = 8, axis = 2>)
+
+// -----
+
+// expected-error @+1 {{weight must have rank 2, got rank 3}}
+func.func @rank3(%a: !mq.weight<4x6x2xf32, storage = 8, bits = 8>)
+
+// -----
+
+// expected-error @+1 {{weight element type must be f32, f16 or bf16, got 'i32'}}
+func.func @int_element(%a: !mq.weight<4x6xi32, storage = 8, bits = 8>)
+
+// -----
+
+// expected-error @+1 {{layout width 4 does not match the index width 2 of a 2-bit clamped slice}}
+func.func @layout_width(%a: !mq.weight<4x6xf32, storage = 8, bits = 2, layout = #mq.layout<dense, 4>>)
+
+// -----
+
+// expected-error @+1 {{layout width 2 does not match the index width 3 of a 2-bit extra_precision slice}}
+func.func @layout_width_ep(%a: !mq.weight<4x6xf32, storage = 8, bits = 2, mode = extra_precision, layout = #mq.layout<dense, 2>>)
+
+// -----
+
+// expected-error @+1 {{dense layout width must be in [1, 8], got 9}}
+func.func @dense_too_wide(%a: !mq.weight<4x6xf32, storage = 8, bits = 8, layout = #mq.layout<dense, 9>>)
+
+// -----
+
+// expected-error @+1 {{layout width must be in [1, 9], got 0}}
+func.func @layout_zero(%a: !mq.weight<4x6xf32, storage = 8, bits = 8, layout = #mq.layout<planes, 0>>)
+
+// -----
+
+// expected-error @+1 {{weight type needs 'storage' and 'bits'}}
+func.func @missing_bits(%a: !mq.weight<4x6xf32, storage = 8>)
+
+// -----
+
+// expected-error @+1 {{unknown weight parameter 'foo'}}
+func.func @unknown_param(%a: !mq.weight<4x6xf32, storage = 8, bits = 8, foo = 1>)
+
+// -----
+
+// expected-error @+1 {{parameter 'bits' is repeated}}
+func.func @repeated_param(%a: !mq.weight<4x6xf32, storage = 8, bits = 8, bits = 4>)
+
+// -----
+
+// expected-error @+1 {{unknown slice mode 'truncate', expected 'clamped' or 'extra_precision'}}
+func.func @bad_mode(%a: !mq.weight<4x6xf32, storage = 8, bits = 8, mode = truncate>)
+
+// -----
+
+// expected-error @+1 {{expected a #mq.layout attribute}}
+func.func @bad_layout(%a: !mq.weight<4x6xf32, storage = 8, bits = 8, layout = 3>)
+
+// -----
+
+// expected-error @+1 {{'storage' must be a small non-negative integer}}
+func.func @huge_storage(%a: !mq.weight<4x6xf32, storage = 99999, bits = 8>)
+
+// -----
+
+// expected-error @+1 {{weight dimensions must be static and positive}}
+func.func @zero_dim(%a: !mq.weight<0x6xf32, storage = 8, bits = 8>)
+
+// -----
+
+// expected-error @+1 {{schedule default width must be in [1, 8], got 9}}
+func.func @schedule_default() attributes {s = #mq.schedule<default = 9, layers = {}>}
+
+// -----
+
+// expected-error @+1 {{schedule entry 'l0' has width 0, expected [1, 8]}}
+func.func @schedule_entry() attributes {s = #mq.schedule<default = 4, layers = {l0 = 0}>}
+
+// -----
+
+// expected-error @+1 {{schedule entry 'l0' must be an integer width}}
+func.func @schedule_entry_type() attributes {s = #mq.schedule<default = 4, layers = {l0 = "x"}>}
+
+// -----
+
+func.func @slice_up(%a: !mq.weight<4x6xf32, storage = 8, bits = 2>) {
+  // expected-error @+1 {{cannot slice a 2-bit weight to 4 bits: the slice width must not exceed the input width}}
+  %0 = mq.slice %a : !mq.weight<4x6xf32, storage = 8, bits = 2> to !mq.weight<4x6xf32, storage = 8, bits = 4>
+  return
+}
+
+// -----
+
+func.func @slice_changes_group(%a: !mq.weight<4x6xf32, storage = 8, bits = 8>) {
+  // expected-error @+1 {{result must differ from the input only in its width}}
+  %0 = mq.slice %a : !mq.weight<4x6xf32, storage = 8, bits = 8> to !mq.weight<4x6xf32, storage = 8, bits = 4, group = 3>
+  return
+}
+
+// -----
+
+func.func @slice_packed(%a: !mq.weight<4x6xf32, storage = 8, bits = 4, layout = #mq.layout<dense, 4>>) {
+  // expected-error @+1 {{slices logical weights only; unpack a packed weight first}}
+  %0 = mq.slice %a : !mq.weight<4x6xf32, storage = 8, bits = 4, layout = #mq.layout<dense, 4>> to !mq.weight<4x6xf32, storage = 8, bits = 2>
+  return
+}
+
+// -----
+
+func.func @quantize_shape(%w: tensor<4x5xf32>) {
+  // expected-error @+1 {{input shape does not match the weight shape}}
+  %q, %s, %m = mq.quantize %w : tensor<4x5xf32> -> !mq.weight<4x6xf32, storage = 8, bits = 8>, tensor<4x1xf32>, tensor<4x1xf32>
+  return
+}
+
+// -----
+
+func.func @quantize_elt(%w: tensor<4x6xf16>) {
+  // expected-error @+1 {{input element type 'f16' does not match the weight element type 'f32'}}
+  %q, %s, %m = mq.quantize %w : tensor<4x6xf16> -> !mq.weight<4x6xf32, storage = 8, bits = 8>, tensor<4x1xf32>, tensor<4x1xf32>
+  return
+}
+
+// -----
+
+func.func @quantize_sliced(%w: tensor<4x6xf32>) {
+  // expected-error @+1 {{result must hold the full storage width 8, got width 4 (use mq.slice)}}
+  %q, %s, %m = mq.quantize %w : tensor<4x6xf32> -> !mq.weight<4x6xf32, storage = 8, bits = 4>, tensor<4x1xf32>, tensor<4x1xf32>
+  return
+}
+
+// -----
+
+func.func @quantize_packed(%w: tensor<4x6xf32>) {
+  // expected-error @+1 {{result must not have a layout (use mq.pack)}}
+  %q, %s, %m = mq.quantize %w : tensor<4x6xf32> -> !mq.weight<4x6xf32, storage = 8, bits = 8, layout = #mq.layout<dense, 8>>, tensor<4x1xf32>, tensor<4x1xf32>
+  return
+}
+
+// -----
+
+func.func @quantize_clip(%w: tensor<4x6xf32>) {
+  // expected-error @+1 {{clip gamma must be in (0, 1], got 1.5}}
+  %q, %s, %m = mq.quantize %w clip(1.5, 0.9) : tensor<4x6xf32> -> !mq.weight<4x6xf32, storage = 8, bits = 8>, tensor<4x1xf32>, tensor<4x1xf32>
+  return
+}
+
+// -----
+
+func.func @quantize_clip_beta(%w: tensor<4x6xf32>) {
+  // expected-error @+1 {{clip beta must be in (0, 1], got 0}}
+  %q, %s, %m = mq.quantize %w clip(0.5, 0.0) : tensor<4x6xf32> -> !mq.weight<4x6xf32, storage = 8, bits = 8>, tensor<4x1xf32>, tensor<4x1xf32>
+  return
+}
+
+// -----
+
+func.func @quantize_half_clip(%w: tensor<4x6xf32>) {
+  // expected-error @+1 {{clip needs both gamma and beta}}
+  %q, %s, %m = "mq.quantize"(%w) <{gamma = 0.5 : f32}> : (tensor<4x6xf32>) -> (!mq.weight<4x6xf32, storage = 8, bits = 8>, tensor<4x1xf32>, tensor<4x1xf32>)
+  return
+}
+
+// -----
+
+func.func @quantize_scales(%w: tensor<4x6xf32>) {
+  // expected-error @+1 {{scales type 'tensor<4x1xf32>' does not match the expected 'tensor<4x2xf32>' for 2 group(s) per channel}}
+  %q, %s, %m = mq.quantize %w : tensor<4x6xf32> -> !mq.weight<4x6xf32, storage = 8, bits = 8, group = 3>, tensor<4x1xf32>, tensor<4x2xf32>
+  return
+}
+
+// -----
+
+func.func @quantize_offsets(%w: tensor<6x4xf32>) {
+  // expected-error @+1 {{offsets type 'tensor<6x1xf32>' does not match the expected 'tensor<3x4xf32>' for 3 group(s) per channel}}
+  %q, %s, %m = mq.quantize %w : tensor<6x4xf32> -> !mq.weight<6x4xf32, storage = 8, bits = 8, axis = 1, group = 2>, tensor<3x4xf32>, tensor<6x1xf32>
+  return
+}
+
+// -----
+
+func.func @quantize_int(%w: tensor<4x6xi32>) {
+  // expected-error @+1 {{operand #0 must be 2D tensor of 32-bit float or 16-bit float or bfloat16 type values}}
+  %q, %s, %m = "mq.quantize"(%w) : (tensor<4x6xi32>) -> (!mq.weight<4x6xf32, storage = 8, bits = 8>, tensor<4x1xf32>, tensor<4x1xf32>)
+  return
+}
+
+// -----
+
+func.func @dequantize_packed(%a: !mq.weight<4x6xf32, storage = 8, bits = 4, layout = #mq.layout<dense, 4>>, %s: tensor<4x1xf32>) {
+  // expected-error @+1 {{input must be a logical weight without a layout (use mq.unpack)}}
+  %0 = mq.dequantize %a, %s, %s : !mq.weight<4x6xf32, storage = 8, bits = 4, layout = #mq.layout<dense, 4>>, tensor<4x1xf32>, tensor<4x1xf32> -> tensor<4x6xf32>
+  return
+}
+
+// -----
+
+func.func @dequantize_shape(%a: !mq.weight<4x6xf32, storage = 8, bits = 4>, %s: tensor<4x1xf32>) {
+  // expected-error @+1 {{result shape does not match the weight shape}}
+  %0 = mq.dequantize %a, %s, %s : !mq.weight<4x6xf32, storage = 8, bits = 4>, tensor<4x1xf32>, tensor<4x1xf32> -> tensor<6x4xf32>
+  return
+}
+
+// -----
+
+func.func @dequantize_scales(%a: !mq.weight<4x6xf32, storage = 8, bits = 4>, %s: tensor<4x2xf32>, %m: tensor<4x1xf32>) {
+  // expected-error @+1 {{scales type 'tensor<4x2xf32>' does not match the expected 'tensor<4x1xf32>' for 1 group(s) per channel}}
+  %0 = mq.dequantize %a, %s, %m : !mq.weight<4x6xf32, storage = 8, bits = 4>, tensor<4x2xf32>, tensor<4x1xf32> -> tensor<4x6xf32>
+  return
+}
+
+// -----
+
+func.func @pack_logical_result(%a: !mq.weight<4x6xf32, storage = 8, bits = 4>) {
+  // expected-error @+1 {{packed side '!mq.weight<4x6xf32, storage = 8, bits = 4>' must have a layout}}
+  %0 = mq.pack %a : !mq.weight<4x6xf32, storage = 8, bits = 4> to !mq.weight<4x6xf32, storage = 8, bits = 4>
+  return
+}
+
+// -----
+
+func.func @pack_packed_input(%a: !mq.weight<4x6xf32, storage = 8, bits = 4, layout = #mq.layout<dense, 4>>) {
+  // expected-error @+1 {{logical side '!mq.weight<4x6xf32, storage = 8, bits = 4, layout = #mq.layout<dense, 4>>' must not have a layout}}
+  %0 = mq.pack %a : !mq.weight<4x6xf32, storage = 8, bits = 4, layout = #mq.layout<dense, 4>> to !mq.weight<4x6xf32, storage = 8, bits = 4, layout = #mq.layout<planes, 4>>
+  return
+}
+
+// -----
+
+func.func @pack_changes_width(%a: !mq.weight<4x6xf32, storage = 8, bits = 4>) {
+  // expected-error @+1 {{packed and logical types must differ only in the layout}}
+  %0 = mq.pack %a : !mq.weight<4x6xf32, storage = 8, bits = 4> to !mq.weight<4x6xf32, storage = 8, bits = 2, layout = #mq.layout<dense, 2>>
+  return
+}
+
+// -----
+
+func.func @unpack_logical(%a: !mq.weight<4x6xf32, storage = 8, bits = 4>) {
+  // expected-error @+1 {{packed side '!mq.weight<4x6xf32, storage = 8, bits = 4>' must have a layout}}
+  %0 = mq.unpack %a : !mq.weight<4x6xf32, storage = 8, bits = 4> to !mq.weight<4x6xf32, storage = 8, bits = 4>
+  return
+}
+
+// -----
+
+func.func @matvec_k(%x: tensor<5xf32>, %a: !mq.weight<4x6xf32, storage = 8, bits = 4>, %s: tensor<4x1xf32>) {
+  // expected-error @+1 {{activation reduction size 5 does not match the weight's 6}}
+  %0 = mq.matvec %x, %a, %s, %s : tensor<5xf32>, !mq.weight<4x6xf32, storage = 8, bits = 4>, tensor<4x1xf32>, tensor<4x1xf32> -> tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @matvec_n(%x: tensor<6xf32>, %a: !mq.weight<4x6xf32, storage = 8, bits = 4>, %s: tensor<4x1xf32>) {
+  // expected-error @+1 {{result size 6 does not match the weight's 4 output channels}}
+  %0 = mq.matvec %x, %a, %s, %s : tensor<6xf32>, !mq.weight<4x6xf32, storage = 8, bits = 4>, tensor<4x1xf32>, tensor<4x1xf32> -> tensor<6xf32>
+  return
+}
+
+// -----
+
+func.func @matvec_axis1(%x: tensor<6xf32>, %a: !mq.weight<6x4xf32, storage = 8, bits = 4, axis = 1>, %s: tensor<1x4xf32>) {
+  // expected-error @+1 {{result size 6 does not match the weight's 4 output channels}}
+  %0 = mq.matvec %x, %a, %s, %s : tensor<6xf32>, !mq.weight<6x4xf32, storage = 8, bits = 4, axis = 1>, tensor<1x4xf32>, tensor<1x4xf32> -> tensor<6xf32>
+  return
+}
+
+// -----
+
+func.func @matvec_elt(%x: tensor<6xf16>, %a: !mq.weight<4x6xf32, storage = 8, bits = 4>, %s: tensor<4x1xf32>) {
+  // expected-error @+1 {{result element type 'f32' does not match the activation type 'f16'}}
+  %0 = mq.matvec %x, %a, %s, %s : tensor<6xf16>, !mq.weight<4x6xf32, storage = 8, bits = 4>, tensor<4x1xf32>, tensor<4x1xf32> -> tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @matmul_batch(%x: tensor<3x6xf32>, %a: !mq.weight<4x6xf32, storage = 8, bits = 4>, %s: tensor<4x1xf32>) {
+  // expected-error @+1 {{batch size 2 of the result does not match the activations' 3}}
+  %0 = mq.matmul %x, %a, %s, %s : tensor<3x6xf32>, !mq.weight<4x6xf32, storage = 8, bits = 4>, tensor<4x1xf32>, tensor<4x1xf32> -> tensor<2x4xf32>
+  return
+}
+
+// -----
+
+func.func @matmul_offsets(%x: tensor<3x6xf32>, %a: !mq.weight<4x6xf32, storage = 8, bits = 4, group = 3>, %s: tensor<4x2xf32>, %m: tensor<4x1xf32>) {
+  // expected-error @+1 {{offsets type 'tensor<4x1xf32>' does not match the expected 'tensor<4x2xf32>' for 2 group(s) per channel}}
+  %0 = mq.matmul %x, %a, %s, %m : tensor<3x6xf32>, !mq.weight<4x6xf32, storage = 8, bits = 4, group = 3>, tensor<4x2xf32>, tensor<4x1xf32> -> tensor<3x4xf32>
+  return
+}
+
+// -----
+
+func.func @constant_shape() {
+  // expected-error @+1 {{value type 'tensor<2x2xi8>' does not match the storage type 'tensor<2x3xi8>' of '!mq.weight<2x3xf32, storage = 8, bits = 2>'}}
+  %c = mq.constant dense<0> : tensor<2x2xi8> : !mq.weight<2x3xf32, storage = 8, bits = 2>
+  return
+}
+
+// -----
+
+func.func @constant_range() {
+  // expected-error @+1 {{index 4 at element 2 exceeds the largest index 3 of a 2-bit slice}}
+  %c = mq.constant dense<[[0, 1, 4], [0, 0, 0]]> : tensor<2x3xi8> : !mq.weight<2x3xf32, storage = 8, bits = 2>
+  return
+}
+
+// -----
+
+func.func @constant_range_neg() {
+  // expected-error @+1 {{index 255 at element 0 exceeds the largest index 127 of a 7-bit slice}}
+  %c = mq.constant dense<[[-1, 1, 4], [0, 0, 0]]> : tensor<2x3xi8> : !mq.weight<2x3xf32, storage = 8, bits = 7>
+  return
+}

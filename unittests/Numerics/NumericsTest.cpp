@@ -1,0 +1,873 @@
+//===- NumericsTest.cpp - Tests for matquant/Numerics ---------------------===//
+//
+// Checks the numerics library against independent restatements of
+// ../shared/MATQUANT.md written here, not against itself.
+//
+//===----------------------------------------------------------------------===//
+
+#include "matquant/Numerics/Numerics.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cfloat>
+#include <cmath>
+#include <cstdint>
+#include <functional>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+using namespace matquant::numerics;
+
+namespace {
+
+const SliceMode kModes[] = {SliceMode::Clamped, SliceMode::ExtraPrecision};
+
+/// The definition of S restated with floating point: k = floor(q / 2^(c-r) +
+/// 0.5) (round half up), then min(k, 2^r - 1) when clamped; k = q for r == c.
+uint32_t referenceSliceIndex(uint32_t q, unsigned c, unsigned r,
+                             SliceMode mode) {
+  if (r == c)
+    return q;
+  double k = std::floor(static_cast<double>(q) / std::ldexp(1.0, c - r) + 0.5);
+  if (mode == SliceMode::Clamped)
+    k = std::min(k, std::ldexp(1.0, r) - 1.0);
+  return static_cast<uint32_t>(k);
+}
+
+//===----------------------------------------------------------------------===//
+// Slicing
+//===----------------------------------------------------------------------===//
+
+TEST(Slice, ExhaustiveAgainstDefinition) {
+  int64_t checked = 0;
+  for (SliceMode mode : kModes) {
+    for (unsigned c = 1; c <= 8; ++c) {
+      for (unsigned r = 1; r <= c; ++r) {
+        for (uint32_t q = 0; q < (1u << c); ++q) {
+          uint32_t want = referenceSliceIndex(q, c, r, mode);
+          uint32_t k = sliceIndex(q, c, r, mode);
+          ASSERT_EQ(k, want) << "c=" << c << " r=" << r << " q=" << q
+                             << " mode=" << sliceModeName(mode);
+          ASSERT_EQ(slice(q, c, r, mode), want << (c - r));
+          ASSERT_LE(k, maxIndex(c, r, mode));
+          ASSERT_LT(k, 1u << indexStorageBits(c, r, mode));
+          ++checked;
+        }
+      }
+    }
+  }
+  // sum over c of c * 2^c, twice.
+  EXPECT_EQ(checked, 2 * (1 * 2 + 2 * 4 + 3 * 8 + 4 * 16 + 5 * 32 + 6 * 64 +
+                          7 * 128 + 8 * 256));
+}
+
+TEST(Slice, MaxIndexIsReached) {
+  for (SliceMode mode : kModes) {
+    for (unsigned c = 1; c <= 8; ++c) {
+      for (unsigned r = 1; r <= c; ++r) {
+        uint32_t top = 0;
+        for (uint32_t q = 0; q < (1u << c); ++q)
+          top = std::max(top, sliceIndex(q, c, r, mode));
+        EXPECT_EQ(top, maxIndex(c, r, mode)) << "c=" << c << " r=" << r;
+        bool extra = mode == SliceMode::ExtraPrecision && r < c;
+        EXPECT_EQ(maxIndex(c, r, mode), extra ? (1u << r) : (1u << r) - 1);
+        EXPECT_EQ(indexStorageBits(c, r, mode), extra ? r + 1 : r);
+      }
+    }
+  }
+}
+
+TEST(Slice, NamedInt8Cases) {
+  // int8 -> int2: 240 / 64 = 3.75 rounds to 4, clamped to 3 (192).
+  EXPECT_EQ(sliceIndex(240, 8, 2, SliceMode::Clamped), 3u);
+  EXPECT_EQ(slice(240, 8, 2, SliceMode::Clamped), 192u);
+  // 53 / 64 = 0.83 rounds up to 1 (64): not truncation.
+  EXPECT_EQ(slice(53, 8, 2, SliceMode::Clamped), 64u);
+  EXPECT_EQ(sliceIndex(53, 8, 2, SliceMode::Clamped), 1u);
+  // Extra precision keeps index 4, i.e. 256 on the int8 grid.
+  EXPECT_EQ(sliceIndex(240, 8, 2, SliceMode::ExtraPrecision), 4u);
+  EXPECT_EQ(slice(240, 8, 2, SliceMode::ExtraPrecision), 256u);
+  // Round half up: 32 / 64 = 0.5 -> 1; 31 / 64 -> 0.
+  EXPECT_EQ(sliceIndex(32, 8, 2, SliceMode::Clamped), 1u);
+  EXPECT_EQ(sliceIndex(31, 8, 2, SliceMode::Clamped), 0u);
+  // r == c is the identity.
+  EXPECT_EQ(sliceIndex(255, 8, 8, SliceMode::Clamped), 255u);
+  EXPECT_EQ(sliceIndex(255, 8, 8, SliceMode::ExtraPrecision), 255u);
+}
+
+TEST(Slice, Int2Levels) {
+  std::set<uint32_t> clamped, extra;
+  for (uint32_t q = 0; q < 256; ++q) {
+    clamped.insert(slice(q, 8, 2, SliceMode::Clamped));
+    extra.insert(slice(q, 8, 2, SliceMode::ExtraPrecision));
+  }
+  EXPECT_EQ(clamped, (std::set<uint32_t>{0, 64, 128, 192}));
+  EXPECT_EQ(extra, (std::set<uint32_t>{0, 64, 128, 192, 256}));
+}
+
+TEST(Slice, FourThenTwoDiffersOn24Int8Codes) {
+  std::vector<uint32_t> differ;
+  for (uint32_t q = 0; q < 256; ++q) {
+    uint32_t k4 = sliceIndex(q, 8, 4, SliceMode::Clamped);
+    if (resliceIndex(k4, 8, 4, 2, SliceMode::Clamped) !=
+        sliceIndex(q, 8, 2, SliceMode::Clamped))
+      differ.push_back(q);
+  }
+  std::vector<uint32_t> want;
+  for (uint32_t base : {24u, 88u, 152u})
+    for (uint32_t q = base; q < base + 8; ++q)
+      want.push_back(q);
+  EXPECT_EQ(differ.size(), 24u);
+  EXPECT_EQ(differ, want);
+
+  // Without the clamp 216..223 differ too (the chain reaches index 4, the
+  // direct slice stays at 3).
+  std::vector<uint32_t> differExtra;
+  for (uint32_t q = 0; q < 256; ++q) {
+    uint32_t k4 = sliceIndex(q, 8, 4, SliceMode::ExtraPrecision);
+    if (resliceIndex(k4, 8, 4, 2, SliceMode::ExtraPrecision) !=
+        sliceIndex(q, 8, 2, SliceMode::ExtraPrecision))
+      differExtra.push_back(q);
+  }
+  for (uint32_t q = 216; q < 224; ++q)
+    want.push_back(q);
+  EXPECT_EQ(differExtra, want);
+}
+
+TEST(Slice, ChainIsExactOnlyFromFullWidth) {
+  int cases = 0;
+  for (SliceMode mode : kModes) {
+    for (unsigned c = 1; c <= 8; ++c) {
+      for (unsigned a = 1; a <= c; ++a) {
+        for (unsigned b = 1; b < a; ++b) {
+          // Independent decision by enumeration with the reference S.
+          bool exact = true;
+          for (uint32_t q = 0; q < (1u << c); ++q) {
+            uint32_t mid = referenceSliceIndex(q, c, a, mode) << (c - a);
+            if (referenceSliceIndex(mid, c, b, mode) !=
+                referenceSliceIndex(q, c, b, mode))
+              exact = false;
+          }
+          EXPECT_EQ(exact, a == c);
+          EXPECT_EQ(sliceChainIsExact(c, a, b, mode), a == c)
+              << "c=" << c << " a=" << a << " b=" << b
+              << " mode=" << sliceModeName(mode);
+          ++cases;
+        }
+      }
+    }
+  }
+  EXPECT_EQ(cases, 2 * 84); // sum over c of c(c-1)/2 = 84
+}
+
+TEST(Slice, ResliceMatchesDefinition) {
+  // resliceIndex(k, c, rIn, rOut) slices the grid value k * 2^(c - rIn),
+  // including the extra-precision top level 2^c.
+  for (SliceMode mode : kModes) {
+    for (unsigned c = 1; c <= 8; ++c) {
+      for (unsigned rIn = 1; rIn <= c; ++rIn) {
+        for (unsigned rOut = 1; rOut <= c; ++rOut) {
+          for (uint32_t k = 0; k <= maxIndex(c, rIn, mode); ++k) {
+            uint32_t q = k << (c - rIn);
+            ASSERT_EQ(resliceIndex(k, c, rIn, rOut, mode),
+                      referenceSliceIndex(q, c, rOut, mode))
+                << "c=" << c << " rIn=" << rIn << " rOut=" << rOut
+                << " k=" << k;
+          }
+        }
+      }
+    }
+  }
+  // The extra-precision top level 2^c: r < c gives 2^r, r == c keeps 2^c.
+  EXPECT_EQ(sliceIndex(256, 8, 8, SliceMode::ExtraPrecision), 256u);
+  EXPECT_EQ(sliceIndex(256, 8, 4, SliceMode::ExtraPrecision), 16u);
+  EXPECT_EQ(resliceIndex(4, 8, 2, 1, SliceMode::ExtraPrecision), 2u);
+  EXPECT_EQ(resliceIndex(4, 8, 2, 8, SliceMode::ExtraPrecision), 256u);
+  EXPECT_EQ(resliceIndex(16, 8, 4, 2, SliceMode::ExtraPrecision), 4u);
+  EXPECT_EQ(sliceIndex(256, 8, 4, SliceMode::Clamped), 15u);
+}
+
+TEST(Slice, ModeNames) {
+  SliceMode m = SliceMode::ExtraPrecision;
+  EXPECT_TRUE(parseSliceMode("clamped", m));
+  EXPECT_EQ(m, SliceMode::Clamped);
+  EXPECT_TRUE(parseSliceMode("extra_precision", m));
+  EXPECT_EQ(m, SliceMode::ExtraPrecision);
+  for (const char *bad : {"", "Clamped", "extra-precision", "extra", "clamp"}) {
+    SliceMode before = m;
+    EXPECT_FALSE(parseSliceMode(bad, m)) << bad;
+    EXPECT_EQ(m, before);
+  }
+  EXPECT_STREQ(sliceModeName(SliceMode::Clamped), "clamped");
+  EXPECT_STREQ(sliceModeName(SliceMode::ExtraPrecision), "extra_precision");
+  for (SliceMode mode : kModes) {
+    SliceMode back;
+    ASSERT_TRUE(parseSliceMode(sliceModeName(mode), back));
+    EXPECT_EQ(back, mode);
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// Packed layouts
+//===----------------------------------------------------------------------===//
+
+const int64_t kCols[] = {1, 3, 7, 8, 13, 31, 65};
+const int64_t kRows[] = {1, 2, 5};
+
+std::vector<uint8_t> randomIndices(std::mt19937 &rng, int64_t n,
+                                   unsigned bits) {
+  std::uniform_int_distribution<int> dist(0, (1 << bits) - 1);
+  std::vector<uint8_t> v(static_cast<size_t>(n));
+  for (auto &x : v)
+    x = static_cast<uint8_t>(dist(rng));
+  return v;
+}
+
+bool getBit(const std::vector<uint8_t> &bytes, int64_t pos) {
+  return (bytes[static_cast<size_t>(pos / 8)] >> (pos % 8)) & 1;
+}
+
+TEST(Pack, DenseRoundTrip) {
+  std::mt19937 rng(20250211);
+  int cases = 0;
+  for (unsigned bits = 1; bits <= 8; ++bits) {
+    for (int64_t rows : kRows) {
+      for (int64_t cols : kCols) {
+        std::vector<uint8_t> idx = randomIndices(rng, rows * cols, bits);
+        int64_t rowBytes = (cols * bits + 7) / 8;
+        ASSERT_EQ(denseRowBytes(cols, bits), rowBytes);
+        std::vector<uint8_t> packed = packDense(idx.data(), rows, cols, bits);
+        ASSERT_EQ(static_cast<int64_t>(packed.size()), rows * rowBytes);
+        // Layout, bit by bit: element j of row i is bits [j*bits,
+        // (j+1)*bits) of the row, LSB first; padding bits are zero.
+        for (int64_t i = 0; i < rows; ++i) {
+          for (int64_t p = 0; p < rowBytes * 8; ++p) {
+            int64_t j = p / bits;
+            bool want =
+                j < cols &&
+                ((idx[static_cast<size_t>(i * cols + j)] >> (p % bits)) & 1);
+            ASSERT_EQ(getBit(packed, i * rowBytes * 8 + p), want)
+                << "bits=" << bits << " cols=" << cols << " i=" << i
+                << " p=" << p;
+          }
+        }
+        EXPECT_EQ(unpackDense(packed.data(), rows, cols, bits), idx)
+            << "bits=" << bits << " rows=" << rows << " cols=" << cols;
+        ++cases;
+      }
+    }
+  }
+  EXPECT_EQ(cases, 8 * 3 * 7);
+}
+
+TEST(Pack, PlanesRoundTrip) {
+  std::mt19937 rng(7);
+  int cases = 0;
+  for (unsigned bits = 1; bits <= 8; ++bits) {
+    for (int64_t rows : kRows) {
+      for (int64_t cols : kCols) {
+        std::vector<uint8_t> idx = randomIndices(rng, rows * cols, bits);
+        int64_t rowBytes = (cols + 7) / 8;
+        ASSERT_EQ(planeRowBytes(cols), rowBytes);
+        std::vector<uint8_t> packed = packPlanes(idx.data(), rows, cols, bits);
+        ASSERT_EQ(static_cast<int64_t>(packed.size()), bits * rows * rowBytes);
+        // Plane p holds bit (bits - 1 - p); padding bits are zero.
+        for (unsigned p = 0; p < bits; ++p) {
+          for (int64_t i = 0; i < rows; ++i) {
+            for (int64_t j = 0; j < rowBytes * 8; ++j) {
+              bool want =
+                  j < cols &&
+                  ((idx[static_cast<size_t>(i * cols + j)] >> (bits - 1 - p)) &
+                   1);
+              int64_t pos = ((p * rows + i) * rowBytes) * 8 + j;
+              ASSERT_EQ(getBit(packed, pos), want)
+                  << "bits=" << bits << " cols=" << cols << " p=" << p;
+            }
+          }
+        }
+        EXPECT_EQ(unpackPlanes(packed.data(), rows, cols, bits), idx)
+            << "bits=" << bits << " rows=" << rows << " cols=" << cols;
+        ++cases;
+      }
+    }
+  }
+  EXPECT_EQ(cases, 8 * 3 * 7);
+}
+
+TEST(Pack, DenseBits3ByteLayout) {
+  // Row 0: 1 2 3 4 5 6 7 0 5 -> bit stream (LSB first, 3 bits each)
+  //   byte 0 = bits 0..7  : 1 | 2<<3 | (3&3)<<6          = 0xD1
+  //   byte 1 = bits 8..15 : (3>>2) | 4<<1 | 5<<4 | (6&1)<<7 = 0x58
+  //   byte 2 = bits 16..23: (6>>1) | 7<<2 | 0<<5           = 0x1F
+  //   byte 3 = bits 24..26: 5                              = 0x05
+  // Row 1 (nine 7s, 27 one bits) starts on a fresh byte: FF FF FF 07.
+  std::vector<uint8_t> idx = {1, 2, 3, 4, 5, 6, 7, 0, 5,
+                              7, 7, 7, 7, 7, 7, 7, 7, 7};
+  std::vector<uint8_t> want = {0xD1, 0x58, 0x1F, 0x05, 0xFF, 0xFF, 0xFF, 0x07};
+  EXPECT_EQ(packDense(idx.data(), 2, 9, 3), want);
+  EXPECT_EQ(unpackDense(want.data(), 2, 9, 3), idx);
+
+  // bits = 2 and 4 pack four / two per byte, low element in the low bits.
+  std::vector<uint8_t> two = {3, 0, 1, 2, 1};
+  EXPECT_EQ(packDense(two.data(), 1, 5, 2), (std::vector<uint8_t>{0x93, 0x01}));
+  std::vector<uint8_t> four = {0xA, 0x5, 0xF};
+  EXPECT_EQ(packDense(four.data(), 1, 3, 4),
+            (std::vector<uint8_t>{0x5A, 0x0F}));
+}
+
+TEST(Pack, PlanesByteLayout) {
+  // 3 bits, 2 rows x 10 cols: each plane row is 2 bytes.
+  //   row 0: 1 2 3 4 5 6 7 0 5 4
+  //   row 1: 7 0 0 0 0 0 0 0 0 1
+  // plane 0 (bit 2): row 0 has it at j = 3,4,5,6,8,9 -> 0x78 0x03
+  //                  row 1 at j = 0                 -> 0x01 0x00
+  // plane 1 (bit 1): row 0 at j = 1,2,5,6           -> 0x66 0x00
+  //                  row 1 at j = 0                 -> 0x01 0x00
+  // plane 2 (bit 0): row 0 at j = 0,2,4,6,8         -> 0x55 0x01
+  //                  row 1 at j = 0,9               -> 0x01 0x02
+  std::vector<uint8_t> idx = {1, 2, 3, 4, 5, 6, 7, 0, 5, 4,
+                              7, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  std::vector<uint8_t> want = {0x78, 0x03, 0x01, 0x00, 0x66, 0x00,
+                               0x01, 0x00, 0x55, 0x01, 0x01, 0x02};
+  EXPECT_EQ(packPlanes(idx.data(), 2, 10, 3), want);
+  EXPECT_EQ(unpackPlanes(want.data(), 2, 10, 3), idx);
+}
+
+TEST(Pack, EmptyMatrices) {
+  EXPECT_TRUE(packDense(nullptr, 0, 5, 3).empty());
+  EXPECT_TRUE(packPlanes(nullptr, 3, 0, 3).empty());
+  EXPECT_TRUE(unpackDense(nullptr, 0, 5, 3).empty());
+  EXPECT_TRUE(unpackPlanes(nullptr, 3, 0, 3).empty());
+}
+
+//===----------------------------------------------------------------------===//
+// Quantization
+//===----------------------------------------------------------------------===//
+
+/// Group (sr, sc) of element (i, j), restated from the header conventions.
+struct Geometry {
+  int64_t rows, cols;
+  unsigned axis;
+  int64_t g; // effective group length
+
+  Geometry(int64_t rows, int64_t cols, const QuantOptions &o)
+      : rows(rows), cols(cols), axis(o.axis),
+        g(o.groupSize ? o.groupSize : (o.axis == 0 ? cols : rows)) {}
+  int64_t scaleRows() const { return axis == 0 ? rows : rows / g; }
+  int64_t scaleCols() const { return axis == 0 ? cols / g : cols; }
+  int64_t group(int64_t i, int64_t j) const {
+    return axis == 0 ? i * scaleCols() + j / g : (i / g) * cols + j;
+  }
+};
+
+using Generator = std::function<float(std::mt19937 &)>;
+
+struct Distribution {
+  const char *name;
+  Generator gen;
+};
+
+std::vector<Distribution> distributions() {
+  return {
+      {"uniform[-1,1]",
+       [](std::mt19937 &rng) {
+         return std::uniform_real_distribution<float>(-1.0f, 1.0f)(rng);
+       }},
+      {"normal(0,0.02)",
+       [](std::mt19937 &rng) {
+         return std::normal_distribution<float>(0.0f, 0.02f)(rng);
+       }},
+      {"uniform[1000,1001]", // far from zero: z is large
+       [](std::mt19937 &rng) {
+         return std::uniform_real_distribution<float>(1000.0f, 1001.0f)(rng);
+       }},
+      {"positive[0,1e-3]",
+       [](std::mt19937 &rng) {
+         return std::uniform_real_distribution<float>(0.0f, 1e-3f)(rng);
+       }},
+      {"heavy-tailed", // student-t like: normal with rare large outliers
+       [](std::mt19937 &rng) {
+         float v = std::normal_distribution<float>(0.0f, 1.0f)(rng);
+         if (std::uniform_int_distribution<int>(0, 49)(rng) == 0)
+           v *= 40.0f;
+         return v;
+       }},
+  };
+}
+
+std::vector<float> randomMatrix(std::mt19937 &rng, const Generator &gen,
+                                int64_t n) {
+  std::vector<float> w(static_cast<size_t>(n));
+  for (auto &v : w)
+    v = gen(rng);
+  return w;
+}
+
+struct Shape {
+  int64_t rows, cols;
+  unsigned axis;
+  int64_t groupSize;
+};
+
+/// Shapes covering per channel and groups on both axes, square and ragged.
+const Shape kShapes[] = {
+    {12, 24, 0, 0}, {12, 24, 0, 4},  {12, 24, 0, 12}, {12, 24, 1, 0},
+    {12, 24, 1, 4}, {12, 24, 1, 12}, {7, 13, 0, 0},   {7, 13, 1, 0},
+    {7, 13, 0, 13}, {14, 13, 1, 7},  {1, 1, 0, 0},    {1, 5, 1, 0},
+};
+
+const unsigned kBits[] = {2, 3, 4, 8};
+
+/// Per group: the min, max and the element lists, computed independently.
+struct GroupStats {
+  std::vector<float> mn, mx;
+};
+
+GroupStats groupStats(const std::vector<float> &w, const Geometry &geo) {
+  int64_t n = geo.scaleRows() * geo.scaleCols();
+  GroupStats s{std::vector<float>(n, INFINITY),
+               std::vector<float>(n, -INFINITY)};
+  for (int64_t i = 0; i < geo.rows; ++i)
+    for (int64_t j = 0; j < geo.cols; ++j) {
+      int64_t g = geo.group(i, j);
+      float v = w[static_cast<size_t>(i * geo.cols + j)];
+      s.mn[g] = std::min(s.mn[g], v);
+      s.mx[g] = std::max(s.mx[g], v);
+    }
+  return s;
+}
+
+/// Rounding slack for |w - w_hat| <= alpha / 2. In exact arithmetic the error
+/// is at most alpha / 2. In float32, w / alpha + z is formed with two roundings
+/// and z, m = -alpha * z, alpha * q and alpha * q + m each carry one relative
+/// error of at most 2^-24; every intermediate, scaled back by alpha, is
+/// bounded by max(|lo|, |hi|) + (hi - lo). So the float result can sit a few
+/// ulps of that magnitude beyond alpha / 2 (and the round may pick the other
+/// neighbour when w sits within that distance of a midpoint). A sweep over
+/// offsets +-2^-20..2^19 and widths 2^-20..2^4 measured at most 1.12 such units
+/// beyond alpha / 2; 4 units leave margin while staying far below alpha / 2
+/// for every distribution used here.
+float slack(float lo, float hi) {
+  return 4.0f * FLT_EPSILON *
+         (std::max(std::fabs(lo), std::fabs(hi)) + (hi - lo));
+}
+
+TEST(Quantize, ErrorBoundCodesAndRange) {
+  int matrices = 0;
+  int64_t elements = 0;
+  unsigned seed = 1;
+  for (const Distribution &dist : distributions()) {
+    for (const Shape &sh : kShapes) {
+      for (unsigned c : kBits) {
+        std::mt19937 rng(seed++);
+        std::vector<float> w = randomMatrix(rng, dist.gen, sh.rows * sh.cols);
+        QuantOptions o;
+        o.bits = c;
+        o.axis = sh.axis;
+        o.groupSize = sh.groupSize;
+        ASSERT_EQ(validate(sh.rows, sh.cols, o), "");
+        QuantizedMatrix q = quantize(w.data(), sh.rows, sh.cols, o);
+        Geometry geo(sh.rows, sh.cols, o);
+        SCOPED_TRACE(
+            std::string(dist.name) + " rows=" + std::to_string(sh.rows) +
+            " cols=" + std::to_string(sh.cols) +
+            " axis=" + std::to_string(sh.axis) +
+            " G=" + std::to_string(sh.groupSize) + " c=" + std::to_string(c));
+        ASSERT_EQ(q.rows, sh.rows);
+        ASSERT_EQ(q.cols, sh.cols);
+        ASSERT_EQ(q.scaleRows(), geo.scaleRows());
+        ASSERT_EQ(q.scaleCols(), geo.scaleCols());
+        int64_t nGroups = geo.scaleRows() * geo.scaleCols();
+        ASSERT_EQ(static_cast<int64_t>(q.alpha.size()), nGroups);
+        ASSERT_EQ(static_cast<int64_t>(q.offset.size()), nGroups);
+        ASSERT_EQ(static_cast<int64_t>(q.codes.size()), sh.rows * sh.cols);
+        GroupStats st = groupStats(w, geo);
+        const float levels = static_cast<float>((1u << c) - 1);
+        for (int64_t g = 0; g < nGroups; ++g) {
+          if (st.mx[g] == st.mn[g])
+            continue; // a 1-element group; constant groups tested below
+          // The documented float32 order, restated.
+          float alpha = (st.mx[g] - st.mn[g]) / levels;
+          float z = -st.mn[g] / alpha;
+          EXPECT_EQ(q.alpha[g], alpha) << "group " << g;
+          EXPECT_EQ(q.offset[g], -alpha * z) << "group " << g;
+        }
+        for (int64_t i = 0; i < sh.rows; ++i) {
+          for (int64_t j = 0; j < sh.cols; ++j) {
+            size_t e = static_cast<size_t>(i * sh.cols + j);
+            int64_t g = geo.group(i, j);
+            ASSERT_EQ(q.groupIndex(i, j), g);
+            uint32_t code = q.codes[e];
+            ASSERT_LE(code, (1u << c) - 1);
+            float a = q.alpha[g], m = q.offset[g];
+            if (st.mx[g] != st.mn[g]) {
+              // q = clamp(roundf(w / alpha + z), 0, 2^c - 1), restated.
+              float t = std::roundf(w[e] / a + -st.mn[g] / a);
+              float want = std::min(std::max(t, 0.0f), levels);
+              EXPECT_EQ(static_cast<float>(code), want) << "w=" << w[e];
+            }
+            ASSERT_TRUE(std::isfinite(a) && std::isfinite(m));
+            float wHat = dequantizeIndex(code, a, m, c, c);
+            EXPECT_LE(std::fabs(w[e] - wHat), a / 2 + slack(st.mn[g], st.mx[g]))
+                << "w=" << w[e] << " code=" << code << " alpha=" << a;
+            if (st.mx[g] != st.mn[g]) {
+              if (w[e] == st.mn[g]) {
+                EXPECT_EQ(code, 0u);
+              }
+              if (w[e] == st.mx[g]) {
+                EXPECT_EQ(code, (1u << c) - 1);
+              }
+            }
+            ++elements;
+          }
+        }
+        ++matrices;
+      }
+    }
+  }
+  EXPECT_EQ(matrices, 5 * 12 * 4);
+  EXPECT_GT(elements, 0);
+}
+
+TEST(Quantize, ConstantGroupsAreExact) {
+  for (unsigned axis : {0u, 1u}) {
+    for (unsigned c : kBits) {
+      // 6 x 8, groups of 4 along the reduction axis; each group constant.
+      const int64_t rows = 6, cols = 8;
+      QuantOptions o;
+      o.bits = c;
+      o.axis = axis;
+      o.groupSize = axis == 0 ? 4 : 3;
+      Geometry geo(rows, cols, o);
+      const float values[] = {
+          0.0f, -0.0f, 3.5f, -1e-20f, 1e30f, -7.25f, 1e-40f /* subnormal */,
+          1.0f};
+      std::vector<float> w(rows * cols);
+      for (int64_t i = 0; i < rows; ++i)
+        for (int64_t j = 0; j < cols; ++j)
+          w[i * cols + j] = values[geo.group(i, j) % 8];
+      QuantizedMatrix q = quantize(w.data(), rows, cols, o);
+      for (int64_t g = 0; g < geo.scaleRows() * geo.scaleCols(); ++g)
+        EXPECT_EQ(q.alpha[g], 0.0f);
+      for (uint8_t code : q.codes)
+        EXPECT_EQ(code, 0u);
+      for (SliceMode mode : kModes) {
+        for (unsigned r = 1; r <= c; ++r) {
+          std::vector<float> d = dequantize(q, r, mode);
+          for (size_t e = 0; e < w.size(); ++e) {
+            ASSERT_TRUE(std::isfinite(d[e]));
+            ASSERT_EQ(d[e], w[e])
+                << "axis=" << axis << " c=" << c << " r=" << r << " e=" << e;
+          }
+        }
+      }
+    }
+  }
+
+  // An all-zero matrix, per channel.
+  std::vector<float> zeros(5 * 7, 0.0f);
+  QuantOptions o;
+  o.bits = 4;
+  QuantizedMatrix q = quantize(zeros.data(), 5, 7, o);
+  for (float a : q.alpha)
+    EXPECT_EQ(a, 0.0f);
+  for (float m : q.offset)
+    EXPECT_EQ(m, 0.0f);
+  for (float v : dequantize(q, 2, SliceMode::ExtraPrecision))
+    EXPECT_EQ(v, 0.0f);
+}
+
+TEST(Quantize, ClippingSaturates) {
+  std::mt19937 rng(99);
+  int saturatedLow = 0, saturatedHigh = 0;
+  for (const Shape &sh : kShapes) {
+    if (sh.rows * sh.cols < 4)
+      continue;
+    for (unsigned c : kBits) {
+      QuantOptions o;
+      o.bits = c;
+      o.axis = sh.axis;
+      o.groupSize = sh.groupSize;
+      Geometry geo(sh.rows, sh.cols, o);
+      int64_t nGroups = geo.scaleRows() * geo.scaleCols();
+      std::vector<float> w(static_cast<size_t>(sh.rows * sh.cols));
+      std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+      for (auto &v : w)
+        v = u(rng);
+      // Every group must straddle 0 so that clipping shrinks the range.
+      for (int64_t i = 0; i < sh.rows; ++i)
+        for (int64_t j = 0; j < sh.cols; ++j) {
+          // The first and second element of each group: force -1.5, +1.5.
+          int64_t t = sh.axis == 0 ? j % geo.g : i % geo.g;
+          if (t == 0)
+            w[i * sh.cols + j] = -1.5f;
+          if (t == 1)
+            w[i * sh.cols + j] = 1.5f;
+        }
+      if (geo.g < 2)
+        continue;
+      std::uniform_real_distribution<float> uc(0.5f, 0.95f);
+      for (int variant = 0; variant < 2; ++variant) {
+        std::vector<float> gamma, beta;
+        if (variant == 0) {
+          gamma = {0.8f};
+          beta = {0.7f};
+        } else {
+          for (int64_t g = 0; g < nGroups; ++g) {
+            gamma.push_back(uc(rng));
+            beta.push_back(uc(rng));
+          }
+        }
+        QuantizedMatrix q =
+            quantize(w.data(), sh.rows, sh.cols, o, gamma, beta);
+        GroupStats st = groupStats(w, geo);
+        const float levels = static_cast<float>((1u << c) - 1);
+        for (int64_t i = 0; i < sh.rows; ++i) {
+          for (int64_t j = 0; j < sh.cols; ++j) {
+            int64_t g = geo.group(i, j);
+            float gm = gamma.size() == 1 ? gamma[0] : gamma[g];
+            float bt = beta.size() == 1 ? beta[0] : beta[g];
+            float hi = gm * st.mx[g], lo = bt * st.mn[g];
+            ASSERT_LT(lo, hi);
+            ASSERT_EQ(q.alpha[g], (hi - lo) / levels);
+            size_t e = static_cast<size_t>(i * sh.cols + j);
+            uint32_t code = q.codes[e];
+            if (w[e] < lo) {
+              EXPECT_EQ(code, 0u) << "w=" << w[e] << " lo=" << lo;
+              ++saturatedLow;
+            } else if (w[e] > hi) {
+              EXPECT_EQ(code, (1u << c) - 1) << "w=" << w[e] << " hi=" << hi;
+              ++saturatedHigh;
+            } else {
+              float wHat = dequantizeIndex(code, q.alpha[g], q.offset[g], c, c);
+              EXPECT_LE(std::fabs(w[e] - wHat), q.alpha[g] / 2 + slack(lo, hi));
+            }
+          }
+        }
+      }
+    }
+  }
+  EXPECT_GT(saturatedLow, 100);
+  EXPECT_GT(saturatedHigh, 100);
+}
+
+TEST(Quantize, CollapsedClipRangeFallsBackToUnclipped) {
+  // One channel in [0.5, 1]: gamma = 0.4 gives hi = 0.4 <= lo = 0.5.
+  std::vector<float> w = {0.5f, 0.75f, 1.0f, 0.6f};
+  QuantOptions o;
+  o.bits = 4;
+  QuantizedMatrix q = quantize(w.data(), 1, 4, o, {0.4f}, {1.0f});
+  EXPECT_EQ(q.alpha[0], (1.0f - 0.5f) / 15.0f);
+  EXPECT_EQ(q.codes[0], 0u);
+  EXPECT_EQ(q.codes[2], 15u);
+  // hi == lo also falls back: 0.5 * 1 == 1 * 0.5.
+  QuantizedMatrix q2 = quantize(w.data(), 1, 4, o, {0.5f}, {});
+  EXPECT_EQ(q2.alpha[0], q.alpha[0]);
+  EXPECT_EQ(q2.codes, q.codes);
+}
+
+TEST(Quantize, NaNWeightsDoNotPoisonTheGroup) {
+  // Behaviour chosen by the implementation: NaN takes no part in the range
+  // and gets code 0; no undefined behaviour.
+  std::vector<float> w = {0.0f, NAN, 1.0f, 0.5f};
+  QuantOptions o;
+  o.bits = 2;
+  QuantizedMatrix q = quantize(w.data(), 1, 4, o);
+  EXPECT_EQ(q.alpha[0], 1.0f / 3.0f);
+  EXPECT_EQ(q.codes[1], 0u);
+  EXPECT_EQ(q.codes[2], 3u);
+}
+
+TEST(Quantize, InvalidOptionsGiveEmptyMatrix) {
+  std::vector<float> w(12, 1.0f);
+  QuantOptions o;
+  o.groupSize = 5;
+  QuantizedMatrix q = quantize(w.data(), 1, 12, o);
+  EXPECT_EQ(q.rows, 0);
+  EXPECT_TRUE(q.codes.empty());
+  EXPECT_TRUE(q.alpha.empty());
+}
+
+TEST(Dequantize, SliceWidthMatchesDefinition) {
+  int64_t checked = 0;
+  unsigned seed = 500;
+  for (const Distribution &dist : distributions()) {
+    for (const Shape &sh : kShapes) {
+      for (unsigned c : kBits) {
+        std::mt19937 rng(seed++);
+        std::vector<float> w = randomMatrix(rng, dist.gen, sh.rows * sh.cols);
+        QuantOptions o;
+        o.bits = c;
+        o.axis = sh.axis;
+        o.groupSize = sh.groupSize;
+        QuantizedMatrix q = quantize(w.data(), sh.rows, sh.cols, o);
+        Geometry geo(sh.rows, sh.cols, o);
+        for (SliceMode mode : kModes) {
+          for (unsigned r = 1; r <= c; ++r) {
+            std::vector<float> d = dequantize(q, r, mode);
+            std::vector<uint8_t> k = sliceAll(q, r, mode);
+            ASSERT_EQ(d.size(), w.size());
+            ASSERT_EQ(k.size(), w.size());
+            for (int64_t i = 0; i < sh.rows; ++i) {
+              for (int64_t j = 0; j < sh.cols; ++j) {
+                size_t e = static_cast<size_t>(i * sh.cols + j);
+                int64_t g = geo.group(i, j);
+                uint32_t kk = referenceSliceIndex(q.codes[e], c, r, mode);
+                ASSERT_EQ(k[e], kk);
+                // alpha * S(q, r) + m. Scaling alpha by the power of two
+                // 2^(c-r) is exact, so alpha * S and (alpha * 2^(c-r)) * k
+                // are the same real product rounded once: bit-identical.
+                float s = static_cast<float>(kk << (c - r));
+                float want = q.alpha[g] * s + q.offset[g];
+                ASSERT_EQ(d[e], want)
+                    << dist.name << " c=" << c << " r=" << r << " e=" << e;
+                ASSERT_EQ(dequantizeIndex(kk, q.alpha[g], q.offset[g], c, r),
+                          want);
+                ++checked;
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  EXPECT_GT(checked, 0);
+}
+
+TEST(Dequantize, IndexFormula) {
+  // (alpha * 2^(c-r)) * k + m on representable values.
+  EXPECT_EQ(dequantizeIndex(3, 0.5f, -1.0f, 8, 2), 0.5f * 64.0f * 3.0f - 1.0f);
+  EXPECT_EQ(dequantizeIndex(4, 0.25f, 2.0f, 8, 2), 0.25f * 256.0f + 2.0f);
+  EXPECT_EQ(dequantizeIndex(7, 0.125f, 0.0f, 4, 4), 0.875f);
+  EXPECT_EQ(dequantizeIndex(0, 0.0f, 3.5f, 8, 1), 3.5f);
+}
+
+//===----------------------------------------------------------------------===//
+// Reference matmul
+//===----------------------------------------------------------------------===//
+
+TEST(ReferenceMatmul, MatchesNaiveLoop) {
+  const Shape shapes[] = {
+      {7, 13, 0, 0}, {7, 13, 1, 0}, {7, 12, 0, 4}, {14, 13, 1, 7},
+      {12, 7, 1, 3}, {1, 1, 0, 0},  {13, 7, 0, 7},
+  };
+  std::mt19937 rng(1234);
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  int cases = 0;
+  for (const Shape &sh : shapes) {
+    for (unsigned c : {8u, 4u}) {
+      QuantOptions o;
+      o.bits = c;
+      o.axis = sh.axis;
+      o.groupSize = sh.groupSize;
+      ASSERT_EQ(validate(sh.rows, sh.cols, o), "");
+      std::vector<float> w(static_cast<size_t>(sh.rows * sh.cols));
+      for (auto &v : w)
+        v = nd(rng);
+      QuantizedMatrix q = quantize(w.data(), sh.rows, sh.cols, o);
+      Geometry geo(sh.rows, sh.cols, o);
+      const int64_t n = sh.axis == 0 ? sh.rows : sh.cols;
+      const int64_t kDim = sh.axis == 0 ? sh.cols : sh.rows;
+      for (int64_t batch : {int64_t(1), int64_t(3)}) {
+        std::vector<float> x(static_cast<size_t>(batch * kDim));
+        for (auto &v : x)
+          v = nd(rng);
+        for (SliceMode mode : kModes) {
+          for (unsigned r : {c, 2u, 1u}) {
+            std::vector<double> y =
+                referenceMatmul(x.data(), batch, q, r, mode);
+            ASSERT_EQ(static_cast<int64_t>(y.size()), batch * n);
+            for (int64_t b = 0; b < batch; ++b) {
+              for (int64_t o2 = 0; o2 < n; ++o2) {
+                double acc = 0.0, mag = 0.0;
+                for (int64_t t = 0; t < kDim; ++t) {
+                  // W[o2, t] (axis 0) or W[t, o2] (axis 1).
+                  int64_t i = sh.axis == 0 ? o2 : t;
+                  int64_t j = sh.axis == 0 ? t : o2;
+                  size_t e = static_cast<size_t>(i * sh.cols + j);
+                  int64_t g = geo.group(i, j);
+                  uint32_t k = referenceSliceIndex(q.codes[e], c, r, mode);
+                  float wHat = q.alpha[g] * static_cast<float>(k << (c - r)) +
+                               q.offset[g];
+                  double p = double(x[b * kDim + t]) * double(wHat);
+                  acc += p;
+                  mag += std::fabs(p);
+                }
+                EXPECT_NEAR(y[b * n + o2], acc, 1e-12 * (1.0 + mag))
+                    << "rows=" << sh.rows << " cols=" << sh.cols
+                    << " axis=" << sh.axis << " r=" << r;
+              }
+            }
+            ++cases;
+          }
+        }
+      }
+    }
+  }
+  EXPECT_EQ(cases, 7 * 2 * 2 * 2 * 3);
+}
+
+//===----------------------------------------------------------------------===//
+// Options
+//===----------------------------------------------------------------------===//
+
+TEST(Validate, Messages) {
+  QuantOptions o;
+  EXPECT_EQ(validate(4, 12, o), "");
+  o.bits = 0;
+  EXPECT_EQ(validate(4, 12, o), "bits must be in 1..8, got 0");
+  o.bits = 9;
+  EXPECT_EQ(validate(4, 12, o), "bits must be in 1..8, got 9");
+  o.bits = 1;
+  EXPECT_EQ(validate(4, 12, o), "");
+  o.axis = 2;
+  EXPECT_EQ(validate(4, 12, o), "axis must be 0 or 1, got 2");
+  o.axis = 0;
+  o.groupSize = 5;
+  EXPECT_EQ(validate(4, 12, o),
+            "group size 5 does not divide the reduction dimension 12");
+  o.axis = 1; // the reduction dimension is now rows
+  EXPECT_EQ(validate(4, 12, o),
+            "group size 5 does not divide the reduction dimension 4");
+  o.groupSize = 4;
+  EXPECT_EQ(validate(4, 12, o), "");
+  o.axis = 0;
+  EXPECT_EQ(validate(4, 12, o), "");
+  o.groupSize = -3;
+  EXPECT_EQ(validate(4, 12, o), "group size must be non-negative, got -3");
+  o.groupSize = 0;
+  EXPECT_EQ(validate(0, 12, o), "matrix shape must be positive, got 0 x 12");
+  EXPECT_EQ(validate(4, -1, o), "matrix shape must be positive, got 4 x -1");
+  // Messages are lower case.
+  o.bits = 9;
+  std::string msg = validate(4, 12, o);
+  EXPECT_TRUE(std::none_of(msg.begin(), msg.end(),
+                           [](char ch) { return ch >= 'A' && ch <= 'Z'; }));
+}
+
+TEST(Validate, GroupCounts) {
+  EXPECT_EQ(numGroups(12, 0), 1);
+  EXPECT_EQ(numGroups(12, 4), 3);
+  EXPECT_EQ(numGroups(12, 12), 1);
+  EXPECT_EQ(numGroups(12, 1), 12);
+  QuantizedMatrix q;
+  q.rows = 6;
+  q.cols = 8;
+  q.opts.groupSize = 2;
+  q.opts.axis = 0;
+  EXPECT_EQ(q.scaleRows(), 6);
+  EXPECT_EQ(q.scaleCols(), 4);
+  EXPECT_EQ(q.groupIndex(1, 5), 1 * 4 + 2);
+  q.opts.axis = 1;
+  EXPECT_EQ(q.scaleRows(), 3);
+  EXPECT_EQ(q.scaleCols(), 8);
+  EXPECT_EQ(q.groupIndex(5, 3), 2 * 8 + 3);
+  q.opts.groupSize = 0;
+  EXPECT_EQ(q.scaleRows(), 1);
+  EXPECT_EQ(q.groupIndex(5, 3), 3);
+}
+
+} // namespace

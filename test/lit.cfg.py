@@ -51,3 +51,9 @@ if config.matquant_sanitize:
 config.substitutions.append(("%runner_libs",
     "-shared-libs=%s/libmlir_c_runner_utils%s -shared-libs=%s/libmlir_runner_utils%s"
     % (config.mlir_lib_dir, config.shlib_ext, config.mlir_lib_dir, config.shlib_ext)))
+
+# The mlir-opt plugin (not built in the sanitizer build).
+plugin = os.path.join(config.matquant_obj_root, "lib", "libMatquantPlugin" + config.shlib_ext)
+if not config.matquant_sanitize and os.path.exists(plugin):
+    config.available_features.add("plugins")
+config.substitutions.append(("%matquant_plugin", plugin))

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Runs every test: the lit suite (GoogleTest unit tests included) on the
+# release build, again with --verify-roundtrip on every matquant-opt call,
+# and on the AddressSanitizer + UndefinedBehaviorSanitizer build.
+# Prints one closing line "N passed, N failed".
+set -uo pipefail
+LIT=/usr/lib/llvm-22/bin/lit
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+passed=0; failed=0
+run() {
+  local name=$1; shift
+  echo "== $name"
+  local out
+  out=$("$@" 2>&1); local rc=$?
+  echo "$out" | tail -n 25
+  local p f
+  p=$(echo "$out" | sed -n 's/^ *Passed *: *\([0-9]*\).*/\1/p' | tail -1)
+  f=$(echo "$out" | sed -n 's/^ *Failed *: *\([0-9]*\).*/\1/p' | tail -1)
+  passed=$((passed + ${p:-0}))
+  failed=$((failed + ${f:-0}))
+  if [ $rc -ne 0 ] && [ -z "$f" ]; then failed=$((failed + 1)); fi
+}
+run "lit (release)" $LIT -sv build/test
+run "lit (release, --verify-roundtrip)" env MATQUANT_VERIFY_ROUNDTRIP=1 $LIT -sv build/test
+run "lit (asan+ubsan)" $LIT -sv build-asan/test
+echo "$passed passed, $failed failed"
+[ $failed -eq 0 ]

@@ -1,0 +1,534 @@
+// RUN: matquant-opt %s --convert-mq-to-linalg -split-input-file | FileCheck %s
+
+// Affine maps are printed as aliases at the top of each split module, so
+// they are captured with global ($) variables before the function's label.
+
+//===----------------------------------------------------------------------===//
+// mq.constant
+//===----------------------------------------------------------------------===//
+
+// The constant becomes an arith.constant of its storage tensor type, and the
+// function returns that type.
+
+// CHECK-LABEL: func.func @constant
+// CHECK-SAME: () -> tensor<2x3xi8>
+// CHECK: %[[C:.*]] = arith.constant dense<{{\[}}[0, 3, 1], [2, 2, 0]]> : tensor<2x3xi8>
+// CHECK-NOT: mq.
+// CHECK: return %[[C]] : tensor<2x3xi8>
+func.func @constant() -> !mq.weight<2x3xf32, storage = 8, bits = 2> {
+  %c = mq.constant dense<[[0, 3, 1], [2, 2, 0]]> : tensor<2x3xi8> : !mq.weight<2x3xf32, storage = 8, bits = 2>
+  return %c : !mq.weight<2x3xf32, storage = 8, bits = 2>
+}
+
+// -----
+
+// A packed constant keeps its bytes and is unpacked where it is used. (The
+// conversion folds mq.unpack / mq.dequantize of constants, so the constant
+// feeds an op without a folder here.)
+
+// CHECK-LABEL: func.func @constant_packed
+// CHECK-SAME: (%[[X:.*]]: tensor<5xf32>, %[[S:.*]]: tensor<2x1xf32>, %[[M:.*]]: tensor<2x1xf32>) -> tensor<2xf32>
+// CHECK: %[[C:.*]] = arith.constant dense<{{\[}}[-47, 88], [-121, 51]]> : tensor<2x2xi8>
+// CHECK: %[[U:.*]] = tensor.generate
+// CHECK: tensor.extract %[[C]]
+// CHECK: } : tensor<2x5xi8>
+// CHECK: linalg.generic
+// CHECK-SAME: ins(%[[U]], %[[S]], %[[M]] : tensor<2x5xi8>, tensor<2x1xf32>, tensor<2x1xf32>)
+// CHECK: linalg.generic
+// CHECK-SAME: ins(%[[X]], %{{.*}} : tensor<5xf32>, tensor<2x5xf32>)
+// CHECK-NOT: mq.
+func.func @constant_packed(%x: tensor<5xf32>, %s: tensor<2x1xf32>, %m: tensor<2x1xf32>) -> tensor<2xf32> {
+  %c = mq.constant dense<[[-47, 88], [-121, 51]]> : tensor<2x2xi8> : !mq.weight<2x5xf32, storage = 8, bits = 3, layout = #mq.layout<dense, 3>>
+  %0 = mq.matvec %x, %c, %s, %m : tensor<5xf32>, !mq.weight<2x5xf32, storage = 8, bits = 3, layout = #mq.layout<dense, 3>>, tensor<2x1xf32>, tensor<2x1xf32> -> tensor<2xf32>
+  return %0 : tensor<2xf32>
+}
+
+// -----
+
+// Constant operands fold while converting: mq.dequantize of a constant with
+// constant scales becomes a float constant (k * 64 * 0.5 + 1).
+
+// CHECK-LABEL: func.func @constant_dequantize_folds
+// CHECK: %[[D:.*]] = arith.constant dense<{{\[}}[1.000000e+00, 9.700000e+01, 3.300000e+01], [6.500000e+01, 6.500000e+01, 1.000000e+00]]> : tensor<2x3xf32>
+// CHECK-NOT: linalg.generic
+// CHECK: return %[[D]] : tensor<2x3xf32>
+// CHECK-NOT: mq.
+func.func @constant_dequantize_folds() -> tensor<2x3xf32> {
+  %c = mq.constant dense<[[0, 3, 1], [2, 2, 0]]> : tensor<2x3xi8> : !mq.weight<2x3xf32, storage = 8, bits = 2>
+  %s = arith.constant dense<0.5> : tensor<2x1xf32>
+  %m = arith.constant dense<1.0> : tensor<2x1xf32>
+  %0 = mq.dequantize %c, %s, %m : !mq.weight<2x3xf32, storage = 8, bits = 2>, tensor<2x1xf32>, tensor<2x1xf32> -> tensor<2x3xf32>
+  return %0 : tensor<2x3xf32>
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// mq.quantize
+//===----------------------------------------------------------------------===//
+
+// Group size 6 along the rows of an 8x12 (axis 0) weight: the input is
+// expanded to 8x2x6, reduced over d2 to min / max, turned into
+// (alpha, z, m) and the codes are computed per element.
+
+// CHECK-DAG: #[[$ID3:.*]] = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+// CHECK-DAG: #[[$RED:.*]] = affine_map<(d0, d1, d2) -> (d0, d1)>
+// CHECK-DAG: #[[$ID2:.*]] = affine_map<(d0, d1) -> (d0, d1)>
+// CHECK-LABEL: func.func @quantize
+// CHECK-SAME: (%[[W:.*]]: tensor<8x12xf32>) -> (tensor<8x12xi8>, tensor<8x2xf32>, tensor<8x2xf32>)
+// CHECK: %[[X:.*]] = tensor.expand_shape %[[W]] {{\[}}[0], [1, 2]] output_shape [8, 2, 6] : tensor<8x12xf32> into tensor<8x2x6xf32>
+// CHECK-DAG: %[[NINF:.*]] = arith.constant 0xFF800000 : f32
+// CHECK-DAG: %[[PINF:.*]] = arith.constant 0x7F800000 : f32
+// CHECK-DAG: %[[MAXI:.*]] = linalg.fill ins(%[[NINF]] : f32) outs(%{{.*}} : tensor<8x2xf32>)
+// CHECK-DAG: %[[MINI:.*]] = linalg.fill ins(%[[PINF]] : f32) outs(%{{.*}} : tensor<8x2xf32>)
+// CHECK: %[[MM:.*]]:2 = linalg.generic {indexing_maps = [#[[$ID3]], #[[$RED]], #[[$RED]]], iterator_types = ["parallel", "parallel", "reduction"]}
+// CHECK-SAME: ins(%[[X]] : tensor<8x2x6xf32>) outs(%[[MAXI]], %[[MINI]] : tensor<8x2xf32>, tensor<8x2xf32>)
+// CHECK: arith.maximumf
+// CHECK: arith.minimumf
+// CHECK: %[[P:.*]]:3 = linalg.generic {indexing_maps = [#[[$ID2]], #[[$ID2]], #[[$ID2]], #[[$ID2]], #[[$ID2]]], iterator_types = ["parallel", "parallel"]}
+// CHECK-SAME: ins(%[[MM]]#0, %[[MM]]#1 : tensor<8x2xf32>, tensor<8x2xf32>)
+// CHECK: ^bb0(%[[HI:.*]]: f32, %[[LO:.*]]: f32, %{{.*}}: f32, %{{.*}}: f32, %{{.*}}: f32):
+// CHECK: %[[RANGE:.*]] = arith.subf %[[HI]], %[[LO]] : f32
+// CHECK: %[[LEVELS:.*]] = arith.constant 2.550000e+02 : f32
+// CHECK: %[[ALPHA:.*]] = arith.divf %[[RANGE]], %[[LEVELS]] : f32
+// CHECK: %[[NLO:.*]] = arith.negf %[[LO]] : f32
+// CHECK: %[[Z:.*]] = arith.divf %[[NLO]], %[[ALPHA]] : f32
+// CHECK: %[[NALPHA:.*]] = arith.negf %[[ALPHA]] : f32
+// CHECK: %[[OFF:.*]] = arith.mulf %[[NALPHA]], %[[Z]] : f32
+// CHECK: %[[CONST:.*]] = arith.cmpf oeq, %[[HI]], %[[LO]] : f32
+// CHECK: %[[A2:.*]] = arith.select %[[CONST]], %{{.*}}, %[[ALPHA]] : f32
+// CHECK: %[[Z2:.*]] = arith.select %[[CONST]], %{{.*}}, %[[Z]] : f32
+// CHECK: %[[M2:.*]] = arith.select %[[CONST]], %[[LO]], %[[OFF]] : f32
+// CHECK: linalg.yield %[[A2]], %[[Z2]], %[[M2]] : f32, f32, f32
+// CHECK: %[[Q:.*]] = linalg.generic {indexing_maps = [#[[$ID3]], #[[$RED]], #[[$RED]], #[[$ID3]]], iterator_types = ["parallel", "parallel", "parallel"]}
+// CHECK-SAME: ins(%[[X]], %[[P]]#0, %[[P]]#1 : tensor<8x2x6xf32>, tensor<8x2xf32>, tensor<8x2xf32>) outs(%{{.*}} : tensor<8x2x6xi8>)
+// CHECK: ^bb0(%[[V:.*]]: f32, %[[QA:.*]]: f32, %[[QZ:.*]]: f32, %{{.*}}: i8):
+// CHECK: %[[T:.*]] = arith.divf %[[V]], %[[QA]] : f32
+// CHECK: %[[T2:.*]] = arith.addf %[[T]], %[[QZ]] : f32
+// CHECK: %[[R:.*]] = math.round %[[T2]] : f32
+// CHECK: %[[LB:.*]] = arith.maximumf %[[R]], %{{.*}} : f32
+// CHECK: %[[UB:.*]] = arith.minimumf %[[LB]], %{{.*}} : f32
+// CHECK: %[[U:.*]] = arith.fptoui %[[UB]] : f32 to i32
+// CHECK: %[[ISC:.*]] = arith.cmpf oeq, %[[QA]], %{{.*}} : f32
+// CHECK: %[[SEL:.*]] = arith.select %[[ISC]], %{{.*}}, %[[U]] : i32
+// CHECK: %[[Q8:.*]] = arith.trunci %[[SEL]] : i32 to i8
+// CHECK: linalg.yield %[[Q8]] : i8
+// CHECK: %[[FLAT:.*]] = tensor.collapse_shape %[[Q]] {{\[}}[0], [1, 2]] : tensor<8x2x6xi8> into tensor<8x12xi8>
+// CHECK: return %[[FLAT]], %[[P]]#0, %[[P]]#2 : tensor<8x12xi8>, tensor<8x2xf32>, tensor<8x2xf32>
+// CHECK-NOT: mq.
+func.func @quantize(%w: tensor<8x12xf32>)
+    -> (!mq.weight<8x12xf32, storage = 8, bits = 8, group = 6>, tensor<8x2xf32>, tensor<8x2xf32>) {
+  %q, %s, %m = mq.quantize %w : tensor<8x12xf32> -> !mq.weight<8x12xf32, storage = 8, bits = 8, group = 6>, tensor<8x2xf32>, tensor<8x2xf32>
+  return %q, %s, %m : !mq.weight<8x12xf32, storage = 8, bits = 8, group = 6>, tensor<8x2xf32>, tensor<8x2xf32>
+}
+
+// -----
+
+// axis = 1 with groups of 3 down the columns of a 6x4 weight at c = 4, with
+// clipping: the input is expanded to 2x3x4 and reduced over d1; hi and lo
+// are scaled by gamma and beta, with the fall-back to the unclipped range.
+
+// CHECK-DAG: #[[$ID3:.*]] = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+// CHECK-DAG: #[[$RED:.*]] = affine_map<(d0, d1, d2) -> (d0, d2)>
+// CHECK-LABEL: func.func @quantize_axis1_clip
+// CHECK-SAME: (%[[W:.*]]: tensor<6x4xf16>) -> (tensor<6x4xi8>, tensor<2x4xf32>, tensor<2x4xf32>)
+// CHECK: %[[X:.*]] = tensor.expand_shape %[[W]] {{\[}}[0, 1], [2]] output_shape [2, 3, 4] : tensor<6x4xf16> into tensor<2x3x4xf16>
+// CHECK: linalg.generic {indexing_maps = [#[[$ID3]], #[[$RED]], #[[$RED]]], iterator_types = ["parallel", "reduction", "parallel"]}
+// CHECK-SAME: ins(%[[X]] : tensor<2x3x4xf16>)
+// CHECK: arith.extf %{{.*}} : f16 to f32
+// CHECK: linalg.generic
+// CHECK: ^bb0(%[[MX:.*]]: f32, %[[MN:.*]]: f32,
+// CHECK-DAG: %[[GAMMA:.*]] = arith.constant 8.000000e-01 : f32
+// CHECK-DAG: %[[BETA:.*]] = arith.constant 5.000000e-01 : f32
+// CHECK-DAG: %[[HI:.*]] = arith.mulf %[[GAMMA]], %[[MX]] : f32
+// CHECK-DAG: %[[LO:.*]] = arith.mulf %[[BETA]], %[[MN]] : f32
+// CHECK: %[[BAD:.*]] = arith.cmpf ole, %[[HI]], %[[LO]] : f32
+// CHECK: %[[HI2:.*]] = arith.select %[[BAD]], %[[MX]], %[[HI]] : f32
+// CHECK: %[[LO2:.*]] = arith.select %[[BAD]], %[[MN]], %[[LO]] : f32
+// CHECK: arith.subf %[[HI2]], %[[LO2]] : f32
+// CHECK: arith.constant 1.500000e+01 : f32
+// CHECK: linalg.generic {indexing_maps = [#[[$ID3]], #[[$RED]], #[[$RED]], #[[$ID3]]], iterator_types = ["parallel", "parallel", "parallel"]}
+// CHECK: math.round
+// CHECK: arith.fptoui
+// CHECK: tensor.collapse_shape %{{.*}} {{\[}}[0, 1], [2]] : tensor<2x3x4xi8> into tensor<6x4xi8>
+// CHECK-NOT: mq.
+func.func @quantize_axis1_clip(%w: tensor<6x4xf16>)
+    -> (!mq.weight<6x4xf16, storage = 4, bits = 4, axis = 1, group = 3>, tensor<2x4xf32>, tensor<2x4xf32>) {
+  %q, %s, %m = mq.quantize %w clip(0.8, 0.5) : tensor<6x4xf16> -> !mq.weight<6x4xf16, storage = 4, bits = 4, axis = 1, group = 3>, tensor<2x4xf32>, tensor<2x4xf32>
+  return %q, %s, %m : !mq.weight<6x4xf16, storage = 4, bits = 4, axis = 1, group = 3>, tensor<2x4xf32>, tensor<2x4xf32>
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// mq.slice
+//===----------------------------------------------------------------------===//
+
+// int4 -> int2 of int8 storage: v = k << 4, k' = (v >> 6) + ((v >> 5) & 1),
+// clamped to 3.
+
+// CHECK-DAG: #[[$ID:.*]] = affine_map<(d0, d1) -> (d0, d1)>
+// CHECK-LABEL: func.func @slice
+// CHECK-SAME: (%[[A:.*]]: tensor<8x12xi8>) -> tensor<8x12xi8>
+// CHECK: %[[INIT:.*]] = tensor.empty() : tensor<8x12xi8>
+// CHECK: %[[R:.*]] = linalg.generic {indexing_maps = [#[[$ID]], #[[$ID]]], iterator_types = ["parallel", "parallel"]} ins(%[[A]] : tensor<8x12xi8>) outs(%[[INIT]] : tensor<8x12xi8>)
+// CHECK: ^bb0(%[[IN:.*]]: i8, %{{.*}}: i8):
+// CHECK: %[[E:.*]] = arith.extui %[[IN]] : i8 to i32
+// CHECK: %[[C4:.*]] = arith.constant 4 : i32
+// CHECK: %[[V:.*]] = arith.shli %[[E]], %[[C4]] : i32
+// CHECK: %[[C6:.*]] = arith.constant 6 : i32
+// CHECK: %[[K:.*]] = arith.shrui %[[V]], %[[C6]] : i32
+// CHECK: %[[C5:.*]] = arith.constant 5 : i32
+// CHECK: %[[H:.*]] = arith.shrui %[[V]], %[[C5]] : i32
+// CHECK: %[[C1:.*]] = arith.constant 1 : i32
+// CHECK: %[[HB:.*]] = arith.andi %[[H]], %[[C1]] : i32
+// CHECK: %[[SUM:.*]] = arith.addi %[[K]], %[[HB]] : i32
+// CHECK: %[[C3:.*]] = arith.constant 3 : i32
+// CHECK: %[[CL:.*]] = arith.minui %[[SUM]], %[[C3]] : i32
+// CHECK: %[[T:.*]] = arith.trunci %[[CL]] : i32 to i8
+// CHECK: linalg.yield %[[T]] : i8
+// CHECK: return %[[R]] : tensor<8x12xi8>
+// CHECK-NOT: mq.
+func.func @slice(%a: !mq.weight<8x12xf32, storage = 8, bits = 4>) -> !mq.weight<8x12xf32, storage = 8, bits = 2> {
+  %0 = mq.slice %a : !mq.weight<8x12xf32, storage = 8, bits = 4> to !mq.weight<8x12xf32, storage = 8, bits = 2>
+  return %0 : !mq.weight<8x12xf32, storage = 8, bits = 2>
+}
+
+// -----
+
+// From the storage width in extra-precision mode: no shift up (the input is
+// already on the grid) and no clamp.
+
+// CHECK-LABEL: func.func @slice_extra_from_storage
+// CHECK-SAME: (%[[A:.*]]: tensor<4x6xi8>) -> tensor<4x6xi8>
+// CHECK: linalg.generic
+// CHECK-SAME: ins(%[[A]] : tensor<4x6xi8>)
+// CHECK: %[[E:.*]] = arith.extui %{{.*}} : i8 to i32
+// CHECK-NOT: arith.shli
+// CHECK: %[[C5:.*]] = arith.constant 5 : i32
+// CHECK: %[[K:.*]] = arith.shrui %[[E]], %[[C5]] : i32
+// CHECK: %[[C4:.*]] = arith.constant 4 : i32
+// CHECK: %[[H:.*]] = arith.shrui %[[E]], %[[C4]] : i32
+// CHECK: %[[HB:.*]] = arith.andi %[[H]], %{{.*}} : i32
+// CHECK: %[[SUM:.*]] = arith.addi %[[K]], %[[HB]] : i32
+// CHECK-NOT: arith.minui
+// CHECK: %[[T:.*]] = arith.trunci %[[SUM]] : i32 to i8
+// CHECK: linalg.yield %[[T]] : i8
+// CHECK-NOT: mq.
+func.func @slice_extra_from_storage(%a: !mq.weight<4x6xf32, storage = 8, bits = 8, mode = extra_precision>)
+    -> !mq.weight<4x6xf32, storage = 8, bits = 3, mode = extra_precision> {
+  %0 = mq.slice %a : !mq.weight<4x6xf32, storage = 8, bits = 8, mode = extra_precision>
+                  to !mq.weight<4x6xf32, storage = 8, bits = 3, mode = extra_precision>
+  return %0 : !mq.weight<4x6xf32, storage = 8, bits = 3, mode = extra_precision>
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// mq.dequantize
+//===----------------------------------------------------------------------===//
+
+// Group size 6 along the 12 columns: scales and offsets are read through the
+// (d0, d1 floordiv 6) map; the effective scale is alpha * 2^(8-4) = 16; the
+// f16 result is truncated from f32.
+
+// CHECK-DAG: #[[$ID:.*]] = affine_map<(d0, d1) -> (d0, d1)>
+// CHECK-DAG: #[[$GRP:.*]] = affine_map<(d0, d1) -> (d0, d1 floordiv 6)>
+// CHECK-LABEL: func.func @dequantize
+// CHECK-SAME: (%[[A:.*]]: tensor<8x12xi8>, %[[S:.*]]: tensor<8x2xf32>, %[[M:.*]]: tensor<8x2xf32>) -> tensor<8x12xf16>
+// CHECK: %[[INIT:.*]] = tensor.empty() : tensor<8x12xf16>
+// CHECK: %[[R:.*]] = linalg.generic {indexing_maps = [#[[$ID]], #[[$GRP]], #[[$GRP]], #[[$ID]]], iterator_types = ["parallel", "parallel"]}
+// CHECK-SAME: ins(%[[A]], %[[S]], %[[M]] : tensor<8x12xi8>, tensor<8x2xf32>, tensor<8x2xf32>) outs(%[[INIT]] : tensor<8x12xf16>)
+// CHECK: ^bb0(%[[K:.*]]: i8, %[[ALPHA:.*]]: f32, %[[OFF:.*]]: f32, %{{.*}}: f16):
+// CHECK: %[[F:.*]] = arith.constant 1.600000e+01 : f32
+// CHECK: %[[EFF:.*]] = arith.mulf %[[ALPHA]], %[[F]] : f32
+// CHECK: %[[KF:.*]] = arith.uitofp %[[K]] : i8 to f32
+// CHECK: %[[P:.*]] = arith.mulf %[[EFF]], %[[KF]] : f32
+// CHECK: %[[W:.*]] = arith.addf %[[P]], %[[OFF]] : f32
+// CHECK: %[[H:.*]] = arith.truncf %[[W]] : f32 to f16
+// CHECK: linalg.yield %[[H]] : f16
+// CHECK: return %[[R]] : tensor<8x12xf16>
+// CHECK-NOT: mq.
+func.func @dequantize(%a: !mq.weight<8x12xf32, storage = 8, bits = 4, group = 6>, %s: tensor<8x2xf32>, %m: tensor<8x2xf32>) -> tensor<8x12xf16> {
+  %0 = mq.dequantize %a, %s, %m : !mq.weight<8x12xf32, storage = 8, bits = 4, group = 6>, tensor<8x2xf32>, tensor<8x2xf32> -> tensor<8x12xf16>
+  return %0 : tensor<8x12xf16>
+}
+
+// -----
+
+// Per channel with axis = 1: one scale per column, read through (0, d1).
+
+// CHECK-DAG: #[[$ID:.*]] = affine_map<(d0, d1) -> (d0, d1)>
+// CHECK-DAG: #[[$COL:.*]] = affine_map<(d0, d1) -> (0, d1)>
+// CHECK-LABEL: func.func @dequantize_axis1
+// CHECK: linalg.generic {indexing_maps = [#[[$ID]], #[[$COL]], #[[$COL]], #[[$ID]]], iterator_types = ["parallel", "parallel"]}
+// CHECK: arith.constant 1.000000e+00 : f32
+// CHECK-NOT: arith.truncf
+// CHECK: linalg.yield %{{.*}} : f32
+// CHECK-NOT: mq.
+func.func @dequantize_axis1(%a: !mq.weight<12x8xf32, storage = 8, bits = 8, axis = 1>, %s: tensor<1x8xf32>, %m: tensor<1x8xf32>) -> tensor<12x8xf32> {
+  %0 = mq.dequantize %a, %s, %m : !mq.weight<12x8xf32, storage = 8, bits = 8, axis = 1>, tensor<1x8xf32>, tensor<1x8xf32> -> tensor<12x8xf32>
+  return %0 : tensor<12x8xf32>
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// mq.pack / mq.unpack
+//===----------------------------------------------------------------------===//
+
+// Dense 3-bit, 5 columns: 2 bytes per row. Byte b gathers the elements from
+// floor(8b / 3) on (ceil(8/3) + 1 = 4 of them), each shifted by
+// 3j - 8b, left or right by its sign; out-of-row columns read as 0.
+
+// CHECK-LABEL: func.func @pack_dense
+// CHECK-SAME: (%[[A:.*]]: tensor<2x5xi8>) -> tensor<2x2xi8>
+// CHECK: %[[G:.*]] = tensor.generate
+// CHECK: ^bb0(%[[ROW:.*]]: index, %[[BYTE:.*]]: index):
+// CHECK-DAG: %[[C5:.*]] = arith.constant 5 : index
+// CHECK-DAG: %[[C8:.*]] = arith.constant 8 : index
+// CHECK: %[[BIT0:.*]] = arith.muli %[[BYTE]], %[[C8]] : index
+// CHECK: %[[C3:.*]] = arith.constant 3 : index
+// CHECK: %[[FIRST:.*]] = arith.divui %[[BIT0]], %[[C3]] : index
+// CHECK: %[[J:.*]] = arith.addi %[[FIRST]], %{{.*}} : index
+// CHECK: %[[INB:.*]] = arith.cmpi ult, %[[J]], %[[C5]] : index
+// CHECK: %[[JC:.*]] = arith.minui %[[J]], %{{.*}} : index
+// CHECK: %[[X:.*]] = tensor.extract %[[A]][%[[ROW]], %[[JC]]] : tensor<2x5xi8>
+// CHECK: %[[XE:.*]] = arith.extui %[[X]] : i8 to i32
+// CHECK: %[[XV:.*]] = arith.select %[[INB]], %[[XE]], %{{.*}} : i32
+// CHECK: arith.subi
+// CHECK: %[[SH:.*]] = arith.index_cast %{{.*}} : index to i32
+// CHECK: arith.cmpi slt, %[[SH]]
+// CHECK: arith.shli %[[XV]]
+// CHECK: arith.shrui %[[XV]]
+// CHECK: arith.select
+// CHECK: arith.ori
+// The other three elements of the byte.
+// CHECK-COUNT-3: tensor.extract %[[A]]
+// CHECK-NOT: tensor.extract
+// CHECK: %[[OUT:.*]] = arith.trunci %{{.*}} : i32 to i8
+// CHECK: tensor.yield %[[OUT]] : i8
+// CHECK: } : tensor<2x2xi8>
+// CHECK: return %[[G]] : tensor<2x2xi8>
+// CHECK-NOT: mq.
+func.func @pack_dense(%a: !mq.weight<2x5xf32, storage = 8, bits = 3>)
+    -> !mq.weight<2x5xf32, storage = 8, bits = 3, layout = #mq.layout<dense, 3>> {
+  %0 = mq.pack %a : !mq.weight<2x5xf32, storage = 8, bits = 3>
+                 to !mq.weight<2x5xf32, storage = 8, bits = 3, layout = #mq.layout<dense, 3>>
+  return %0 : !mq.weight<2x5xf32, storage = 8, bits = 3, layout = #mq.layout<dense, 3>>
+}
+
+// -----
+
+// Bit planes, 3 bits, 10 columns: storage 3 x rows x ceil(10/8). Byte
+// (p, i, b) collects bit (2 - p) of the 8 elements 8b .. 8b+7.
+
+// CHECK-LABEL: func.func @pack_planes
+// CHECK-SAME: (%[[A:.*]]: tensor<2x10xi8>) -> tensor<3x2x2xi8>
+// CHECK: %[[G:.*]] = tensor.generate
+// CHECK: ^bb0(%[[PL:.*]]: index, %[[ROW:.*]]: index, %[[BYTE:.*]]: index):
+// CHECK: %[[PI:.*]] = arith.index_cast %[[PL]] : index to i32
+// CHECK: %[[C2:.*]] = arith.constant 2 : i32
+// CHECK: %[[BIT:.*]] = arith.subi %[[C2]], %[[PI]] : i32
+// CHECK: %[[C8:.*]] = arith.constant 8 : index
+// CHECK: %[[BASE:.*]] = arith.muli %[[BYTE]], %[[C8]] : index
+// CHECK: %[[X:.*]] = tensor.extract %[[A]][%[[ROW]], %{{.*}}] : tensor<2x10xi8>
+// CHECK: %[[XE:.*]] = arith.extui %[[X]] : i8 to i32
+// CHECK: %[[XV:.*]] = arith.select %{{.*}}, %[[XE]], %{{.*}} : i32
+// CHECK: %[[S:.*]] = arith.shrui %[[XV]], %[[BIT]] : i32
+// CHECK: arith.andi %[[S]], %{{.*}} : i32
+// CHECK: arith.shli
+// CHECK: arith.ori
+// CHECK-COUNT-7: arith.shrui %{{.*}}, %[[BIT]] : i32
+// CHECK-NOT: tensor.extract
+// CHECK: %[[OUT:.*]] = arith.trunci %{{.*}} : i32 to i8
+// CHECK: tensor.yield %[[OUT]] : i8
+// CHECK: } : tensor<3x2x2xi8>
+// CHECK: return %[[G]] : tensor<3x2x2xi8>
+// CHECK-NOT: mq.
+func.func @pack_planes(%a: !mq.weight<2x10xf32, storage = 4, bits = 3>)
+    -> !mq.weight<2x10xf32, storage = 4, bits = 3, layout = #mq.layout<planes, 3>> {
+  %0 = mq.pack %a : !mq.weight<2x10xf32, storage = 4, bits = 3>
+                 to !mq.weight<2x10xf32, storage = 4, bits = 3, layout = #mq.layout<planes, 3>>
+  return %0 : !mq.weight<2x10xf32, storage = 4, bits = 3, layout = #mq.layout<planes, 3>>
+}
+
+// -----
+
+// Dense unpack: element j of a row sits at bit 3j of the row; read the byte
+// 3j / 8 and the next one (clamped to the last byte of the row), shift right
+// by 3j % 8 and mask with 7.
+
+// CHECK-LABEL: func.func @unpack_dense
+// CHECK-SAME: (%[[P:.*]]: tensor<2x2xi8>) -> tensor<2x5xi8>
+// CHECK: %[[G:.*]] = tensor.generate
+// CHECK: ^bb0(%[[ROW:.*]]: index, %[[COL:.*]]: index):
+// CHECK: %[[C3:.*]] = arith.constant 3 : index
+// CHECK: %[[OFF:.*]] = arith.muli %[[COL]], %[[C3]] : index
+// CHECK: %[[BYTE:.*]] = arith.divui %[[OFF]], %{{.*}} : index
+// CHECK: %[[SHIFT:.*]] = arith.remui %[[OFF]], %{{.*}} : index
+// CHECK: %[[LAST:.*]] = arith.constant 1 : index
+// CHECK: %[[B1:.*]] = arith.addi %[[BYTE]], %{{.*}} : index
+// CHECK: %[[NEXT:.*]] = arith.minui %[[B1]], %[[LAST]] : index
+// CHECK: %[[LO:.*]] = tensor.extract %[[P]][%[[ROW]], %[[BYTE]]] : tensor<2x2xi8>
+// CHECK: %[[LO32:.*]] = arith.extui %[[LO]] : i8 to i32
+// CHECK: %[[HI:.*]] = tensor.extract %[[P]][%[[ROW]], %[[NEXT]]] : tensor<2x2xi8>
+// CHECK: %[[HI32:.*]] = arith.extui %[[HI]] : i8 to i32
+// CHECK: %[[C8:.*]] = arith.constant 8 : i32
+// CHECK: %[[HIS:.*]] = arith.shli %[[HI32]], %[[C8]] : i32
+// CHECK: %[[WORD:.*]] = arith.ori %[[LO32]], %[[HIS]] : i32
+// CHECK: %[[SH32:.*]] = arith.index_cast %[[SHIFT]] : index to i32
+// CHECK: %[[V:.*]] = arith.shrui %[[WORD]], %[[SH32]] : i32
+// CHECK: %[[MASK:.*]] = arith.constant 7 : i32
+// CHECK: %[[K:.*]] = arith.andi %[[V]], %[[MASK]] : i32
+// CHECK: %[[K8:.*]] = arith.trunci %[[K]] : i32 to i8
+// CHECK: tensor.yield %[[K8]] : i8
+// CHECK: } : tensor<2x5xi8>
+// CHECK: return %[[G]] : tensor<2x5xi8>
+// CHECK-NOT: mq.
+func.func @unpack_dense(%p: !mq.weight<2x5xf32, storage = 8, bits = 3, layout = #mq.layout<dense, 3>>)
+    -> !mq.weight<2x5xf32, storage = 8, bits = 3> {
+  %0 = mq.unpack %p : !mq.weight<2x5xf32, storage = 8, bits = 3, layout = #mq.layout<dense, 3>>
+                   to !mq.weight<2x5xf32, storage = 8, bits = 3>
+  return %0 : !mq.weight<2x5xf32, storage = 8, bits = 3>
+}
+
+// -----
+
+// Planes unpack: one load per plane, plane p giving bit (bits - 1 - p).
+
+// CHECK-LABEL: func.func @unpack_planes
+// CHECK-SAME: (%[[P:.*]]: tensor<3x2x2xi8>) -> tensor<2x10xi8>
+// CHECK: %[[G:.*]] = tensor.generate
+// CHECK: ^bb0(%[[ROW:.*]]: index, %[[COL:.*]]: index):
+// CHECK: %[[BYTE:.*]] = arith.divui %[[COL]], %{{.*}} : index
+// CHECK: %[[BITI:.*]] = arith.remui %[[COL]], %{{.*}} : index
+// CHECK: %[[BIT:.*]] = arith.index_cast %[[BITI]] : index to i32
+// CHECK: %[[P0:.*]] = arith.constant 0 : index
+// CHECK: tensor.extract %[[P]][%[[P0]], %[[ROW]], %[[BYTE]]] : tensor<3x2x2xi8>
+// CHECK: arith.shrui %{{.*}}, %[[BIT]] : i32
+// CHECK: %[[SH0:.*]] = arith.constant 2 : i32
+// CHECK: arith.shli %{{.*}}, %[[SH0]] : i32
+// CHECK: %[[P1:.*]] = arith.constant 1 : index
+// CHECK: tensor.extract %[[P]][%[[P1]], %[[ROW]], %[[BYTE]]] : tensor<3x2x2xi8>
+// CHECK: %[[P2:.*]] = arith.constant 2 : index
+// CHECK: tensor.extract %[[P]][%[[P2]], %[[ROW]], %[[BYTE]]] : tensor<3x2x2xi8>
+// CHECK-NOT: tensor.extract
+// CHECK: tensor.yield %{{.*}} : i8
+// CHECK: } : tensor<2x10xi8>
+// CHECK: return %[[G]] : tensor<2x10xi8>
+// CHECK-NOT: mq.
+func.func @unpack_planes(%p: !mq.weight<2x10xf32, storage = 4, bits = 3, layout = #mq.layout<planes, 3>>)
+    -> !mq.weight<2x10xf32, storage = 4, bits = 3> {
+  %0 = mq.unpack %p : !mq.weight<2x10xf32, storage = 4, bits = 3, layout = #mq.layout<planes, 3>>
+                   to !mq.weight<2x10xf32, storage = 4, bits = 3>
+  return %0 : !mq.weight<2x10xf32, storage = 4, bits = 3>
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// mq.matvec / mq.matmul
+//===----------------------------------------------------------------------===//
+
+// Matvec on a logical int2 weight with groups of 6: dequantize (scale
+// alpha * 64), then a (parallel, reduction) contraction into a zero-filled
+// f32 accumulator.
+
+// CHECK-DAG: #[[$ID:.*]] = affine_map<(d0, d1) -> (d0, d1)>
+// CHECK-DAG: #[[$GRP:.*]] = affine_map<(d0, d1) -> (d0, d1 floordiv 6)>
+// CHECK-DAG: #[[$XMAP:.*]] = affine_map<(d0, d1) -> (d1)>
+// CHECK-DAG: #[[$YMAP:.*]] = affine_map<(d0, d1) -> (d0)>
+// CHECK-LABEL: func.func @matvec
+// CHECK-SAME: (%[[X:.*]]: tensor<12xf32>, %[[Q:.*]]: tensor<8x12xi8>, %[[S:.*]]: tensor<8x2xf32>, %[[M:.*]]: tensor<8x2xf32>) -> tensor<8xf32>
+// CHECK: %[[W:.*]] = linalg.generic {indexing_maps = [#[[$ID]], #[[$GRP]], #[[$GRP]], #[[$ID]]], iterator_types = ["parallel", "parallel"]}
+// CHECK-SAME: ins(%[[Q]], %[[S]], %[[M]] : tensor<8x12xi8>, tensor<8x2xf32>, tensor<8x2xf32>)
+// CHECK: arith.constant 6.400000e+01 : f32
+// CHECK: arith.uitofp
+// CHECK: } -> tensor<8x12xf32>
+// CHECK: %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK: %[[ACC:.*]] = linalg.fill ins(%[[ZERO]] : f32) outs(%{{.*}} : tensor<8xf32>) -> tensor<8xf32>
+// CHECK: %[[Y:.*]] = linalg.generic {indexing_maps = [#[[$XMAP]], #[[$ID]], #[[$YMAP]]], iterator_types = ["parallel", "reduction"]}
+// CHECK-SAME: ins(%[[X]], %[[W]] : tensor<12xf32>, tensor<8x12xf32>) outs(%[[ACC]] : tensor<8xf32>)
+// CHECK: ^bb0(%[[XV:.*]]: f32, %[[WV:.*]]: f32, %[[OUT:.*]]: f32):
+// CHECK: %[[PR:.*]] = arith.mulf %[[XV]], %[[WV]] : f32
+// CHECK: %[[SUM:.*]] = arith.addf %[[OUT]], %[[PR]] : f32
+// CHECK: linalg.yield %[[SUM]] : f32
+// CHECK: return %[[Y]] : tensor<8xf32>
+// CHECK-NOT: mq.
+func.func @matvec(%x: tensor<12xf32>, %q: !mq.weight<8x12xf32, storage = 8, bits = 2, group = 6>,
+                  %s: tensor<8x2xf32>, %m: tensor<8x2xf32>) -> tensor<8xf32> {
+  %y = mq.matvec %x, %q, %s, %m : tensor<12xf32>, !mq.weight<8x12xf32, storage = 8, bits = 2, group = 6>, tensor<8x2xf32>, tensor<8x2xf32> -> tensor<8xf32>
+  return %y : tensor<8xf32>
+}
+
+// -----
+
+// Matmul with f16 activations on a packed (planes) axis = 1 int4 weight:
+// unpack, dequantize, contract over d2 with the weight read as (d2, d1),
+// extend the activations to f32, accumulate in f32, truncate to f16.
+
+// CHECK-DAG: #[[$ID:.*]] = affine_map<(d0, d1) -> (d0, d1)>
+// CHECK-DAG: #[[$COL:.*]] = affine_map<(d0, d1) -> (0, d1)>
+// CHECK-DAG: #[[$XMAP:.*]] = affine_map<(d0, d1, d2) -> (d0, d2)>
+// CHECK-DAG: #[[$WMAP:.*]] = affine_map<(d0, d1, d2) -> (d2, d1)>
+// CHECK-DAG: #[[$YMAP:.*]] = affine_map<(d0, d1, d2) -> (d0, d1)>
+// CHECK-LABEL: func.func @matmul_f16
+// CHECK-SAME: (%[[X:.*]]: tensor<3x12xf16>, %[[P:.*]]: tensor<4x12x1xi8>, %[[S:.*]]: tensor<1x8xf32>, %[[M:.*]]: tensor<1x8xf32>) -> tensor<3x8xf16>
+// CHECK: %[[U:.*]] = tensor.generate
+// CHECK-COUNT-4: tensor.extract %[[P]]
+// CHECK: } : tensor<12x8xi8>
+// CHECK: %[[W:.*]] = linalg.generic {indexing_maps = [#[[$ID]], #[[$COL]], #[[$COL]], #[[$ID]]], iterator_types = ["parallel", "parallel"]}
+// CHECK-SAME: ins(%[[U]], %[[S]], %[[M]] : tensor<12x8xi8>, tensor<1x8xf32>, tensor<1x8xf32>)
+// CHECK: arith.constant 1.600000e+01 : f32
+// CHECK: } -> tensor<12x8xf32>
+// CHECK: %[[ACC:.*]] = linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : tensor<3x8xf32>) -> tensor<3x8xf32>
+// CHECK: %[[Y:.*]] = linalg.generic {indexing_maps = [#[[$XMAP]], #[[$WMAP]], #[[$YMAP]]], iterator_types = ["parallel", "parallel", "reduction"]}
+// CHECK-SAME: ins(%[[X]], %[[W]] : tensor<3x12xf16>, tensor<12x8xf32>) outs(%[[ACC]] : tensor<3x8xf32>)
+// CHECK: ^bb0(%[[XV:.*]]: f16, %[[WV:.*]]: f32, %[[OUT:.*]]: f32):
+// CHECK: %[[XF:.*]] = arith.extf %[[XV]] : f16 to f32
+// CHECK: %[[PR:.*]] = arith.mulf %[[XF]], %[[WV]] : f32
+// CHECK: %[[SUM:.*]] = arith.addf %[[OUT]], %[[PR]] : f32
+// CHECK: linalg.yield %[[SUM]] : f32
+// CHECK: } -> tensor<3x8xf32>
+// CHECK: %[[R:.*]] = linalg.generic {indexing_maps = [#[[$ID]], #[[$ID]]], iterator_types = ["parallel", "parallel"]} ins(%[[Y]] : tensor<3x8xf32>) outs(%{{.*}} : tensor<3x8xf16>)
+// CHECK: arith.truncf %{{.*}} : f32 to f16
+// CHECK: return %[[R]] : tensor<3x8xf16>
+// CHECK-NOT: mq.
+func.func @matmul_f16(%x: tensor<3x12xf16>, %q: !mq.weight<12x8xf32, storage = 8, bits = 4, axis = 1, layout = #mq.layout<planes, 4>>,
+                      %s: tensor<1x8xf32>, %m: tensor<1x8xf32>) -> tensor<3x8xf16> {
+  %y = mq.matmul %x, %q, %s, %m : tensor<3x12xf16>, !mq.weight<12x8xf32, storage = 8, bits = 4, axis = 1, layout = #mq.layout<planes, 4>>, tensor<1x8xf32>, tensor<1x8xf32> -> tensor<3x8xf16>
+  return %y : tensor<3x8xf16>
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// Function signatures and calls
+//===----------------------------------------------------------------------===//
+
+// !mq.weight arguments and results become their storage tensor types:
+// indices for a logical weight, packed bytes for a packed one; calls follow.
+
+// CHECK-LABEL: func.func private @external
+// CHECK-SAME: (tensor<8x3xi8>, tensor<3x4x1xi8>) -> tensor<4x6xi8>
+func.func private @external(!mq.weight<8x6xf32, storage = 8, bits = 4, layout = #mq.layout<dense, 4>>,
+                            !mq.weight<4x6xbf16, storage = 4, bits = 2, mode = extra_precision, layout = #mq.layout<planes, 3>>)
+    -> !mq.weight<4x6xbf16, storage = 4, bits = 2, mode = extra_precision>
+
+// CHECK-LABEL: func.func @signature
+// CHECK-SAME: (%[[A:.*]]: tensor<8x3xi8>, %[[B:.*]]: tensor<3x4x1xi8>) -> (tensor<4x6xi8>, tensor<8x3xi8>)
+// CHECK: %[[R:.*]] = call @external(%[[A]], %[[B]]) : (tensor<8x3xi8>, tensor<3x4x1xi8>) -> tensor<4x6xi8>
+// CHECK: return %[[R]], %[[A]] : tensor<4x6xi8>, tensor<8x3xi8>
+// CHECK-NOT: mq.
+// CHECK-NOT: unrealized_conversion_cast
+func.func @signature(%a: !mq.weight<8x6xf32, storage = 8, bits = 4, layout = #mq.layout<dense, 4>>,
+                     %b: !mq.weight<4x6xbf16, storage = 4, bits = 2, mode = extra_precision, layout = #mq.layout<planes, 3>>)
+    -> (!mq.weight<4x6xbf16, storage = 4, bits = 2, mode = extra_precision>,
+        !mq.weight<8x6xf32, storage = 8, bits = 4, layout = #mq.layout<dense, 4>>) {
+  %r = func.call @external(%a, %b) : (!mq.weight<8x6xf32, storage = 8, bits = 4, layout = #mq.layout<dense, 4>>,
+                                      !mq.weight<4x6xbf16, storage = 4, bits = 2, mode = extra_precision, layout = #mq.layout<planes, 3>>)
+      -> !mq.weight<4x6xbf16, storage = 4, bits = 2, mode = extra_precision>
+  return %r, %a : !mq.weight<4x6xbf16, storage = 4, bits = 2, mode = extra_precision>,
+                  !mq.weight<8x6xf32, storage = 8, bits = 4, layout = #mq.layout<dense, 4>>
+}

@@ -4,6 +4,7 @@
 #define MATQUANT_INITALLPASSES_H
 
 #include "matquant/Conversion/Passes.h"
+#include "matquant/Dialect/MQ/Transforms/Passes.h"
 #include "matquant/Pipelines/Pipelines.h"
 
 namespace matquant {
@@ -11,6 +12,7 @@ namespace matquant {
 /// Registers every matquant pass and named pipeline.
 inline void registerAllPasses() {
   registerMatquantConversionPasses();
+  mq::registerMQPasses();
   registerPipelines();
 }
 

@@ -12,7 +12,7 @@
 
 // CHECK-LABEL: func.func @constant
 // CHECK-SAME: () -> tensor<2x3xi8>
-// CHECK: %[[C:.*]] = arith.constant dense<{{\[}}[0, 3, 1], [2, 2, 0]]> : tensor<2x3xi8>
+// CHECK: %[[C:[a-zA-Z0-9_]+]] = arith.constant dense<{{\[}}[0, 3, 1], [2, 2, 0]]> : tensor<2x3xi8>
 // CHECK-NOT: mq.
 // CHECK: return %[[C]] : tensor<2x3xi8>
 func.func @constant() -> !mq.weight<2x3xf32, storage = 8, bits = 2> {
@@ -27,9 +27,9 @@ func.func @constant() -> !mq.weight<2x3xf32, storage = 8, bits = 2> {
 // feeds an op without a folder here.)
 
 // CHECK-LABEL: func.func @constant_packed
-// CHECK-SAME: (%[[X:.*]]: tensor<5xf32>, %[[S:.*]]: tensor<2x1xf32>, %[[M:.*]]: tensor<2x1xf32>) -> tensor<2xf32>
-// CHECK: %[[C:.*]] = arith.constant dense<{{\[}}[-47, 88], [-121, 51]]> : tensor<2x2xi8>
-// CHECK: %[[U:.*]] = tensor.generate
+// CHECK-SAME: (%[[X:[a-zA-Z0-9_]+]]: tensor<5xf32>, %[[S:[a-zA-Z0-9_]+]]: tensor<2x1xf32>, %[[M:[a-zA-Z0-9_]+]]: tensor<2x1xf32>) -> tensor<2xf32>
+// CHECK: %[[C:[a-zA-Z0-9_]+]] = arith.constant dense<{{\[}}[-47, 88], [-121, 51]]> : tensor<2x2xi8>
+// CHECK: %[[U:[a-zA-Z0-9_]+]] = tensor.generate
 // CHECK: tensor.extract %[[C]]
 // CHECK: } : tensor<2x5xi8>
 // CHECK: linalg.generic
@@ -49,7 +49,7 @@ func.func @constant_packed(%x: tensor<5xf32>, %s: tensor<2x1xf32>, %m: tensor<2x
 // constant scales becomes a float constant (k * 64 * 0.5 + 1).
 
 // CHECK-LABEL: func.func @constant_dequantize_folds
-// CHECK: %[[D:.*]] = arith.constant dense<{{\[}}[1.000000e+00, 9.700000e+01, 3.300000e+01], [6.500000e+01, 6.500000e+01, 1.000000e+00]]> : tensor<2x3xf32>
+// CHECK: %[[D:[a-zA-Z0-9_]+]] = arith.constant dense<{{\[}}[1.000000e+00, 9.700000e+01, 3.300000e+01], [6.500000e+01, 6.500000e+01, 1.000000e+00]]> : tensor<2x3xf32>
 // CHECK-NOT: linalg.generic
 // CHECK: return %[[D]] : tensor<2x3xf32>
 // CHECK-NOT: mq.
@@ -75,45 +75,45 @@ func.func @constant_dequantize_folds() -> tensor<2x3xf32> {
 // CHECK-DAG: #[[$RED:.*]] = affine_map<(d0, d1, d2) -> (d0, d1)>
 // CHECK-DAG: #[[$ID2:.*]] = affine_map<(d0, d1) -> (d0, d1)>
 // CHECK-LABEL: func.func @quantize
-// CHECK-SAME: (%[[W:.*]]: tensor<8x12xf32>) -> (tensor<8x12xi8>, tensor<8x2xf32>, tensor<8x2xf32>)
-// CHECK: %[[X:.*]] = tensor.expand_shape %[[W]] {{\[}}[0], [1, 2]] output_shape [8, 2, 6] : tensor<8x12xf32> into tensor<8x2x6xf32>
-// CHECK-DAG: %[[NINF:.*]] = arith.constant 0xFF800000 : f32
-// CHECK-DAG: %[[PINF:.*]] = arith.constant 0x7F800000 : f32
-// CHECK-DAG: %[[MAXI:.*]] = linalg.fill ins(%[[NINF]] : f32) outs(%{{.*}} : tensor<8x2xf32>)
-// CHECK-DAG: %[[MINI:.*]] = linalg.fill ins(%[[PINF]] : f32) outs(%{{.*}} : tensor<8x2xf32>)
-// CHECK: %[[MM:.*]]:2 = linalg.generic {indexing_maps = [#[[$ID3]], #[[$RED]], #[[$RED]]], iterator_types = ["parallel", "parallel", "reduction"]}
+// CHECK-SAME: (%[[W:[a-zA-Z0-9_]+]]: tensor<8x12xf32>) -> (tensor<8x12xi8>, tensor<8x2xf32>, tensor<8x2xf32>)
+// CHECK: %[[X:[a-zA-Z0-9_]+]] = tensor.expand_shape %[[W]] {{\[}}[0], [1, 2]] output_shape [8, 2, 6] : tensor<8x12xf32> into tensor<8x2x6xf32>
+// CHECK-DAG: %[[NINF:[a-zA-Z0-9_]+]] = arith.constant 0xFF800000 : f32
+// CHECK-DAG: %[[PINF:[a-zA-Z0-9_]+]] = arith.constant 0x7F800000 : f32
+// CHECK-DAG: %[[MAXI:[a-zA-Z0-9_]+]] = linalg.fill ins(%[[NINF]] : f32) outs(%{{.*}} : tensor<8x2xf32>)
+// CHECK-DAG: %[[MINI:[a-zA-Z0-9_]+]] = linalg.fill ins(%[[PINF]] : f32) outs(%{{.*}} : tensor<8x2xf32>)
+// CHECK: %[[MM:[a-zA-Z0-9_]+]]:2 = linalg.generic {indexing_maps = [#[[$ID3]], #[[$RED]], #[[$RED]]], iterator_types = ["parallel", "parallel", "reduction"]}
 // CHECK-SAME: ins(%[[X]] : tensor<8x2x6xf32>) outs(%[[MAXI]], %[[MINI]] : tensor<8x2xf32>, tensor<8x2xf32>)
 // CHECK: arith.maximumf
 // CHECK: arith.minimumf
-// CHECK: %[[P:.*]]:3 = linalg.generic {indexing_maps = [#[[$ID2]], #[[$ID2]], #[[$ID2]], #[[$ID2]], #[[$ID2]]], iterator_types = ["parallel", "parallel"]}
+// CHECK: %[[P:[a-zA-Z0-9_]+]]:3 = linalg.generic {indexing_maps = [#[[$ID2]], #[[$ID2]], #[[$ID2]], #[[$ID2]], #[[$ID2]]], iterator_types = ["parallel", "parallel"]}
 // CHECK-SAME: ins(%[[MM]]#0, %[[MM]]#1 : tensor<8x2xf32>, tensor<8x2xf32>)
-// CHECK: ^bb0(%[[HI:.*]]: f32, %[[LO:.*]]: f32, %{{.*}}: f32, %{{.*}}: f32, %{{.*}}: f32):
-// CHECK: %[[RANGE:.*]] = arith.subf %[[HI]], %[[LO]] : f32
-// CHECK: %[[LEVELS:.*]] = arith.constant 2.550000e+02 : f32
-// CHECK: %[[ALPHA:.*]] = arith.divf %[[RANGE]], %[[LEVELS]] : f32
-// CHECK: %[[NLO:.*]] = arith.negf %[[LO]] : f32
-// CHECK: %[[Z:.*]] = arith.divf %[[NLO]], %[[ALPHA]] : f32
-// CHECK: %[[NALPHA:.*]] = arith.negf %[[ALPHA]] : f32
-// CHECK: %[[OFF:.*]] = arith.mulf %[[NALPHA]], %[[Z]] : f32
-// CHECK: %[[CONST:.*]] = arith.cmpf oeq, %[[HI]], %[[LO]] : f32
-// CHECK: %[[A2:.*]] = arith.select %[[CONST]], %{{.*}}, %[[ALPHA]] : f32
-// CHECK: %[[Z2:.*]] = arith.select %[[CONST]], %{{.*}}, %[[Z]] : f32
-// CHECK: %[[M2:.*]] = arith.select %[[CONST]], %[[LO]], %[[OFF]] : f32
+// CHECK: ^bb0(%[[HI:[a-zA-Z0-9_]+]]: f32, %[[LO:[a-zA-Z0-9_]+]]: f32, %{{.*}}: f32, %{{.*}}: f32, %{{.*}}: f32):
+// CHECK: %[[RANGE:[a-zA-Z0-9_]+]] = arith.subf %[[HI]], %[[LO]] : f32
+// CHECK: %[[LEVELS:[a-zA-Z0-9_]+]] = arith.constant 2.550000e+02 : f32
+// CHECK: %[[ALPHA:[a-zA-Z0-9_]+]] = arith.divf %[[RANGE]], %[[LEVELS]] : f32
+// CHECK: %[[NLO:[a-zA-Z0-9_]+]] = arith.negf %[[LO]] : f32
+// CHECK: %[[Z:[a-zA-Z0-9_]+]] = arith.divf %[[NLO]], %[[ALPHA]] : f32
+// CHECK: %[[NALPHA:[a-zA-Z0-9_]+]] = arith.negf %[[ALPHA]] : f32
+// CHECK: %[[OFF:[a-zA-Z0-9_]+]] = arith.mulf %[[NALPHA]], %[[Z]] : f32
+// CHECK: %[[CONST:[a-zA-Z0-9_]+]] = arith.cmpf oeq, %[[HI]], %[[LO]] : f32
+// CHECK: %[[A2:[a-zA-Z0-9_]+]] = arith.select %[[CONST]], %{{.*}}, %[[ALPHA]] : f32
+// CHECK: %[[Z2:[a-zA-Z0-9_]+]] = arith.select %[[CONST]], %{{.*}}, %[[Z]] : f32
+// CHECK: %[[M2:[a-zA-Z0-9_]+]] = arith.select %[[CONST]], %[[LO]], %[[OFF]] : f32
 // CHECK: linalg.yield %[[A2]], %[[Z2]], %[[M2]] : f32, f32, f32
-// CHECK: %[[Q:.*]] = linalg.generic {indexing_maps = [#[[$ID3]], #[[$RED]], #[[$RED]], #[[$ID3]]], iterator_types = ["parallel", "parallel", "parallel"]}
+// CHECK: %[[Q:[a-zA-Z0-9_]+]] = linalg.generic {indexing_maps = [#[[$ID3]], #[[$RED]], #[[$RED]], #[[$ID3]]], iterator_types = ["parallel", "parallel", "parallel"]}
 // CHECK-SAME: ins(%[[X]], %[[P]]#0, %[[P]]#1 : tensor<8x2x6xf32>, tensor<8x2xf32>, tensor<8x2xf32>) outs(%{{.*}} : tensor<8x2x6xi8>)
-// CHECK: ^bb0(%[[V:.*]]: f32, %[[QA:.*]]: f32, %[[QZ:.*]]: f32, %{{.*}}: i8):
-// CHECK: %[[T:.*]] = arith.divf %[[V]], %[[QA]] : f32
-// CHECK: %[[T2:.*]] = arith.addf %[[T]], %[[QZ]] : f32
-// CHECK: %[[R:.*]] = math.round %[[T2]] : f32
-// CHECK: %[[LB:.*]] = arith.maximumf %[[R]], %{{.*}} : f32
-// CHECK: %[[UB:.*]] = arith.minimumf %[[LB]], %{{.*}} : f32
-// CHECK: %[[U:.*]] = arith.fptoui %[[UB]] : f32 to i32
-// CHECK: %[[ISC:.*]] = arith.cmpf oeq, %[[QA]], %{{.*}} : f32
-// CHECK: %[[SEL:.*]] = arith.select %[[ISC]], %{{.*}}, %[[U]] : i32
-// CHECK: %[[Q8:.*]] = arith.trunci %[[SEL]] : i32 to i8
+// CHECK: ^bb0(%[[V:[a-zA-Z0-9_]+]]: f32, %[[QA:[a-zA-Z0-9_]+]]: f32, %[[QZ:[a-zA-Z0-9_]+]]: f32, %{{.*}}: i8):
+// CHECK: %[[T:[a-zA-Z0-9_]+]] = arith.divf %[[V]], %[[QA]] : f32
+// CHECK: %[[T2:[a-zA-Z0-9_]+]] = arith.addf %[[T]], %[[QZ]] : f32
+// CHECK: %[[R:[a-zA-Z0-9_]+]] = math.round %[[T2]] : f32
+// CHECK: %[[LB:[a-zA-Z0-9_]+]] = arith.maximumf %[[R]], %{{.*}} : f32
+// CHECK: %[[UB:[a-zA-Z0-9_]+]] = arith.minimumf %[[LB]], %{{.*}} : f32
+// CHECK: %[[U:[a-zA-Z0-9_]+]] = arith.fptoui %[[UB]] : f32 to i32
+// CHECK: %[[ISC:[a-zA-Z0-9_]+]] = arith.cmpf oeq, %[[QA]], %{{.*}} : f32
+// CHECK: %[[SEL:[a-zA-Z0-9_]+]] = arith.select %[[ISC]], %{{.*}}, %[[U]] : i32
+// CHECK: %[[Q8:[a-zA-Z0-9_]+]] = arith.trunci %[[SEL]] : i32 to i8
 // CHECK: linalg.yield %[[Q8]] : i8
-// CHECK: %[[FLAT:.*]] = tensor.collapse_shape %[[Q]] {{\[}}[0], [1, 2]] : tensor<8x2x6xi8> into tensor<8x12xi8>
+// CHECK: %[[FLAT:[a-zA-Z0-9_]+]] = tensor.collapse_shape %[[Q]] {{\[}}[0], [1, 2]] : tensor<8x2x6xi8> into tensor<8x12xi8>
 // CHECK: return %[[FLAT]], %[[P]]#0, %[[P]]#2 : tensor<8x12xi8>, tensor<8x2xf32>, tensor<8x2xf32>
 // CHECK-NOT: mq.
 func.func @quantize(%w: tensor<8x12xf32>)
@@ -131,20 +131,20 @@ func.func @quantize(%w: tensor<8x12xf32>)
 // CHECK-DAG: #[[$ID3:.*]] = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
 // CHECK-DAG: #[[$RED:.*]] = affine_map<(d0, d1, d2) -> (d0, d2)>
 // CHECK-LABEL: func.func @quantize_axis1_clip
-// CHECK-SAME: (%[[W:.*]]: tensor<6x4xf16>) -> (tensor<6x4xi8>, tensor<2x4xf32>, tensor<2x4xf32>)
-// CHECK: %[[X:.*]] = tensor.expand_shape %[[W]] {{\[}}[0, 1], [2]] output_shape [2, 3, 4] : tensor<6x4xf16> into tensor<2x3x4xf16>
+// CHECK-SAME: (%[[W:[a-zA-Z0-9_]+]]: tensor<6x4xf16>) -> (tensor<6x4xi8>, tensor<2x4xf32>, tensor<2x4xf32>)
+// CHECK: %[[X:[a-zA-Z0-9_]+]] = tensor.expand_shape %[[W]] {{\[}}[0, 1], [2]] output_shape [2, 3, 4] : tensor<6x4xf16> into tensor<2x3x4xf16>
 // CHECK: linalg.generic {indexing_maps = [#[[$ID3]], #[[$RED]], #[[$RED]]], iterator_types = ["parallel", "reduction", "parallel"]}
 // CHECK-SAME: ins(%[[X]] : tensor<2x3x4xf16>)
 // CHECK: arith.extf %{{.*}} : f16 to f32
 // CHECK: linalg.generic
-// CHECK: ^bb0(%[[MX:.*]]: f32, %[[MN:.*]]: f32,
-// CHECK-DAG: %[[GAMMA:.*]] = arith.constant 8.000000e-01 : f32
-// CHECK-DAG: %[[BETA:.*]] = arith.constant 5.000000e-01 : f32
-// CHECK-DAG: %[[HI:.*]] = arith.mulf %[[GAMMA]], %[[MX]] : f32
-// CHECK-DAG: %[[LO:.*]] = arith.mulf %[[BETA]], %[[MN]] : f32
-// CHECK: %[[BAD:.*]] = arith.cmpf ole, %[[HI]], %[[LO]] : f32
-// CHECK: %[[HI2:.*]] = arith.select %[[BAD]], %[[MX]], %[[HI]] : f32
-// CHECK: %[[LO2:.*]] = arith.select %[[BAD]], %[[MN]], %[[LO]] : f32
+// CHECK: ^bb0(%[[MX:[a-zA-Z0-9_]+]]: f32, %[[MN:[a-zA-Z0-9_]+]]: f32,
+// CHECK-DAG: %[[GAMMA:[a-zA-Z0-9_]+]] = arith.constant 8.000000e-01 : f32
+// CHECK-DAG: %[[BETA:[a-zA-Z0-9_]+]] = arith.constant 5.000000e-01 : f32
+// CHECK-DAG: %[[HI:[a-zA-Z0-9_]+]] = arith.mulf %[[GAMMA]], %[[MX]] : f32
+// CHECK-DAG: %[[LO:[a-zA-Z0-9_]+]] = arith.mulf %[[BETA]], %[[MN]] : f32
+// CHECK: %[[BAD:[a-zA-Z0-9_]+]] = arith.cmpf ole, %[[HI]], %[[LO]] : f32
+// CHECK: %[[HI2:[a-zA-Z0-9_]+]] = arith.select %[[BAD]], %[[MX]], %[[HI]] : f32
+// CHECK: %[[LO2:[a-zA-Z0-9_]+]] = arith.select %[[BAD]], %[[MN]], %[[LO]] : f32
 // CHECK: arith.subf %[[HI2]], %[[LO2]] : f32
 // CHECK: arith.constant 1.500000e+01 : f32
 // CHECK: linalg.generic {indexing_maps = [#[[$ID3]], #[[$RED]], #[[$RED]], #[[$ID3]]], iterator_types = ["parallel", "parallel", "parallel"]}
@@ -169,23 +169,23 @@ func.func @quantize_axis1_clip(%w: tensor<6x4xf16>)
 
 // CHECK-DAG: #[[$ID:.*]] = affine_map<(d0, d1) -> (d0, d1)>
 // CHECK-LABEL: func.func @slice
-// CHECK-SAME: (%[[A:.*]]: tensor<8x12xi8>) -> tensor<8x12xi8>
-// CHECK: %[[INIT:.*]] = tensor.empty() : tensor<8x12xi8>
-// CHECK: %[[R:.*]] = linalg.generic {indexing_maps = [#[[$ID]], #[[$ID]]], iterator_types = ["parallel", "parallel"]} ins(%[[A]] : tensor<8x12xi8>) outs(%[[INIT]] : tensor<8x12xi8>)
-// CHECK: ^bb0(%[[IN:.*]]: i8, %{{.*}}: i8):
-// CHECK: %[[E:.*]] = arith.extui %[[IN]] : i8 to i32
-// CHECK: %[[C4:.*]] = arith.constant 4 : i32
-// CHECK: %[[V:.*]] = arith.shli %[[E]], %[[C4]] : i32
-// CHECK: %[[C6:.*]] = arith.constant 6 : i32
-// CHECK: %[[K:.*]] = arith.shrui %[[V]], %[[C6]] : i32
-// CHECK: %[[C5:.*]] = arith.constant 5 : i32
-// CHECK: %[[H:.*]] = arith.shrui %[[V]], %[[C5]] : i32
-// CHECK: %[[C1:.*]] = arith.constant 1 : i32
-// CHECK: %[[HB:.*]] = arith.andi %[[H]], %[[C1]] : i32
-// CHECK: %[[SUM:.*]] = arith.addi %[[K]], %[[HB]] : i32
-// CHECK: %[[C3:.*]] = arith.constant 3 : i32
-// CHECK: %[[CL:.*]] = arith.minui %[[SUM]], %[[C3]] : i32
-// CHECK: %[[T:.*]] = arith.trunci %[[CL]] : i32 to i8
+// CHECK-SAME: (%[[A:[a-zA-Z0-9_]+]]: tensor<8x12xi8>) -> tensor<8x12xi8>
+// CHECK: %[[INIT:[a-zA-Z0-9_]+]] = tensor.empty() : tensor<8x12xi8>
+// CHECK: %[[R:[a-zA-Z0-9_]+]] = linalg.generic {indexing_maps = [#[[$ID]], #[[$ID]]], iterator_types = ["parallel", "parallel"]} ins(%[[A]] : tensor<8x12xi8>) outs(%[[INIT]] : tensor<8x12xi8>)
+// CHECK: ^bb0(%[[IN:[a-zA-Z0-9_]+]]: i8, %{{.*}}: i8):
+// CHECK: %[[E:[a-zA-Z0-9_]+]] = arith.extui %[[IN]] : i8 to i32
+// CHECK: %[[C4:[a-zA-Z0-9_]+]] = arith.constant 4 : i32
+// CHECK: %[[V:[a-zA-Z0-9_]+]] = arith.shli %[[E]], %[[C4]] : i32
+// CHECK: %[[C6:[a-zA-Z0-9_]+]] = arith.constant 6 : i32
+// CHECK: %[[K:[a-zA-Z0-9_]+]] = arith.shrui %[[V]], %[[C6]] : i32
+// CHECK: %[[C5:[a-zA-Z0-9_]+]] = arith.constant 5 : i32
+// CHECK: %[[H:[a-zA-Z0-9_]+]] = arith.shrui %[[V]], %[[C5]] : i32
+// CHECK: %[[C1:[a-zA-Z0-9_]+]] = arith.constant 1 : i32
+// CHECK: %[[HB:[a-zA-Z0-9_]+]] = arith.andi %[[H]], %[[C1]] : i32
+// CHECK: %[[SUM:[a-zA-Z0-9_]+]] = arith.addi %[[K]], %[[HB]] : i32
+// CHECK: %[[C3:[a-zA-Z0-9_]+]] = arith.constant 3 : i32
+// CHECK: %[[CL:[a-zA-Z0-9_]+]] = arith.minui %[[SUM]], %[[C3]] : i32
+// CHECK: %[[T:[a-zA-Z0-9_]+]] = arith.trunci %[[CL]] : i32 to i8
 // CHECK: linalg.yield %[[T]] : i8
 // CHECK: return %[[R]] : tensor<8x12xi8>
 // CHECK-NOT: mq.
@@ -200,19 +200,19 @@ func.func @slice(%a: !mq.weight<8x12xf32, storage = 8, bits = 4>) -> !mq.weight<
 // already on the grid) and no clamp.
 
 // CHECK-LABEL: func.func @slice_extra_from_storage
-// CHECK-SAME: (%[[A:.*]]: tensor<4x6xi8>) -> tensor<4x6xi8>
+// CHECK-SAME: (%[[A:[a-zA-Z0-9_]+]]: tensor<4x6xi8>) -> tensor<4x6xi8>
 // CHECK: linalg.generic
 // CHECK-SAME: ins(%[[A]] : tensor<4x6xi8>)
-// CHECK: %[[E:.*]] = arith.extui %{{.*}} : i8 to i32
+// CHECK: %[[E:[a-zA-Z0-9_]+]] = arith.extui %{{.*}} : i8 to i32
 // CHECK-NOT: arith.shli
-// CHECK: %[[C5:.*]] = arith.constant 5 : i32
-// CHECK: %[[K:.*]] = arith.shrui %[[E]], %[[C5]] : i32
-// CHECK: %[[C4:.*]] = arith.constant 4 : i32
-// CHECK: %[[H:.*]] = arith.shrui %[[E]], %[[C4]] : i32
-// CHECK: %[[HB:.*]] = arith.andi %[[H]], %{{.*}} : i32
-// CHECK: %[[SUM:.*]] = arith.addi %[[K]], %[[HB]] : i32
+// CHECK: %[[C5:[a-zA-Z0-9_]+]] = arith.constant 5 : i32
+// CHECK: %[[K:[a-zA-Z0-9_]+]] = arith.shrui %[[E]], %[[C5]] : i32
+// CHECK: %[[C4:[a-zA-Z0-9_]+]] = arith.constant 4 : i32
+// CHECK: %[[H:[a-zA-Z0-9_]+]] = arith.shrui %[[E]], %[[C4]] : i32
+// CHECK: %[[HB:[a-zA-Z0-9_]+]] = arith.andi %[[H]], %{{.*}} : i32
+// CHECK: %[[SUM:[a-zA-Z0-9_]+]] = arith.addi %[[K]], %[[HB]] : i32
 // CHECK-NOT: arith.minui
-// CHECK: %[[T:.*]] = arith.trunci %[[SUM]] : i32 to i8
+// CHECK: %[[T:[a-zA-Z0-9_]+]] = arith.trunci %[[SUM]] : i32 to i8
 // CHECK: linalg.yield %[[T]] : i8
 // CHECK-NOT: mq.
 func.func @slice_extra_from_storage(%a: !mq.weight<4x6xf32, storage = 8, bits = 8, mode = extra_precision>)
@@ -235,17 +235,17 @@ func.func @slice_extra_from_storage(%a: !mq.weight<4x6xf32, storage = 8, bits = 
 // CHECK-DAG: #[[$ID:.*]] = affine_map<(d0, d1) -> (d0, d1)>
 // CHECK-DAG: #[[$GRP:.*]] = affine_map<(d0, d1) -> (d0, d1 floordiv 6)>
 // CHECK-LABEL: func.func @dequantize
-// CHECK-SAME: (%[[A:.*]]: tensor<8x12xi8>, %[[S:.*]]: tensor<8x2xf32>, %[[M:.*]]: tensor<8x2xf32>) -> tensor<8x12xf16>
-// CHECK: %[[INIT:.*]] = tensor.empty() : tensor<8x12xf16>
-// CHECK: %[[R:.*]] = linalg.generic {indexing_maps = [#[[$ID]], #[[$GRP]], #[[$GRP]], #[[$ID]]], iterator_types = ["parallel", "parallel"]}
+// CHECK-SAME: (%[[A:[a-zA-Z0-9_]+]]: tensor<8x12xi8>, %[[S:[a-zA-Z0-9_]+]]: tensor<8x2xf32>, %[[M:[a-zA-Z0-9_]+]]: tensor<8x2xf32>) -> tensor<8x12xf16>
+// CHECK: %[[INIT:[a-zA-Z0-9_]+]] = tensor.empty() : tensor<8x12xf16>
+// CHECK: %[[R:[a-zA-Z0-9_]+]] = linalg.generic {indexing_maps = [#[[$ID]], #[[$GRP]], #[[$GRP]], #[[$ID]]], iterator_types = ["parallel", "parallel"]}
 // CHECK-SAME: ins(%[[A]], %[[S]], %[[M]] : tensor<8x12xi8>, tensor<8x2xf32>, tensor<8x2xf32>) outs(%[[INIT]] : tensor<8x12xf16>)
-// CHECK: ^bb0(%[[K:.*]]: i8, %[[ALPHA:.*]]: f32, %[[OFF:.*]]: f32, %{{.*}}: f16):
-// CHECK: %[[F:.*]] = arith.constant 1.600000e+01 : f32
-// CHECK: %[[EFF:.*]] = arith.mulf %[[ALPHA]], %[[F]] : f32
-// CHECK: %[[KF:.*]] = arith.uitofp %[[K]] : i8 to f32
-// CHECK: %[[P:.*]] = arith.mulf %[[EFF]], %[[KF]] : f32
-// CHECK: %[[W:.*]] = arith.addf %[[P]], %[[OFF]] : f32
-// CHECK: %[[H:.*]] = arith.truncf %[[W]] : f32 to f16
+// CHECK: ^bb0(%[[K:[a-zA-Z0-9_]+]]: i8, %[[ALPHA:[a-zA-Z0-9_]+]]: f32, %[[OFF:[a-zA-Z0-9_]+]]: f32, %{{.*}}: f16):
+// CHECK: %[[F:[a-zA-Z0-9_]+]] = arith.constant 1.600000e+01 : f32
+// CHECK: %[[EFF:[a-zA-Z0-9_]+]] = arith.mulf %[[ALPHA]], %[[F]] : f32
+// CHECK: %[[KF:[a-zA-Z0-9_]+]] = arith.uitofp %[[K]] : i8 to f32
+// CHECK: %[[P:[a-zA-Z0-9_]+]] = arith.mulf %[[EFF]], %[[KF]] : f32
+// CHECK: %[[W:[a-zA-Z0-9_]+]] = arith.addf %[[P]], %[[OFF]] : f32
+// CHECK: %[[H:[a-zA-Z0-9_]+]] = arith.truncf %[[W]] : f32 to f16
 // CHECK: linalg.yield %[[H]] : f16
 // CHECK: return %[[R]] : tensor<8x12xf16>
 // CHECK-NOT: mq.
@@ -282,22 +282,22 @@ func.func @dequantize_axis1(%a: !mq.weight<12x8xf32, storage = 8, bits = 8, axis
 // 3j - 8b, left or right by its sign; out-of-row columns read as 0.
 
 // CHECK-LABEL: func.func @pack_dense
-// CHECK-SAME: (%[[A:.*]]: tensor<2x5xi8>) -> tensor<2x2xi8>
-// CHECK: %[[G:.*]] = tensor.generate
-// CHECK: ^bb0(%[[ROW:.*]]: index, %[[BYTE:.*]]: index):
-// CHECK-DAG: %[[C5:.*]] = arith.constant 5 : index
-// CHECK-DAG: %[[C8:.*]] = arith.constant 8 : index
-// CHECK: %[[BIT0:.*]] = arith.muli %[[BYTE]], %[[C8]] : index
-// CHECK: %[[C3:.*]] = arith.constant 3 : index
-// CHECK: %[[FIRST:.*]] = arith.divui %[[BIT0]], %[[C3]] : index
-// CHECK: %[[J:.*]] = arith.addi %[[FIRST]], %{{.*}} : index
-// CHECK: %[[INB:.*]] = arith.cmpi ult, %[[J]], %[[C5]] : index
-// CHECK: %[[JC:.*]] = arith.minui %[[J]], %{{.*}} : index
-// CHECK: %[[X:.*]] = tensor.extract %[[A]][%[[ROW]], %[[JC]]] : tensor<2x5xi8>
-// CHECK: %[[XE:.*]] = arith.extui %[[X]] : i8 to i32
-// CHECK: %[[XV:.*]] = arith.select %[[INB]], %[[XE]], %{{.*}} : i32
+// CHECK-SAME: (%[[A:[a-zA-Z0-9_]+]]: tensor<2x5xi8>) -> tensor<2x2xi8>
+// CHECK: %[[G:[a-zA-Z0-9_]+]] = tensor.generate
+// CHECK: ^bb0(%[[ROW:[a-zA-Z0-9_]+]]: index, %[[BYTE:[a-zA-Z0-9_]+]]: index):
+// CHECK-DAG: %[[C5:[a-zA-Z0-9_]+]] = arith.constant 5 : index
+// CHECK-DAG: %[[C8:[a-zA-Z0-9_]+]] = arith.constant 8 : index
+// CHECK: %[[BIT0:[a-zA-Z0-9_]+]] = arith.muli %[[BYTE]], %[[C8]] : index
+// CHECK: %[[C3:[a-zA-Z0-9_]+]] = arith.constant 3 : index
+// CHECK: %[[FIRST:[a-zA-Z0-9_]+]] = arith.divui %[[BIT0]], %[[C3]] : index
+// CHECK: %[[J:[a-zA-Z0-9_]+]] = arith.addi %[[FIRST]], %{{.*}} : index
+// CHECK: %[[INB:[a-zA-Z0-9_]+]] = arith.cmpi ult, %[[J]], %[[C5]] : index
+// CHECK: %[[JC:[a-zA-Z0-9_]+]] = arith.minui %[[J]], %{{.*}} : index
+// CHECK: %[[X:[a-zA-Z0-9_]+]] = tensor.extract %[[A]][%[[ROW]], %[[JC]]] : tensor<2x5xi8>
+// CHECK: %[[XE:[a-zA-Z0-9_]+]] = arith.extui %[[X]] : i8 to i32
+// CHECK: %[[XV:[a-zA-Z0-9_]+]] = arith.select %[[INB]], %[[XE]], %{{.*}} : i32
 // CHECK: arith.subi
-// CHECK: %[[SH:.*]] = arith.index_cast %{{.*}} : index to i32
+// CHECK: %[[SH:[a-zA-Z0-9_]+]] = arith.index_cast %{{.*}} : index to i32
 // CHECK: arith.cmpi slt, %[[SH]]
 // CHECK: arith.shli %[[XV]]
 // CHECK: arith.shrui %[[XV]]
@@ -306,7 +306,7 @@ func.func @dequantize_axis1(%a: !mq.weight<12x8xf32, storage = 8, bits = 8, axis
 // The other three elements of the byte.
 // CHECK-COUNT-3: tensor.extract %[[A]]
 // CHECK-NOT: tensor.extract
-// CHECK: %[[OUT:.*]] = arith.trunci %{{.*}} : i32 to i8
+// CHECK: %[[OUT:[a-zA-Z0-9_]+]] = arith.trunci %{{.*}} : i32 to i8
 // CHECK: tensor.yield %[[OUT]] : i8
 // CHECK: } : tensor<2x2xi8>
 // CHECK: return %[[G]] : tensor<2x2xi8>
@@ -324,24 +324,24 @@ func.func @pack_dense(%a: !mq.weight<2x5xf32, storage = 8, bits = 3>)
 // (p, i, b) collects bit (2 - p) of the 8 elements 8b .. 8b+7.
 
 // CHECK-LABEL: func.func @pack_planes
-// CHECK-SAME: (%[[A:.*]]: tensor<2x10xi8>) -> tensor<3x2x2xi8>
-// CHECK: %[[G:.*]] = tensor.generate
-// CHECK: ^bb0(%[[PL:.*]]: index, %[[ROW:.*]]: index, %[[BYTE:.*]]: index):
-// CHECK: %[[PI:.*]] = arith.index_cast %[[PL]] : index to i32
-// CHECK: %[[C2:.*]] = arith.constant 2 : i32
-// CHECK: %[[BIT:.*]] = arith.subi %[[C2]], %[[PI]] : i32
-// CHECK: %[[C8:.*]] = arith.constant 8 : index
-// CHECK: %[[BASE:.*]] = arith.muli %[[BYTE]], %[[C8]] : index
-// CHECK: %[[X:.*]] = tensor.extract %[[A]][%[[ROW]], %{{.*}}] : tensor<2x10xi8>
-// CHECK: %[[XE:.*]] = arith.extui %[[X]] : i8 to i32
-// CHECK: %[[XV:.*]] = arith.select %{{.*}}, %[[XE]], %{{.*}} : i32
-// CHECK: %[[S:.*]] = arith.shrui %[[XV]], %[[BIT]] : i32
+// CHECK-SAME: (%[[A:[a-zA-Z0-9_]+]]: tensor<2x10xi8>) -> tensor<3x2x2xi8>
+// CHECK: %[[G:[a-zA-Z0-9_]+]] = tensor.generate
+// CHECK: ^bb0(%[[PL:[a-zA-Z0-9_]+]]: index, %[[ROW:[a-zA-Z0-9_]+]]: index, %[[BYTE:[a-zA-Z0-9_]+]]: index):
+// CHECK: %[[PI:[a-zA-Z0-9_]+]] = arith.index_cast %[[PL]] : index to i32
+// CHECK: %[[C2:[a-zA-Z0-9_]+]] = arith.constant 2 : i32
+// CHECK: %[[BIT:[a-zA-Z0-9_]+]] = arith.subi %[[C2]], %[[PI]] : i32
+// CHECK: %[[C8:[a-zA-Z0-9_]+]] = arith.constant 8 : index
+// CHECK: %[[BASE:[a-zA-Z0-9_]+]] = arith.muli %[[BYTE]], %[[C8]] : index
+// CHECK: %[[X:[a-zA-Z0-9_]+]] = tensor.extract %[[A]][%[[ROW]], %{{.*}}] : tensor<2x10xi8>
+// CHECK: %[[XE:[a-zA-Z0-9_]+]] = arith.extui %[[X]] : i8 to i32
+// CHECK: %[[XV:[a-zA-Z0-9_]+]] = arith.select %{{.*}}, %[[XE]], %{{.*}} : i32
+// CHECK: %[[S:[a-zA-Z0-9_]+]] = arith.shrui %[[XV]], %[[BIT]] : i32
 // CHECK: arith.andi %[[S]], %{{.*}} : i32
 // CHECK: arith.shli
 // CHECK: arith.ori
 // CHECK-COUNT-7: arith.shrui %{{.*}}, %[[BIT]] : i32
 // CHECK-NOT: tensor.extract
-// CHECK: %[[OUT:.*]] = arith.trunci %{{.*}} : i32 to i8
+// CHECK: %[[OUT:[a-zA-Z0-9_]+]] = arith.trunci %{{.*}} : i32 to i8
 // CHECK: tensor.yield %[[OUT]] : i8
 // CHECK: } : tensor<3x2x2xi8>
 // CHECK: return %[[G]] : tensor<3x2x2xi8>
@@ -360,28 +360,28 @@ func.func @pack_planes(%a: !mq.weight<2x10xf32, storage = 4, bits = 3>)
 // by 3j % 8 and mask with 7.
 
 // CHECK-LABEL: func.func @unpack_dense
-// CHECK-SAME: (%[[P:.*]]: tensor<2x2xi8>) -> tensor<2x5xi8>
-// CHECK: %[[G:.*]] = tensor.generate
-// CHECK: ^bb0(%[[ROW:.*]]: index, %[[COL:.*]]: index):
-// CHECK: %[[C3:.*]] = arith.constant 3 : index
-// CHECK: %[[OFF:.*]] = arith.muli %[[COL]], %[[C3]] : index
-// CHECK: %[[BYTE:.*]] = arith.divui %[[OFF]], %{{.*}} : index
-// CHECK: %[[SHIFT:.*]] = arith.remui %[[OFF]], %{{.*}} : index
-// CHECK: %[[LAST:.*]] = arith.constant 1 : index
-// CHECK: %[[B1:.*]] = arith.addi %[[BYTE]], %{{.*}} : index
-// CHECK: %[[NEXT:.*]] = arith.minui %[[B1]], %[[LAST]] : index
-// CHECK: %[[LO:.*]] = tensor.extract %[[P]][%[[ROW]], %[[BYTE]]] : tensor<2x2xi8>
-// CHECK: %[[LO32:.*]] = arith.extui %[[LO]] : i8 to i32
-// CHECK: %[[HI:.*]] = tensor.extract %[[P]][%[[ROW]], %[[NEXT]]] : tensor<2x2xi8>
-// CHECK: %[[HI32:.*]] = arith.extui %[[HI]] : i8 to i32
-// CHECK: %[[C8:.*]] = arith.constant 8 : i32
-// CHECK: %[[HIS:.*]] = arith.shli %[[HI32]], %[[C8]] : i32
-// CHECK: %[[WORD:.*]] = arith.ori %[[LO32]], %[[HIS]] : i32
-// CHECK: %[[SH32:.*]] = arith.index_cast %[[SHIFT]] : index to i32
-// CHECK: %[[V:.*]] = arith.shrui %[[WORD]], %[[SH32]] : i32
-// CHECK: %[[MASK:.*]] = arith.constant 7 : i32
-// CHECK: %[[K:.*]] = arith.andi %[[V]], %[[MASK]] : i32
-// CHECK: %[[K8:.*]] = arith.trunci %[[K]] : i32 to i8
+// CHECK-SAME: (%[[P:[a-zA-Z0-9_]+]]: tensor<2x2xi8>) -> tensor<2x5xi8>
+// CHECK: %[[G:[a-zA-Z0-9_]+]] = tensor.generate
+// CHECK: ^bb0(%[[ROW:[a-zA-Z0-9_]+]]: index, %[[COL:[a-zA-Z0-9_]+]]: index):
+// CHECK: %[[C3:[a-zA-Z0-9_]+]] = arith.constant 3 : index
+// CHECK: %[[OFF:[a-zA-Z0-9_]+]] = arith.muli %[[COL]], %[[C3]] : index
+// CHECK: %[[BYTE:[a-zA-Z0-9_]+]] = arith.divui %[[OFF]], %{{.*}} : index
+// CHECK: %[[SHIFT:[a-zA-Z0-9_]+]] = arith.remui %[[OFF]], %{{.*}} : index
+// CHECK: %[[LAST:[a-zA-Z0-9_]+]] = arith.constant 1 : index
+// CHECK: %[[B1:[a-zA-Z0-9_]+]] = arith.addi %[[BYTE]], %{{.*}} : index
+// CHECK: %[[NEXT:[a-zA-Z0-9_]+]] = arith.minui %[[B1]], %[[LAST]] : index
+// CHECK: %[[LO:[a-zA-Z0-9_]+]] = tensor.extract %[[P]][%[[ROW]], %[[BYTE]]] : tensor<2x2xi8>
+// CHECK: %[[LO32:[a-zA-Z0-9_]+]] = arith.extui %[[LO]] : i8 to i32
+// CHECK: %[[HI:[a-zA-Z0-9_]+]] = tensor.extract %[[P]][%[[ROW]], %[[NEXT]]] : tensor<2x2xi8>
+// CHECK: %[[HI32:[a-zA-Z0-9_]+]] = arith.extui %[[HI]] : i8 to i32
+// CHECK: %[[C8:[a-zA-Z0-9_]+]] = arith.constant 8 : i32
+// CHECK: %[[HIS:[a-zA-Z0-9_]+]] = arith.shli %[[HI32]], %[[C8]] : i32
+// CHECK: %[[WORD:[a-zA-Z0-9_]+]] = arith.ori %[[LO32]], %[[HIS]] : i32
+// CHECK: %[[SH32:[a-zA-Z0-9_]+]] = arith.index_cast %[[SHIFT]] : index to i32
+// CHECK: %[[V:[a-zA-Z0-9_]+]] = arith.shrui %[[WORD]], %[[SH32]] : i32
+// CHECK: %[[MASK:[a-zA-Z0-9_]+]] = arith.constant 7 : i32
+// CHECK: %[[K:[a-zA-Z0-9_]+]] = arith.andi %[[V]], %[[MASK]] : i32
+// CHECK: %[[K8:[a-zA-Z0-9_]+]] = arith.trunci %[[K]] : i32 to i8
 // CHECK: tensor.yield %[[K8]] : i8
 // CHECK: } : tensor<2x5xi8>
 // CHECK: return %[[G]] : tensor<2x5xi8>
@@ -398,20 +398,20 @@ func.func @unpack_dense(%p: !mq.weight<2x5xf32, storage = 8, bits = 3, layout = 
 // Planes unpack: one load per plane, plane p giving bit (bits - 1 - p).
 
 // CHECK-LABEL: func.func @unpack_planes
-// CHECK-SAME: (%[[P:.*]]: tensor<3x2x2xi8>) -> tensor<2x10xi8>
-// CHECK: %[[G:.*]] = tensor.generate
-// CHECK: ^bb0(%[[ROW:.*]]: index, %[[COL:.*]]: index):
-// CHECK: %[[BYTE:.*]] = arith.divui %[[COL]], %{{.*}} : index
-// CHECK: %[[BITI:.*]] = arith.remui %[[COL]], %{{.*}} : index
-// CHECK: %[[BIT:.*]] = arith.index_cast %[[BITI]] : index to i32
-// CHECK: %[[P0:.*]] = arith.constant 0 : index
+// CHECK-SAME: (%[[P:[a-zA-Z0-9_]+]]: tensor<3x2x2xi8>) -> tensor<2x10xi8>
+// CHECK: %[[G:[a-zA-Z0-9_]+]] = tensor.generate
+// CHECK: ^bb0(%[[ROW:[a-zA-Z0-9_]+]]: index, %[[COL:[a-zA-Z0-9_]+]]: index):
+// CHECK: %[[BYTE:[a-zA-Z0-9_]+]] = arith.divui %[[COL]], %{{.*}} : index
+// CHECK: %[[BITI:[a-zA-Z0-9_]+]] = arith.remui %[[COL]], %{{.*}} : index
+// CHECK: %[[BIT:[a-zA-Z0-9_]+]] = arith.index_cast %[[BITI]] : index to i32
+// CHECK: %[[P0:[a-zA-Z0-9_]+]] = arith.constant 0 : index
 // CHECK: tensor.extract %[[P]][%[[P0]], %[[ROW]], %[[BYTE]]] : tensor<3x2x2xi8>
 // CHECK: arith.shrui %{{.*}}, %[[BIT]] : i32
-// CHECK: %[[SH0:.*]] = arith.constant 2 : i32
+// CHECK: %[[SH0:[a-zA-Z0-9_]+]] = arith.constant 2 : i32
 // CHECK: arith.shli %{{.*}}, %[[SH0]] : i32
-// CHECK: %[[P1:.*]] = arith.constant 1 : index
+// CHECK: %[[P1:[a-zA-Z0-9_]+]] = arith.constant 1 : index
 // CHECK: tensor.extract %[[P]][%[[P1]], %[[ROW]], %[[BYTE]]] : tensor<3x2x2xi8>
-// CHECK: %[[P2:.*]] = arith.constant 2 : index
+// CHECK: %[[P2:[a-zA-Z0-9_]+]] = arith.constant 2 : index
 // CHECK: tensor.extract %[[P]][%[[P2]], %[[ROW]], %[[BYTE]]] : tensor<3x2x2xi8>
 // CHECK-NOT: tensor.extract
 // CHECK: tensor.yield %{{.*}} : i8
@@ -440,19 +440,19 @@ func.func @unpack_planes(%p: !mq.weight<2x10xf32, storage = 4, bits = 3, layout 
 // CHECK-DAG: #[[$XMAP:.*]] = affine_map<(d0, d1) -> (d1)>
 // CHECK-DAG: #[[$YMAP:.*]] = affine_map<(d0, d1) -> (d0)>
 // CHECK-LABEL: func.func @matvec
-// CHECK-SAME: (%[[X:.*]]: tensor<12xf32>, %[[Q:.*]]: tensor<8x12xi8>, %[[S:.*]]: tensor<8x2xf32>, %[[M:.*]]: tensor<8x2xf32>) -> tensor<8xf32>
-// CHECK: %[[W:.*]] = linalg.generic {indexing_maps = [#[[$ID]], #[[$GRP]], #[[$GRP]], #[[$ID]]], iterator_types = ["parallel", "parallel"]}
+// CHECK-SAME: (%[[X:[a-zA-Z0-9_]+]]: tensor<12xf32>, %[[Q:[a-zA-Z0-9_]+]]: tensor<8x12xi8>, %[[S:[a-zA-Z0-9_]+]]: tensor<8x2xf32>, %[[M:[a-zA-Z0-9_]+]]: tensor<8x2xf32>) -> tensor<8xf32>
+// CHECK: %[[W:[a-zA-Z0-9_]+]] = linalg.generic {indexing_maps = [#[[$ID]], #[[$GRP]], #[[$GRP]], #[[$ID]]], iterator_types = ["parallel", "parallel"]}
 // CHECK-SAME: ins(%[[Q]], %[[S]], %[[M]] : tensor<8x12xi8>, tensor<8x2xf32>, tensor<8x2xf32>)
 // CHECK: arith.constant 6.400000e+01 : f32
 // CHECK: arith.uitofp
 // CHECK: } -> tensor<8x12xf32>
-// CHECK: %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
-// CHECK: %[[ACC:.*]] = linalg.fill ins(%[[ZERO]] : f32) outs(%{{.*}} : tensor<8xf32>) -> tensor<8xf32>
-// CHECK: %[[Y:.*]] = linalg.generic {indexing_maps = [#[[$XMAP]], #[[$ID]], #[[$YMAP]]], iterator_types = ["parallel", "reduction"]}
+// CHECK: %[[ZERO:[a-zA-Z0-9_]+]] = arith.constant 0.000000e+00 : f32
+// CHECK: %[[ACC:[a-zA-Z0-9_]+]] = linalg.fill ins(%[[ZERO]] : f32) outs(%{{.*}} : tensor<8xf32>) -> tensor<8xf32>
+// CHECK: %[[Y:[a-zA-Z0-9_]+]] = linalg.generic {indexing_maps = [#[[$XMAP]], #[[$ID]], #[[$YMAP]]], iterator_types = ["parallel", "reduction"]}
 // CHECK-SAME: ins(%[[X]], %[[W]] : tensor<12xf32>, tensor<8x12xf32>) outs(%[[ACC]] : tensor<8xf32>)
-// CHECK: ^bb0(%[[XV:.*]]: f32, %[[WV:.*]]: f32, %[[OUT:.*]]: f32):
-// CHECK: %[[PR:.*]] = arith.mulf %[[XV]], %[[WV]] : f32
-// CHECK: %[[SUM:.*]] = arith.addf %[[OUT]], %[[PR]] : f32
+// CHECK: ^bb0(%[[XV:[a-zA-Z0-9_]+]]: f32, %[[WV:[a-zA-Z0-9_]+]]: f32, %[[OUT:[a-zA-Z0-9_]+]]: f32):
+// CHECK: %[[PR:[a-zA-Z0-9_]+]] = arith.mulf %[[XV]], %[[WV]] : f32
+// CHECK: %[[SUM:[a-zA-Z0-9_]+]] = arith.addf %[[OUT]], %[[PR]] : f32
 // CHECK: linalg.yield %[[SUM]] : f32
 // CHECK: return %[[Y]] : tensor<8xf32>
 // CHECK-NOT: mq.
@@ -474,24 +474,24 @@ func.func @matvec(%x: tensor<12xf32>, %q: !mq.weight<8x12xf32, storage = 8, bits
 // CHECK-DAG: #[[$WMAP:.*]] = affine_map<(d0, d1, d2) -> (d2, d1)>
 // CHECK-DAG: #[[$YMAP:.*]] = affine_map<(d0, d1, d2) -> (d0, d1)>
 // CHECK-LABEL: func.func @matmul_f16
-// CHECK-SAME: (%[[X:.*]]: tensor<3x12xf16>, %[[P:.*]]: tensor<4x12x1xi8>, %[[S:.*]]: tensor<1x8xf32>, %[[M:.*]]: tensor<1x8xf32>) -> tensor<3x8xf16>
-// CHECK: %[[U:.*]] = tensor.generate
+// CHECK-SAME: (%[[X:[a-zA-Z0-9_]+]]: tensor<3x12xf16>, %[[P:[a-zA-Z0-9_]+]]: tensor<4x12x1xi8>, %[[S:[a-zA-Z0-9_]+]]: tensor<1x8xf32>, %[[M:[a-zA-Z0-9_]+]]: tensor<1x8xf32>) -> tensor<3x8xf16>
+// CHECK: %[[U:[a-zA-Z0-9_]+]] = tensor.generate
 // CHECK-COUNT-4: tensor.extract %[[P]]
 // CHECK: } : tensor<12x8xi8>
-// CHECK: %[[W:.*]] = linalg.generic {indexing_maps = [#[[$ID]], #[[$COL]], #[[$COL]], #[[$ID]]], iterator_types = ["parallel", "parallel"]}
+// CHECK: %[[W:[a-zA-Z0-9_]+]] = linalg.generic {indexing_maps = [#[[$ID]], #[[$COL]], #[[$COL]], #[[$ID]]], iterator_types = ["parallel", "parallel"]}
 // CHECK-SAME: ins(%[[U]], %[[S]], %[[M]] : tensor<12x8xi8>, tensor<1x8xf32>, tensor<1x8xf32>)
 // CHECK: arith.constant 1.600000e+01 : f32
 // CHECK: } -> tensor<12x8xf32>
-// CHECK: %[[ACC:.*]] = linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : tensor<3x8xf32>) -> tensor<3x8xf32>
-// CHECK: %[[Y:.*]] = linalg.generic {indexing_maps = [#[[$XMAP]], #[[$WMAP]], #[[$YMAP]]], iterator_types = ["parallel", "parallel", "reduction"]}
+// CHECK: %[[ACC:[a-zA-Z0-9_]+]] = linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : tensor<3x8xf32>) -> tensor<3x8xf32>
+// CHECK: %[[Y:[a-zA-Z0-9_]+]] = linalg.generic {indexing_maps = [#[[$XMAP]], #[[$WMAP]], #[[$YMAP]]], iterator_types = ["parallel", "parallel", "reduction"]}
 // CHECK-SAME: ins(%[[X]], %[[W]] : tensor<3x12xf16>, tensor<12x8xf32>) outs(%[[ACC]] : tensor<3x8xf32>)
-// CHECK: ^bb0(%[[XV:.*]]: f16, %[[WV:.*]]: f32, %[[OUT:.*]]: f32):
-// CHECK: %[[XF:.*]] = arith.extf %[[XV]] : f16 to f32
-// CHECK: %[[PR:.*]] = arith.mulf %[[XF]], %[[WV]] : f32
-// CHECK: %[[SUM:.*]] = arith.addf %[[OUT]], %[[PR]] : f32
+// CHECK: ^bb0(%[[XV:[a-zA-Z0-9_]+]]: f16, %[[WV:[a-zA-Z0-9_]+]]: f32, %[[OUT:[a-zA-Z0-9_]+]]: f32):
+// CHECK: %[[XF:[a-zA-Z0-9_]+]] = arith.extf %[[XV]] : f16 to f32
+// CHECK: %[[PR:[a-zA-Z0-9_]+]] = arith.mulf %[[XF]], %[[WV]] : f32
+// CHECK: %[[SUM:[a-zA-Z0-9_]+]] = arith.addf %[[OUT]], %[[PR]] : f32
 // CHECK: linalg.yield %[[SUM]] : f32
 // CHECK: } -> tensor<3x8xf32>
-// CHECK: %[[R:.*]] = linalg.generic {indexing_maps = [#[[$ID]], #[[$ID]]], iterator_types = ["parallel", "parallel"]} ins(%[[Y]] : tensor<3x8xf32>) outs(%{{.*}} : tensor<3x8xf16>)
+// CHECK: %[[R:[a-zA-Z0-9_]+]] = linalg.generic {indexing_maps = [#[[$ID]], #[[$ID]]], iterator_types = ["parallel", "parallel"]} ins(%[[Y]] : tensor<3x8xf32>) outs(%{{.*}} : tensor<3x8xf16>)
 // CHECK: arith.truncf %{{.*}} : f32 to f16
 // CHECK: return %[[R]] : tensor<3x8xf16>
 // CHECK-NOT: mq.
@@ -517,8 +517,8 @@ func.func private @external(!mq.weight<8x6xf32, storage = 8, bits = 4, layout = 
     -> !mq.weight<4x6xbf16, storage = 4, bits = 2, mode = extra_precision>
 
 // CHECK-LABEL: func.func @signature
-// CHECK-SAME: (%[[A:.*]]: tensor<8x3xi8>, %[[B:.*]]: tensor<3x4x1xi8>) -> (tensor<4x6xi8>, tensor<8x3xi8>)
-// CHECK: %[[R:.*]] = call @external(%[[A]], %[[B]]) : (tensor<8x3xi8>, tensor<3x4x1xi8>) -> tensor<4x6xi8>
+// CHECK-SAME: (%[[A:[a-zA-Z0-9_]+]]: tensor<8x3xi8>, %[[B:[a-zA-Z0-9_]+]]: tensor<3x4x1xi8>) -> (tensor<4x6xi8>, tensor<8x3xi8>)
+// CHECK: %[[R:[a-zA-Z0-9_]+]] = call @external(%[[A]], %[[B]]) : (tensor<8x3xi8>, tensor<3x4x1xi8>) -> tensor<4x6xi8>
 // CHECK: return %[[R]], %[[A]] : tensor<4x6xi8>, tensor<8x3xi8>
 // CHECK-NOT: mq.
 // CHECK-NOT: unrealized_conversion_cast

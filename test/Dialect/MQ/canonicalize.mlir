@@ -10,7 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 // CHECK-LABEL: func.func @slice_identity
-// CHECK-SAME: (%[[A:.*]]: !mq.weight
+// CHECK-SAME: (%[[A:[a-zA-Z0-9_]+]]: !mq.weight
 // CHECK-NOT: mq.slice
 // CHECK: return %[[A]]
 func.func @slice_identity(%a: !mq.weight<4x6xf32, storage = 8, bits = 4, group = 3>)
@@ -30,9 +30,9 @@ func.func @slice_identity(%a: !mq.weight<4x6xf32, storage = 8, bits = 4, group =
 //===----------------------------------------------------------------------===//
 
 // CHECK-LABEL: func.func @slice_chain_8_4_2_kept
-// CHECK-SAME: (%[[A:.*]]: !mq.weight
-// CHECK: %[[S4:.*]] = mq.slice %[[A]] : !mq.weight<8x12xf32, storage = 8, bits = 8> to !mq.weight<8x12xf32, storage = 8, bits = 4>
-// CHECK: %[[S2:.*]] = mq.slice %[[S4]] : !mq.weight<8x12xf32, storage = 8, bits = 4> to !mq.weight<8x12xf32, storage = 8, bits = 2>
+// CHECK-SAME: (%[[A:[a-zA-Z0-9_]+]]: !mq.weight
+// CHECK: %[[S4:[a-zA-Z0-9_]+]] = mq.slice %[[A]] : !mq.weight<8x12xf32, storage = 8, bits = 8> to !mq.weight<8x12xf32, storage = 8, bits = 4>
+// CHECK: %[[S2:[a-zA-Z0-9_]+]] = mq.slice %[[S4]] : !mq.weight<8x12xf32, storage = 8, bits = 4> to !mq.weight<8x12xf32, storage = 8, bits = 2>
 // CHECK: return %[[S2]]
 func.func @slice_chain_8_4_2_kept(%a: !mq.weight<8x12xf32, storage = 8, bits = 8>)
     -> !mq.weight<8x12xf32, storage = 8, bits = 2> {
@@ -49,9 +49,9 @@ func.func @slice_chain_8_4_2_kept(%a: !mq.weight<8x12xf32, storage = 8, bits = 8
 // do not help: 8 -> 4 -> 2 differs for 24 codes there too).
 
 // CHECK-LABEL: func.func @slice_chain_extra_kept
-// CHECK-SAME: (%[[A:.*]]: !mq.weight
-// CHECK: %[[S4:.*]] = mq.slice %[[A]] : {{.*}} to !mq.weight<8x12xf32, storage = 8, bits = 4, mode = extra_precision>
-// CHECK: %[[S2:.*]] = mq.slice %[[S4]] : {{.*}} to !mq.weight<8x12xf32, storage = 8, bits = 2, mode = extra_precision>
+// CHECK-SAME: (%[[A:[a-zA-Z0-9_]+]]: !mq.weight
+// CHECK: %[[S4:[a-zA-Z0-9_]+]] = mq.slice %[[A]] : {{.*}} to !mq.weight<8x12xf32, storage = 8, bits = 4, mode = extra_precision>
+// CHECK: %[[S2:[a-zA-Z0-9_]+]] = mq.slice %[[S4]] : {{.*}} to !mq.weight<8x12xf32, storage = 8, bits = 2, mode = extra_precision>
 // CHECK: return %[[S2]]
 func.func @slice_chain_extra_kept(%a: !mq.weight<8x12xf32, storage = 8, bits = 8, mode = extra_precision>)
     -> !mq.weight<8x12xf32, storage = 8, bits = 2, mode = extra_precision> {
@@ -68,9 +68,9 @@ func.func @slice_chain_extra_kept(%a: !mq.weight<8x12xf32, storage = 8, bits = 8
 // (code 2 = 0b010: S(2, 1) = 0, but S(2, 2) = 1 and re-slicing gives 1).
 
 // CHECK-LABEL: func.func @slice_chain_c3_kept
-// CHECK-SAME: (%[[A:.*]]: !mq.weight
-// CHECK: %[[S2:.*]] = mq.slice %[[A]] : {{.*}} to !mq.weight<2x8xf32, storage = 3, bits = 2>
-// CHECK: %[[S1:.*]] = mq.slice %[[S2]] : {{.*}} to !mq.weight<2x8xf32, storage = 3, bits = 1>
+// CHECK-SAME: (%[[A:[a-zA-Z0-9_]+]]: !mq.weight
+// CHECK: %[[S2:[a-zA-Z0-9_]+]] = mq.slice %[[A]] : {{.*}} to !mq.weight<2x8xf32, storage = 3, bits = 2>
+// CHECK: %[[S1:[a-zA-Z0-9_]+]] = mq.slice %[[S2]] : {{.*}} to !mq.weight<2x8xf32, storage = 3, bits = 1>
 // CHECK: return %[[S1]]
 func.func @slice_chain_c3_kept(%a: !mq.weight<2x8xf32, storage = 3, bits = 3>)
     -> !mq.weight<2x8xf32, storage = 3, bits = 1> {
@@ -86,9 +86,9 @@ func.func @slice_chain_c3_kept(%a: !mq.weight<2x8xf32, storage = 3, bits = 3>)
 // A chain that starts below the storage width (8: 4 -> 3 -> 2) is not exact.
 
 // CHECK-LABEL: func.func @slice_chain_from_4_kept
-// CHECK-SAME: (%[[A:.*]]: !mq.weight
-// CHECK: %[[S3:.*]] = mq.slice %[[A]] : {{.*}} to !mq.weight<2x8xf32, storage = 8, bits = 3>
-// CHECK: %[[S2:.*]] = mq.slice %[[S3]] : {{.*}} to !mq.weight<2x8xf32, storage = 8, bits = 2>
+// CHECK-SAME: (%[[A:[a-zA-Z0-9_]+]]: !mq.weight
+// CHECK: %[[S3:[a-zA-Z0-9_]+]] = mq.slice %[[A]] : {{.*}} to !mq.weight<2x8xf32, storage = 8, bits = 3>
+// CHECK: %[[S2:[a-zA-Z0-9_]+]] = mq.slice %[[S3]] : {{.*}} to !mq.weight<2x8xf32, storage = 8, bits = 2>
 // CHECK: return %[[S2]]
 func.func @slice_chain_from_4_kept(%a: !mq.weight<2x8xf32, storage = 8, bits = 4>)
     -> !mq.weight<2x8xf32, storage = 8, bits = 2> {
@@ -104,8 +104,8 @@ func.func @slice_chain_from_4_kept(%a: !mq.weight<2x8xf32, storage = 8, bits = 4
 // A middle width equal to the input width is trivially exact: one slice.
 
 // CHECK-LABEL: func.func @slice_chain_8_8_2_merged
-// CHECK-SAME: (%[[A:.*]]: !mq.weight
-// CHECK: %[[S:.*]] = mq.slice %[[A]] : !mq.weight<8x12xf32, storage = 8, bits = 8, widths = [8, 4, 2]> to !mq.weight<8x12xf32, storage = 8, bits = 2, widths = [8, 4, 2]>
+// CHECK-SAME: (%[[A:[a-zA-Z0-9_]+]]: !mq.weight
+// CHECK: %[[S:[a-zA-Z0-9_]+]] = mq.slice %[[A]] : !mq.weight<8x12xf32, storage = 8, bits = 8, widths = [8, 4, 2]> to !mq.weight<8x12xf32, storage = 8, bits = 2, widths = [8, 4, 2]>
 // CHECK-NOT: mq.slice
 // CHECK: return %[[S]]
 func.func @slice_chain_8_8_2_merged(%a: !mq.weight<8x12xf32, storage = 8, bits = 8, widths = [8, 4, 2]>)
@@ -122,8 +122,8 @@ func.func @slice_chain_8_8_2_merged(%a: !mq.weight<8x12xf32, storage = 8, bits =
 // A last width equal to the middle one is trivially exact too.
 
 // CHECK-LABEL: func.func @slice_chain_8_4_4_merged
-// CHECK-SAME: (%[[A:.*]]: !mq.weight
-// CHECK: %[[S:.*]] = mq.slice %[[A]] : !mq.weight<2x4xf32, storage = 8, bits = 8, mode = extra_precision> to !mq.weight<2x4xf32, storage = 8, bits = 4, mode = extra_precision>
+// CHECK-SAME: (%[[A:[a-zA-Z0-9_]+]]: !mq.weight
+// CHECK: %[[S:[a-zA-Z0-9_]+]] = mq.slice %[[A]] : !mq.weight<2x4xf32, storage = 8, bits = 8, mode = extra_precision> to !mq.weight<2x4xf32, storage = 8, bits = 4, mode = extra_precision>
 // CHECK-NOT: mq.slice
 // CHECK: return %[[S]]
 func.func @slice_chain_8_4_4_merged(%a: !mq.weight<2x4xf32, storage = 8, bits = 8, mode = extra_precision>)
@@ -146,9 +146,9 @@ func.func @slice_chain_8_4_4_merged(%a: !mq.weight<2x4xf32, storage = 8, bits = 
 // Row 1 is constant: alpha = 0, m = 2, codes 0.
 
 // CHECK-LABEL: func.func @quantize_per_channel
-// CHECK-DAG: %[[Q:.*]] = mq.constant dense<{{\[}}[0, 127, -65, -1], [0, 0, 0, 0]]> : tensor<2x4xi8> : !mq.weight<2x4xf32, storage = 8, bits = 8>
-// CHECK-DAG: %[[S:.*]] = arith.constant dense<{{\[}}[0.00784313772], [0.000000e+00]]> : tensor<2x1xf32>
-// CHECK-DAG: %[[M:.*]] = arith.constant dense<{{\[}}[-1.000000e+00], [2.000000e+00]]> : tensor<2x1xf32>
+// CHECK-DAG: %[[Q:[a-zA-Z0-9_]+]] = mq.constant dense<{{\[}}[0, 127, -65, -1], [0, 0, 0, 0]]> : tensor<2x4xi8> : !mq.weight<2x4xf32, storage = 8, bits = 8>
+// CHECK-DAG: %[[S:[a-zA-Z0-9_]+]] = arith.constant dense<{{\[}}[0.00784313772], [0.000000e+00]]> : tensor<2x1xf32>
+// CHECK-DAG: %[[M:[a-zA-Z0-9_]+]] = arith.constant dense<{{\[}}[-1.000000e+00], [2.000000e+00]]> : tensor<2x1xf32>
 // CHECK-NOT: mq.quantize
 // CHECK: return %[[Q]], %[[S]], %[[M]]
 func.func @quantize_per_channel() -> (!mq.weight<2x4xf32, storage = 8, bits = 8>, tensor<2x1xf32>, tensor<2x1xf32>) {
@@ -163,9 +163,9 @@ func.func @quantize_per_channel() -> (!mq.weight<2x4xf32, storage = 8, bits = 8>
 // = [0.2, 1.5, 1.5] gives alpha = 1.3/15, m = 0.2.
 
 // CHECK-LABEL: func.func @quantize_groups
-// CHECK-DAG: %[[Q:.*]] = mq.constant dense<{{\[}}[6, 0, 15, 0, 15, 15], [15, 0, 7, 0, 6, 15]]> : tensor<2x6xi8> : !mq.weight<2x6xf32, storage = 4, bits = 4, group = 3>
-// CHECK-DAG: %[[S:.*]] = arith.constant dense<{{\[}}[0.0666666701, 0.0866666659], [0.333333343, 0.116666667]]> : tensor<2x2xf32>
-// CHECK-DAG: %[[M:.*]] = arith.constant dense<{{\[}}[-3.000000e-01, 2.000000e-01], [-2.000000e+00, -7.500000e-01]]> : tensor<2x2xf32>
+// CHECK-DAG: %[[Q:[a-zA-Z0-9_]+]] = mq.constant dense<{{\[}}[6, 0, 15, 0, 15, 15], [15, 0, 7, 0, 6, 15]]> : tensor<2x6xi8> : !mq.weight<2x6xf32, storage = 4, bits = 4, group = 3>
+// CHECK-DAG: %[[S:[a-zA-Z0-9_]+]] = arith.constant dense<{{\[}}[0.0666666701, 0.0866666659], [0.333333343, 0.116666667]]> : tensor<2x2xf32>
+// CHECK-DAG: %[[M:[a-zA-Z0-9_]+]] = arith.constant dense<{{\[}}[-3.000000e-01, 2.000000e-01], [-2.000000e+00, -7.500000e-01]]> : tensor<2x2xf32>
 // CHECK-NOT: mq.quantize
 // CHECK: return %[[Q]], %[[S]], %[[M]]
 func.func @quantize_groups() -> (!mq.weight<2x6xf32, storage = 4, bits = 4, group = 3>, tensor<2x2xf32>, tensor<2x2xf32>) {
@@ -181,9 +181,9 @@ func.func @quantize_groups() -> (!mq.weight<2x6xf32, storage = 4, bits = 4, grou
 // for both (printed as a splat); m = -1.50000012 and 1.
 
 // CHECK-LABEL: func.func @quantize_axis1
-// CHECK-DAG: %[[Q:.*]] = mq.constant dense<{{\[}}[7, 0], [0, 3], [6, 7]]> : tensor<3x2xi8> : !mq.weight<3x2xf32, storage = 3, bits = 3, axis = 1>
-// CHECK-DAG: %[[S:.*]] = arith.constant dense<0.285714298> : tensor<1x2xf32>
-// CHECK-DAG: %[[M:.*]] = arith.constant dense<{{\[}}[-1.50000012, 1.000000e+00]]> : tensor<1x2xf32>
+// CHECK-DAG: %[[Q:[a-zA-Z0-9_]+]] = mq.constant dense<{{\[}}[7, 0], [0, 3], [6, 7]]> : tensor<3x2xi8> : !mq.weight<3x2xf32, storage = 3, bits = 3, axis = 1>
+// CHECK-DAG: %[[S:[a-zA-Z0-9_]+]] = arith.constant dense<0.285714298> : tensor<1x2xf32>
+// CHECK-DAG: %[[M:[a-zA-Z0-9_]+]] = arith.constant dense<{{\[}}[-1.50000012, 1.000000e+00]]> : tensor<1x2xf32>
 // CHECK-NOT: mq.quantize
 // CHECK: return %[[Q]], %[[S]], %[[M]]
 func.func @quantize_axis1() -> (!mq.weight<3x2xf32, storage = 3, bits = 3, axis = 1>, tensor<1x2xf32>, tensor<1x2xf32>) {
@@ -197,9 +197,9 @@ func.func @quantize_axis1() -> (!mq.weight<3x2xf32, storage = 3, bits = 3, axis 
 // Clipping: hi = 0.5 * 1, lo = 0.5 * -1, alpha = 1/255; 1.0 saturates to 255.
 
 // CHECK-LABEL: func.func @quantize_clip
-// CHECK-DAG: %[[Q:.*]] = mq.constant dense<{{\[}}[0, 127, -1, -1]]> : tensor<1x4xi8>
-// CHECK-DAG: %[[S:.*]] = arith.constant dense<0.00392156886> : tensor<1x1xf32>
-// CHECK-DAG: %[[M:.*]] = arith.constant dense<-5.000000e-01> : tensor<1x1xf32>
+// CHECK-DAG: %[[Q:[a-zA-Z0-9_]+]] = mq.constant dense<{{\[}}[0, 127, -1, -1]]> : tensor<1x4xi8>
+// CHECK-DAG: %[[S:[a-zA-Z0-9_]+]] = arith.constant dense<0.00392156886> : tensor<1x1xf32>
+// CHECK-DAG: %[[M:[a-zA-Z0-9_]+]] = arith.constant dense<-5.000000e-01> : tensor<1x1xf32>
 // CHECK-NOT: mq.quantize
 // CHECK: return %[[Q]], %[[S]], %[[M]]
 func.func @quantize_clip() -> (!mq.weight<1x4xf32, storage = 8, bits = 8>, tensor<1x1xf32>, tensor<1x1xf32>) {
@@ -213,9 +213,9 @@ func.func @quantize_clip() -> (!mq.weight<1x4xf32, storage = 8, bits = 8>, tenso
 // A whole tensor of one value: every group is constant.
 
 // CHECK-LABEL: func.func @quantize_splat
-// CHECK-DAG: %[[Q:.*]] = mq.constant dense<0> : tensor<2x4xi8> : !mq.weight<2x4xf32, storage = 8, bits = 8, group = 2>
-// CHECK-DAG: %[[S:.*]] = arith.constant dense<0.000000e+00> : tensor<2x2xf32>
-// CHECK-DAG: %[[M:.*]] = arith.constant dense<-3.250000e+00> : tensor<2x2xf32>
+// CHECK-DAG: %[[Q:[a-zA-Z0-9_]+]] = mq.constant dense<0> : tensor<2x4xi8> : !mq.weight<2x4xf32, storage = 8, bits = 8, group = 2>
+// CHECK-DAG: %[[S:[a-zA-Z0-9_]+]] = arith.constant dense<0.000000e+00> : tensor<2x2xf32>
+// CHECK-DAG: %[[M:[a-zA-Z0-9_]+]] = arith.constant dense<-3.250000e+00> : tensor<2x2xf32>
 // CHECK-NOT: mq.quantize
 // CHECK: return %[[Q]], %[[S]], %[[M]]
 func.func @quantize_splat() -> (!mq.weight<2x4xf32, storage = 8, bits = 8, group = 2>, tensor<2x2xf32>, tensor<2x2xf32>) {
@@ -247,7 +247,7 @@ func.func @quantize_inf_not_folded() -> (!mq.weight<1x2xf32, storage = 8, bits =
 // 255 -> 4 -> 3; row 1: 64 -> 1, 96 -> round(1.5) = 2, 95 -> 1, 128 -> 2.
 
 // CHECK-LABEL: func.func @slice_constant_clamped
-// CHECK: %[[C:.*]] = mq.constant dense<{{\[}}[3, 1, 0, 3], [1, 2, 1, 2]]> : tensor<2x4xi8> : !mq.weight<2x4xf32, storage = 8, bits = 2>
+// CHECK: %[[C:[a-zA-Z0-9_]+]] = mq.constant dense<{{\[}}[3, 1, 0, 3], [1, 2, 1, 2]]> : tensor<2x4xi8> : !mq.weight<2x4xf32, storage = 8, bits = 2>
 // CHECK-NOT: mq.slice
 // CHECK: return %[[C]]
 func.func @slice_constant_clamped() -> !mq.weight<2x4xf32, storage = 8, bits = 2> {
@@ -261,7 +261,7 @@ func.func @slice_constant_clamped() -> !mq.weight<2x4xf32, storage = 8, bits = 2
 // Extra precision keeps the top level 2^r = 4.
 
 // CHECK-LABEL: func.func @slice_constant_extra
-// CHECK: %[[C:.*]] = mq.constant dense<{{\[}}[4, 1, 0, 4], [1, 2, 1, 2]]> : tensor<2x4xi8> : !mq.weight<2x4xf32, storage = 8, bits = 2, mode = extra_precision>
+// CHECK: %[[C:[a-zA-Z0-9_]+]] = mq.constant dense<{{\[}}[4, 1, 0, 4], [1, 2, 1, 2]]> : tensor<2x4xi8> : !mq.weight<2x4xf32, storage = 8, bits = 2, mode = extra_precision>
 // CHECK-NOT: mq.slice
 // CHECK: return %[[C]]
 func.func @slice_constant_extra() -> !mq.weight<2x4xf32, storage = 8, bits = 2, mode = extra_precision> {
@@ -278,7 +278,7 @@ func.func @slice_constant_extra() -> !mq.weight<2x4xf32, storage = 8, bits = 2, 
 // (= S(72, 2)); 255 -> 15 -> 3 (clamped at both steps).
 
 // CHECK-LABEL: func.func @slice_constant_chain
-// CHECK: %[[C:.*]] = mq.constant dense<{{\[}}[1, 2, 1, 3]]> : tensor<1x4xi8> : !mq.weight<1x4xf32, storage = 8, bits = 2>
+// CHECK: %[[C:[a-zA-Z0-9_]+]] = mq.constant dense<{{\[}}[1, 2, 1, 3]]> : tensor<1x4xi8> : !mq.weight<1x4xf32, storage = 8, bits = 2>
 // CHECK-NOT: mq.slice
 // CHECK: return %[[C]]
 func.func @slice_constant_chain() -> !mq.weight<1x4xf32, storage = 8, bits = 2> {
@@ -299,7 +299,7 @@ func.func @slice_constant_chain() -> !mq.weight<1x4xf32, storage = 8, bits = 2> 
 // Row 1: 7 | 0<<3 | 6<<6 | 1<<9 | 3<<12 = 0x3387 -> bytes 135 (-121), 51.
 
 // CHECK-LABEL: func.func @pack_dense_constant
-// CHECK: %[[C:.*]] = mq.constant dense<{{\[}}[-47, 88], [-121, 51]]> : tensor<2x2xi8> : !mq.weight<2x5xf32, storage = 8, bits = 3, layout = #mq.layout<dense, 3>>
+// CHECK: %[[C:[a-zA-Z0-9_]+]] = mq.constant dense<{{\[}}[-47, 88], [-121, 51]]> : tensor<2x2xi8> : !mq.weight<2x5xf32, storage = 8, bits = 3, layout = #mq.layout<dense, 3>>
 // CHECK-NOT: mq.pack
 // CHECK: return %[[C]]
 func.func @pack_dense_constant() -> !mq.weight<2x5xf32, storage = 8, bits = 3, layout = #mq.layout<dense, 3>> {
@@ -319,7 +319,7 @@ func.func @pack_dense_constant() -> !mq.weight<2x5xf32, storage = 8, bits = 3, l
 // Row 1 is all 7: every plane [255 (-1), 3].
 
 // CHECK-LABEL: func.func @pack_planes_constant
-// CHECK: %[[C:.*]] = mq.constant dense<{{\[}}{{\[}}[120, 0], [-1, 3]], {{\[}}[102, 2], [-1, 3]], {{\[}}[85, 1], [-1, 3]]]> : tensor<3x2x2xi8> : !mq.weight<2x10xf32, storage = 4, bits = 3, layout = #mq.layout<planes, 3>>
+// CHECK: %[[C:[a-zA-Z0-9_]+]] = mq.constant dense<{{\[}}{{\[}}[120, 0], [-1, 3]], {{\[}}[102, 2], [-1, 3]], {{\[}}[85, 1], [-1, 3]]]> : tensor<3x2x2xi8> : !mq.weight<2x10xf32, storage = 4, bits = 3, layout = #mq.layout<planes, 3>>
 // CHECK-NOT: mq.pack
 // CHECK: return %[[C]]
 func.func @pack_planes_constant() -> !mq.weight<2x10xf32, storage = 4, bits = 3, layout = #mq.layout<planes, 3>> {
@@ -333,7 +333,7 @@ func.func @pack_planes_constant() -> !mq.weight<2x10xf32, storage = 4, bits = 3,
 // The inverse: the packed bytes of @pack_dense_constant unpack to the indices.
 
 // CHECK-LABEL: func.func @unpack_dense_constant
-// CHECK: %[[C:.*]] = mq.constant dense<{{\[}}[1, 2, 3, 4, 5], [7, 0, 6, 1, 3]]> : tensor<2x5xi8> : !mq.weight<2x5xf32, storage = 8, bits = 3>
+// CHECK: %[[C:[a-zA-Z0-9_]+]] = mq.constant dense<{{\[}}[1, 2, 3, 4, 5], [7, 0, 6, 1, 3]]> : tensor<2x5xi8> : !mq.weight<2x5xf32, storage = 8, bits = 3>
 // CHECK-NOT: mq.unpack
 // CHECK: return %[[C]]
 func.func @unpack_dense_constant() -> !mq.weight<2x5xf32, storage = 8, bits = 3> {
@@ -347,7 +347,7 @@ func.func @unpack_dense_constant() -> !mq.weight<2x5xf32, storage = 8, bits = 3>
 // The inverse for planes: the bytes of @pack_planes_constant.
 
 // CHECK-LABEL: func.func @unpack_planes_constant
-// CHECK: %[[C:.*]] = mq.constant dense<{{\[}}[1, 2, 3, 4, 5, 6, 7, 0, 1, 2], [7, 7, 7, 7, 7, 7, 7, 7, 7, 7]]> : tensor<2x10xi8> : !mq.weight<2x10xf32, storage = 4, bits = 3>
+// CHECK: %[[C:[a-zA-Z0-9_]+]] = mq.constant dense<{{\[}}[1, 2, 3, 4, 5, 6, 7, 0, 1, 2], [7, 7, 7, 7, 7, 7, 7, 7, 7, 7]]> : tensor<2x10xi8> : !mq.weight<2x10xf32, storage = 4, bits = 3>
 // CHECK-NOT: mq.unpack
 // CHECK: return %[[C]]
 func.func @unpack_planes_constant() -> !mq.weight<2x10xf32, storage = 4, bits = 3> {
@@ -362,7 +362,7 @@ func.func @unpack_planes_constant() -> !mq.weight<2x10xf32, storage = 4, bits = 
 // indices per row = 9 bits = 2 bytes: 4 | 1<<3 | 4<<6 = 0x10C -> [12, 1].
 
 // CHECK-LABEL: func.func @pack_extra_constant
-// CHECK: %[[C:.*]] = mq.constant dense<{{\[}}[12, 1]]> : tensor<1x2xi8> : !mq.weight<1x3xf32, storage = 8, bits = 2, mode = extra_precision, layout = #mq.layout<dense, 3>>
+// CHECK: %[[C:[a-zA-Z0-9_]+]] = mq.constant dense<{{\[}}[12, 1]]> : tensor<1x2xi8> : !mq.weight<1x3xf32, storage = 8, bits = 2, mode = extra_precision, layout = #mq.layout<dense, 3>>
 // CHECK-NOT: mq.pack
 // CHECK: return %[[C]]
 func.func @pack_extra_constant() -> !mq.weight<1x3xf32, storage = 8, bits = 2, mode = extra_precision, layout = #mq.layout<dense, 3>> {
@@ -376,7 +376,7 @@ func.func @pack_extra_constant() -> !mq.weight<1x3xf32, storage = 8, bits = 2, m
 // unpack(pack(x)) -> x on a non-constant value.
 
 // CHECK-LABEL: func.func @unpack_of_pack
-// CHECK-SAME: (%[[A:.*]]: !mq.weight
+// CHECK-SAME: (%[[A:[a-zA-Z0-9_]+]]: !mq.weight
 // CHECK-NOT: mq.pack
 // CHECK-NOT: mq.unpack
 // CHECK: return %[[A]]
@@ -394,7 +394,7 @@ func.func @unpack_of_pack(%a: !mq.weight<4x12xf32, storage = 8, bits = 3, group 
 // pack(unpack(p)) -> p with the same layout.
 
 // CHECK-LABEL: func.func @pack_of_unpack
-// CHECK-SAME: (%[[P:.*]]: !mq.weight
+// CHECK-SAME: (%[[P:[a-zA-Z0-9_]+]]: !mq.weight
 // CHECK-NOT: mq.unpack
 // CHECK-NOT: mq.pack
 // CHECK: return %[[P]]
@@ -412,9 +412,9 @@ func.func @pack_of_unpack(%p: !mq.weight<4x12xf32, storage = 8, bits = 4, layout
 // Re-packing into another layout is a real conversion: both ops stay.
 
 // CHECK-LABEL: func.func @repack_other_layout_kept
-// CHECK-SAME: (%[[P:.*]]: !mq.weight
-// CHECK: %[[U:.*]] = mq.unpack %[[P]]
-// CHECK: %[[D:.*]] = mq.pack %[[U]] : {{.*}} to !mq.weight<4x12xf32, storage = 8, bits = 4, layout = #mq.layout<dense, 4>>
+// CHECK-SAME: (%[[P:[a-zA-Z0-9_]+]]: !mq.weight
+// CHECK: %[[U:[a-zA-Z0-9_]+]] = mq.unpack %[[P]]
+// CHECK: %[[D:[a-zA-Z0-9_]+]] = mq.pack %[[U]] : {{.*}} to !mq.weight<4x12xf32, storage = 8, bits = 4, layout = #mq.layout<dense, 4>>
 // CHECK: return %[[D]]
 func.func @repack_other_layout_kept(%p: !mq.weight<4x12xf32, storage = 8, bits = 4, layout = #mq.layout<planes, 4>>)
     -> !mq.weight<4x12xf32, storage = 8, bits = 4, layout = #mq.layout<dense, 4>> {
@@ -435,7 +435,7 @@ func.func @repack_other_layout_kept(%p: !mq.weight<4x12xf32, storage = 8, bits =
 // Row 0: 0.64 * k - 1 for k = 0..3 (float32); row 1: 32 * k + 0.25.
 
 // CHECK-LABEL: func.func @dequantize_constant
-// CHECK: %[[C:.*]] = arith.constant dense<{{\[}}[-1.000000e+00, -3.600000e-01, 0.279999971, 0.919999957], [9.625000e+01, 6.425000e+01, 3.225000e+01, 2.500000e-01]]> : tensor<2x4xf32>
+// CHECK: %[[C:[a-zA-Z0-9_]+]] = arith.constant dense<{{\[}}[-1.000000e+00, -3.600000e-01, 0.279999971, 0.919999957], [9.625000e+01, 6.425000e+01, 3.225000e+01, 2.500000e-01]]> : tensor<2x4xf32>
 // CHECK-NOT: mq.
 // CHECK: return %[[C]]
 func.func @dequantize_constant() -> tensor<2x4xf32> {
@@ -451,7 +451,7 @@ func.func @dequantize_constant() -> tensor<2x4xf32> {
 // Extra precision, storage 4, int2: scale alpha * 4 = 0.4, k = 0..4.
 
 // CHECK-LABEL: func.func @dequantize_extra_constant
-// CHECK: %[[C:.*]] = arith.constant dense<{{\[}}[-5.000000e-01, -0.099999994, 3.000000e-01, 0.700000048, 1.100000e+00]]> : tensor<1x5xf32>
+// CHECK: %[[C:[a-zA-Z0-9_]+]] = arith.constant dense<{{\[}}[-5.000000e-01, -0.099999994, 3.000000e-01, 0.700000048, 1.100000e+00]]> : tensor<1x5xf32>
 // CHECK-NOT: mq.
 // CHECK: return %[[C]]
 func.func @dequantize_extra_constant() -> tensor<1x5xf32> {
@@ -469,7 +469,7 @@ func.func @dequantize_extra_constant() -> tensor<1x5xf32> {
 // with scale alpha * 64: [-1, 0.003921628, 0.505882502, 0.505882502].
 
 // CHECK-LABEL: func.func @quantize_slice_dequantize
-// CHECK: %[[C:.*]] = arith.constant dense<{{\[}}[-1.000000e+00, 0.003921628, 0.505882502, 0.505882502]]> : tensor<1x4xf32>
+// CHECK: %[[C:[a-zA-Z0-9_]+]] = arith.constant dense<{{\[}}[-1.000000e+00, 0.003921628, 0.505882502, 0.505882502]]> : tensor<1x4xf32>
 // CHECK-NOT: mq.
 // CHECK: return %[[C]]
 func.func @quantize_slice_dequantize() -> tensor<1x4xf32> {

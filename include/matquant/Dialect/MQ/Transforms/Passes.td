@@ -1,0 +1,44 @@
+//===- Passes.td - MatQuant dialect passes -----------------*- tablegen -*-===//
+
+#ifndef MATQUANT_DIALECT_MQ_TRANSFORMS_PASSES_TD
+#define MATQUANT_DIALECT_MQ_TRANSFORMS_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def MQApplySchedulePass : Pass<"mq-apply-schedule", "::mlir::ModuleOp"> {
+  let summary = "Slice each layer's weight to the width a Mix'n'Match schedule gives it";
+  let description = [{
+    Reads a `#mq.schedule` (the `schedule` option, else the module's
+    `mq.schedule` attribute) and, for every `mq.matmul` / `mq.matvec` with a
+    `layer` name, feeds it the weight sliced to the scheduled width. The
+    weight is traced back through `mq.slice` ops to the stored model, and
+    the new slice is taken from that model directly (a slice of a slice is
+    not a slice), so every width comes from the one stored c-bit model.
+    A width wider than the stored model, or outside the nested widths its
+    type fixes, is an error. Ops without a `layer` name are left alone.
+
+    The pass attaches `mq.effective_bits` to the module: the
+    parameter-weighted mean bits per weight of the scheduled layers, packed
+    indices (r, or r + 1 for extra precision) plus the f32 scale and offset
+    of every group.
+
+    Before:
+    ```mlir
+    module attributes {mq.schedule = #mq.schedule<default = 4, layers = {l0 = 2}>} {
+      ... %y = mq.matvec %x, %q, %s, %m {layer = "l0"} : tensor<12xf32>,
+              !mq.weight<8x12xf32, storage = 8, bits = 8>, ...
+    ```
+    After:
+    ```mlir
+      %q2 = mq.slice %q : !mq.weight<8x12xf32, storage = 8, bits = 8>
+                       to !mq.weight<8x12xf32, storage = 8, bits = 2>
+      %y = mq.matvec %x, %q2, %s, %m {layer = "l0"} : ...
+    ```
+  }];
+  let options = [
+    Option<"schedule", "schedule", "std::string", /*default=*/"\"\"",
+           "A #mq.schedule attribute; overrides the module's mq.schedule">,
+  ];
+}
+
+#endif // MATQUANT_DIALECT_MQ_TRANSFORMS_PASSES_TD

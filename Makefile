@@ -23,6 +23,7 @@ build-asan: deps
 	ninja -C build-asan -j $(JOBS)
 
 check: build build-asan
+	ninja -C build matquant-doc > /dev/null
 	@scripts/check.sh
 
 demo: build

@@ -62,12 +62,16 @@ const Case kCases[] = {
      "f16", 0, 0},
     {"mv_int6_ep_g4", 5, 12, 0, 4, 8, 6, SliceMode::ExtraPrecision, "dense", 0,
      "f32", 0, 0},
+    {"mv_int4_nan_g8", 6, 16, 0, 8, 8, 4, SliceMode::Clamped, "dense", 0,
+     "f32", 0, 0},
 };
 
 std::string num(float v) {
   char buf[64];
   std::snprintf(buf, sizeof(buf), "%.9g", static_cast<double>(v));
   std::string s = buf;
+  if (std::isnan(v))
+    return "0x7FC00000";
   if (s.find_first_of(".eEn") == std::string::npos)
     s += ".0";
   return s;
@@ -176,6 +180,9 @@ void emitCase(const Case &k, unsigned seed) {
       for (int64_t i = 0; i < k.group; ++i)
         w[i * k.cols] = -0.5f;
   }
+  // A NaN weight takes no part in its group's range and gets code 0.
+  if (std::string(k.name).find("nan") != std::string::npos)
+    w[k.cols + 3] = NAN;
   int64_t kdim = k.axis == 0 ? k.cols : k.rows;
   int64_t ndim = k.axis == 0 ? k.rows : k.cols;
   int64_t batch = k.batch ? k.batch : 1;

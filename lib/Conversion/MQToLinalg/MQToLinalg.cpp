@@ -11,9 +11,13 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Func/Transforms/FuncConversions.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/SCF/Transforms/Patterns.h"
 #include "mlir/Dialect/Utils/StructuredOpsUtils.h"
 #include "mlir/IR/AffineMap.h"
 #include "mlir/Transforms/DialectConversion.h"
+
+#include <limits>
 
 namespace matquant {
 #define GEN_PASS_DEF_CONVERTMQTOLINALGPASS
@@ -309,8 +313,8 @@ std::tuple<Value, Value, Value> buildQuantize(OpBuilder &b, Location loc,
         Value v = args[0];
         if (v.getType() != f32)
           v = arith::ExtFOp::create(nb, nl, f32, v);
-        Value mx = arith::MaximumFOp::create(nb, nl, v, args[1]);
-        Value mn = arith::MinimumFOp::create(nb, nl, v, args[2]);
+        Value mx = arith::MaxNumFOp::create(nb, nl, v, args[1]);
+        Value mn = arith::MinNumFOp::create(nb, nl, v, args[2]);
         linalg::YieldOp::create(nb, nl, ValueRange{mx, mn});
       });
 
@@ -321,29 +325,61 @@ std::tuple<Value, Value, Value> buildQuantize(OpBuilder &b, Location loc,
       ValueRange{minmax.getResult(0), minmax.getResult(1)},
       ValueRange{e0, e0, e0}, ArrayRef<AffineMap>(SmallVector<AffineMap>(5, id2)),
       parallel(2), [&](OpBuilder &nb, Location nl, ValueRange args) {
+        // Mirrors numerics::quantize case by case (see Numerics.cpp).
         Value mx = args[0], mn = args[1];
+        Value zero = constF32(nb, nl, 0.0f);
+        Value lv = constF32(nb, nl, levels);
+        // A group with a range; else constant (m = w) or all NaN (m = NaN).
+        Value ranged =
+            arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::OGT, mx, mn);
         Value hi = mx, lo = mn;
         if (gamma && beta) {
           hi = arith::MulFOp::create(nb, nl, constF32(nb, nl, *gamma), mx);
           lo = arith::MulFOp::create(nb, nl, constF32(nb, nl, *beta), mn);
-          Value bad = arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::OLE,
-                                            hi, lo);
-          hi = arith::SelectOp::create(nb, nl, bad, mx, hi);
-          lo = arith::SelectOp::create(nb, nl, bad, mn, lo);
+          Value collapsed = arith::CmpFOp::create(
+              nb, nl, arith::CmpFPredicate::ULE, hi, lo);
+          hi = arith::SelectOp::create(nb, nl, collapsed, mx, hi);
+          lo = arith::SelectOp::create(nb, nl, collapsed, mn, lo);
         }
         Value alpha = arith::SubFOp::create(nb, nl, hi, lo);
-        alpha = arith::DivFOp::create(nb, nl, alpha, constF32(nb, nl, levels));
+        alpha = arith::DivFOp::create(nb, nl, alpha, lv);
+        // hi - lo overflowed although both are finite: hi/n - lo/n.
+        Value split = arith::SubFOp::create(
+            nb, nl, arith::DivFOp::create(nb, nl, hi, lv),
+            arith::DivFOp::create(nb, nl, lo, lv));
+        Value inf = constF32(nb, nl, INFINITY);
+        auto absCmp = [&](arith::CmpFPredicate pred, Value v) -> Value {
+          return arith::CmpFOp::create(
+              nb, nl, pred, math::AbsFOp::create(nb, nl, v), inf);
+        };
+        Value overflow = arith::AndIOp::create(
+            nb, nl, absCmp(arith::CmpFPredicate::OEQ, alpha),
+            arith::AndIOp::create(nb, nl,
+                                  absCmp(arith::CmpFPredicate::OLT, hi),
+                                  absCmp(arith::CmpFPredicate::OLT, lo)));
+        alpha = arith::SelectOp::create(nb, nl, overflow, split, alpha);
         Value negLo = arith::NegFOp::create(nb, nl, lo);
         Value z = arith::DivFOp::create(nb, nl, negLo, alpha);
         Value negAlpha = arith::NegFOp::create(nb, nl, alpha);
         Value m = arith::MulFOp::create(nb, nl, negAlpha, z);
-        Value constant =
-            arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::OEQ, mx, mn);
-        Value zero = constF32(nb, nl, 0.0f);
-        alpha = arith::SelectOp::create(nb, nl, constant, zero, alpha);
-        z = arith::SelectOp::create(nb, nl, constant, zero, z);
-        m = arith::SelectOp::create(nb, nl, constant, mn, m);
-        linalg::YieldOp::create(nb, nl, ValueRange{alpha, z, m});
+        // hi - lo underflowed to alpha == 0: constant, m = lo.
+        Value underflow = arith::CmpFOp::create(
+            nb, nl, arith::CmpFPredicate::OEQ, alpha, zero);
+        Value scaled = arith::AndIOp::create(
+            nb, nl, ranged,
+            arith::XOrIOp::create(
+                nb, nl, underflow,
+                arith::ConstantIntOp::create(nb, nl, nb.getI1Type(), 1)));
+        Value nan = constF32(nb, nl, std::numeric_limits<float>::quiet_NaN());
+        Value notNaN =
+            arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::OGE, mx, mn);
+        Value constOffset = arith::SelectOp::create(nb, nl, notNaN, mn, nan);
+        Value rangedOffset = arith::SelectOp::create(nb, nl, underflow, lo, m);
+        Value offset =
+            arith::SelectOp::create(nb, nl, ranged, rangedOffset, constOffset);
+        alpha = arith::SelectOp::create(nb, nl, scaled, alpha, zero);
+        z = arith::SelectOp::create(nb, nl, scaled, z, zero);
+        linalg::YieldOp::create(nb, nl, ValueRange{alpha, z, offset});
       });
   Value alpha = params.getResult(0), z = params.getResult(1),
         m = params.getResult(2);
@@ -360,7 +396,11 @@ std::tuple<Value, Value, Value> buildQuantize(OpBuilder &b, Location loc,
         Value t = arith::DivFOp::create(nb, nl, v, args[1]);
         t = arith::AddFOp::create(nb, nl, t, args[2]);
         t = math::RoundOp::create(nb, nl, t);
-        t = arith::MaximumFOp::create(nb, nl, t, constF32(nb, nl, 0.0f));
+        // !(t > 0) -> 0 (NaN included), then clamp to 2^c - 1.
+        Value positive = arith::CmpFOp::create(
+            nb, nl, arith::CmpFPredicate::OGT, t, constF32(nb, nl, 0.0f));
+        t = arith::SelectOp::create(nb, nl, positive, t,
+                                    constF32(nb, nl, 0.0f));
         t = arith::MinimumFOp::create(nb, nl, t, constF32(nb, nl, levels));
         Value q = arith::FPToUIOp::create(nb, nl, nb.getI32Type(), t);
         Value isConst = arith::CmpFOp::create(
@@ -521,6 +561,22 @@ struct UnpackLowering : OpConversionPattern<UnpackOp> {
   }
 };
 
+/// arith.select between weights selects between their storage tensors.
+struct SelectLowering : OpConversionPattern<arith::SelectOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(arith::SelectOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Type type = getTypeConverter()->convertType(op.getType());
+    if (!type)
+      return failure();
+    rewriter.replaceOpWithNewOp<arith::SelectOp>(
+        op, type, adaptor.getCondition(), adaptor.getTrueValue(),
+        adaptor.getFalseValue());
+    return success();
+  }
+};
+
 template <typename OpTy>
 struct WeightOnlyLowering : OpConversionPattern<OpTy> {
   using OpConversionPattern<OpTy>::OpConversionPattern;
@@ -552,8 +608,11 @@ struct ConvertMQToLinalgPass
 
     ConversionTarget target(*ctx);
     target.addIllegalDialect<MQDialect>();
-    target.addLegalDialect<arith::ArithDialect, linalg::LinalgDialect,
-                           math::MathDialect, tensor::TensorDialect>();
+    target.addLegalDialect<linalg::LinalgDialect, math::MathDialect,
+                           tensor::TensorDialect>();
+    // Weights may flow through arith.select and scf control flow.
+    target.addDynamicallyLegalDialect<arith::ArithDialect>(
+        [&](Operation *op) { return converter.isLegal(op); });
     target.addDynamicallyLegalOp<func::FuncOp>([&](func::FuncOp op) {
       return converter.isSignatureLegal(op.getFunctionType()) &&
              converter.isLegal(&op.getBody());
@@ -569,6 +628,9 @@ struct ConvertMQToLinalgPass
                                                                    converter);
     populateReturnOpTypeConversionPattern(patterns, converter);
     populateCallOpTypeConversionPattern(patterns, converter);
+    scf::populateSCFStructuralTypeConversionsAndLegality(converter, patterns,
+                                                         target);
+    patterns.add<SelectLowering>(converter, ctx);
     if (failed(applyPartialConversion(getOperation(), target,
                                       std::move(patterns))))
       signalPassFailure();

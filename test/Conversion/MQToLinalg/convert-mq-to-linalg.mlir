@@ -83,31 +83,33 @@ func.func @constant_dequantize_folds() -> tensor<2x3xf32> {
 // CHECK-DAG: %[[MINI:[a-zA-Z0-9_]+]] = linalg.fill ins(%[[PINF]] : f32) outs(%{{.*}} : tensor<8x2xf32>)
 // CHECK: %[[MM:[a-zA-Z0-9_]+]]:2 = linalg.generic {indexing_maps = [#[[$ID3]], #[[$RED]], #[[$RED]]], iterator_types = ["parallel", "parallel", "reduction"]}
 // CHECK-SAME: ins(%[[X]] : tensor<8x2x6xf32>) outs(%[[MAXI]], %[[MINI]] : tensor<8x2xf32>, tensor<8x2xf32>)
-// CHECK: arith.maximumf
-// CHECK: arith.minimumf
+// CHECK: ^bb0(%[[IN:[a-zA-Z0-9_]+]]: f32, %[[OMAX:[a-zA-Z0-9_]+]]: f32, %[[OMIN:[a-zA-Z0-9_]+]]: f32):
+// CHECK: %[[NMAX:[a-zA-Z0-9_]+]] = arith.max{{[a-z]*}}f %[[IN]], %[[OMAX]] : f32
+// CHECK: %[[NMIN:[a-zA-Z0-9_]+]] = arith.min{{[a-z]*}}f %[[IN]], %[[OMIN]] : f32
+// CHECK: linalg.yield %[[NMAX]], %[[NMIN]] : f32, f32
+// alpha = (hi - lo) / 255, z = -lo / alpha, m = -alpha * z; a group with
+// hi == lo is constant (detected by comparing hi and lo).
 // CHECK: %[[P:[a-zA-Z0-9_]+]]:3 = linalg.generic {indexing_maps = [#[[$ID2]], #[[$ID2]], #[[$ID2]], #[[$ID2]], #[[$ID2]]], iterator_types = ["parallel", "parallel"]}
 // CHECK-SAME: ins(%[[MM]]#0, %[[MM]]#1 : tensor<8x2xf32>, tensor<8x2xf32>)
 // CHECK: ^bb0(%[[HI:[a-zA-Z0-9_]+]]: f32, %[[LO:[a-zA-Z0-9_]+]]: f32, %{{.*}}: f32, %{{.*}}: f32, %{{.*}}: f32):
-// CHECK: %[[RANGE:[a-zA-Z0-9_]+]] = arith.subf %[[HI]], %[[LO]] : f32
-// CHECK: %[[LEVELS:[a-zA-Z0-9_]+]] = arith.constant 2.550000e+02 : f32
-// CHECK: %[[ALPHA:[a-zA-Z0-9_]+]] = arith.divf %[[RANGE]], %[[LEVELS]] : f32
-// CHECK: %[[NLO:[a-zA-Z0-9_]+]] = arith.negf %[[LO]] : f32
-// CHECK: %[[Z:[a-zA-Z0-9_]+]] = arith.divf %[[NLO]], %[[ALPHA]] : f32
-// CHECK: %[[NALPHA:[a-zA-Z0-9_]+]] = arith.negf %[[ALPHA]] : f32
-// CHECK: %[[OFF:[a-zA-Z0-9_]+]] = arith.mulf %[[NALPHA]], %[[Z]] : f32
-// CHECK: %[[CONST:[a-zA-Z0-9_]+]] = arith.cmpf oeq, %[[HI]], %[[LO]] : f32
-// CHECK: %[[A2:[a-zA-Z0-9_]+]] = arith.select %[[CONST]], %{{.*}}, %[[ALPHA]] : f32
-// CHECK: %[[Z2:[a-zA-Z0-9_]+]] = arith.select %[[CONST]], %{{.*}}, %[[Z]] : f32
-// CHECK: %[[M2:[a-zA-Z0-9_]+]] = arith.select %[[CONST]], %[[LO]], %[[OFF]] : f32
-// CHECK: linalg.yield %[[A2]], %[[Z2]], %[[M2]] : f32, f32, f32
+// CHECK-DAG: %[[LEVELS:[a-zA-Z0-9_]+]] = arith.constant 2.550000e+02 : f32
+// CHECK-DAG: %[[RANGE:[a-zA-Z0-9_]+]] = arith.subf %[[HI]], %[[LO]] : f32
+// CHECK-DAG: arith.divf %[[RANGE]], %[[LEVELS]] : f32
+// CHECK-DAG: %[[NLO:[a-zA-Z0-9_]+]] = arith.negf %[[LO]] : f32
+// CHECK-DAG: %[[Z:[a-zA-Z0-9_]+]] = arith.divf %[[NLO]], %[[ALPHA:[a-zA-Z0-9_]+]] : f32
+// CHECK-DAG: %[[NALPHA:[a-zA-Z0-9_]+]] = arith.negf %[[ALPHA]] : f32
+// CHECK-DAG: arith.mulf %[[NALPHA]], %[[Z]] : f32
+// CHECK-DAG: arith.cmpf {{[a-z]+}}, %[[HI]], %[[LO]] : f32
+// CHECK: linalg.yield %{{.*}}, %{{.*}}, %{{.*}} : f32, f32, f32
+// q = clamp(round(w / alpha + z), 0, 255), 0 for a constant group.
 // CHECK: %[[Q:[a-zA-Z0-9_]+]] = linalg.generic {indexing_maps = [#[[$ID3]], #[[$RED]], #[[$RED]], #[[$ID3]]], iterator_types = ["parallel", "parallel", "parallel"]}
 // CHECK-SAME: ins(%[[X]], %[[P]]#0, %[[P]]#1 : tensor<8x2x6xf32>, tensor<8x2xf32>, tensor<8x2xf32>) outs(%{{.*}} : tensor<8x2x6xi8>)
 // CHECK: ^bb0(%[[V:[a-zA-Z0-9_]+]]: f32, %[[QA:[a-zA-Z0-9_]+]]: f32, %[[QZ:[a-zA-Z0-9_]+]]: f32, %{{.*}}: i8):
 // CHECK: %[[T:[a-zA-Z0-9_]+]] = arith.divf %[[V]], %[[QA]] : f32
 // CHECK: %[[T2:[a-zA-Z0-9_]+]] = arith.addf %[[T]], %[[QZ]] : f32
 // CHECK: %[[R:[a-zA-Z0-9_]+]] = math.round %[[T2]] : f32
-// CHECK: %[[LB:[a-zA-Z0-9_]+]] = arith.maximumf %[[R]], %{{.*}} : f32
-// CHECK: %[[UB:[a-zA-Z0-9_]+]] = arith.minimumf %[[LB]], %{{.*}} : f32
+// CHECK: arith.constant 2.550000e+02 : f32
+// CHECK: %[[UB:[a-zA-Z0-9_]+]] = arith.minimumf %{{.*}}, %{{.*}} : f32
 // CHECK: %[[U:[a-zA-Z0-9_]+]] = arith.fptoui %[[UB]] : f32 to i32
 // CHECK: %[[ISC:[a-zA-Z0-9_]+]] = arith.cmpf oeq, %[[QA]], %{{.*}} : f32
 // CHECK: %[[SEL:[a-zA-Z0-9_]+]] = arith.select %[[ISC]], %{{.*}}, %[[U]] : i32
@@ -138,15 +140,16 @@ func.func @quantize(%w: tensor<8x12xf32>)
 // CHECK: arith.extf %{{.*}} : f16 to f32
 // CHECK: linalg.generic
 // CHECK: ^bb0(%[[MX:[a-zA-Z0-9_]+]]: f32, %[[MN:[a-zA-Z0-9_]+]]: f32,
+// CHECK-DAG: %[[L15:[a-zA-Z0-9_]+]] = arith.constant 1.500000e+01 : f32
 // CHECK-DAG: %[[GAMMA:[a-zA-Z0-9_]+]] = arith.constant 8.000000e-01 : f32
 // CHECK-DAG: %[[BETA:[a-zA-Z0-9_]+]] = arith.constant 5.000000e-01 : f32
 // CHECK-DAG: %[[HI:[a-zA-Z0-9_]+]] = arith.mulf %[[GAMMA]], %[[MX]] : f32
 // CHECK-DAG: %[[LO:[a-zA-Z0-9_]+]] = arith.mulf %[[BETA]], %[[MN]] : f32
-// CHECK: %[[BAD:[a-zA-Z0-9_]+]] = arith.cmpf ole, %[[HI]], %[[LO]] : f32
+// CHECK: %[[BAD:[a-zA-Z0-9_]+]] = arith.cmpf {{[ou]}}le, %[[HI]], %[[LO]] : f32
 // CHECK: %[[HI2:[a-zA-Z0-9_]+]] = arith.select %[[BAD]], %[[MX]], %[[HI]] : f32
 // CHECK: %[[LO2:[a-zA-Z0-9_]+]] = arith.select %[[BAD]], %[[MN]], %[[LO]] : f32
-// CHECK: arith.subf %[[HI2]], %[[LO2]] : f32
-// CHECK: arith.constant 1.500000e+01 : f32
+// CHECK-DAG: %[[RANGE:[a-zA-Z0-9_]+]] = arith.subf %[[HI2]], %[[LO2]] : f32
+// CHECK-DAG: arith.divf %[[RANGE]], %[[L15]] : f32
 // CHECK: linalg.generic {indexing_maps = [#[[$ID3]], #[[$RED]], #[[$RED]], #[[$ID3]]], iterator_types = ["parallel", "parallel", "parallel"]}
 // CHECK: math.round
 // CHECK: arith.fptoui
@@ -531,4 +534,25 @@ func.func @signature(%a: !mq.weight<8x6xf32, storage = 8, bits = 4, layout = #mq
       -> !mq.weight<4x6xbf16, storage = 4, bits = 2, mode = extra_precision>
   return %r, %a : !mq.weight<4x6xbf16, storage = 4, bits = 2, mode = extra_precision>,
                   !mq.weight<8x6xf32, storage = 8, bits = 4, layout = #mq.layout<dense, 4>>
+}
+
+// -----
+
+// Weights flowing through arith.select and scf.if become their storage tensors.
+// CHECK-LABEL: func.func @weight_control_flow
+// CHECK-SAME: (%[[C:.*]]: i1, %[[A:.*]]: tensor<2x4xi8>, %[[B:.*]]: tensor<2x4xi8>) -> (tensor<2x4xi8>, tensor<2x4xi8>)
+// CHECK: %[[S:.*]] = arith.select %[[C]], %[[A]], %[[B]] : tensor<2x4xi8>
+// CHECK: %[[I:.*]] = scf.if %[[C]] -> (tensor<2x4xi8>)
+// CHECK: scf.yield %[[A]] : tensor<2x4xi8>
+// CHECK: scf.yield %[[B]] : tensor<2x4xi8>
+// CHECK: return %[[S]], %[[I]]
+// CHECK-NOT: mq.
+func.func @weight_control_flow(%c: i1, %a: !mq.weight<2x4xf32, storage = 8, bits = 2>, %b: !mq.weight<2x4xf32, storage = 8, bits = 2>) -> (!mq.weight<2x4xf32, storage = 8, bits = 2>, !mq.weight<2x4xf32, storage = 8, bits = 2>) {
+  %0 = arith.select %c, %a, %b : !mq.weight<2x4xf32, storage = 8, bits = 2>
+  %1 = scf.if %c -> (!mq.weight<2x4xf32, storage = 8, bits = 2>) {
+    scf.yield %a : !mq.weight<2x4xf32, storage = 8, bits = 2>
+  } else {
+    scf.yield %b : !mq.weight<2x4xf32, storage = 8, bits = 2>
+  }
+  return %0, %1 : !mq.weight<2x4xf32, storage = 8, bits = 2>, !mq.weight<2x4xf32, storage = 8, bits = 2>
 }

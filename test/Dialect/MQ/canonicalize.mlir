@@ -45,8 +45,8 @@ func.func @slice_chain_8_4_2_kept(%a: !mq.weight<8x12xf32, storage = 8, bits = 8
 
 // -----
 
-// The same chain in extra-precision mode is not exact either (k = 2^r levels
-// do not help: 8 -> 4 -> 2 differs for 24 codes there too).
+// The same chain in extra-precision mode is not exact either (the extra
+// top level does not help: 8 -> 4 -> 2 differs for 32 of the 256 codes).
 
 // CHECK-LABEL: func.func @slice_chain_extra_kept
 // CHECK-SAME: (%[[A:[a-zA-Z0-9_]+]]: !mq.weight
@@ -65,7 +65,8 @@ func.func @slice_chain_extra_kept(%a: !mq.weight<8x12xf32, storage = 8, bits = 8
 // -----
 
 // Small storage, c = 3: the only proper chain 3 -> 2 -> 1 is still not exact
-// (code 2 = 0b010: S(2, 1) = 0, but S(2, 2) = 1 and re-slicing gives 1).
+// (code 1 = 0b001: S(1, 1) = 0, but S(1, 2) = 1, i.e. grid value 2, which
+// re-slices to 1).
 
 // CHECK-LABEL: func.func @slice_chain_c3_kept
 // CHECK-SAME: (%[[A:[a-zA-Z0-9_]+]]: !mq.weight
@@ -194,6 +195,23 @@ func.func @quantize_axis1() -> (!mq.weight<3x2xf32, storage = 3, bits = 3, axis 
 
 // -----
 
+// f16 weights are read as float32; the values are exact in f16, so the
+// result is that of @quantize_per_channel's first row.
+
+// CHECK-LABEL: func.func @quantize_f16
+// CHECK-DAG: %[[Q:[a-zA-Z0-9_]+]] = mq.constant dense<{{\[}}[0, 127, -65, -1]]> : tensor<1x4xi8> : !mq.weight<1x4xf16, storage = 8, bits = 8>
+// CHECK-DAG: %[[S:[a-zA-Z0-9_]+]] = arith.constant dense<0.00784313772> : tensor<1x1xf32>
+// CHECK-DAG: %[[M:[a-zA-Z0-9_]+]] = arith.constant dense<-1.000000e+00> : tensor<1x1xf32>
+// CHECK-NOT: mq.quantize
+// CHECK: return %[[Q]], %[[S]], %[[M]]
+func.func @quantize_f16() -> (!mq.weight<1x4xf16, storage = 8, bits = 8>, tensor<1x1xf32>, tensor<1x1xf32>) {
+  %w = arith.constant dense<[[-1.0, 0.0, 0.5, 1.0]]> : tensor<1x4xf16>
+  %q, %s, %m = mq.quantize %w : tensor<1x4xf16> -> !mq.weight<1x4xf16, storage = 8, bits = 8>, tensor<1x1xf32>, tensor<1x1xf32>
+  return %q, %s, %m : !mq.weight<1x4xf16, storage = 8, bits = 8>, tensor<1x1xf32>, tensor<1x1xf32>
+}
+
+// -----
+
 // Clipping: hi = 0.5 * 1, lo = 0.5 * -1, alpha = 1/255; 1.0 saturates to 255.
 
 // CHECK-LABEL: func.func @quantize_clip
@@ -268,6 +286,20 @@ func.func @slice_constant_extra() -> !mq.weight<2x4xf32, storage = 8, bits = 2, 
   %c = mq.constant dense<[[240, 53, 24, 255], [64, 96, 95, 128]]> : tensor<2x4xi8> : !mq.weight<2x4xf32, storage = 8, bits = 8, mode = extra_precision>
   %0 = mq.slice %c : !mq.weight<2x4xf32, storage = 8, bits = 8, mode = extra_precision> to !mq.weight<2x4xf32, storage = 8, bits = 2, mode = extra_precision>
   return %0 : !mq.weight<2x4xf32, storage = 8, bits = 2, mode = extra_precision>
+}
+
+// -----
+
+// A splat constant: 255 -> int3 = (255 >> 5) + 1 = 8 -> clamped to 7.
+
+// CHECK-LABEL: func.func @slice_constant_splat
+// CHECK: %[[C:[a-zA-Z0-9_]+]] = mq.constant dense<7> : tensor<2x3xi8> : !mq.weight<2x3xf32, storage = 8, bits = 3>
+// CHECK-NOT: mq.slice
+// CHECK: return %[[C]]
+func.func @slice_constant_splat() -> !mq.weight<2x3xf32, storage = 8, bits = 3> {
+  %c = mq.constant dense<255> : tensor<2x3xi8> : !mq.weight<2x3xf32, storage = 8, bits = 8>
+  %0 = mq.slice %c : !mq.weight<2x3xf32, storage = 8, bits = 8> to !mq.weight<2x3xf32, storage = 8, bits = 3>
+  return %0 : !mq.weight<2x3xf32, storage = 8, bits = 3>
 }
 
 // -----

@@ -75,12 +75,12 @@ func.func @layout_width_ep(%a: !mq.weight<4x6xf32, storage = 8, bits = 2, mode =
 
 // -----
 
-// expected-error @+1 {{dense layout width must be in [1, 8], got 9}}
+// expected-error @+1 {{layout width must be in [1, 8], got 9}}
 func.func @dense_too_wide(%a: !mq.weight<4x6xf32, storage = 8, bits = 8, layout = #mq.layout<dense, 9>>)
 
 // -----
 
-// expected-error @+1 {{layout width must be in [1, 9], got 0}}
+// expected-error @+1 {{layout width must be in [1, 8], got 0}}
 func.func @layout_zero(%a: !mq.weight<4x6xf32, storage = 8, bits = 8, layout = #mq.layout<planes, 0>>)
 
 // -----

@@ -563,6 +563,48 @@ module {
     return
   }
 
+  // mv_int4_nan_g8: 6x16 axis 0 group 8, int8 -> int4 clamped, layout dense
+  func.func @mv_int4_nan_g8() {
+    %w = arith.constant dense<[[0.25, 0.25, 0.25, 0.25, 0.25, 0.25, 0.25, 0.25, -0.0165263508, -0.804384291, 0.444238633, 0.255501896, 0.82602638, -0.457347959, -0.374719977, 1.43062532], [-0.260559499, -0.348977447, -0.0282233544, 0x7FC00000, -0.298976302, -0.037676692, -0.74048245, -0.859040201, 0.433251411, -0.0982365757, 0.533177078, 0.631439745, 0.818617761, 0.0431717895, 0.40321365, -0.997245312], [-0.0193783659, 0.128473863, -0.54066664, 0.301487952, -0.0983269513, 0.722525895, 0.38108626, 0.179745421, 0.233524576, -1.28775501, -0.479095548, 0.341263831, -0.220365733, 0.303711742, -0.221726343, -0.0996040031], [-0.732771933, 0.0417791754, 0.0910824314, 0.0606539808, -0.765727878, -0.385006577, 0.23654525, 0.127708659, -1.06636155, -0.564997077, 0.0290777162, 0.143299982, 0.719748855, -0.0371379852, -0.274751425, -0.405082971], [-1.00605321, 0.704002082, -0.321942687, 0.0973720923, 0.507066846, 0.233569041, 1.09136987, 0.408518821, -0.0682702214, 0.972331226, -0.108836621, 0.690595746, -0.76731658, 0.322911561, 0.266691983, 0.270051152], [-0.315232337, 0.181674689, -0.22031574, -0.456660032, 0.48714447, 0.255606562, -0.691347539, 0.813294291, -0.792462349, 0.496226519, 0.973600626, 0.308037788, -0.764687061, 1.26694524, -0.255463809, 0.12002492]]> : tensor<6x16xf32>
+    %x = arith.constant dense<[0.724818826, -0.0512275696, 0.609724164, 0.458548188, -0.347451746, 0.827606797, 0.591684699, -0.112545729, 0.352200389, -0.638524234, -0.770348549, 0.129687071, -0.649349689, 0.598714828, 0.268581271, -0.776233196]> : tensor<16xf32>
+    %what_ref = arith.constant dense<[[0.25, 0.25, 0.25, 0.25, 0.25, 0.25, 0.25, 0.25, 0.0370311141, -0.804384291, 0.457738817, 0.317502916, 0.878446519, -0.383676589, -0.383676589, 1.29915428], [-0.23348397, -0.337743342, -0.0770949125, -0.859040201, -0.285613656, -0.0770949125, -0.754780829, -0.859040201, 0.483929455, -0.0857531428, 0.483929455, 0.59786588, 0.711802423, 0.0281834006, 0.369992912, -0.997245252], [0.0141473413, 0.0934064984, -0.54066664, 0.33118391, -0.0651117861, 0.648220479, 0.410443068, 0.172665656, 0.245439172, -1.28775501, -0.470051467, 0.245439172, -0.265625596, 0.245439172, -0.265625596, -0.0611996651], [-0.702840149, 0.05181247, 0.114700198, 0.05181247, -0.765727878, -0.388401568, 0.177587926, 0.114700198, -1.06636155, -0.506013155, 0.0543352365, 0.166404843, 0.614683509, -0.0577344894, -0.281873822, -0.393943489], [-1.00605321, 0.704786062, -0.348038137, 0.0467709303, 0.57318306, 0.178373933, 0.967992067, 0.441579938, -0.112390339, 0.869999051, -0.112390339, 0.651690245, -0.76731658, 0.324227095, 0.324227095, 0.324227095], [-0.313711971, 0.158332467, -0.219303071, -0.408120871, 0.535968006, 0.252741396, -0.691347539, 0.724785864, -0.792462349, 0.49971509, 1.01658607, 0.370497346, -0.792462349, 1.14580381, -0.275591373, 0.112061858]]> : tensor<6x16xf32>
+    %y_ref = arith.constant dense<[-1.02111864, -0.549258113, 2.208426, -0.657988131, -0.380775154, -1.31770921]> : tensor<6xf32>
+    %y_tol = arith.constant dense<[3.76298449e-05, 3.36184421e-05, 3.0588606e-05, 2.88858373e-05, 3.76551434e-05, 4.23333731e-05]> : tensor<6xf32>
+    %q, %s, %m = mq.quantize %w : tensor<6x16xf32> -> !mq.weight<6x16xf32, storage = 8, bits = 8, group = 8>, tensor<6x2xf32>, tensor<6x2xf32>
+    %qr = mq.slice %q : !mq.weight<6x16xf32, storage = 8, bits = 8, group = 8> to !mq.weight<6x16xf32, storage = 8, bits = 4, group = 8>
+    %p = mq.pack %qr : !mq.weight<6x16xf32, storage = 8, bits = 4, group = 8> to !mq.weight<6x16xf32, storage = 8, bits = 4, group = 8, layout = #mq.layout<dense, 4>>
+    %u = mq.unpack %p : !mq.weight<6x16xf32, storage = 8, bits = 4, group = 8, layout = #mq.layout<dense, 4>> to !mq.weight<6x16xf32, storage = 8, bits = 4, group = 8>
+    %what = mq.dequantize %u, %s, %m : !mq.weight<6x16xf32, storage = 8, bits = 4, group = 8>, tensor<6x2xf32>, tensor<6x2xf32> -> tensor<6x16xf32>
+    %y = mq.matvec %x, %p, %s, %m : tensor<16xf32>, !mq.weight<6x16xf32, storage = 8, bits = 4, group = 8, layout = #mq.layout<dense, 4>>, tensor<6x2xf32>, tensor<6x2xf32> -> tensor<6xf32>
+    %z_what = arith.constant dense<0> : tensor<i64>
+    %n_what = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> ()>], iterator_types = ["reduction", "reduction"]} ins(%what, %what_ref : tensor<6x16xf32>, tensor<6x16xf32>) outs(%z_what : tensor<i64>) {
+    ^bb0(%ea: f32, %eb: f32, %eacc: i64):
+      %eai = arith.bitcast %ea : f32 to i32
+      %ebi = arith.bitcast %eb : f32 to i32
+      %ene = arith.cmpi ne, %eai, %ebi : i32
+      %eone = arith.extui %ene : i1 to i64
+      %esum = arith.addi %eacc, %eone : i64
+      linalg.yield %esum : i64
+    } -> tensor<i64>
+    %c_what = tensor.extract %n_what[] : tensor<i64>
+    func.call @printI64(%c_what) : (i64) -> ()
+    func.call @printNewline() : () -> ()
+    %z_y = arith.constant dense<0> : tensor<i64>
+    %n_y = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>, affine_map<(d0) -> ()>], iterator_types = ["reduction"]} ins(%y, %y_ref, %y_tol : tensor<6xf32>, tensor<6xf32>, tensor<6xf32>) outs(%z_y : tensor<i64>) {
+    ^bb0(%ta: f32, %tb: f32, %tt: f32, %tacc: i64):
+      %td = arith.subf %ta, %tb : f32
+      %tad = math.absf %td : f32
+      %tbad = arith.cmpf ugt, %tad, %tt : f32
+      %tone = arith.extui %tbad : i1 to i64
+      %tsum = arith.addi %tacc, %tone : i64
+      linalg.yield %tsum : i64
+    } -> tensor<i64>
+    %c_y = tensor.extract %n_y[] : tensor<i64>
+    func.call @printI64(%c_y) : (i64) -> ()
+    func.call @printNewline() : () -> ()
+    return
+  }
+
   func.func @main() {
     func.call @mv_int8_g8() : () -> ()
     func.call @mv_int4_pc_dense() : () -> ()
@@ -577,6 +619,7 @@ module {
     func.call @mm_c6_int3_g5() : () -> ()
     func.call @mm_int4_f16_g8() : () -> ()
     func.call @mv_int6_ep_g4() : () -> ()
+    func.call @mv_int4_nan_g8() : () -> ()
     return
   }
 }
@@ -618,5 +661,8 @@ module {
 // CHECK-NEXT: {{^}}0{{$}}
 // CHECK-NEXT: {{^}}0{{$}}
 // mv_int6_ep_g4
+// CHECK-NEXT: {{^}}0{{$}}
+// CHECK-NEXT: {{^}}0{{$}}
+// mv_int4_nan_g8
 // CHECK-NEXT: {{^}}0{{$}}
 // CHECK-NEXT: {{^}}0{{$}}

@@ -439,3 +439,93 @@ std::vector<uint8_t> unpackPlanes(const uint8_t *packed, int64_t rows,
 }
 
 } // namespace matquant::numerics
+
+//===----------------------------------------------------------------------===//
+// Interleaved layout
+//===----------------------------------------------------------------------===//
+
+namespace matquant::numerics {
+
+std::vector<unsigned> interleavedPieces(unsigned bits) {
+  assert(bits >= 1 && bits <= 8 && "index width must be in 1..8");
+  if (bits == 8)
+    return {8};
+  std::vector<unsigned> pieces;
+  for (unsigned w : {4u, 2u, 1u})
+    if (bits & w)
+      pieces.push_back(w);
+  return pieces;
+}
+
+int64_t interleavedRowBytes(int64_t cols, unsigned bits, int64_t block) {
+  assert(block > 0 && block % 8 == 0 && "block must be a multiple of 8");
+  int64_t blocks = (cols + block - 1) / block;
+  return blocks * block * bits / 8;
+}
+
+namespace {
+/// Calls fn(j, byteInRow, bitOffset, width, shift) for every piece of every
+/// element j (padding included) of one row.
+template <typename Fn>
+void forEachInterleavedPiece(int64_t cols, unsigned bits, int64_t block,
+                             Fn fn) {
+  std::vector<unsigned> pieces = interleavedPieces(bits);
+  int64_t blocks = (cols + block - 1) / block;
+  int64_t blockBytes = block * bits / 8;
+  for (int64_t b = 0; b < blocks; ++b) {
+    int64_t base = b * blockBytes;
+    unsigned shift = bits;
+    for (unsigned w : pieces) {
+      shift -= w;
+      int64_t pieceBytes = block * w / 8;
+      for (int64_t e = 0; e < block; ++e)
+        fn(b * block + e, base + e % pieceBytes,
+           static_cast<unsigned>((e / pieceBytes) * w), w, shift);
+      base += pieceBytes;
+    }
+  }
+}
+} // namespace
+
+std::vector<uint8_t> packInterleaved(const uint8_t *idx, int64_t rows,
+                                     int64_t cols, unsigned bits,
+                                     int64_t block) {
+  int64_t rowBytes = interleavedRowBytes(cols, bits, block);
+  std::vector<uint8_t> out(static_cast<size_t>(rows * rowBytes), 0);
+  for (int64_t i = 0; i < rows; ++i) {
+    uint8_t *row = out.data() + i * rowBytes;
+    forEachInterleavedPiece(
+        cols, bits, block,
+        [&](int64_t j, int64_t byte, unsigned off, unsigned w, unsigned s) {
+          if (j >= cols)
+            return;
+          uint32_t k = idx[i * cols + j];
+          assert(k < (1u << bits) && "index does not fit the layout width");
+          uint32_t piece = (k >> s) & ((1u << w) - 1u);
+          row[byte] = static_cast<uint8_t>(row[byte] | (piece << off));
+        });
+  }
+  return out;
+}
+
+std::vector<uint8_t> unpackInterleaved(const uint8_t *packed, int64_t rows,
+                                       int64_t cols, unsigned bits,
+                                       int64_t block) {
+  int64_t rowBytes = interleavedRowBytes(cols, bits, block);
+  std::vector<uint8_t> out(static_cast<size_t>(rows * cols), 0);
+  for (int64_t i = 0; i < rows; ++i) {
+    const uint8_t *row = packed + i * rowBytes;
+    forEachInterleavedPiece(
+        cols, bits, block,
+        [&](int64_t j, int64_t byte, unsigned off, unsigned w, unsigned s) {
+          if (j >= cols)
+            return;
+          uint32_t piece = (row[byte] >> off) & ((1u << w) - 1u);
+          out[i * cols + j] = static_cast<uint8_t>(out[i * cols + j] |
+                                                   (piece << s));
+        });
+  }
+  return out;
+}
+
+} // namespace matquant::numerics

@@ -64,6 +64,12 @@ const Case kCases[] = {
      "f32", 0, 0},
     {"mv_int4_nan_g8", 6, 16, 0, 8, 8, 4, SliceMode::Clamped, "dense", 0,
      "f32", 0, 0},
+    {"mv_int3_interleaved_g16", 5, 48, 0, 16, 8, 3, SliceMode::Clamped,
+     "interleaved", 0, "f32", 0, 0},
+    {"mm_int7_interleaved_pc", 4, 37, 0, 0, 8, 7, SliceMode::Clamped,
+     "interleaved", 2, "f32", 0, 0},
+    {"mv_int2_ep_interleaved_g8", 3, 24, 0, 8, 8, 2,
+     SliceMode::ExtraPrecision, "interleaved", 0, "f32", 0, 0},
 };
 
 std::string num(float v) {
@@ -115,9 +121,13 @@ std::string weightType(const Case &k, unsigned bits, bool packed) {
     s += ", group = " + std::to_string(k.group);
   if (k.mode == SliceMode::ExtraPrecision)
     s += ", mode = extra_precision";
-  if (packed)
+  if (packed) {
     s += ", layout = #mq.layout<" + std::string(k.layout) + ", " +
-         std::to_string(indexStorageBits(k.c, bits, k.mode)) + ">";
+         std::to_string(indexStorageBits(k.c, bits, k.mode));
+    if (std::string(k.layout) == "interleaved")
+      s += ", block = " + std::to_string(k.group ? k.group : 16);
+    s += ">";
+  }
   return s + ">";
 }
 

@@ -871,3 +871,70 @@ TEST(Validate, GroupCounts) {
 }
 
 } // namespace
+
+//===----------------------------------------------------------------------===//
+// Interleaved layout
+//===----------------------------------------------------------------------===//
+
+TEST(Interleaved, Pieces) {
+  using V = std::vector<unsigned>;
+  EXPECT_EQ(interleavedPieces(8), V({8}));
+  EXPECT_EQ(interleavedPieces(7), V({4, 2, 1}));
+  EXPECT_EQ(interleavedPieces(6), V({4, 2}));
+  EXPECT_EQ(interleavedPieces(5), V({4, 1}));
+  EXPECT_EQ(interleavedPieces(4), V({4}));
+  EXPECT_EQ(interleavedPieces(3), V({2, 1}));
+  EXPECT_EQ(interleavedPieces(2), V({2}));
+  EXPECT_EQ(interleavedPieces(1), V({1}));
+  for (unsigned b = 1; b <= 8; ++b) {
+    unsigned sum = 0;
+    for (unsigned w : interleavedPieces(b))
+      sum += w;
+    EXPECT_EQ(sum, b);
+  }
+}
+
+TEST(Interleaved, RoundTripEveryWidthAndRaggedRows) {
+  std::mt19937 rng(77);
+  for (unsigned bits = 1; bits <= 8; ++bits)
+    for (int64_t block : {8, 16, 32, 64, 128})
+      for (int64_t cols : {1, 7, 8, 13, 64, 100, 129, 300})
+        for (int64_t rows : {1, 3}) {
+          std::vector<uint8_t> idx(rows * cols);
+          for (uint8_t &v : idx)
+            v = static_cast<uint8_t>(rng() & ((1u << bits) - 1u));
+          std::vector<uint8_t> packed =
+              packInterleaved(idx.data(), rows, cols, bits, block);
+          ASSERT_EQ(static_cast<int64_t>(packed.size()),
+                    rows * interleavedRowBytes(cols, bits, block));
+          EXPECT_EQ(interleavedRowBytes(cols, bits, block),
+                    (cols + block - 1) / block * block * bits / 8);
+          EXPECT_EQ(unpackInterleaved(packed.data(), rows, cols, bits, block),
+                    idx)
+              << "bits " << bits << " block " << block << " cols " << cols;
+        }
+}
+
+// Pins the layout itself, restated from its definition: the pieces of
+// element e of a block, for a load of B_p bytes and a shift by t * w_p.
+TEST(Interleaved, LayoutMatchesDefinition) {
+  const int64_t block = 16, cols = 21; // two blocks, the second ragged
+  const unsigned bits = 3;             // pieces [2, 1]: shifts 1, 0
+  std::vector<uint8_t> idx(cols);
+  for (int64_t j = 0; j < cols; ++j)
+    idx[j] = static_cast<uint8_t>((j * 5 + 3) % 8);
+  std::vector<uint8_t> p = packInterleaved(idx.data(), 1, cols, bits, block);
+  ASSERT_EQ(p.size(), 12u); // 2 blocks * (4 bytes of 2-bit + 2 bytes of 1-bit)
+  for (int64_t j = 0; j < 2 * block; ++j) {
+    int64_t b = j / block, e = j % block;
+    uint32_t k = j < cols ? idx[j] : 0;
+    // 2-bit piece: B = 4 bytes at offset b * 6.
+    uint32_t hi = (p[b * 6 + e % 4] >> ((e / 4) * 2)) & 3u;
+    // 1-bit piece: B = 2 bytes after it.
+    uint32_t lo = (p[b * 6 + 4 + e % 2] >> (e / 2)) & 1u;
+    EXPECT_EQ((hi << 1) | lo, k) << "element " << j;
+  }
+  // Byte 0 holds the 2-bit pieces of elements 0, 4, 8, 12 at bits 0, 2, 4, 6:
+  // idx 3, 7, 3, 7 -> pieces 1, 3, 1, 3 -> 0b11011101.
+  EXPECT_EQ(p[0], 0xDD);
+}

@@ -159,6 +159,26 @@ std::vector<uint8_t> packPlanes(const uint8_t *idx, int64_t rows, int64_t cols,
 std::vector<uint8_t> unpackPlanes(const uint8_t *packed, int64_t rows,
                                   int64_t cols, unsigned bits);
 
+/// Interleaved layout, the one the CPU kernels read: an index of `bits` bits
+/// is split into power-of-two pieces, most significant first (8 -> [8],
+/// 7 -> [4, 2, 1], 6 -> [4, 2], 5 -> [4, 1], 3 -> [2, 1], ...; piece p has
+/// width w_p and shift s_p, k = sum_p piece_p << s_p). A row is cut into
+/// blocks of `block` elements (block a multiple of 8; the ragged tail is
+/// padded with index 0). Within a block, piece p takes B_p = block * w_p / 8
+/// bytes, after the bytes of the pieces before it; its element e sits in
+/// byte e % B_p at bit offset (e / B_p) * w_p. So one load of B_p bytes and
+/// one shift by t * w_p give the pieces of the block's elements
+/// [t * B_p, (t + 1) * B_p), in order. Output size rows *
+/// interleavedRowBytes(cols, bits, block).
+std::vector<unsigned> interleavedPieces(unsigned bits);
+int64_t interleavedRowBytes(int64_t cols, unsigned bits, int64_t block);
+std::vector<uint8_t> packInterleaved(const uint8_t *idx, int64_t rows,
+                                     int64_t cols, unsigned bits,
+                                     int64_t block);
+std::vector<uint8_t> unpackInterleaved(const uint8_t *packed, int64_t rows,
+                                       int64_t cols, unsigned bits,
+                                       int64_t block);
+
 } // namespace matquant::numerics
 
 #endif // MATQUANT_NUMERICS_NUMERICS_H

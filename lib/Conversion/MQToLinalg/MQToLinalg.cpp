@@ -181,6 +181,52 @@ Value buildPack(OpBuilder &b, Location loc, Value idx, WeightType packed) {
             Value part = arith::SelectOp::create(nb, nl, neg, right, left);
             acc = arith::OrIOp::create(nb, nl, acc, part);
           }
+        } else if (layout.getKind() == LayoutKind::interleaved) {
+          Value row = ivs[0], byte = ivs[1];
+          int64_t e = layout.getBlock();
+          int64_t blockBytes = e * bits / 8;
+          Value blk = arith::DivUIOp::create(nb, nl, byte,
+                                             constIndex(nb, nl, blockBytes));
+          Value within = arith::RemUIOp::create(
+              nb, nl, byte, constIndex(nb, nl, blockBytes));
+          Value first =
+              arith::MulIOp::create(nb, nl, blk, constIndex(nb, nl, e));
+          int64_t pieceStart = 0;
+          unsigned shift = bits;
+          for (unsigned w : numerics::interleavedPieces(bits)) {
+            shift -= w;
+            int64_t pieceBytes = e * w / 8;
+            // Is this byte in piece p, and which byte of the piece is it?
+            Value lo = constIndex(nb, nl, pieceStart);
+            Value hi = constIndex(nb, nl, pieceStart + pieceBytes);
+            Value inPiece = arith::AndIOp::create(
+                nb, nl,
+                arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::uge,
+                                      within, lo),
+                arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ult,
+                                      within, hi));
+            Value rel = arith::SelectOp::create(
+                nb, nl, inPiece, arith::SubIOp::create(nb, nl, within, lo),
+                constIndex(nb, nl, 0));
+            for (unsigned t = 0; t < 8 / w; ++t) {
+              Value j = arith::AddIOp::create(
+                  nb, nl, first,
+                  arith::AddIOp::create(nb, nl, rel,
+                                        constIndex(nb, nl, t * pieceBytes)));
+              auto [v, inb] = readIndex(row, j);
+              (void)inb;
+              Value piece = arith::AndIOp::create(
+                  nb, nl,
+                  arith::ShRUIOp::create(nb, nl, v, constI32(nb, nl, shift)),
+                  constI32(nb, nl, (1 << w) - 1));
+              piece = arith::ShLIOp::create(nb, nl, piece,
+                                            constI32(nb, nl, t * w));
+              piece = arith::SelectOp::create(nb, nl, inPiece, piece,
+                                              constI32(nb, nl, 0));
+              acc = arith::OrIOp::create(nb, nl, acc, piece);
+            }
+            pieceStart += pieceBytes;
+          }
         } else {
           Value plane = ivs[0], row = ivs[1], byte = ivs[2];
           // Bit (bits - 1 - plane) of each of the 8 elements of this byte.
@@ -244,6 +290,38 @@ Value buildUnpack(OpBuilder &b, Location loc, Value bytes, WeightType packed) {
           word = arith::ShRUIOp::create(nb, nl, word, shift);
           result = arith::AndIOp::create(nb, nl, word,
                                          constI32(nb, nl, (1 << bits) - 1));
+        } else if (layout.getKind() == LayoutKind::interleaved) {
+          int64_t e = layout.getBlock();
+          int64_t blockBytes = e * bits / 8;
+          Value blk = arith::DivUIOp::create(nb, nl, col, constIndex(nb, nl, e));
+          Value elt = arith::RemUIOp::create(nb, nl, col, constIndex(nb, nl, e));
+          Value base = arith::MulIOp::create(nb, nl, blk,
+                                             constIndex(nb, nl, blockBytes));
+          result = constI32(nb, nl, 0);
+          int64_t pieceStart = 0;
+          unsigned shift = bits;
+          for (unsigned w : numerics::interleavedPieces(bits)) {
+            shift -= w;
+            int64_t pieceBytes = e * w / 8;
+            Value byte = arith::AddIOp::create(
+                nb, nl, base,
+                arith::AddIOp::create(
+                    nb, nl, constIndex(nb, nl, pieceStart),
+                    arith::RemUIOp::create(nb, nl, elt,
+                                           constIndex(nb, nl, pieceBytes))));
+            Value off = arith::MulIOp::create(
+                nb, nl,
+                arith::DivUIOp::create(nb, nl, elt,
+                                       constIndex(nb, nl, pieceBytes)),
+                constIndex(nb, nl, w));
+            off = arith::IndexCastOp::create(nb, nl, nb.getI32Type(), off);
+            Value v = load({row, byte});
+            v = arith::ShRUIOp::create(nb, nl, v, off);
+            v = arith::AndIOp::create(nb, nl, v, constI32(nb, nl, (1 << w) - 1));
+            v = arith::ShLIOp::create(nb, nl, v, constI32(nb, nl, shift));
+            result = arith::OrIOp::create(nb, nl, result, v);
+            pieceStart += pieceBytes;
+          }
         } else {
           Value byte = arith::DivUIOp::create(nb, nl, col,
                                               constIndex(nb, nl, 8));

@@ -364,3 +364,28 @@ func.func @constant_range_neg() {
   %c = mq.constant dense<[[-1, 1, 4], [0, 0, 0]]> : tensor<2x3xi8> : !mq.weight<2x3xf32, storage = 8, bits = 7>
   return
 }
+
+// -----
+
+// expected-error @+1 {{interleaved layout needs a block that is a positive multiple of 8 (at most 4096), got 12}}
+func.func @interleaved_block(%a: !mq.weight<4x24xf32, storage = 8, bits = 4, layout = #mq.layout<interleaved, 4, block = 12>>)
+
+// -----
+
+// expected-error @+1 {{interleaved layout needs a block that is a positive multiple of 8 (at most 4096), got 0}}
+func.func @interleaved_no_block(%a: !mq.weight<4x24xf32, storage = 8, bits = 4, layout = #mq.layout<interleaved, 4>>)
+
+// -----
+
+// expected-error @+1 {{only the interleaved layout takes a block}}
+func.func @dense_block(%a: !mq.weight<4x24xf32, storage = 8, bits = 4, layout = #mq.layout<dense, 4, block = 8>>)
+
+// -----
+
+// expected-error @+1 {{the interleaved layout needs channel axis 0}}
+func.func @interleaved_axis(%a: !mq.weight<24x4xf32, storage = 8, bits = 4, axis = 1, layout = #mq.layout<interleaved, 4, block = 8>>)
+
+// -----
+
+// expected-error @+1 {{interleaved block 16 does not divide the group size 24}}
+func.func @interleaved_group(%a: !mq.weight<4x48xf32, storage = 8, bits = 4, group = 24, layout = #mq.layout<interleaved, 4, block = 16>>)

@@ -40,6 +40,12 @@ func.func @types(%a: !mq.weight<4x6xbf16, storage = 4, bits = 3, axis = 1, group
   return
 }
 
+// CHECK-LABEL: func.func @interleaved
+// CHECK-SAME: !mq.weight<4x96xf32, storage = 8, bits = 2, group = 48, mode = extra_precision, layout = #mq.layout<interleaved, 3, block = 16>>
+func.func @interleaved(%a: !mq.weight<4x96xf32, storage = 8, bits = 2, group = 48, mode = extra_precision, layout = #mq.layout<interleaved, 3, block = 16>>) {
+  return
+}
+
 // CHECK-LABEL: func.func @constant
 // CHECK: mq.constant dense<{{\[}}[0, 3, 1], [2, 2, 0]]> : tensor<2x3xi8> : !mq.weight<2x3xf32, storage = 8, bits = 2>
 func.func @constant() -> !mq.weight<2x3xf32, storage = 8, bits = 2> {

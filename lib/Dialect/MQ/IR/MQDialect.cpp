@@ -66,8 +66,16 @@ numerics::SliceMode matquant::mq::toNumerics(SliceMode mode) {
 //===----------------------------------------------------------------------===//
 
 LogicalResult LayoutAttr::verify(function_ref<InFlightDiagnostic()> emitError,
-                                 LayoutKind kind, unsigned bits) {
-  (void)kind;
+                                 LayoutKind kind, unsigned bits,
+                                 unsigned block) {
+  if (kind == LayoutKind::interleaved) {
+    if (block == 0 || block % 8 != 0 || block > 4096)
+      return emitError() << "interleaved layout needs a block that is a "
+                            "positive multiple of 8 (at most 4096), got "
+                         << block;
+  } else if (block != 0) {
+    return emitError() << "only the interleaved layout takes a block";
+  }
   // An index needs at most c <= 8 bits (r + 1 <= c for extra precision).
   if (bits < 1 || bits > 8)
     return emitError() << "layout width must be in [1, 8], got " << bits;
@@ -164,6 +172,14 @@ LogicalResult WeightType::verify(function_ref<InFlightDiagnostic()> emitError,
                          << " does not match the index width " << need
                          << " of a " << bits << "-bit "
                          << stringifySliceMode(mode) << " slice";
+    if (layout.getKind() == LayoutKind::interleaved) {
+      if (axis != 0)
+        return emitError() << "the interleaved layout needs channel axis 0";
+      if (groupSize > 0 && groupSize % layout.getBlock() != 0)
+        return emitError() << "interleaved block " << layout.getBlock()
+                           << " does not divide the group size "
+                           << groupSize;
+    }
   }
   return success();
 }
@@ -208,6 +224,11 @@ RankedTensorType WeightType::getStorageTensorType() const {
   if (layout.getKind() == LayoutKind::dense)
     return RankedTensorType::get(
         {getRows(), numerics::denseRowBytes(getCols(), layout.getBits())}, i8);
+  if (layout.getKind() == LayoutKind::interleaved)
+    return RankedTensorType::get(
+        {getRows(), numerics::interleavedRowBytes(getCols(), layout.getBits(),
+                                                  layout.getBlock())},
+        i8);
   return RankedTensorType::get({static_cast<int64_t>(layout.getBits()),
                                 getRows(), numerics::planeRowBytes(getCols())},
                                i8);

@@ -360,6 +360,10 @@ static std::vector<uint8_t> packBytes(WeightType packed,
   if (layout.getKind() == LayoutKind::dense)
     return numerics::packDense(idx.data(), packed.getRows(), packed.getCols(),
                                layout.getBits());
+  if (layout.getKind() == LayoutKind::interleaved)
+    return numerics::packInterleaved(idx.data(), packed.getRows(),
+                                     packed.getCols(), layout.getBits(),
+                                     layout.getBlock());
   return numerics::packPlanes(idx.data(), packed.getRows(), packed.getCols(),
                               layout.getBits());
 }
@@ -370,6 +374,10 @@ static std::vector<uint8_t> unpackBytes(WeightType packed,
   if (layout.getKind() == LayoutKind::dense)
     return numerics::unpackDense(bytes.data(), packed.getRows(),
                                  packed.getCols(), layout.getBits());
+  if (layout.getKind() == LayoutKind::interleaved)
+    return numerics::unpackInterleaved(bytes.data(), packed.getRows(),
+                                       packed.getCols(), layout.getBits(),
+                                       layout.getBlock());
   return numerics::unpackPlanes(bytes.data(), packed.getRows(),
                                 packed.getCols(), layout.getBits());
 }

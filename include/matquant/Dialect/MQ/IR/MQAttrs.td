@@ -18,9 +18,10 @@ def MQ_SliceMode : I32EnumAttr<"SliceMode",
 
 def MQ_LayoutDense : I32EnumAttrCase<"dense", 0>;
 def MQ_LayoutPlanes : I32EnumAttrCase<"planes", 1>;
+def MQ_LayoutInterleaved : I32EnumAttrCase<"interleaved", 2>;
 def MQ_LayoutKind : I32EnumAttr<"LayoutKind",
     "how the indices of a weight are packed into bytes",
-    [MQ_LayoutDense, MQ_LayoutPlanes]> {
+    [MQ_LayoutDense, MQ_LayoutPlanes, MQ_LayoutInterleaved]> {
   let cppNamespace = "::matquant::mq";
   let genSpecializedAttr = 0;
 }
@@ -42,15 +43,33 @@ def MQ_LayoutAttr : MQ_Attr<"Layout", "layout"> {
       every index, element j at bit j % 8 of byte j / 8 of its row.
       Storage: `tensor<B x rows x ceil(cols/8) x i8>`.
 
+    - `interleaved, B, block = E`: the layout the CPU kernels read. An index
+      is split into power-of-two pieces, most significant first (B = 3 ->
+      a 2-bit and a 1-bit piece); each row is cut into blocks of E elements
+      (E a multiple of 8, the ragged tail padded with index 0); in a block,
+      piece p (width w) takes E * w / 8 bytes and its element e sits in byte
+      e % (E * w / 8) at bit (e / (E * w / 8)) * w. One vector load and one
+      shift by a constant give the pieces of E * w / 8 consecutive elements.
+      Storage: `tensor<rows x ceil(cols/E)*E*B/8 x i8>`. The channel axis
+      must be 0, and E must divide the group size.
+
     B must be the number of bits an index of the weight needs: its width r,
     or r + 1 for an extra-precision slice (r < c), whose top level is 2^r.
 
     ```mlir
     !mq.weight<64x172xf32, storage = 8, bits = 4, layout = #mq.layout<dense, 4>>
+    !mq.weight<64x256xf32, storage = 8, bits = 3, group = 128,
+               layout = #mq.layout<interleaved, 3, block = 128>>
     ```
   }];
-  let parameters = (ins EnumParameter<MQ_LayoutKind>:$kind, "unsigned":$bits);
-  let assemblyFormat = "`<` $kind `,` $bits `>`";
+  let parameters = (ins EnumParameter<MQ_LayoutKind>:$kind, "unsigned":$bits,
+                        DefaultValuedParameter<"unsigned", "0">:$block);
+  let assemblyFormat = "`<` $kind `,` $bits (`,` `block` `=` $block^)? `>`";
+  let builders = [
+    AttrBuilder<(ins "LayoutKind":$kind, "unsigned":$bits), [{
+      return $_get($_ctxt, kind, bits, 0);
+    }]>
+  ];
   let genVerifyDecl = 1;
 }
 

@@ -1,0 +1,135 @@
+//===- Llama.h - Llama checkpoint readers and MLIR importer ------*- C++ -*-===//
+//
+// Reads Llama-architecture checkpoints (llama2.c and safetensors) into f32
+// weights, and builds an MLIR module in upstream dialects (func, linalg,
+// tensor, arith, math) with one `@decode_step` function: the shape a frontend
+// such as torch-mlir produces. Every linear layer is a `linalg.matvec` whose
+// weight is an `arith.constant dense_resource<...>` and which carries
+// `mq.layer = "layers.<i>.<name>"`, so that later passes find weight-stationary
+// linear ops by name.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MATQUANT_IMPORT_LLAMA_H
+#define MATQUANT_IMPORT_LLAMA_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
+#include "llvm/ADT/SmallVector.h"
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/Error.h"
+#include "llvm/Support/MemoryBufferRef.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace matquant {
+
+/// How rotary embeddings pair the elements of a head.
+enum class RopeStyle {
+  /// llama2.c / Meta: pairs (2i, 2i+1) within each head.
+  Interleaved,
+  /// Hugging Face `rotate_half`: pairs (i, i + head_size/2) within each head.
+  Half,
+};
+
+/// The checkpoint formats that the importer reads.
+enum class CheckpointFormat { Llama2c, Safetensors };
+
+/// Hyper-parameters of a Llama-architecture model.
+struct LlamaConfig {
+  int64_t dim = 0;
+  int64_t hiddenDim = 0;
+  int64_t nLayers = 0;
+  int64_t nHeads = 0;
+  int64_t nKVHeads = 0;
+  int64_t vocabSize = 0;
+  int64_t seqLen = 0;
+  float normEps = 1e-5f;
+  float ropeTheta = 10000.0f;
+  RopeStyle rope = RopeStyle::Interleaved;
+
+  int64_t headSize() const { return dim / nHeads; }
+  int64_t kvDim() const { return headSize() * nKVHeads; }
+};
+
+/// Checks the invariants the importer relies on (positive, bounded sizes,
+/// divisibility, even head size). Returns a message naming the first
+/// violation, or std::nullopt.
+std::optional<std::string> checkLlamaConfig(const LlamaConfig &config);
+
+/// One weight tensor, converted to f32, row-major ([out, in] for linear
+/// layers).
+struct LlamaTensor {
+  /// Canonical (Meta/llama2.c) name, e.g. "layers.0.attention.wq".
+  std::string name;
+  /// The name in the checkpoint (the Hugging Face name for safetensors) and
+  /// the byte offset of the first element in the file, for diagnostics.
+  std::string sourceName;
+  uint64_t fileOffset = 0;
+  llvm::SmallVector<int64_t> shape;
+  std::vector<float> data;
+};
+
+/// The weights of one transformer block.
+struct LlamaLayerWeights {
+  LlamaTensor attentionNorm, wq, wk, wv, wo;
+  LlamaTensor ffnNorm, w1, w2, w3;
+};
+
+/// A complete model: config plus f32 weights.
+struct LlamaWeights {
+  LlamaConfig config;
+  LlamaTensor tokEmbeddings;
+  std::vector<LlamaLayerWeights> layers;
+  LlamaTensor norm;
+  /// The classifier; absent when it shares the token embedding.
+  std::optional<LlamaTensor> output;
+};
+
+/// Returns an error naming the file, the tensor, its byte offset and the
+/// first NaN or Inf element of any tensor of `weights`.
+llvm::Error checkFiniteWeights(llvm::StringRef fileName,
+                               const LlamaWeights &weights);
+
+/// Reads a legacy llama2.c checkpoint (seven int32 header fields, then f32
+/// tensors). `fileName` is only used in error messages, which have the form
+/// "<file>: tensor '<name>' at byte offset <n>: <what>".
+llvm::Expected<LlamaWeights> readLlama2cCheckpoint(llvm::StringRef fileName,
+                                                   llvm::MemoryBufferRef buffer);
+
+/// Parses a JSON model config (llama2.c-style keys `dim`, `hidden_dim`,
+/// `n_layers`, `n_heads`, `n_kv_heads`, `vocab_size`, `seq_len`, `norm_eps`,
+/// `rope_theta`, `rope`, or the Hugging Face `config.json` equivalents).
+/// `defaultRope` is used when the config has no "rope" key.
+llvm::Expected<LlamaConfig> parseLlamaConfigJson(llvm::StringRef fileName,
+                                                 llvm::StringRef text,
+                                                 RopeStyle defaultRope);
+
+/// Reads a safetensors checkpoint with Hugging Face Llama tensor names;
+/// F32, F16 and BF16 tensors are converted to f32.
+llvm::Expected<LlamaWeights>
+readSafetensorsCheckpoint(llvm::StringRef fileName, llvm::MemoryBufferRef buffer,
+                          const LlamaConfig &config);
+
+/// Options of the MLIR module builder.
+struct LlamaImportOptions {
+  /// Number of positions in the KV cache; 0 means the model's seq_len.
+  int64_t maxSeqLen = 0;
+  /// When positive, also emit `@main` running this many greedy decode steps
+  /// from `bosToken` and printing each step's token and logits[0..3].
+  int64_t driverSteps = 0;
+  int64_t bosToken = 1;
+};
+
+/// Builds the module. Takes the weights by value: their storage is handed to
+/// the module's resource blobs without a copy.
+llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>>
+importLlama(mlir::MLIRContext &context, LlamaWeights weights,
+            const LlamaImportOptions &options);
+
+} // namespace matquant
+
+#endif // MATQUANT_IMPORT_LLAMA_H

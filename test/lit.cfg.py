@@ -59,3 +59,6 @@ plugin = os.path.join(config.matquant_obj_root, "lib", "libMatquantPlugin" + con
 if not config.matquant_sanitize and os.path.exists(plugin):
     config.available_features.add("plugins")
 config.substitutions.append(("%matquant_plugin", plugin))
+
+# The OpenMP runtime for code compiled with matquant-cpu-to-llvm{threads=N}.
+config.substitutions.append(("%omp_lib", "-shared-libs=%s/libomp%s" % (config.mlir_lib_dir, config.shlib_ext)))

@@ -2,6 +2,7 @@
 
 #include "matquant/Pipelines/Pipelines.h"
 #include "matquant/Conversion/Passes.h"
+#include "matquant/Dialect/MQ/Transforms/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
@@ -9,6 +10,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Dialect/SCF/Transforms/Passes.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
 
@@ -32,7 +34,49 @@ void matquant::buildReferenceToLLVMPipeline(
   pm.addPass(createReconcileUnrealizedCastsPass());
 }
 
+void matquant::buildCPUToLLVMPipeline(OpPassManager &pm,
+                                      const CPUPipelineOptions &options) {
+  pm.addPass(mq::createMQSelectCPULayoutPass());
+  pm.addPass(createCanonicalizerPass());
+  ConvertMQToVectorPassOptions vector;
+  vector.vectorWidth = options.vectorWidth;
+  vector.accumulators = options.accumulators;
+  vector.batchTile = options.batchTile;
+  pm.addPass(createConvertMQToVectorPass(vector));
+  pm.addPass(createConvertMQToLinalgPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  pm.addPass(createConvertTensorToLinalgPass());
+  bufferization::OneShotBufferizePassOptions bufferization;
+  bufferization.bufferizeFunctionBoundaries = true;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferization));
+  bufferization::BufferDeallocationPipelineOptions dealloc;
+  bufferization::buildBufferDeallocationPipeline(pm, dealloc);
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  pm.addNestedPass<func::FuncOp>(createForallToParallelLoopPass());
+  if (options.threads > 0) {
+    ConvertSCFToOpenMPPassOptions omp;
+    omp.numThreads = options.threads;
+    pm.addPass(createConvertSCFToOpenMPPass(omp));
+  }
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createConvertVectorToLLVMPass());
+  // Lowers the memref.alloca_scope that scf-to-openmp puts around a loop
+  // body while that body is still one block.
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(createConvertToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+}
+
 void matquant::registerPipelines() {
+  PassPipelineRegistration<CPUPipelineOptions>(
+      "matquant-cpu-to-llvm",
+      "Compile mq weight-only ops (and float matvec / matmul) to vectorized, "
+      "OpenMP-parallel CPU code in the LLVM dialect",
+      buildCPUToLLVMPipeline);
   PassPipelineRegistration<ReferencePipelineOptions>(
       "matquant-reference-to-llvm",
       "Lower mq through the reference path (linalg, loops) to the LLVM "

@@ -332,7 +332,17 @@ int main() {
       "main -entry-point-result=void %%runner_libs | FileCheck %%s\n"
       "// RUN: matquant-opt %%s --canonicalize --matquant-reference-to-llvm | "
       "mlir-runner -e main -entry-point-result=void %%runner_libs | FileCheck "
-      "%%s\n\n");
+      "%%s\n"
+      "// The vectorized CPU pipeline, sequential, 2 OpenMP threads, and AVX2 "
+      "width:\n"
+      "// RUN: matquant-opt %%s --matquant-cpu-to-llvm | mlir-runner -e main "
+      "-entry-point-result=void %%runner_libs | FileCheck %%s\n"
+      "// RUN: matquant-opt %%s --matquant-cpu-to-llvm=\"threads=2\" | "
+      "mlir-runner -e main -entry-point-result=void %%runner_libs %%omp_lib | "
+      "FileCheck %%s\n"
+      "// RUN: matquant-opt %%s --matquant-cpu-to-llvm=\"vector-width=8 "
+      "accumulators=2 batch-tile=3\" | mlir-runner -e main "
+      "-entry-point-result=void %%runner_libs | FileCheck %%s\n\n");
   std::printf("module {\n");
   std::printf("  func.func private @printI64(i64)\n"
               "  func.func private @printNewline()\n\n");

@@ -50,4 +50,58 @@ def ConvertMQToLinalgPass : Pass<"convert-mq-to-linalg", "::mlir::ModuleOp"> {
   ];
 }
 
+def ConvertMQToVectorPass : Pass<"convert-mq-to-vector", "::mlir::ModuleOp"> {
+  let summary = "Vectorized CPU kernels for weight-only matvec / matmul";
+  let description = [{
+    Lowers `mq.matvec` / `mq.matmul` whose weight is packed in the
+    `interleaved` layout (channel axis 0) to row-parallel vector code on
+    tensors, and `linalg.matvec` / `linalg.matmul` with an [N, K] float
+    weight (the baseline) to the same loop structure without the decoding:
+
+    - an `scf.forall` over output rows (lowered later to OpenMP threads);
+    - per row, per group: one `vector.transfer_read` of E * w / 8 bytes per
+      piece of the index (16 bytes or more for E = 128), then per vector of
+      `vector-width` bytes and per slot t: a shift by t * w - s and a mask
+      (the piece moved to its bit position s), `arith.uitofp` and
+      `vector.fma` with the matching activations, into `accumulators`
+      independent accumulators; the dequantized weights never reach memory;
+    - at the end of a group, the accumulators are scaled by the group's
+      effective scale alpha * 2^(c-r) with one vector fma; the offsets add
+      m * (sum of the group's activations), with the group sums computed
+      once per call;
+    - activations are padded with zeros to whole blocks once per call, so
+      every load is in bounds for any K; batches are processed in tiles of
+      `batch-tile` rows that share each decoded weight vector.
+
+    Weight-only ops in other layouts are left for `convert-mq-to-linalg`.
+
+    ```mlir
+    %y = mq.matvec %x, %w, %s, %m : tensor<4096xf32>,
+        !mq.weight<4096x4096xf32, storage = 8, bits = 4, group = 128,
+                   layout = #mq.layout<interleaved, 4, block = 128>>,
+        tensor<4096x32xf32>, tensor<4096x32xf32> -> tensor<4096xf32>
+    ```
+    becomes an `scf.forall` over 4096 rows whose body loads
+    `vector<64xi8>` per block and runs 8 x (shift, and, uitofp, fma) on
+    `vector<16xf32>`.
+  }];
+  let options = [
+    Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"16",
+           "Lanes per vector (16: AVX-512, 8: AVX2, 4: SSE / NEON)">,
+    Option<"accumulators", "accumulators", "int64_t", /*default=*/"4",
+           "Independent accumulators per row and batch element">,
+    Option<"batchTile", "batch-tile", "int64_t", /*default=*/"4",
+           "Batch rows that share each decoded weight vector">,
+    Option<"lowerFloat", "lower-float", "bool", /*default=*/"true",
+           "Also lower linalg.matvec / matmul with float [N, K] weights">,
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect",
+    "::mlir::vector::VectorDialect",
+  ];
+}
+
 #endif // MATQUANT_CONVERSION_PASSES_TD

@@ -17,7 +17,32 @@ struct ReferencePipelineOptions
 void buildReferenceToLLVMPipeline(mlir::OpPassManager &pm,
                                   const ReferencePipelineOptions &options);
 
-/// Registers `matquant-reference-to-llvm`.
+/// Options of the CPU pipeline.
+struct CPUPipelineOptions
+    : public mlir::PassPipelineOptions<CPUPipelineOptions> {
+  Option<int64_t> threads{*this, "threads",
+                          llvm::cl::desc("OpenMP threads over output rows "
+                                         "(0: no OpenMP, sequential)"),
+                          llvm::cl::init(0)};
+  Option<int64_t> vectorWidth{*this, "vector-width",
+                              llvm::cl::desc("Lanes per vector"),
+                              llvm::cl::init(16)};
+  Option<int64_t> accumulators{*this, "accumulators",
+                               llvm::cl::desc("Independent accumulators"),
+                               llvm::cl::init(4)};
+  Option<int64_t> batchTile{*this, "batch-tile",
+                            llvm::cl::desc("Batch rows per decoded weight"),
+                            llvm::cl::init(4)};
+};
+
+/// mq (and float linalg matvec / matmul) -> vectorized, OpenMP-parallel
+/// CPU code in the LLVM dialect: mq-select-cpu-layout, canonicalize,
+/// convert-mq-to-vector, convert-mq-to-linalg for everything else,
+/// bufferization, scf.forall -> OpenMP, LLVM.
+void buildCPUToLLVMPipeline(mlir::OpPassManager &pm,
+                            const CPUPipelineOptions &options);
+
+/// Registers `matquant-reference-to-llvm` and `matquant-cpu-to-llvm`.
 void registerPipelines();
 
 } // namespace matquant

@@ -639,6 +639,24 @@ struct UnpackLowering : OpConversionPattern<UnpackOp> {
   }
 };
 
+/// The kernels of convert-mq-to-vector read a weight's storage through an
+/// unrealized cast to its storage tensor: forward the converted value.
+struct StorageCastLowering
+    : OpConversionPattern<UnrealizedConversionCastOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(UnrealizedConversionCastOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    if (op.getNumOperands() != 1 || op.getNumResults() != 1)
+      return failure();
+    auto type = dyn_cast<WeightType>(op.getOperand(0).getType());
+    if (!type || op.getResult(0).getType() != type.getStorageTensorType())
+      return failure();
+    rewriter.replaceOp(op, adaptor.getOperands()[0]);
+    return success();
+  }
+};
+
 /// arith.select between weights selects between their storage tensors.
 struct SelectLowering : OpConversionPattern<arith::SelectOp> {
   using OpConversionPattern::OpConversionPattern;
@@ -708,7 +726,7 @@ struct ConvertMQToLinalgPass
     populateCallOpTypeConversionPattern(patterns, converter);
     scf::populateSCFStructuralTypeConversionsAndLegality(converter, patterns,
                                                          target);
-    patterns.add<SelectLowering>(converter, ctx);
+    patterns.add<SelectLowering, StorageCastLowering>(converter, ctx);
     if (failed(applyPartialConversion(getOperation(), target,
                                       std::move(patterns))))
       signalPassFailure();

@@ -10,6 +10,10 @@
 // REQUIRES: mlir-runner
 // RUN: matquant-opt %s --matquant-reference-to-llvm | mlir-runner -e main -entry-point-result=void %runner_libs | FileCheck %s
 // RUN: matquant-opt %s --canonicalize --matquant-reference-to-llvm | mlir-runner -e main -entry-point-result=void %runner_libs | FileCheck %s
+// The vectorized CPU pipeline, sequential, 2 OpenMP threads, and AVX2 width:
+// RUN: matquant-opt %s --matquant-cpu-to-llvm | mlir-runner -e main -entry-point-result=void %runner_libs | FileCheck %s
+// RUN: matquant-opt %s --matquant-cpu-to-llvm="threads=2" | mlir-runner -e main -entry-point-result=void %runner_libs %omp_lib | FileCheck %s
+// RUN: matquant-opt %s --matquant-cpu-to-llvm="vector-width=8 accumulators=2 batch-tile=3" | mlir-runner -e main -entry-point-result=void %runner_libs | FileCheck %s
 
 module {
   func.func private @printI64(i64)

@@ -41,4 +41,28 @@ def MQApplySchedulePass : Pass<"mq-apply-schedule", "::mlir::ModuleOp"> {
   ];
 }
 
+def MQSelectCPULayoutPass : Pass<"mq-select-cpu-layout", "::mlir::ModuleOp"> {
+  let summary = "Repack the weights of weight-only ops into the CPU kernel layout";
+  let description = [{
+    For every `mq.matvec` / `mq.matmul` whose weight has channel axis 0 and
+    a layout other than `interleaved` (or none), feeds the op
+    `mq.pack(mq.unpack(w))` in `#mq.layout<interleaved, B, block = E>`, with
+    E the largest of 128, 64, 32, 16, 8 that divides the group size (128
+    per channel). On constant weights canonicalization folds the repacking,
+    so the transformation happens at compile time and shows in the IR.
+
+    ```mlir
+    %y = mq.matvec %x, %q, %s, %m : tensor<256xf32>,
+        !mq.weight<64x256xf32, storage = 8, bits = 4, group = 128>, ...
+    ```
+    becomes
+    ```mlir
+    %p = mq.pack %q : !mq.weight<64x256xf32, storage = 8, bits = 4, group = 128>
+        to !mq.weight<64x256xf32, storage = 8, bits = 4, group = 128,
+                      layout = #mq.layout<interleaved, 4, block = 128>>
+    %y = mq.matvec %x, %p, %s, %m : ...
+    ```
+  }];
+}
+
 #endif // MATQUANT_DIALECT_MQ_TRANSFORMS_PASSES_TD

@@ -1,0 +1,511 @@
+//===- MQToVector.cpp - Vectorized CPU weight-only kernels -------*- C++ -*-===//
+//
+// Lowers weight-only matvec / matmul to row-parallel vector code on tensors:
+// packed weights are read once in wide loads and decoded in registers
+// (shift, mask, uitofp, fma); the dequantized weights never reach memory.
+// The same loop structure, without decoding, lowers the float baseline
+// (linalg.matvec / linalg.matmul with an [N, K] weight).
+//
+//===----------------------------------------------------------------------===//
+
+#include "matquant/Conversion/Passes.h"
+#include "matquant/Dialect/MQ/IR/MQOps.h"
+
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/AffineMap.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+#include <numeric>
+
+namespace matquant {
+#define GEN_PASS_DEF_CONVERTMQTOVECTORPASS
+#include "matquant/Conversion/Passes.h.inc"
+} // namespace matquant
+
+using namespace mlir;
+using namespace matquant;
+using namespace matquant::mq;
+
+namespace {
+
+struct KernelConfig {
+  int64_t vectorWidth;
+  int64_t accumulators;
+  int64_t batchTile;
+};
+
+Value cIdx(OpBuilder &b, Location loc, int64_t v) {
+  return arith::ConstantIndexOp::create(b, loc, v);
+}
+Value cF32(OpBuilder &b, Location loc, float v) {
+  return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
+}
+Value splat(OpBuilder &b, Location loc, VectorType type, Attribute value) {
+  return arith::ConstantOp::create(b, loc,
+                                   DenseElementsAttr::get(type, value));
+}
+
+SmallVector<utils::IteratorType> iters(unsigned n, unsigned reduceFrom = ~0u) {
+  SmallVector<utils::IteratorType> it(n, utils::IteratorType::parallel);
+  for (unsigned i = reduceFrom; i < n; ++i)
+    it[i] = utils::IteratorType::reduction;
+  return it;
+}
+
+/// Activations as f32 [B, Kpad], zero-padded past K.
+Value padActivations(OpBuilder &b, Location loc, Value x, int64_t batch,
+                     int64_t k, int64_t kPad) {
+  MLIRContext *ctx = b.getContext();
+  auto xType = cast<RankedTensorType>(x.getType());
+  if (xType.getRank() == 1)
+    x = tensor::ExpandShapeOp::create(
+        b, loc, RankedTensorType::get({1, k}, xType.getElementType()), x,
+        SmallVector<ReassociationIndices>{{0, 1}});
+  Type f32 = b.getF32Type();
+  if (xType.getElementType() != f32) {
+    AffineMap id = AffineMap::getMultiDimIdentityMap(2, ctx);
+    Value init = tensor::EmptyOp::create(b, loc, {batch, k}, f32);
+    x = linalg::GenericOp::create(
+            b, loc, TypeRange{RankedTensorType::get({batch, k}, f32)},
+            ValueRange{x}, ValueRange{init}, ArrayRef<AffineMap>{id, id},
+            iters(2),
+            [&](OpBuilder &nb, Location nl, ValueRange args) {
+              Value e = arith::ExtFOp::create(nb, nl, f32, args[0]);
+              linalg::YieldOp::create(nb, nl, e);
+            })
+            .getResult(0);
+  }
+  if (kPad == k)
+    return x;
+  SmallVector<OpFoldResult> lo = {b.getIndexAttr(0), b.getIndexAttr(0)};
+  SmallVector<OpFoldResult> hi = {b.getIndexAttr(0), b.getIndexAttr(kPad - k)};
+  return tensor::PadOp::create(b, loc,
+                               RankedTensorType::get({batch, kPad}, f32), x,
+                               lo, hi, cF32(b, loc, 0.0f));
+}
+
+/// Sum of the activations of each group: [B, NG].
+Value groupSums(OpBuilder &b, Location loc, Value xf, int64_t batch,
+                int64_t k, int64_t groups) {
+  MLIRContext *ctx = b.getContext();
+  Type f32 = b.getF32Type();
+  // xf is [B, Kpad]; only the first K columns count (the rest are zeros).
+  auto xType = cast<RankedTensorType>(xf.getType());
+  int64_t kPad = xType.getDimSize(1);
+  int64_t g = groups == 1 ? kPad : k / groups;
+  Value x3 = tensor::ExpandShapeOp::create(
+      b, loc, RankedTensorType::get({batch, groups, g}, f32), xf,
+      SmallVector<ReassociationIndices>{{0}, {1, 2}});
+  Value init = linalg::FillOp::create(
+                   b, loc, cF32(b, loc, 0.0f),
+                   tensor::EmptyOp::create(b, loc, {batch, groups}, f32)
+                       .getResult())
+                   .getResult(0);
+  AffineMap id3 = AffineMap::getMultiDimIdentityMap(3, ctx);
+  return linalg::GenericOp::create(
+             b, loc, TypeRange{RankedTensorType::get({batch, groups}, f32)},
+             ValueRange{x3}, ValueRange{init},
+             ArrayRef<AffineMap>{id3, id3.dropResult(2)}, iters(3, 2),
+             [&](OpBuilder &nb, Location nl, ValueRange args) {
+               Value s = arith::AddFOp::create(nb, nl, args[1], args[0]);
+               linalg::YieldOp::create(nb, nl, s);
+             })
+      .getResult(0);
+}
+
+/// What the kernel reads for the weight.
+struct WeightAccess {
+  Value storage; // [N, RB] i8 (quantized) or [N, K] float
+  WeightType type; // null for a float weight
+  Value scales, offsets;
+};
+
+/// The vector width for a quantized weight: the largest power of two <=
+/// `vw` that divides every piece's byte count E * w / 8.
+int64_t quantizedLanes(WeightType type, int64_t vw) {
+  LayoutAttr layout = type.getLayout();
+  int64_t e = layout.getBlock();
+  int64_t g = 0;
+  for (unsigned w : numerics::interleavedPieces(layout.getBits()))
+    g = std::gcd(g, e * w / 8);
+  int64_t lanes = 1;
+  while (lanes * 2 <= vw && g % (lanes * 2) == 0)
+    lanes *= 2;
+  return lanes;
+}
+
+/// Emits y[B, N] (f32) = x[B, K] * W^T for one weight.
+Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
+                 Value x, const WeightAccess &w, int64_t batch, int64_t n,
+                 int64_t k) {
+  Type f32 = b.getF32Type();
+  bool quantized = static_cast<bool>(w.type);
+  int64_t block = 0, lanes = cfg.vectorWidth, groups = 1, blocksPerGroup = 0;
+  unsigned bits = 0;
+  std::vector<unsigned> pieces;
+  float factor = 1.0f;
+  int64_t kPad;
+  if (quantized) {
+    LayoutAttr layout = w.type.getLayout();
+    block = layout.getBlock();
+    bits = layout.getBits();
+    pieces = numerics::interleavedPieces(bits);
+    lanes = quantizedLanes(w.type, cfg.vectorWidth);
+    groups = w.type.getNumGroups();
+    int64_t blocks = (k + block - 1) / block;
+    kPad = blocks * block;
+    blocksPerGroup = groups == 1 ? blocks : (k / groups) / block;
+    factor = static_cast<float>(
+        1u << (w.type.getStorageBits() - w.type.getBits()));
+  } else {
+    kPad = (k + lanes - 1) / lanes * lanes;
+  }
+  Value xf = padActivations(b, loc, x, batch, k, kPad);
+  Value xs = quantized ? groupSums(b, loc, xf, batch, k, groups) : Value();
+  auto vecType = VectorType::get({lanes}, f32);
+  int64_t accs = std::max<int64_t>(1, cfg.accumulators);
+
+  auto outType = RankedTensorType::get({batch, n}, f32);
+  Value out = tensor::EmptyOp::create(b, loc, {batch, n}, f32);
+  auto forall = scf::ForallOp::create(
+      b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(n)}, ValueRange{out},
+      std::nullopt, [&](OpBuilder &fb, Location fl, ValueRange args) {
+        Value row = args[0], shared = args[1];
+        Value zeroVec = splat(fb, fl, vecType, fb.getF32FloatAttr(0.0f));
+        SmallVector<Value> results;
+        for (int64_t b0 = 0; b0 < batch; b0 += cfg.batchTile) {
+          int64_t bn = std::min(cfg.batchTile, batch - b0);
+          // Accumulators per batch element: accs vectors.
+          auto readX = [&](OpBuilder &ob, Location ol, int64_t bi,
+                           Value kpos) -> Value {
+            return vector::TransferReadOp::create(
+                ob, ol, vecType, xf, ValueRange{cIdx(ob, ol, b0 + bi), kpos},
+                cF32(ob, ol, 0.0f), ArrayRef<bool>{true});
+          };
+          if (!quantized) {
+            // Float baseline: rows of K floats, accs chunks per iteration.
+            int64_t full = k / lanes, step = accs;
+            int64_t mainIters = full / step;
+            SmallVector<Value> init(bn * accs, zeroVec);
+            auto loop = scf::ForOp::create(
+                fb, fl, cIdx(fb, fl, 0), cIdx(fb, fl, mainIters * step * lanes),
+                cIdx(fb, fl, step * lanes), init,
+                [&](OpBuilder &lb, Location ll, Value kk, ValueRange acc) {
+                  SmallVector<Value> next(acc.begin(), acc.end());
+                  for (int64_t a = 0; a < accs; ++a) {
+                    Value kpos = arith::AddIOp::create(
+                        lb, ll, kk, cIdx(lb, ll, a * lanes));
+                    Value wv = vector::TransferReadOp::create(
+                        lb, ll, vecType, w.storage, ValueRange{row, kpos},
+                        cF32(lb, ll, 0.0f), ArrayRef<bool>{true});
+                    for (int64_t bi = 0; bi < bn; ++bi)
+                      next[bi * accs + a] = vector::FMAOp::create(
+                          lb, ll, wv, readX(lb, ll, bi, kpos),
+                          next[bi * accs + a]);
+                  }
+                  scf::YieldOp::create(lb, ll, next);
+                });
+            SmallVector<Value> acc(loop.getResults().begin(),
+                                   loop.getResults().end());
+            // Remaining whole chunks and the masked tail.
+            for (int64_t c = mainIters * step; c * lanes < k; ++c) {
+              Value kpos = cIdx(fb, fl, c * lanes);
+              bool inBounds = (c + 1) * lanes <= k;
+              Value wv = vector::TransferReadOp::create(
+                  fb, fl, vecType, w.storage, ValueRange{row, kpos},
+                  cF32(fb, fl, 0.0f), ArrayRef<bool>{inBounds});
+              for (int64_t bi = 0; bi < bn; ++bi)
+                acc[bi * accs] = vector::FMAOp::create(
+                    fb, fl, wv, readX(fb, fl, bi, kpos), acc[bi * accs]);
+            }
+            for (int64_t bi = 0; bi < bn; ++bi) {
+              Value sum = acc[bi * accs];
+              for (int64_t a = 1; a < accs; ++a)
+                sum = arith::AddFOp::create(fb, fl, sum, acc[bi * accs + a]);
+              results.push_back(vector::ReductionOp::create(
+                  fb, fl, vector::CombiningKind::ADD, sum));
+            }
+            continue;
+          }
+          // Quantized: loop over groups, then over the blocks of a group.
+          int64_t blockBytes = block * bits / 8;
+          SmallVector<Value> outerInit(bn, zeroVec);
+          for (int64_t bi = 0; bi < bn; ++bi)
+            outerInit.push_back(cF32(fb, fl, 0.0f));
+          auto groupLoop = scf::ForOp::create(
+              fb, fl, cIdx(fb, fl, 0), cIdx(fb, fl, groups), cIdx(fb, fl, 1),
+              outerInit,
+              [&](OpBuilder &gb, Location gl, Value g, ValueRange carried) {
+                SmallVector<Value> partsInit(bn * accs, zeroVec);
+                Value firstBlock = arith::MulIOp::create(
+                    gb, gl, g, cIdx(gb, gl, blocksPerGroup));
+                Value lastBlock = arith::AddIOp::create(
+                    gb, gl, firstBlock, cIdx(gb, gl, blocksPerGroup));
+                auto blockLoop = scf::ForOp::create(
+                    gb, gl, firstBlock, lastBlock, cIdx(gb, gl, 1), partsInit,
+                    [&](OpBuilder &bb, Location bl, Value blk,
+                        ValueRange parts) {
+                      SmallVector<Value> next(parts.begin(), parts.end());
+                      Value byteBase = arith::MulIOp::create(
+                          bb, bl, blk, cIdx(bb, bl, blockBytes));
+                      Value kBase = arith::MulIOp::create(
+                          bb, bl, blk, cIdx(bb, bl, block));
+                      int64_t pieceStart = 0, slot = 0;
+                      unsigned shiftPos = bits;
+                      for (unsigned pw : pieces) {
+                        shiftPos -= pw;
+                        int64_t pieceBytes = block * pw / 8;
+                        auto bytesType =
+                            VectorType::get({pieceBytes}, bb.getI8Type());
+                        Value off = arith::AddIOp::create(
+                            bb, bl, byteBase, cIdx(bb, bl, pieceStart));
+                        Value bytes = vector::TransferReadOp::create(
+                            bb, bl, bytesType, w.storage, ValueRange{row, off},
+                            arith::ConstantIntOp::create(bb, bl,
+                                                         bb.getI8Type(), 0),
+                            ArrayRef<bool>{true});
+                        auto laneBytes =
+                            VectorType::get({lanes}, bb.getI8Type());
+                        for (int64_t ch = 0; ch * lanes < pieceBytes; ++ch) {
+                          Value v = bytes;
+                          if (lanes != pieceBytes)
+                            v = vector::ExtractStridedSliceOp::create(
+                                bb, bl, bytes, {ch * lanes}, {lanes}, {1});
+                          for (unsigned t = 0; t < 8 / pw; ++t) {
+                            // Move the piece at bits [t*pw, t*pw + pw) to
+                            // its place shiftPos in the index, and mask.
+                            int sh = static_cast<int>(t * pw) -
+                                     static_cast<int>(shiftPos);
+                            Value pv = v;
+                            if (sh > 0)
+                              pv = arith::ShRUIOp::create(
+                                  bb, bl, pv,
+                                  splat(bb, bl, laneBytes,
+                                        bb.getI8IntegerAttr(sh)));
+                            else if (sh < 0)
+                              pv = arith::ShLIOp::create(
+                                  bb, bl, pv,
+                                  splat(bb, bl, laneBytes,
+                                        bb.getI8IntegerAttr(-sh)));
+                            unsigned mask = ((1u << pw) - 1u) << shiftPos;
+                            if (mask != 0xFFu)
+                              pv = arith::AndIOp::create(
+                                  bb, bl, pv,
+                                  splat(bb, bl, laneBytes,
+                                        bb.getI8IntegerAttr(
+                                            static_cast<int8_t>(mask))));
+                            Value f = arith::UIToFPOp::create(bb, bl, vecType,
+                                                              pv);
+                            Value kpos = arith::AddIOp::create(
+                                bb, bl, kBase,
+                                cIdx(bb, bl, t * pieceBytes + ch * lanes));
+                            int64_t a = slot++ % accs;
+                            for (int64_t bi = 0; bi < bn; ++bi)
+                              next[bi * accs + a] = vector::FMAOp::create(
+                                  bb, bl, f, readX(bb, bl, bi, kpos),
+                                  next[bi * accs + a]);
+                          }
+                        }
+                        pieceStart += pieceBytes;
+                      }
+                      scf::YieldOp::create(bb, bl, next);
+                    });
+                // Scale the group's sums; add its offset term.
+                Value alpha = tensor::ExtractOp::create(
+                    gb, gl, w.scales, ValueRange{row, g});
+                Value eff = arith::MulFOp::create(gb, gl, alpha,
+                                                  cF32(gb, gl, factor));
+                Value effVec = vector::BroadcastOp::create(gb, gl, vecType, eff);
+                Value m = tensor::ExtractOp::create(gb, gl, w.offsets,
+                                                    ValueRange{row, g});
+                SmallVector<Value> next;
+                for (int64_t bi = 0; bi < bn; ++bi) {
+                  Value sum = blockLoop.getResult(bi * accs);
+                  for (int64_t a = 1; a < accs; ++a)
+                    sum = arith::AddFOp::create(
+                        gb, gl, sum, blockLoop.getResult(bi * accs + a));
+                  next.push_back(
+                      vector::FMAOp::create(gb, gl, effVec, sum, carried[bi]));
+                }
+                for (int64_t bi = 0; bi < bn; ++bi) {
+                  Value xsum = tensor::ExtractOp::create(
+                      gb, gl, xs, ValueRange{cIdx(gb, gl, b0 + bi), g});
+                  Value prod = arith::MulFOp::create(gb, gl, m, xsum);
+                  next.push_back(
+                      arith::AddFOp::create(gb, gl, carried[bn + bi], prod));
+                }
+                scf::YieldOp::create(gb, gl, next);
+              });
+          for (int64_t bi = 0; bi < bn; ++bi) {
+            Value dot = vector::ReductionOp::create(
+                fb, fl, vector::CombiningKind::ADD, groupLoop.getResult(bi));
+            results.push_back(arith::AddFOp::create(
+                fb, fl, dot, groupLoop.getResult(bn + bi)));
+          }
+        }
+        Value column = tensor::FromElementsOp::create(
+            fb, fl, RankedTensorType::get({batch, 1}, f32), results);
+        auto inParallel = scf::InParallelOp::create(fb, fl);
+        OpBuilder::InsertionGuard guard(fb);
+        fb.setInsertionPointToStart(inParallel.getBody());
+        tensor::ParallelInsertSliceOp::create(
+            fb, fl, column, shared,
+            ArrayRef<OpFoldResult>{fb.getIndexAttr(0), row},
+            ArrayRef<OpFoldResult>{fb.getIndexAttr(batch), fb.getIndexAttr(1)},
+            ArrayRef<OpFoldResult>{fb.getIndexAttr(1), fb.getIndexAttr(1)});
+      });
+  (void)outType;
+  return forall.getResult(0);
+}
+
+/// Casts y[B, N] (f32) to the op's result: collapse for a matvec, convert
+/// the element type, and add `init` when given (linalg accumulates).
+Value finish(OpBuilder &b, Location loc, Value y, RankedTensorType resultType,
+             Value init) {
+  MLIRContext *ctx = b.getContext();
+  Type f32 = b.getF32Type();
+  if (resultType.getRank() == 1)
+    y = tensor::CollapseShapeOp::create(
+        b, loc, RankedTensorType::get(resultType.getShape(), f32), y,
+        SmallVector<ReassociationIndices>{{0, 1}});
+  if (!init && resultType.getElementType() == f32)
+    return y;
+  AffineMap id = AffineMap::getMultiDimIdentityMap(resultType.getRank(), ctx);
+  SmallVector<Value> ins = {y};
+  if (init)
+    ins.push_back(init);
+  Value out = tensor::EmptyOp::create(b, loc, resultType.getShape(),
+                                      resultType.getElementType());
+  SmallVector<AffineMap> maps(ins.size() + 1, id);
+  return linalg::GenericOp::create(
+             b, loc, TypeRange{resultType}, ins, ValueRange{out}, maps,
+             iters(resultType.getRank()),
+             [&](OpBuilder &nb, Location nl, ValueRange args) {
+               Value v = args[0];
+               Type elt = resultType.getElementType();
+               if (init) {
+                 Value i = args[1];
+                 if (elt != f32)
+                   i = arith::ExtFOp::create(nb, nl, f32, i);
+                 v = arith::AddFOp::create(nb, nl, v, i);
+               }
+               if (elt != f32)
+                 v = arith::TruncFOp::create(nb, nl, elt, v);
+               linalg::YieldOp::create(nb, nl, v);
+             })
+      .getResult(0);
+}
+
+//===----------------------------------------------------------------------===//
+// Patterns
+//===----------------------------------------------------------------------===//
+
+template <typename OpTy>
+struct LowerWeightOnly : OpRewritePattern<OpTy> {
+  LowerWeightOnly(MLIRContext *ctx, KernelConfig cfg)
+      : OpRewritePattern<OpTy>(ctx), cfg(cfg) {}
+  LogicalResult matchAndRewrite(OpTy op,
+                                PatternRewriter &rewriter) const override {
+    WeightType type = op.getWeight().getType();
+    LayoutAttr layout = type.getLayout();
+    if (!layout || layout.getKind() != LayoutKind::interleaved)
+      return rewriter.notifyMatchFailure(op, "weight not interleaved");
+    // The weight value is its storage tensor at this level.
+    Location loc = op.getLoc();
+    auto storage = UnrealizedConversionCastOp::create(
+                       rewriter, loc, type.getStorageTensorType(),
+                       op.getWeight())
+                       .getResult(0);
+    auto resultType = cast<RankedTensorType>(op.getType());
+    int64_t batch = resultType.getRank() == 1 ? 1 : resultType.getDimSize(0);
+    WeightAccess access{storage, type, op.getScales(), op.getOffsets()};
+    Value y = emitKernel(rewriter, loc, cfg, op.getInput(), access, batch,
+                         type.getRows(), type.getCols());
+    rewriter.replaceOp(op, finish(rewriter, loc, y, resultType, {}));
+    return success();
+  }
+  KernelConfig cfg;
+};
+
+/// linalg.matvec ins(W[N, K], x[K]) and linalg.matmul with a transposed
+/// right-hand side ins(X[B, K], W[N, K]) on f32.
+template <typename OpTy>
+struct LowerFloat : OpRewritePattern<OpTy> {
+  LowerFloat(MLIRContext *ctx, KernelConfig cfg)
+      : OpRewritePattern<OpTy>(ctx), cfg(cfg) {}
+  LogicalResult matchAndRewrite(OpTy op,
+                                PatternRewriter &rewriter) const override {
+    if (!op.hasPureTensorSemantics())
+      return rewriter.notifyMatchFailure(op, "not on tensors");
+    Value x, w;
+    int64_t batch;
+    auto resultType = cast<RankedTensorType>(op->getResult(0).getType());
+    if constexpr (std::is_same_v<OpTy, linalg::MatvecOp>) {
+      w = op.getDpsInputOperand(0)->get();
+      x = op.getDpsInputOperand(1)->get();
+      batch = 1;
+    } else {
+      MLIRContext *ctx = op.getContext();
+      AffineExpr m, n, k;
+      bindDims(ctx, m, n, k);
+      auto maps = op.getIndexingMapsArray();
+      if (maps.size() != 3 || maps[0] != AffineMap::get(3, 0, {m, k}, ctx) ||
+          maps[1] != AffineMap::get(3, 0, {n, k}, ctx) ||
+          maps[2] != AffineMap::get(3, 0, {m, n}, ctx))
+        return rewriter.notifyMatchFailure(op, "not x * W^T");
+      x = op.getDpsInputOperand(0)->get();
+      w = op.getDpsInputOperand(1)->get();
+      batch = resultType.getDimSize(0);
+    }
+    auto wType = cast<RankedTensorType>(w.getType());
+    auto xType = cast<RankedTensorType>(x.getType());
+    if (!wType.hasStaticShape() || !xType.hasStaticShape() ||
+        !resultType.hasStaticShape() || !wType.getElementType().isF32() ||
+        !xType.getElementType().isF32() || !resultType.getElementType().isF32())
+      return rewriter.notifyMatchFailure(op, "needs static f32 operands");
+    WeightAccess access{w, {}, {}, {}};
+    Value y = emitKernel(rewriter, op.getLoc(), cfg, x, access, batch,
+                         wType.getDimSize(0), wType.getDimSize(1));
+    rewriter.replaceOp(op, finish(rewriter, op.getLoc(), y, resultType,
+                                  op.getDpsInitOperand(0)->get()));
+    return success();
+  }
+  KernelConfig cfg;
+};
+
+struct ConvertMQToVectorPass
+    : matquant::impl::ConvertMQToVectorPassBase<ConvertMQToVectorPass> {
+  using Base::Base;
+  void runOnOperation() override {
+    if (vectorWidth < 1 || (vectorWidth & (vectorWidth - 1)) != 0 ||
+        accumulators < 1 || batchTile < 1) {
+      getOperation().emitError()
+          << "convert-mq-to-vector: vector-width must be a power of two and "
+             "accumulators, batch-tile positive";
+      return signalPassFailure();
+    }
+    KernelConfig cfg{vectorWidth, accumulators, batchTile};
+    MLIRContext *ctx = &getContext();
+    RewritePatternSet patterns(ctx);
+    patterns.add<LowerWeightOnly<MatvecOp>, LowerWeightOnly<MatmulOp>>(ctx,
+                                                                      cfg);
+    if (lowerFloat)
+      patterns.add<LowerFloat<linalg::MatvecOp>, LowerFloat<linalg::MatmulOp>>(
+          ctx, cfg);
+    // One rewrite per op, no folding: walk and apply.
+    SmallVector<Operation *> ops;
+    getOperation().walk([&](Operation *op) {
+      if (isa<MatvecOp, MatmulOp, linalg::MatvecOp, linalg::MatmulOp>(op))
+        ops.push_back(op);
+    });
+    FrozenRewritePatternSet frozen(std::move(patterns));
+    GreedyRewriteConfig config;
+    config.setStrictness(GreedyRewriteStrictness::ExistingOps);
+    // Ops that do not match stay for the reference lowering.
+    (void)applyOpPatternsGreedily(ops, frozen, config);
+  }
+};
+
+} // namespace

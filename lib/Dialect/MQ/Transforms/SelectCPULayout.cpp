@@ -1,0 +1,57 @@
+//===- SelectCPULayout.cpp - Repack weights for the CPU kernels --*- C++ -*-===//
+
+#include "matquant/Dialect/MQ/Transforms/Passes.h"
+
+#include "mlir/IR/Builders.h"
+
+namespace matquant::mq {
+#define GEN_PASS_DEF_MQSELECTCPULAYOUTPASS
+#include "matquant/Dialect/MQ/Transforms/Passes.h.inc"
+} // namespace matquant::mq
+
+using namespace mlir;
+using namespace matquant;
+using namespace matquant::mq;
+
+namespace {
+
+/// The block of the interleaved layout for a weight: the largest of
+/// 128, 64, 32, 16, 8 dividing the group size (128 per channel), or 0.
+unsigned chooseBlock(WeightType type) {
+  int64_t g = type.getGroupSize();
+  for (unsigned e : {128u, 64u, 32u, 16u, 8u})
+    if (g == 0 || g % e == 0)
+      return e;
+  return 0;
+}
+
+struct MQSelectCPULayoutPass
+    : matquant::mq::impl::MQSelectCPULayoutPassBase<MQSelectCPULayoutPass> {
+  using Base::Base;
+  void runOnOperation() override {
+    getOperation().walk([&](Operation *op) {
+      if (!isa<MatmulOp, MatvecOp>(op))
+        return;
+      OpOperand &operand = op->getOpOperand(1);
+      auto type = cast<WeightType>(operand.get().getType());
+      LayoutAttr layout = type.getLayout();
+      if (type.getAxis() != 0 ||
+          (layout && layout.getKind() == LayoutKind::interleaved))
+        return;
+      unsigned block = chooseBlock(type);
+      if (!block)
+        return; // No block fits the groups: the reference lowering runs it.
+      OpBuilder b(op);
+      Value logical = operand.get();
+      if (layout)
+        logical = UnpackOp::create(b, op->getLoc(), type.withLayout({}),
+                                   logical);
+      auto packed = type.withLayout(
+          LayoutAttr::get(&getContext(), LayoutKind::interleaved,
+                          type.getIndexStorageBits(), block));
+      operand.set(PackOp::create(b, op->getLoc(), packed, logical));
+    });
+  }
+};
+
+} // namespace

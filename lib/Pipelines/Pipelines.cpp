@@ -42,6 +42,7 @@ void matquant::buildCPUToLLVMPipeline(OpPassManager &pm,
   vector.vectorWidth = options.vectorWidth;
   vector.accumulators = options.accumulators;
   vector.batchTile = options.batchTile;
+  vector.rowTile = options.rowTile;
   pm.addPass(createConvertMQToVectorPass(vector));
   pm.addPass(createConvertMQToLinalgPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
@@ -50,7 +51,13 @@ void matquant::buildCPUToLLVMPipeline(OpPassManager &pm,
   pm.addPass(createConvertTensorToLinalgPass());
   bufferization::OneShotBufferizePassOptions bufferization;
   bufferization.bufferizeFunctionBoundaries = true;
+  // Plain descriptors at function boundaries, for callers in C++ (JIT, AOT).
+  bufferization.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
   pm.addPass(bufferization::createOneShotBufferizePass(bufferization));
+  // The per-row result buffers of the kernels go to the stack, not malloc.
+  pm.addNestedPass<func::FuncOp>(
+      bufferization::createPromoteBuffersToStackPass());
   bufferization::BufferDeallocationPipelineOptions dealloc;
   bufferization::buildBufferDeallocationPipeline(pm, dealloc);
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());

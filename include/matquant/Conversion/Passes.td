@@ -92,6 +92,9 @@ def ConvertMQToVectorPass : Pass<"convert-mq-to-vector", "::mlir::ModuleOp"> {
            "Independent accumulators per row and batch element">,
     Option<"batchTile", "batch-tile", "int64_t", /*default=*/"4",
            "Batch rows that share each decoded weight vector">,
+    Option<"rowTile", "row-tile", "int64_t", /*default=*/"4",
+           "Rows per iteration at batch 1 (sharing each activation vector); "
+           "the largest power of two up to it that divides N">,
     Option<"lowerFloat", "lower-float", "bool", /*default=*/"true",
            "Also lower linalg.matvec / matmul with float [N, K] weights">,
   ];

@@ -30,6 +30,9 @@ struct CPUPipelineOptions
   Option<int64_t> accumulators{*this, "accumulators",
                                llvm::cl::desc("Independent accumulators"),
                                llvm::cl::init(4)};
+  Option<int64_t> rowTile{*this, "row-tile",
+                          llvm::cl::desc("Rows per iteration at batch 1"),
+                          llvm::cl::init(4)};
   Option<int64_t> batchTile{*this, "batch-tile",
                             llvm::cl::desc("Batch rows per decoded weight"),
                             llvm::cl::init(4)};

@@ -34,6 +34,7 @@ struct KernelConfig {
   int64_t vectorWidth;
   int64_t accumulators;
   int64_t batchTile;
+  int64_t rowTile;
 };
 
 Value cIdx(OpBuilder &b, Location loc, int64_t v) {
@@ -167,28 +168,68 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
   auto vecType = VectorType::get({lanes}, f32);
   int64_t accs = std::max<int64_t>(1, cfg.accumulators);
 
-  auto outType = RankedTensorType::get({batch, n}, f32);
-  Value out = tensor::EmptyOp::create(b, loc, {batch, n}, f32);
+  // Rows of the result are written contiguously: [N, B], transposed later.
+  // At batch 1, R rows per iteration share every activation vector.
+  int64_t rows = 1;
+  if (batch == 1)
+    for (int64_t r = std::max<int64_t>(1, cfg.rowTile); r >= 1; r /= 2)
+      if (n % r == 0) {
+        rows = r;
+        break;
+      }
+  Value out = tensor::EmptyOp::create(b, loc, {n, batch}, f32);
   auto forall = scf::ForallOp::create(
-      b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(n)}, ValueRange{out},
-      std::nullopt, [&](OpBuilder &fb, Location fl, ValueRange args) {
-        Value row = args[0], shared = args[1];
+      b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(n / rows)},
+      ValueRange{out}, std::nullopt,
+      [&](OpBuilder &fb, Location fl, ValueRange args) {
+        Value tile = args[0], shared = args[1];
+        Value firstRow =
+            arith::MulIOp::create(fb, fl, tile, cIdx(fb, fl, rows));
+        SmallVector<Value> rowIdx;
+        for (int64_t r = 0; r < rows; ++r)
+          rowIdx.push_back(
+              arith::AddIOp::create(fb, fl, firstRow, cIdx(fb, fl, r)));
         Value zeroVec = splat(fb, fl, vecType, fb.getF32FloatAttr(0.0f));
-        SmallVector<Value> results;
+        // results[r * batch + b]
+        SmallVector<Value> results(rows * batch);
         for (int64_t b0 = 0; b0 < batch; b0 += cfg.batchTile) {
           int64_t bn = std::min(cfg.batchTile, batch - b0);
-          // Accumulators per batch element: accs vectors.
+          // Accumulator (r, bi, a) lives at ((r * bn) + bi) * accs + a.
+          auto at = [&](int64_t r, int64_t bi, int64_t a) {
+            return ((r * bn) + bi) * accs + a;
+          };
           auto readX = [&](OpBuilder &ob, Location ol, int64_t bi,
                            Value kpos) -> Value {
             return vector::TransferReadOp::create(
                 ob, ol, vecType, xf, ValueRange{cIdx(ob, ol, b0 + bi), kpos},
                 cF32(ob, ol, 0.0f), ArrayRef<bool>{true});
           };
+          /// acc(r, bi, a) += w_r * x_bi for every row and batch element.
+          auto accumulate = [&](OpBuilder &ob, Location ol,
+                                SmallVectorImpl<Value> &acc,
+                                ArrayRef<Value> wv, Value kpos, int64_t a) {
+            SmallVector<Value> xv;
+            for (int64_t bi = 0; bi < bn; ++bi)
+              xv.push_back(readX(ob, ol, bi, kpos));
+            for (int64_t r = 0; r < rows; ++r)
+              for (int64_t bi = 0; bi < bn; ++bi)
+                acc[at(r, bi, a)] = vector::FMAOp::create(
+                    ob, ol, wv[r], xv[bi], acc[at(r, bi, a)]);
+          };
           if (!quantized) {
             // Float baseline: rows of K floats, accs chunks per iteration.
             int64_t full = k / lanes, step = accs;
             int64_t mainIters = full / step;
-            SmallVector<Value> init(bn * accs, zeroVec);
+            SmallVector<Value> init(rows * bn * accs, zeroVec);
+            auto readW = [&](OpBuilder &ob, Location ol, Value kpos,
+                             bool inBounds) {
+              SmallVector<Value> wv;
+              for (int64_t r = 0; r < rows; ++r)
+                wv.push_back(vector::TransferReadOp::create(
+                    ob, ol, vecType, w.storage, ValueRange{rowIdx[r], kpos},
+                    cF32(ob, ol, 0.0f), ArrayRef<bool>{inBounds}));
+              return wv;
+            };
             auto loop = scf::ForOp::create(
                 fb, fl, cIdx(fb, fl, 0), cIdx(fb, fl, mainIters * step * lanes),
                 cIdx(fb, fl, step * lanes), init,
@@ -197,13 +238,8 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
                   for (int64_t a = 0; a < accs; ++a) {
                     Value kpos = arith::AddIOp::create(
                         lb, ll, kk, cIdx(lb, ll, a * lanes));
-                    Value wv = vector::TransferReadOp::create(
-                        lb, ll, vecType, w.storage, ValueRange{row, kpos},
-                        cF32(lb, ll, 0.0f), ArrayRef<bool>{true});
-                    for (int64_t bi = 0; bi < bn; ++bi)
-                      next[bi * accs + a] = vector::FMAOp::create(
-                          lb, ll, wv, readX(lb, ll, bi, kpos),
-                          next[bi * accs + a]);
+                    accumulate(lb, ll, next, readW(lb, ll, kpos, true), kpos,
+                               a);
                   }
                   scf::YieldOp::create(lb, ll, next);
                 });
@@ -212,33 +248,31 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
             // Remaining whole chunks and the masked tail.
             for (int64_t c = mainIters * step; c * lanes < k; ++c) {
               Value kpos = cIdx(fb, fl, c * lanes);
-              bool inBounds = (c + 1) * lanes <= k;
-              Value wv = vector::TransferReadOp::create(
-                  fb, fl, vecType, w.storage, ValueRange{row, kpos},
-                  cF32(fb, fl, 0.0f), ArrayRef<bool>{inBounds});
-              for (int64_t bi = 0; bi < bn; ++bi)
-                acc[bi * accs] = vector::FMAOp::create(
-                    fb, fl, wv, readX(fb, fl, bi, kpos), acc[bi * accs]);
+              accumulate(fb, fl, acc,
+                         readW(fb, fl, kpos, (c + 1) * lanes <= k), kpos, 0);
             }
-            for (int64_t bi = 0; bi < bn; ++bi) {
-              Value sum = acc[bi * accs];
-              for (int64_t a = 1; a < accs; ++a)
-                sum = arith::AddFOp::create(fb, fl, sum, acc[bi * accs + a]);
-              results.push_back(vector::ReductionOp::create(
-                  fb, fl, vector::CombiningKind::ADD, sum));
-            }
+            for (int64_t r = 0; r < rows; ++r)
+              for (int64_t bi = 0; bi < bn; ++bi) {
+                Value sum = acc[at(r, bi, 0)];
+                for (int64_t a = 1; a < accs; ++a)
+                  sum = arith::AddFOp::create(fb, fl, sum, acc[at(r, bi, a)]);
+                results[r * batch + b0 + bi] = vector::ReductionOp::create(
+                    fb, fl, vector::CombiningKind::ADD, sum);
+              }
             continue;
           }
           // Quantized: loop over groups, then over the blocks of a group.
+          // Carried: the scaled vector sums, then the offset terms.
           int64_t blockBytes = block * bits / 8;
-          SmallVector<Value> outerInit(bn, zeroVec);
-          for (int64_t bi = 0; bi < bn; ++bi)
+          int64_t perTile = rows * bn;
+          SmallVector<Value> outerInit(perTile, zeroVec);
+          for (int64_t i = 0; i < perTile; ++i)
             outerInit.push_back(cF32(fb, fl, 0.0f));
           auto groupLoop = scf::ForOp::create(
               fb, fl, cIdx(fb, fl, 0), cIdx(fb, fl, groups), cIdx(fb, fl, 1),
               outerInit,
               [&](OpBuilder &gb, Location gl, Value g, ValueRange carried) {
-                SmallVector<Value> partsInit(bn * accs, zeroVec);
+                SmallVector<Value> partsInit(rows * bn * accs, zeroVec);
                 Value firstBlock = arith::MulIOp::create(
                     gb, gl, g, cIdx(gb, gl, blocksPerGroup));
                 Value lastBlock = arith::AddIOp::create(
@@ -254,6 +288,8 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
                           bb, bl, blk, cIdx(bb, bl, block));
                       int64_t pieceStart = 0, slot = 0;
                       unsigned shiftPos = bits;
+                      auto laneBytes =
+                          VectorType::get({lanes}, bb.getI8Type());
                       for (unsigned pw : pieces) {
                         shiftPos -= pw;
                         int64_t pieceBytes = block * pw / 8;
@@ -261,103 +297,118 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
                             VectorType::get({pieceBytes}, bb.getI8Type());
                         Value off = arith::AddIOp::create(
                             bb, bl, byteBase, cIdx(bb, bl, pieceStart));
-                        Value bytes = vector::TransferReadOp::create(
-                            bb, bl, bytesType, w.storage, ValueRange{row, off},
-                            arith::ConstantIntOp::create(bb, bl,
-                                                         bb.getI8Type(), 0),
-                            ArrayRef<bool>{true});
-                        auto laneBytes =
-                            VectorType::get({lanes}, bb.getI8Type());
+                        SmallVector<Value> bytes;
+                        for (int64_t r = 0; r < rows; ++r)
+                          bytes.push_back(vector::TransferReadOp::create(
+                              bb, bl, bytesType, w.storage,
+                              ValueRange{rowIdx[r], off},
+                              arith::ConstantIntOp::create(bb, bl,
+                                                           bb.getI8Type(), 0),
+                              ArrayRef<bool>{true}));
                         for (int64_t ch = 0; ch * lanes < pieceBytes; ++ch) {
-                          Value v = bytes;
-                          if (lanes != pieceBytes)
-                            v = vector::ExtractStridedSliceOp::create(
-                                bb, bl, bytes, {ch * lanes}, {lanes}, {1});
+                          SmallVector<Value> v;
+                          for (int64_t r = 0; r < rows; ++r)
+                            v.push_back(
+                                lanes == pieceBytes
+                                    ? bytes[r]
+                                    : vector::ExtractStridedSliceOp::create(
+                                          bb, bl, bytes[r], {ch * lanes},
+                                          {lanes}, {1})
+                                          .getResult());
                           for (unsigned t = 0; t < 8 / pw; ++t) {
                             // Move the piece at bits [t*pw, t*pw + pw) to
                             // its place shiftPos in the index, and mask.
                             int sh = static_cast<int>(t * pw) -
                                      static_cast<int>(shiftPos);
-                            Value pv = v;
-                            if (sh > 0)
-                              pv = arith::ShRUIOp::create(
-                                  bb, bl, pv,
-                                  splat(bb, bl, laneBytes,
-                                        bb.getI8IntegerAttr(sh)));
-                            else if (sh < 0)
-                              pv = arith::ShLIOp::create(
-                                  bb, bl, pv,
-                                  splat(bb, bl, laneBytes,
-                                        bb.getI8IntegerAttr(-sh)));
                             unsigned mask = ((1u << pw) - 1u) << shiftPos;
-                            if (mask != 0xFFu)
-                              pv = arith::AndIOp::create(
-                                  bb, bl, pv,
-                                  splat(bb, bl, laneBytes,
-                                        bb.getI8IntegerAttr(
-                                            static_cast<int8_t>(mask))));
-                            Value f = arith::UIToFPOp::create(bb, bl, vecType,
-                                                              pv);
+                            SmallVector<Value> f;
+                            for (int64_t r = 0; r < rows; ++r) {
+                              Value pv = v[r];
+                              if (sh > 0)
+                                pv = arith::ShRUIOp::create(
+                                    bb, bl, pv,
+                                    splat(bb, bl, laneBytes,
+                                          bb.getI8IntegerAttr(sh)));
+                              else if (sh < 0)
+                                pv = arith::ShLIOp::create(
+                                    bb, bl, pv,
+                                    splat(bb, bl, laneBytes,
+                                          bb.getI8IntegerAttr(-sh)));
+                              if (mask != 0xFFu)
+                                pv = arith::AndIOp::create(
+                                    bb, bl, pv,
+                                    splat(bb, bl, laneBytes,
+                                          bb.getI8IntegerAttr(
+                                              static_cast<int8_t>(mask))));
+                              f.push_back(arith::UIToFPOp::create(
+                                  bb, bl, vecType, pv));
+                            }
                             Value kpos = arith::AddIOp::create(
                                 bb, bl, kBase,
                                 cIdx(bb, bl, t * pieceBytes + ch * lanes));
-                            int64_t a = slot++ % accs;
-                            for (int64_t bi = 0; bi < bn; ++bi)
-                              next[bi * accs + a] = vector::FMAOp::create(
-                                  bb, bl, f, readX(bb, bl, bi, kpos),
-                                  next[bi * accs + a]);
+                            accumulate(bb, bl, next, f, kpos, slot++ % accs);
                           }
                         }
                         pieceStart += pieceBytes;
                       }
                       scf::YieldOp::create(bb, bl, next);
                     });
-                // Scale the group's sums; add its offset term.
-                Value alpha = tensor::ExtractOp::create(
-                    gb, gl, w.scales, ValueRange{row, g});
-                Value eff = arith::MulFOp::create(gb, gl, alpha,
-                                                  cF32(gb, gl, factor));
-                Value effVec = vector::BroadcastOp::create(gb, gl, vecType, eff);
-                Value m = tensor::ExtractOp::create(gb, gl, w.offsets,
-                                                    ValueRange{row, g});
-                SmallVector<Value> next;
-                for (int64_t bi = 0; bi < bn; ++bi) {
-                  Value sum = blockLoop.getResult(bi * accs);
-                  for (int64_t a = 1; a < accs; ++a)
-                    sum = arith::AddFOp::create(
-                        gb, gl, sum, blockLoop.getResult(bi * accs + a));
-                  next.push_back(
-                      vector::FMAOp::create(gb, gl, effVec, sum, carried[bi]));
+                // Scale the group's sums; add its offset terms.
+                SmallVector<Value> nextScaled, nextOffset;
+                for (int64_t r = 0; r < rows; ++r) {
+                  Value alpha = tensor::ExtractOp::create(
+                      gb, gl, w.scales, ValueRange{rowIdx[r], g});
+                  Value eff = arith::MulFOp::create(gb, gl, alpha,
+                                                    cF32(gb, gl, factor));
+                  Value effVec =
+                      vector::BroadcastOp::create(gb, gl, vecType, eff);
+                  Value m = tensor::ExtractOp::create(
+                      gb, gl, w.offsets, ValueRange{rowIdx[r], g});
+                  for (int64_t bi = 0; bi < bn; ++bi) {
+                    Value sum = blockLoop.getResult(at(r, bi, 0));
+                    for (int64_t a = 1; a < accs; ++a)
+                      sum = arith::AddFOp::create(
+                          gb, gl, sum, blockLoop.getResult(at(r, bi, a)));
+                    nextScaled.push_back(vector::FMAOp::create(
+                        gb, gl, effVec, sum, carried[r * bn + bi]));
+                    Value xsum = tensor::ExtractOp::create(
+                        gb, gl, xs, ValueRange{cIdx(gb, gl, b0 + bi), g});
+                    Value prod = arith::MulFOp::create(gb, gl, m, xsum);
+                    nextOffset.push_back(arith::AddFOp::create(
+                        gb, gl, carried[perTile + r * bn + bi], prod));
+                  }
                 }
-                for (int64_t bi = 0; bi < bn; ++bi) {
-                  Value xsum = tensor::ExtractOp::create(
-                      gb, gl, xs, ValueRange{cIdx(gb, gl, b0 + bi), g});
-                  Value prod = arith::MulFOp::create(gb, gl, m, xsum);
-                  next.push_back(
-                      arith::AddFOp::create(gb, gl, carried[bn + bi], prod));
-                }
-                scf::YieldOp::create(gb, gl, next);
+                nextScaled.append(nextOffset);
+                scf::YieldOp::create(gb, gl, nextScaled);
               });
-          for (int64_t bi = 0; bi < bn; ++bi) {
-            Value dot = vector::ReductionOp::create(
-                fb, fl, vector::CombiningKind::ADD, groupLoop.getResult(bi));
-            results.push_back(arith::AddFOp::create(
-                fb, fl, dot, groupLoop.getResult(bn + bi)));
-          }
+          for (int64_t r = 0; r < rows; ++r)
+            for (int64_t bi = 0; bi < bn; ++bi) {
+              Value dot = vector::ReductionOp::create(
+                  fb, fl, vector::CombiningKind::ADD,
+                  groupLoop.getResult(r * bn + bi));
+              results[r * batch + b0 + bi] = arith::AddFOp::create(
+                  fb, fl, dot, groupLoop.getResult(perTile + r * bn + bi));
+            }
         }
-        Value column = tensor::FromElementsOp::create(
-            fb, fl, RankedTensorType::get({batch, 1}, f32), results);
+        Value tileValues = tensor::FromElementsOp::create(
+            fb, fl, RankedTensorType::get({rows, batch}, f32), results);
         auto inParallel = scf::InParallelOp::create(fb, fl);
         OpBuilder::InsertionGuard guard(fb);
         fb.setInsertionPointToStart(inParallel.getBody());
         tensor::ParallelInsertSliceOp::create(
-            fb, fl, column, shared,
-            ArrayRef<OpFoldResult>{fb.getIndexAttr(0), row},
-            ArrayRef<OpFoldResult>{fb.getIndexAttr(batch), fb.getIndexAttr(1)},
+            fb, fl, tileValues, shared,
+            ArrayRef<OpFoldResult>{firstRow, fb.getIndexAttr(0)},
+            ArrayRef<OpFoldResult>{fb.getIndexAttr(rows),
+                                   fb.getIndexAttr(batch)},
             ArrayRef<OpFoldResult>{fb.getIndexAttr(1), fb.getIndexAttr(1)});
       });
-  (void)outType;
-  return forall.getResult(0);
+  Value result = forall.getResult(0);
+  if (batch == 1)
+    return result;
+  Value transposed = tensor::EmptyOp::create(b, loc, {batch, n}, f32);
+  return linalg::TransposeOp::create(b, loc, result, transposed,
+                                     ArrayRef<int64_t>{1, 0})
+      .getResult()[0];
 }
 
 /// Casts y[B, N] (f32) to the op's result: collapse for a matvec, convert
@@ -366,10 +417,19 @@ Value finish(OpBuilder &b, Location loc, Value y, RankedTensorType resultType,
              Value init) {
   MLIRContext *ctx = b.getContext();
   Type f32 = b.getF32Type();
-  if (resultType.getRank() == 1)
+  // A batch of one comes as [N, 1].
+  if (resultType.getRank() == 1 ||
+      cast<RankedTensorType>(y.getType()).getShape() !=
+          resultType.getShape()) {
     y = tensor::CollapseShapeOp::create(
-        b, loc, RankedTensorType::get(resultType.getShape(), f32), y,
+        b, loc,
+        RankedTensorType::get({resultType.getNumElements()}, f32), y,
         SmallVector<ReassociationIndices>{{0, 1}});
+    if (resultType.getRank() == 2)
+      y = tensor::ExpandShapeOp::create(
+          b, loc, RankedTensorType::get(resultType.getShape(), f32), y,
+          SmallVector<ReassociationIndices>{{0, 1}});
+  }
   if (!init && resultType.getElementType() == f32)
     return y;
   AffineMap id = AffineMap::getMultiDimIdentityMap(resultType.getRank(), ctx);
@@ -480,13 +540,13 @@ struct ConvertMQToVectorPass
   using Base::Base;
   void runOnOperation() override {
     if (vectorWidth < 1 || (vectorWidth & (vectorWidth - 1)) != 0 ||
-        accumulators < 1 || batchTile < 1) {
+        accumulators < 1 || batchTile < 1 || rowTile < 1) {
       getOperation().emitError()
           << "convert-mq-to-vector: vector-width must be a power of two and "
-             "accumulators, batch-tile positive";
+             "accumulators, batch-tile, row-tile positive";
       return signalPassFailure();
     }
-    KernelConfig cfg{vectorWidth, accumulators, batchTile};
+    KernelConfig cfg{vectorWidth, accumulators, batchTile, rowTile};
     MLIRContext *ctx = &getContext();
     RewritePatternSet patterns(ctx);
     patterns.add<LowerWeightOnly<MatvecOp>, LowerWeightOnly<MatmulOp>>(ctx,

@@ -1,0 +1,61 @@
+//===- Jit.h - Compile and run matquant programs in process ------*- C++ -*-===//
+//
+// Compiles an MLIR module (mq and upstream dialects) through the CPU
+// pipeline to machine code for the host CPU with MLIR's ExecutionEngine, and
+// hands out function pointers to its `llvm.emit_c_interface` functions.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MATQUANT_RUNTIME_JIT_H
+#define MATQUANT_RUNTIME_JIT_H
+
+#include "matquant/Pipelines/Pipelines.h"
+
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/Error.h"
+
+#include <memory>
+#include <string>
+
+namespace mlir {
+class ExecutionEngine;
+class MLIRContext;
+} // namespace mlir
+
+namespace matquant {
+
+/// Options of a JIT compilation.
+struct JitOptions {
+  int64_t threads = 0;      ///< OpenMP threads (0: sequential code)
+  int64_t vectorWidth = 16; ///< lanes per vector (16: AVX-512, 8: AVX2)
+  int64_t accumulators = 4;
+  int64_t batchTile = 4;
+  int64_t rowTile = 4;
+  bool reference = false;   ///< use matquant-reference-to-llvm instead
+  std::string cpu;          ///< target CPU ("" = the host's)
+};
+
+/// A compiled module. Keeps its context and engine alive.
+class JitModule {
+public:
+  /// Parses `source`, runs the pipeline and JIT-compiles it.
+  static llvm::Expected<std::unique_ptr<JitModule>>
+  compile(llvm::StringRef source, const JitOptions &options);
+  ~JitModule();
+
+  /// The address of `_mlir_ciface_<name>` (functions need the
+  /// `llvm.emit_c_interface` attribute).
+  llvm::Expected<void *> lookup(llvm::StringRef name);
+
+private:
+  JitModule();
+  std::unique_ptr<mlir::MLIRContext> context;
+  std::unique_ptr<mlir::ExecutionEngine> engine;
+};
+
+/// The OpenMP runtime the compiled code calls when threads > 0.
+llvm::StringRef ompRuntimePath();
+
+} // namespace matquant
+
+#endif // MATQUANT_RUNTIME_JIT_H

@@ -1,0 +1,104 @@
+//===- Jit.cpp - Compile and run matquant programs in process ----*- C++ -*-===//
+
+#include "matquant/Runtime/Jit.h"
+#include "matquant/InitAllDialects.h"
+
+#include "mlir/ExecutionEngine/ExecutionEngine.h"
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
+#include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/TargetParser/Host.h"
+
+using namespace mlir;
+using namespace matquant;
+
+JitModule::JitModule() = default;
+JitModule::~JitModule() = default;
+
+StringRef matquant::ompRuntimePath() {
+  return "/usr/lib/llvm-22/lib/libomp.so";
+}
+
+llvm::Expected<std::unique_ptr<JitModule>>
+JitModule::compile(StringRef source, const JitOptions &options) {
+  static bool initialized = [] {
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+    return true;
+  }();
+  (void)initialized;
+
+  std::unique_ptr<JitModule> jit(new JitModule());
+  DialectRegistry registry;
+  mlir::registerAllDialects(registry);
+  mlir::registerAllExtensions(registry);
+  mlir::registerAllToLLVMIRTranslations(registry);
+  matquant::registerAllDialects(registry);
+  jit->context = std::make_unique<MLIRContext>(registry);
+  MLIRContext *ctx = jit->context.get();
+
+  std::string diagnostics;
+  llvm::raw_string_ostream diagStream(diagnostics);
+  llvm::SourceMgr sourceMgr;
+  SourceMgrDiagnosticHandler handler(sourceMgr, ctx, diagStream);
+  OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(source, ctx);
+  if (!module)
+    return llvm::createStringError("matquant jit: cannot parse module:\n" +
+                                   diagnostics);
+  PassManager pm(ctx);
+  if (options.reference) {
+    buildReferenceToLLVMPipeline(pm, ReferencePipelineOptions());
+  } else {
+    CPUPipelineOptions cpu;
+    cpu.threads = options.threads;
+    cpu.vectorWidth = options.vectorWidth;
+    cpu.accumulators = options.accumulators;
+    cpu.batchTile = options.batchTile;
+    cpu.rowTile = options.rowTile;
+    buildCPUToLLVMPipeline(pm, cpu);
+  }
+  if (failed(pm.run(*module)))
+    return llvm::createStringError("matquant jit: pipeline failed:\n" +
+                                   diagnostics);
+
+  auto tmBuilder = llvm::orc::JITTargetMachineBuilder::detectHost();
+  if (!tmBuilder)
+    return tmBuilder.takeError();
+  if (!options.cpu.empty()) {
+    tmBuilder->setCPU(options.cpu);
+    tmBuilder->getFeatures() = llvm::SubtargetFeatures();
+  }
+  tmBuilder->setCodeGenOptLevel(llvm::CodeGenOptLevel::Aggressive);
+  auto tm = tmBuilder->createTargetMachine();
+  if (!tm)
+    return tm.takeError();
+  auto transformer = makeOptimizingTransformer(3, 0, tm->get());
+  ExecutionEngineOptions engineOptions;
+  engineOptions.transformer = transformer;
+  engineOptions.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
+  SmallVector<StringRef, 1> libs;
+  if (options.threads > 0)
+    libs.push_back(ompRuntimePath());
+  engineOptions.sharedLibPaths = libs;
+  auto engine = ExecutionEngine::create(*module, engineOptions,
+                                        std::move(*tm));
+  if (!engine)
+    return engine.takeError();
+  jit->engine = std::move(*engine);
+  return jit;
+}
+
+llvm::Expected<void *> JitModule::lookup(StringRef name) {
+  auto sym = engine->lookup(("_mlir_ciface_" + name).str());
+  if (!sym)
+    return sym.takeError();
+  return *sym;
+}

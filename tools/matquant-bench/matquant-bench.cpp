@@ -1,0 +1,486 @@
+//===- matquant-bench.cpp - CPU weight-only GEMV / GEMM benchmark -*- C++ -*-===//
+//
+// Times the kernels that matquant-cpu-to-llvm generates for mq.matvec /
+// mq.matmul at every requested width, mode, group size, batch and thread
+// count, side by side in one run with
+//   - the f32 linalg.matvec / matmul compiled by the same pipeline, and
+//   - this machine's read bandwidth (the method of shared/tools/membw.cpp),
+// and checks every kernel's output against the numerics library (float64)
+// on a sample of rows. Prints a table, and JSON with --json FILE.
+//
+//===----------------------------------------------------------------------===//
+
+#include "matquant/Numerics/Numerics.h"
+#include "matquant/Runtime/Jit.h"
+
+#include "llvm/ADT/SmallVector.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <map>
+#include <random>
+#include <thread>
+
+using namespace matquant;
+namespace nm = matquant::numerics;
+namespace cl = llvm::cl;
+
+static cl::opt<std::string> shapesOpt("shapes",
+                                      cl::desc("NxK weight shapes"),
+                                      cl::init("4096x4096,4096x14336,14336x4096"));
+static cl::opt<std::string> batchesOpt("batches", cl::desc("batch sizes"),
+                                       cl::init("1,4,16"));
+static cl::opt<std::string>
+    widthsOpt("widths", cl::desc("widths: r for clamped, rep for extra precision"),
+              cl::init("8,6,4,3,2,2ep"));
+static cl::opt<std::string> groupsOpt("groups",
+                                      cl::desc("group sizes (0: per channel)"),
+                                      cl::init("128,0"));
+static cl::opt<std::string> threadsOpt("thread-counts", cl::desc("thread counts"),
+                                       cl::init("1,2"));
+static cl::opt<double> minSeconds("min-seconds",
+                                  cl::desc("time spent per measurement"),
+                                  cl::init(0.25));
+static cl::opt<std::string> jsonOut("json", cl::desc("write JSON records"),
+                                    cl::init(""));
+static cl::opt<int> membwMiB("membw-mib",
+                             cl::desc("array size of the bandwidth test"),
+                             cl::init(1024));
+static cl::opt<int> rowTile("row-tile", cl::init(4),
+                            cl::desc("rows per iteration at batch 1"));
+static cl::opt<int> vectorWidth("lanes", cl::init(16),
+                                cl::desc("lanes per vector"));
+
+namespace {
+
+template <typename T, int N> struct MemRef {
+  T *basePtr;
+  T *data;
+  int64_t offset;
+  int64_t sizes[N];
+  int64_t strides[N];
+};
+
+template <typename T, int N>
+MemRef<T, N> view(T *data, std::array<int64_t, N> sizes) {
+  MemRef<T, N> m{data, data, 0, {}, {}};
+  int64_t stride = 1;
+  for (int i = N - 1; i >= 0; --i) {
+    m.sizes[i] = sizes[i];
+    m.strides[i] = stride;
+    stride *= sizes[i];
+  }
+  return m;
+}
+
+std::vector<int64_t> parseList(const std::string &s) {
+  std::vector<int64_t> out;
+  for (llvm::StringRef part : llvm::split(s, ','))
+    out.push_back(std::stoll(part.trim().str()));
+  return out;
+}
+
+/// The method of shared/tools/membw.cpp: median GB/s of summing a large
+/// array with `threads` threads.
+double readBandwidth(const std::vector<uint64_t> &data, unsigned threads) {
+  std::vector<double> passes;
+  for (int p = 0; p < 5; ++p) {
+    std::vector<uint64_t> sums(threads * 8, 0);
+    auto t0 = std::chrono::steady_clock::now();
+    std::vector<std::thread> pool;
+    size_t n = data.size();
+    for (unsigned t = 0; t < threads; ++t)
+      pool.emplace_back([&, t] {
+        size_t lo = n * t / threads, hi = n * (t + 1) / threads;
+        uint64_t a = 0, b = 0, c = 0, d = 0;
+        for (size_t i = lo; i + 4 <= hi; i += 4) {
+          a += data[i];
+          b += data[i + 1];
+          c += data[i + 2];
+          d += data[i + 3];
+        }
+        sums[t * 8] = a + b + c + d;
+      });
+    for (auto &th : pool)
+      th.join();
+    double s = std::chrono::duration<double>(
+                   std::chrono::steady_clock::now() - t0)
+                   .count();
+    uint64_t total = 0;
+    for (uint64_t v : sums)
+      total += v;
+    if (total == 42)
+      llvm::outs() << "";
+    passes.push_back(n * sizeof(uint64_t) / s / 1e9);
+  }
+  std::sort(passes.begin(), passes.end());
+  return passes[passes.size() / 2];
+}
+
+struct Width {
+  unsigned r;
+  bool extra;
+  std::string name() const { return "int" + std::to_string(r) + (extra ? "ep" : ""); }
+};
+
+std::string weightType(int64_t n, int64_t k, Width w, int64_t group,
+                       unsigned idxBits, int64_t block) {
+  std::string s = "!mq.weight<" + std::to_string(n) + "x" + std::to_string(k) +
+                  "xf32, storage = 8, bits = " + std::to_string(w.r);
+  if (group)
+    s += ", group = " + std::to_string(group);
+  if (w.extra)
+    s += ", mode = extra_precision";
+  s += ", layout = #mq.layout<interleaved, " + std::to_string(idxBits) +
+       ", block = " + std::to_string(block) + ">>";
+  return s;
+}
+
+std::string tensor(std::vector<int64_t> dims, const char *elt) {
+  std::string s = "tensor<";
+  for (int64_t d : dims)
+    s += std::to_string(d) + "x";
+  return s + elt + ">";
+}
+
+/// Median seconds per call of fn, after a warm-up.
+template <typename Fn> double timeIt(Fn fn) {
+  fn();
+  fn();
+  std::vector<double> times;
+  auto start = std::chrono::steady_clock::now();
+  while (times.size() < 5 ||
+         (std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                        start)
+                  .count() < minSeconds &&
+          times.size() < 200)) {
+    auto t0 = std::chrono::steady_clock::now();
+    fn();
+    times.push_back(std::chrono::duration<double>(
+                        std::chrono::steady_clock::now() - t0)
+                        .count());
+  }
+  std::sort(times.begin(), times.end());
+  return times[times.size() / 2];
+}
+
+void fail(llvm::Error err) {
+  llvm::errs() << "matquant-bench: " << llvm::toString(std::move(err)) << "\n";
+  std::exit(1);
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  cl::ParseCommandLineOptions(argc, argv, "matquant CPU GEMV/GEMM benchmark\n");
+  std::vector<std::pair<int64_t, int64_t>> shapes;
+  for (llvm::StringRef s : llvm::split(shapesOpt.getValue(), ',')) {
+    auto [a, b] = s.trim().split('x');
+    shapes.push_back({std::stoll(a.str()), std::stoll(b.str())});
+  }
+  std::vector<int64_t> batches = parseList(batchesOpt);
+  std::vector<int64_t> groups = parseList(groupsOpt);
+  std::vector<int64_t> threadCounts = parseList(threadsOpt);
+  std::vector<Width> widths;
+  for (llvm::StringRef s : llvm::split(widthsOpt.getValue(), ',')) {
+    s = s.trim();
+    bool extra = s.consume_back("ep");
+    widths.push_back({static_cast<unsigned>(std::stoi(s.str())), extra});
+  }
+
+  // Bandwidth, measured in this run.
+  std::map<int64_t, double> bandwidth;
+  {
+    std::vector<uint64_t> data(static_cast<size_t>(membwMiB) * (1u << 20) / 8);
+    for (size_t i = 0; i < data.size(); ++i)
+      data[i] = i * 2654435761u;
+    for (int64_t t : threadCounts)
+      bandwidth[t] = readBandwidth(data, static_cast<unsigned>(t));
+  }
+  double bestBandwidth = 0;
+  for (auto &[t, bw] : bandwidth) {
+    llvm::outs() << llvm::format("read bandwidth, %lld thread(s): %.2f GB/s\n",
+                                 (long long)t, bw);
+    bestBandwidth = std::max(bestBandwidth, bw);
+  }
+
+  llvm::json::Array records;
+  llvm::outs() << llvm::format(
+      "\n%-11s %5s %-6s %-7s %3s %10s %9s %7s %8s %9s\n", "shape", "batch",
+      "width", "group", "thr", "time_us", "GB/s", "%bw", "vs f32", "max_err");
+  std::mt19937 rng(2025);
+  for (auto [n, k] : shapes) {
+    std::vector<float> w(static_cast<size_t>(n * k));
+    std::normal_distribution<float> normal(0.0f, 0.02f);
+    for (float &v : w)
+      v = normal(rng);
+    int64_t maxBatch = *std::max_element(batches.begin(), batches.end());
+    std::vector<float> x(static_cast<size_t>(maxBatch * k));
+    std::uniform_real_distribution<float> uni(-1.0f, 1.0f);
+    for (float &v : x)
+      v = uni(rng);
+    // f32 baselines per (batch, threads).
+    std::map<std::pair<int64_t, int64_t>, double> baseline;
+    for (int64_t batch : batches)
+      for (int64_t threads : threadCounts) {
+        std::string src =
+            "func.func @kernel(%x: " +
+            tensor(batch == 1 ? std::vector<int64_t>{k}
+                              : std::vector<int64_t>{batch, k},
+                   "f32") +
+            ", %w: " + tensor({n, k}, "f32") + ") -> " +
+            tensor(batch == 1 ? std::vector<int64_t>{n}
+                              : std::vector<int64_t>{batch, n},
+                   "f32") +
+            " attributes {llvm.emit_c_interface} {\n"
+            "  %z = arith.constant 0.0 : f32\n"
+            "  %e = tensor.empty() : " +
+            tensor(batch == 1 ? std::vector<int64_t>{n}
+                              : std::vector<int64_t>{batch, n},
+                   "f32") +
+            "\n  %i = linalg.fill ins(%z : f32) outs(%e : " +
+            tensor(batch == 1 ? std::vector<int64_t>{n}
+                              : std::vector<int64_t>{batch, n},
+                   "f32") +
+            ") -> " +
+            tensor(batch == 1 ? std::vector<int64_t>{n}
+                              : std::vector<int64_t>{batch, n},
+                   "f32") +
+            "\n";
+        if (batch == 1)
+          src += "  %y = linalg.matvec ins(%w, %x : " + tensor({n, k}, "f32") +
+                 ", " + tensor({k}, "f32") + ") outs(%i : " +
+                 tensor({n}, "f32") + ") -> " + tensor({n}, "f32") + "\n";
+        else
+          src += "  %y = linalg.matmul indexing_maps = [affine_map<(m, n, k) "
+                 "-> (m, k)>, affine_map<(m, n, k) -> (n, k)>, "
+                 "affine_map<(m, n, k) -> (m, n)>] ins(%x, %w : " +
+                 tensor({batch, k}, "f32") + ", " + tensor({n, k}, "f32") +
+                 ") outs(%i : " + tensor({batch, n}, "f32") + ") -> " +
+                 tensor({batch, n}, "f32") + "\n";
+        src += "  return %y : " +
+               tensor(batch == 1 ? std::vector<int64_t>{n}
+                                 : std::vector<int64_t>{batch, n},
+                      "f32") +
+               "\n}\n";
+        JitOptions opts;
+        opts.threads = threads;
+        opts.vectorWidth = vectorWidth;
+        opts.rowTile = rowTile;
+        auto jit = JitModule::compile(src, opts);
+        if (!jit)
+          fail(jit.takeError());
+        auto fnAddr = (*jit)->lookup("kernel");
+        if (!fnAddr)
+          fail(fnAddr.takeError());
+        double secs;
+        if (batch == 1) {
+          using Fn = void (*)(MemRef<float, 1> *, MemRef<float, 1> *,
+                              MemRef<float, 2> *);
+          auto fn = reinterpret_cast<Fn>(*fnAddr);
+          auto xm = view<float, 1>(x.data(), {k});
+          auto wm = view<float, 2>(w.data(), {n, k});
+          secs = timeIt([&] {
+            MemRef<float, 1> y;
+            fn(&y, &xm, &wm);
+            std::free(y.basePtr);
+          });
+        } else {
+          using Fn = void (*)(MemRef<float, 2> *, MemRef<float, 2> *,
+                              MemRef<float, 2> *);
+          auto fn = reinterpret_cast<Fn>(*fnAddr);
+          auto xm = view<float, 2>(x.data(), {batch, k});
+          auto wm = view<float, 2>(w.data(), {n, k});
+          secs = timeIt([&] {
+            MemRef<float, 2> y;
+            fn(&y, &xm, &wm);
+            std::free(y.basePtr);
+          });
+        }
+        baseline[{batch, threads}] = secs;
+        double bytes = 4.0 * n * k;
+        double gbps = bytes / secs / 1e9;
+        llvm::outs() << llvm::format(
+            "%-11s %5lld %-6s %-7s %3lld %10.1f %9.2f %6.1f%% %8.2f %9s\n",
+            (std::to_string(n) + "x" + std::to_string(k)).c_str(),
+            (long long)batch, "f32", "-", (long long)threads, secs * 1e6, gbps,
+            100 * gbps / bandwidth[threads], 1.0, "-");
+        llvm::json::Object rec{{"shape", std::to_string(n) + "x" + std::to_string(k)},
+                               {"batch", batch},
+                               {"width", "f32"},
+                               {"mode", "float"},
+                               {"group", 0},
+                               {"threads", threads},
+                               {"time_us", secs * 1e6},
+                               {"weight_gbps", gbps},
+                               {"pct_of_bandwidth", 100 * gbps / bandwidth[threads]},
+                               {"speedup_vs_baseline", 1.0}};
+        records.push_back(std::move(rec));
+      }
+
+    for (int64_t group : groups) {
+      if (group && k % group != 0)
+        continue;
+      nm::QuantOptions qopts;
+      qopts.bits = 8;
+      qopts.groupSize = group;
+      nm::QuantizedMatrix q = nm::quantize(w.data(), n, k, qopts);
+      int64_t block = 128;
+      while (group && group % block != 0)
+        block /= 2;
+      for (Width wd : widths) {
+        nm::SliceMode mode = wd.extra ? nm::SliceMode::ExtraPrecision
+                                      : nm::SliceMode::Clamped;
+        unsigned idxBits = nm::indexStorageBits(8, wd.r, mode);
+        std::vector<uint8_t> idx = nm::sliceAll(q, wd.r, mode);
+        std::vector<uint8_t> packed =
+            nm::packInterleaved(idx.data(), n, k, idxBits, block);
+        idx.clear();
+        idx.shrink_to_fit();
+        int64_t rowBytes = nm::interleavedRowBytes(k, idxBits, block);
+        double bytes = double(packed.size()) + 8.0 * q.alpha.size();
+        // Enough copies that the weights do not stay in the caches.
+        int copies = static_cast<int>(
+            std::clamp<double>(std::ceil(256e6 / bytes), 1, 16));
+        std::vector<std::vector<uint8_t>> copiesData(copies, packed);
+        packed.clear();
+        packed.shrink_to_fit();
+        int64_t ng = q.scaleCols();
+        // Reference rows: a sample, from the numerics library in float64.
+        std::vector<int64_t> sampleRows = {0, n / 3, n / 2, n - 1};
+        std::vector<float> wHat = nm::dequantize(q, wd.r, mode);
+        for (int64_t batch : batches)
+          for (int64_t threads : threadCounts) {
+            std::string wt = weightType(n, k, wd, group, idxBits, block);
+            std::vector<int64_t> xd = batch == 1 ? std::vector<int64_t>{k}
+                                                 : std::vector<int64_t>{batch, k};
+            std::vector<int64_t> yd = batch == 1 ? std::vector<int64_t>{n}
+                                                 : std::vector<int64_t>{batch, n};
+            std::string st = tensor({n, ng}, "f32");
+            std::string src = "func.func @kernel(%x: " + tensor(xd, "f32") +
+                              ", %w: " + wt + ", %s: " + st + ", %m: " + st +
+                              ") -> " + tensor(yd, "f32") +
+                              " attributes {llvm.emit_c_interface} {\n"
+                              "  %y = mq." +
+                              std::string(batch == 1 ? "matvec" : "matmul") +
+                              " %x, %w, %s, %m : " + tensor(xd, "f32") + ", " +
+                              wt + ", " + st + ", " + st + " -> " +
+                              tensor(yd, "f32") + "\n  return %y : " +
+                              tensor(yd, "f32") + "\n}\n";
+            JitOptions opts;
+            opts.threads = threads;
+            opts.vectorWidth = vectorWidth;
+        opts.rowTile = rowTile;
+            auto jit = JitModule::compile(src, opts);
+            if (!jit)
+              fail(jit.takeError());
+            auto fnAddr = (*jit)->lookup("kernel");
+            if (!fnAddr)
+              fail(fnAddr.takeError());
+            auto sm = view<float, 2>(q.alpha.data(), {n, ng});
+            auto mm = view<float, 2>(q.offset.data(), {n, ng});
+            int next = 0;
+            double secs;
+            std::vector<float> out;
+            auto runOnce = [&](bool keep) {
+              auto wm = view<int8_t, 2>(
+                  reinterpret_cast<int8_t *>(copiesData[next].data()),
+                  {n, rowBytes});
+              next = (next + 1) % copies;
+              if (batch == 1) {
+                using Fn = void (*)(MemRef<float, 1> *, MemRef<float, 1> *,
+                                    MemRef<int8_t, 2> *, MemRef<float, 2> *,
+                                    MemRef<float, 2> *);
+                auto xm = view<float, 1>(x.data(), {k});
+                MemRef<float, 1> y;
+                reinterpret_cast<Fn>(*fnAddr)(&y, &xm, &wm, &sm, &mm);
+                if (keep)
+                  out.assign(y.data, y.data + n);
+                std::free(y.basePtr);
+              } else {
+                using Fn = void (*)(MemRef<float, 2> *, MemRef<float, 2> *,
+                                    MemRef<int8_t, 2> *, MemRef<float, 2> *,
+                                    MemRef<float, 2> *);
+                auto xm = view<float, 2>(x.data(), {batch, k});
+                MemRef<float, 2> y;
+                reinterpret_cast<Fn>(*fnAddr)(&y, &xm, &wm, &sm, &mm);
+                if (keep)
+                  out.assign(y.data, y.data + batch * n);
+                std::free(y.basePtr);
+              }
+            };
+            runOnce(true);
+            // Check against float64 on the sample rows.
+            double maxErr = 0;
+            for (int64_t b = 0; b < batch; ++b)
+              for (int64_t row : sampleRows) {
+                double ref = 0, mag = 0;
+                for (int64_t kk = 0; kk < k; ++kk) {
+                  double p = double(x[b * k + kk]) * wHat[row * k + kk];
+                  ref += p;
+                  mag += std::fabs(p);
+                }
+                double err = std::fabs(out[b * n + row] - ref) / mag;
+                maxErr = std::max(maxErr, err);
+              }
+            if (!(maxErr <= 1e-5)) {
+              llvm::errs() << "matquant-bench: " << wd.name() << " group "
+                           << group << " batch " << batch
+                           << ": error " << maxErr
+                           << " relative to sum |x w| exceeds 1e-5\n";
+              return 1;
+            }
+            secs = timeIt([&] { runOnce(false); });
+            double gbps = bytes / secs / 1e9;
+            double speedup = baseline[{batch, threads}] / secs;
+            llvm::outs() << llvm::format(
+                "%-11s %5lld %-6s %-7s %3lld %10.1f %9.2f %6.1f%% %8.2f %9.1e\n",
+                (std::to_string(n) + "x" + std::to_string(k)).c_str(),
+                (long long)batch, wd.name().c_str(),
+                group ? std::to_string(group).c_str() : "channel",
+                (long long)threads, secs * 1e6, gbps,
+                100 * gbps / bandwidth[threads], speedup, maxErr);
+            llvm::outs().flush();
+            llvm::json::Object rec{
+                {"shape", std::to_string(n) + "x" + std::to_string(k)},
+                {"batch", batch},
+                {"width", wd.name()},
+                {"mode", wd.extra ? "extra_precision" : "clamped"},
+                {"group", group},
+                {"threads", threads},
+                {"time_us", secs * 1e6},
+                {"weight_gbps", gbps},
+                {"pct_of_bandwidth", 100 * gbps / bandwidth[threads]},
+                {"speedup_vs_baseline", speedup},
+                {"max_rel_error", maxErr}};
+            records.push_back(std::move(rec));
+          }
+      }
+    }
+  }
+  if (!jsonOut.empty()) {
+    llvm::json::Object bwByThreads;
+    for (auto &[t, bw] : bandwidth)
+      bwByThreads[std::to_string(t)] = bw;
+    llvm::json::Object root{{"read_bandwidth_gbps", bestBandwidth},
+                            {"read_bandwidth_gbps_by_threads",
+                             std::move(bwByThreads)},
+                            {"records", std::move(records)}};
+    std::error_code ec;
+    llvm::raw_fd_ostream os(jsonOut, ec);
+    if (ec) {
+      llvm::errs() << "matquant-bench: cannot write " << jsonOut << ": "
+                   << ec.message() << "\n";
+      return 1;
+    }
+    os << llvm::formatv("{0:2}", llvm::json::Value(std::move(root))) << "\n";
+  }
+  return 0;
+}

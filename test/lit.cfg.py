@@ -40,6 +40,8 @@ tools += [
     ToolSubst("mlir-opt", command=os.path.join(config.mlir_tools_dir, "mlir-opt"), unresolved="ignore"),
     ToolSubst("mlir-runner", command=os.path.join(config.mlir_tools_dir, "mlir-runner"), unresolved="ignore"),
     ToolSubst("mq-testgen", unresolved="fatal"),
+    ToolSubst("matquant-import", unresolved="fatal"),
+    ToolSubst("llama-ref", unresolved="fatal"),
     ToolSubst("MatquantNumericsTests", command=os.path.join(config.matquant_obj_root, "unittests", "Numerics", "MatquantNumericsTests"), unresolved="ignore"),
 ]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
@@ -48,6 +50,12 @@ if config.enable_execution_engine:
     config.available_features.add("mlir-runner")
 if config.matquant_sanitize:
     config.available_features.add("sanitizers")
+
+# The real stories260K checkpoint, when the shared model directory is there.
+stories260k = os.path.join(config.matquant_src_root, "..", "shared", "models", "stories260K.bin")
+if os.path.exists(stories260k):
+    config.available_features.add("stories260k")
+config.substitutions.append(("%stories260k", stories260k))
 
 # The runner's support libraries.
 config.substitutions.append(("%runner_libs",

@@ -1,4 +1,4 @@
-//===- Llama2c.cpp - llama2.c checkpoint reader ------------------*- C++ -*-===//
+//===- Llama2c.cpp - llama2.c checkpoint reader -----------------*- C++ -*-===//
 //
 // Reads the legacy checkpoint format of karpathy/llama2.c (run.c): a header of
 // seven little-endian int32 (dim, hidden_dim, n_layers, n_heads, n_kv_heads,
@@ -18,6 +18,7 @@
 
 #include "matquant/Import/Llama.h"
 
+#include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/bit.h"
 #include "llvm/Support/Endian.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -107,9 +108,9 @@ Expected<LlamaWeights> readLlama2cCheckpoint(StringRef fileName,
   for (int i = 0; i < 7; ++i) {
     bool bad = i == 5 ? (h[i] == 0 || h[i] == INT32_MIN) : h[i] <= 0;
     if (bad)
-      return headerError(4 * i, formatv("{0} = {1} must be {2}", fieldNames[i],
-                                        h[i],
-                                        i == 5 ? "non-zero" : "positive"));
+      return headerError(4 * i,
+                         formatv("{0} = {1} must be {2}", fieldNames[i], h[i],
+                                 i == 5 ? "non-zero" : "positive"));
   }
   bool shared = h[5] > 0;
   c.dim = h[0];
@@ -120,8 +121,14 @@ Expected<LlamaWeights> readLlama2cCheckpoint(StringRef fileName,
   c.vocabSize = h[5] < 0 ? -static_cast<int64_t>(h[5]) : h[5];
   c.seqLen = h[6];
   c.rope = RopeStyle::Interleaved;
-  if (std::optional<std::string> bad = checkLlamaConfig(c))
-    return headerError(0, *bad);
+  if (std::optional<LlamaConfigError> bad = checkLlamaConfig(c)) {
+    // Name the header field that holds the offending value.
+    auto *field = llvm::find(fieldNames, bad->key);
+    uint64_t offset = field == std::end(fieldNames)
+                          ? 0
+                          : 4 * (field - std::begin(fieldNames));
+    return headerError(offset, bad->message);
+  }
 
   const int64_t dim = c.dim, hidden = c.hiddenDim, kvDim = c.kvDim();
   const int64_t nLayers = c.nLayers;

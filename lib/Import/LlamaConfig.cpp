@@ -1,4 +1,4 @@
-//===- LlamaConfig.cpp - Llama config checks and JSON configs ----*- C++ -*-===//
+//===- LlamaConfig.cpp - Llama config checks and JSON configs ---*- C++ -*-===//
 //
 // The checks shared by the checkpoint readers: config invariants, the JSON
 // config of safetensors checkpoints, and the NaN/Inf scan of all weights.
@@ -28,11 +28,14 @@ static constexpr int64_t kMaxLayers = 4096;
 static constexpr int64_t kMaxVocab = int64_t(1) << 24;
 static constexpr int64_t kMaxSeqLen = int64_t(1) << 24;
 
-std::optional<std::string> checkLlamaConfig(const LlamaConfig &c) {
-  auto range = [](StringRef name, int64_t v,
-                  int64_t max) -> std::optional<std::string> {
+std::optional<LlamaConfigError> checkLlamaConfig(const LlamaConfig &c) {
+  auto error = [](StringRef key, const Twine &msg) {
+    return LlamaConfigError{key.str(), (key + " = " + msg).str()};
+  };
+  auto range = [&](StringRef key, int64_t v,
+                   int64_t max) -> std::optional<LlamaConfigError> {
     if (v < 1 || v > max)
-      return formatv("{0} = {1} is out of range [1, {2}]", name, v, max).str();
+      return error(key, formatv("{0} is out of range [1, {1}]", v, max));
     return std::nullopt;
   };
   if (auto e = range("dim", c.dim, kMaxWidth))
@@ -50,25 +53,22 @@ std::optional<std::string> checkLlamaConfig(const LlamaConfig &c) {
   if (auto e = range("seq_len", c.seqLen, kMaxSeqLen))
     return e;
   if (c.dim % c.nHeads != 0)
-    return formatv("dim = {0} is not a multiple of n_heads = {1}", c.dim,
-                   c.nHeads)
-        .str();
+    return error("n_heads",
+                 formatv("{0} does not divide dim = {1}", c.nHeads, c.dim));
   if (c.nHeads % c.nKVHeads != 0)
-    return formatv("n_heads = {0} is not a multiple of n_kv_heads = {1}",
-                   c.nHeads, c.nKVHeads)
-        .str();
+    return error("n_kv_heads", formatv("{0} does not divide n_heads = {1}",
+                                       c.nKVHeads, c.nHeads));
   if (c.headSize() % 2 != 0)
-    return formatv("head size dim / n_heads = {0} is odd; rotary embeddings "
-                   "need pairs",
-                   c.headSize())
-        .str();
+    return error("n_heads",
+                 formatv("{0} gives an odd head size dim / n_heads = {1}; "
+                         "rotary embeddings need pairs",
+                         c.nHeads, c.headSize()));
   if (!(c.normEps > 0.0f) || !std::isfinite(c.normEps))
-    return formatv("norm_eps = {0} must be positive and finite", c.normEps)
-        .str();
+    return error("norm_eps",
+                 formatv("{0} must be positive and finite", c.normEps));
   if (!(c.ropeTheta > 1.0f) || !std::isfinite(c.ropeTheta))
-    return formatv("rope_theta = {0} must be finite and greater than 1",
-                   c.ropeTheta)
-        .str();
+    return error("rope_theta",
+                 formatv("{0} must be finite and greater than 1", c.ropeTheta));
   return std::nullopt;
 }
 
@@ -177,6 +177,11 @@ Expected<LlamaConfig> parseLlamaConfigJson(StringRef fileName, StringRef text,
   getInt("head_dim", "", headDim, false);
   if (!error.empty())
     return fail(error);
+  // Llama 3.x style frequency scaling would silently change the model.
+  if (const json::Value *v = obj->get("rope_scaling"))
+    if (v->kind() != json::Value::Null)
+      return fail("key 'rope_scaling' is not supported (only plain rotary "
+                  "embeddings are)");
   if (const json::Value *v = obj->get("rope")) {
     std::optional<StringRef> s = v->getAsString();
     if (s && *s == "interleaved")
@@ -186,8 +191,8 @@ Expected<LlamaConfig> parseLlamaConfigJson(StringRef fileName, StringRef text,
     else
       return fail("key 'rope' must be \"interleaved\" or \"half\"");
   }
-  if (std::optional<std::string> bad = checkLlamaConfig(c))
-    return fail(*bad);
+  if (std::optional<LlamaConfigError> bad = checkLlamaConfig(c))
+    return fail(bad->message);
   if (headDim != 0 && headDim != c.headSize())
     return fail(formatv("head_dim = {0} differs from dim / n_heads = {1}; "
                         "such models are not supported",

@@ -89,12 +89,12 @@ def ConvertMQToVectorPass : Pass<"convert-mq-to-vector", "::mlir::ModuleOp"> {
     Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"16",
            "Lanes per vector (16: AVX-512, 8: AVX2, 4: SSE / NEON)">,
     Option<"accumulators", "accumulators", "int64_t", /*default=*/"4",
-           "Independent accumulators per row and batch element">,
+           "Independent accumulators per row at batch 1">,
     Option<"batchTile", "batch-tile", "int64_t", /*default=*/"4",
            "Batch rows that share each decoded weight vector">,
     Option<"rowTile", "row-tile", "int64_t", /*default=*/"4",
-           "Rows per iteration at batch 1 (sharing each activation vector); "
-           "the largest power of two up to it that divides N">,
+           "Rows per iteration (sharing each activation vector); the largest "
+           "power of two up to it that divides N">,
     Option<"lowerFloat", "lower-float", "bool", /*default=*/"true",
            "Also lower linalg.matvec / matmul with float [N, K] weights">,
   ];

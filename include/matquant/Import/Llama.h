@@ -1,4 +1,4 @@
-//===- Llama.h - Llama checkpoint readers and MLIR importer ------*- C++ -*-===//
+//===- Llama.h - Llama checkpoint readers and MLIR importer -----*- C++ -*-===//
 //
 // Reads Llama-architecture checkpoints (llama2.c and safetensors) into f32
 // weights, and builds an MLIR module in upstream dialects (func, linalg,
@@ -55,10 +55,16 @@ struct LlamaConfig {
   int64_t kvDim() const { return headSize() * nKVHeads; }
 };
 
+/// A violated config invariant: the offending key (llama2.c spelling, e.g.
+/// "n_kv_heads") and a message that starts with it.
+struct LlamaConfigError {
+  std::string key;
+  std::string message;
+};
+
 /// Checks the invariants the importer relies on (positive, bounded sizes,
-/// divisibility, even head size). Returns a message naming the first
-/// violation, or std::nullopt.
-std::optional<std::string> checkLlamaConfig(const LlamaConfig &config);
+/// divisibility, even head size). Returns the first violation, if any.
+std::optional<LlamaConfigError> checkLlamaConfig(const LlamaConfig &config);
 
 /// One weight tensor, converted to f32, row-major ([out, in] for linear
 /// layers).
@@ -97,8 +103,8 @@ llvm::Error checkFiniteWeights(llvm::StringRef fileName,
 /// Reads a legacy llama2.c checkpoint (seven int32 header fields, then f32
 /// tensors). `fileName` is only used in error messages, which have the form
 /// "<file>: tensor '<name>' at byte offset <n>: <what>".
-llvm::Expected<LlamaWeights> readLlama2cCheckpoint(llvm::StringRef fileName,
-                                                   llvm::MemoryBufferRef buffer);
+llvm::Expected<LlamaWeights>
+readLlama2cCheckpoint(llvm::StringRef fileName, llvm::MemoryBufferRef buffer);
 
 /// Parses a JSON model config (llama2.c-style keys `dim`, `hidden_dim`,
 /// `n_layers`, `n_heads`, `n_kv_heads`, `vocab_size`, `seq_len`, `norm_eps`,
@@ -111,7 +117,8 @@ llvm::Expected<LlamaConfig> parseLlamaConfigJson(llvm::StringRef fileName,
 /// Reads a safetensors checkpoint with Hugging Face Llama tensor names;
 /// F32, F16 and BF16 tensors are converted to f32.
 llvm::Expected<LlamaWeights>
-readSafetensorsCheckpoint(llvm::StringRef fileName, llvm::MemoryBufferRef buffer,
+readSafetensorsCheckpoint(llvm::StringRef fileName,
+                          llvm::MemoryBufferRef buffer,
                           const LlamaConfig &config);
 
 /// Options of the MLIR module builder.

@@ -166,17 +166,17 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
   Value xf = padActivations(b, loc, x, batch, k, kPad);
   Value xs = quantized ? groupSums(b, loc, xf, batch, k, groups) : Value();
   auto vecType = VectorType::get({lanes}, f32);
-  int64_t accs = std::max<int64_t>(1, cfg.accumulators);
+  // At batch > 1 the (row, batch) tiles already give independent chains.
+  int64_t accs = batch > 1 ? 1 : std::max<int64_t>(1, cfg.accumulators);
 
   // Rows of the result are written contiguously: [N, B], transposed later.
-  // At batch 1, R rows per iteration share every activation vector.
+  // R rows per iteration share every activation vector.
   int64_t rows = 1;
-  if (batch == 1)
-    for (int64_t r = std::max<int64_t>(1, cfg.rowTile); r >= 1; r /= 2)
-      if (n % r == 0) {
-        rows = r;
-        break;
-      }
+  for (int64_t r = std::max<int64_t>(1, cfg.rowTile); r >= 1; r /= 2)
+    if (n % r == 0) {
+      rows = r;
+      break;
+    }
   Value out = tensor::EmptyOp::create(b, loc, {n, batch}, f32);
   auto forall = scf::ForallOp::create(
       b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(n / rows)},

@@ -130,6 +130,12 @@ struct Width {
   std::string name() const { return "int" + std::to_string(r) + (extra ? "ep" : ""); }
 };
 
+/// The layout the CPU pipeline picks (mq-select-cpu-layout): bit planes for
+/// 1-bit indices, interleaved blocks otherwise.
+bool usesPlanes(unsigned idxBits, int64_t group) {
+  return idxBits <= 1 && (group == 0 || group % 16 == 0);
+}
+
 std::string weightType(int64_t n, int64_t k, Width w, int64_t group,
                        unsigned idxBits, int64_t block) {
   std::string s = "!mq.weight<" + std::to_string(n) + "x" + std::to_string(k) +
@@ -138,6 +144,9 @@ std::string weightType(int64_t n, int64_t k, Width w, int64_t group,
     s += ", group = " + std::to_string(group);
   if (w.extra)
     s += ", mode = extra_precision";
+  if (usesPlanes(idxBits, group))
+    return s + ", layout = #mq.layout<planes, " + std::to_string(idxBits) +
+           ">>";
   s += ", layout = #mq.layout<interleaved, " + std::to_string(idxBits) +
        ", block = " + std::to_string(block) + ">>";
   return s;
@@ -340,11 +349,14 @@ int main(int argc, char **argv) {
                                       : nm::SliceMode::Clamped;
         unsigned idxBits = nm::indexStorageBits(8, wd.r, mode);
         std::vector<uint8_t> idx = nm::sliceAll(q, wd.r, mode);
+        bool planes = usesPlanes(idxBits, group);
         std::vector<uint8_t> packed =
-            nm::packInterleaved(idx.data(), n, k, idxBits, block);
+            planes ? nm::packPlanes(idx.data(), n, k, idxBits)
+                   : nm::packInterleaved(idx.data(), n, k, idxBits, block);
         idx.clear();
         idx.shrink_to_fit();
         int64_t rowBytes = nm::interleavedRowBytes(k, idxBits, block);
+        int64_t planeBytes = nm::planeRowBytes(k);
         double bytes = double(packed.size()) + 8.0 * q.alpha.size();
         // Enough copies that the weights do not stay in the caches.
         int copies = static_cast<int>(
@@ -389,28 +401,35 @@ int main(int argc, char **argv) {
             int next = 0;
             double secs;
             std::vector<float> out;
+            // The weight descriptor: rank 2 (interleaved) or 3 (planes);
+            // both are passed by pointer, so one call type serves.
             auto runOnce = [&](bool keep) {
-              auto wm = view<int8_t, 2>(
+              auto w2 = view<int8_t, 2>(
                   reinterpret_cast<int8_t *>(copiesData[next].data()),
                   {n, rowBytes});
+              auto w3 = view<int8_t, 3>(
+                  reinterpret_cast<int8_t *>(copiesData[next].data()),
+                  {static_cast<int64_t>(idxBits), n, planeBytes});
+              void *wm = planes ? static_cast<void *>(&w3)
+                                : static_cast<void *>(&w2);
               next = (next + 1) % copies;
               if (batch == 1) {
                 using Fn = void (*)(MemRef<float, 1> *, MemRef<float, 1> *,
-                                    MemRef<int8_t, 2> *, MemRef<float, 2> *,
+                                    void *, MemRef<float, 2> *,
                                     MemRef<float, 2> *);
                 auto xm = view<float, 1>(x.data(), {k});
                 MemRef<float, 1> y;
-                reinterpret_cast<Fn>(*fnAddr)(&y, &xm, &wm, &sm, &mm);
+                reinterpret_cast<Fn>(*fnAddr)(&y, &xm, wm, &sm, &mm);
                 if (keep)
                   out.assign(y.data, y.data + n);
                 std::free(y.basePtr);
               } else {
                 using Fn = void (*)(MemRef<float, 2> *, MemRef<float, 2> *,
-                                    MemRef<int8_t, 2> *, MemRef<float, 2> *,
+                                    void *, MemRef<float, 2> *,
                                     MemRef<float, 2> *);
                 auto xm = view<float, 2>(x.data(), {batch, k});
                 MemRef<float, 2> y;
-                reinterpret_cast<Fn>(*fnAddr)(&y, &xm, &wm, &sm, &mm);
+                reinterpret_cast<Fn>(*fnAddr)(&y, &xm, wm, &sm, &mm);
                 if (keep)
                   out.assign(y.data, y.data + batch * n);
                 std::free(y.basePtr);

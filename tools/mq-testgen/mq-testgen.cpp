@@ -70,6 +70,12 @@ const Case kCases[] = {
      "interleaved", 2, "f32", 0, 0},
     {"mv_int2_ep_interleaved_g8", 3, 24, 0, 8, 8, 2,
      SliceMode::ExtraPrecision, "interleaved", 0, "f32", 0, 0},
+    {"mv_int2_g16_planes", 6, 64, 0, 16, 8, 2, SliceMode::Clamped, "planes",
+     0, "f32", 0, 0},
+    {"mm_int1_pc", 5, 45, 0, 0, 8, 1, SliceMode::Clamped, "", 3, "f32", 0,
+     0},
+    {"mv_int2_pc_ragged", 7, 20, 0, 0, 8, 2, SliceMode::Clamped, "", 0, "f32",
+     0, 0},
 };
 
 std::string num(float v) {

@@ -148,18 +148,32 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
   std::vector<unsigned> pieces;
   float factor = 1.0f;
   int64_t kPad;
+  bool planes = false;
+  int64_t planeBytes = 0, chunkBytes = 0;
   if (quantized) {
     LayoutAttr layout = w.type.getLayout();
-    block = layout.getBlock();
     bits = layout.getBits();
-    pieces = numerics::interleavedPieces(bits);
-    lanes = quantizedLanes(w.type, cfg.vectorWidth);
     groups = w.type.getNumGroups();
-    int64_t blocks = (k + block - 1) / block;
-    kPad = blocks * block;
-    blocksPerGroup = groups == 1 ? blocks : (k / groups) / block;
     factor = static_cast<float>(
         1u << (w.type.getStorageBits() - w.type.getBits()));
+    if (layout.getKind() == LayoutKind::planes) {
+      // Bit planes: `lanes` elements take lanes / 8 bytes of each plane,
+      // used directly as a lane mask.
+      planes = true;
+      block = lanes;
+      chunkBytes = lanes / 8;
+      planeBytes = numerics::planeRowBytes(k);
+      int64_t blocks = (k + block - 1) / block;
+      kPad = blocks * block;
+      blocksPerGroup = groups == 1 ? blocks : (k / groups) / block;
+    } else {
+      block = layout.getBlock();
+      pieces = numerics::interleavedPieces(bits);
+      lanes = quantizedLanes(w.type, cfg.vectorWidth);
+      int64_t blocks = (k + block - 1) / block;
+      kPad = blocks * block;
+      blocksPerGroup = groups == 1 ? blocks : (k / groups) / block;
+    }
   } else {
     kPad = (k + lanes - 1) / lanes * lanes;
   }
@@ -277,6 +291,94 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
                     gb, gl, g, cIdx(gb, gl, blocksPerGroup));
                 Value lastBlock = arith::AddIOp::create(
                     gb, gl, firstBlock, cIdx(gb, gl, blocksPerGroup));
+                /// Bit planes: one partial sum per (row, batch, plane) of
+                /// the activations whose index bit is set.
+                auto planeStep = [&](OpBuilder &bb, Location bl, Value blk,
+                                     SmallVectorImpl<Value> &next,
+                                     bool inBounds) {
+                  Value kpos = arith::MulIOp::create(
+                      bb, bl, blk, cIdx(bb, bl, block));
+                  Value byte = arith::MulIOp::create(
+                      bb, bl, blk, cIdx(bb, bl, chunkBytes));
+                  SmallVector<Value> xv;
+                  for (int64_t bi = 0; bi < bn; ++bi)
+                    xv.push_back(readX(bb, bl, bi, kpos));
+                  auto maskBytes =
+                      VectorType::get({chunkBytes}, bb.getI8Type());
+                  auto maskType = VectorType::get({lanes}, bb.getI1Type());
+                  for (int64_t r = 0; r < rows; ++r)
+                    for (unsigned p = 0; p < bits; ++p) {
+                      Value raw = vector::TransferReadOp::create(
+                          bb, bl, maskBytes, w.storage,
+                          ValueRange{cIdx(bb, bl, p), rowIdx[r], byte},
+                          arith::ConstantIntOp::create(bb, bl,
+                                                       bb.getI8Type(), 0),
+                          ArrayRef<bool>{inBounds});
+                      Value mask =
+                          vector::BitCastOp::create(bb, bl, maskType, raw);
+                      for (int64_t bi = 0; bi < bn; ++bi) {
+                        int64_t i = (r * bn + bi) * bits + p;
+                        Value sum =
+                            arith::AddFOp::create(bb, bl, next[i], xv[bi]);
+                        next[i] = arith::SelectOp::create(bb, bl, mask, sum,
+                                                          next[i]);
+                      }
+                    }
+                };
+                if (planes) {
+                  SmallVector<Value> init(rows * bn * bits, zeroVec);
+                  // Whole chunks in a loop; a ragged last chunk (per
+                  // channel only) reads its plane bytes masked.
+                  int64_t wholeBlocks = groups == 1
+                                            ? planeBytes / chunkBytes
+                                            : blocksPerGroup;
+                  Value last = groups == 1
+                                   ? cIdx(gb, gl, wholeBlocks)
+                                   : lastBlock;
+                  auto loop = scf::ForOp::create(
+                      gb, gl, firstBlock, last, cIdx(gb, gl, 1), init,
+                      [&](OpBuilder &bb, Location bl, Value blk,
+                          ValueRange acc) {
+                        SmallVector<Value> next(acc.begin(), acc.end());
+                        planeStep(bb, bl, blk, next, true);
+                        scf::YieldOp::create(bb, bl, next);
+                      });
+                  SmallVector<Value> acc(loop.getResults().begin(),
+                                         loop.getResults().end());
+                  if (groups == 1 && wholeBlocks * chunkBytes < planeBytes)
+                    planeStep(gb, gl, cIdx(gb, gl, wholeBlocks), acc, false);
+                  SmallVector<Value> nextScaled, nextOffset;
+                  for (int64_t r = 0; r < rows; ++r) {
+                    Value alpha = tensor::ExtractOp::create(
+                        gb, gl, w.scales, ValueRange{rowIdx[r], g});
+                    Value eff = arith::MulFOp::create(gb, gl, alpha,
+                                                      cF32(gb, gl, factor));
+                    Value m = tensor::ExtractOp::create(
+                        gb, gl, w.offsets, ValueRange{rowIdx[r], g});
+                    for (int64_t bi = 0; bi < bn; ++bi) {
+                      Value total = carried[r * bn + bi];
+                      for (unsigned p = 0; p < bits; ++p) {
+                        Value weight = arith::MulFOp::create(
+                            gb, gl, eff,
+                            cF32(gb, gl,
+                                 static_cast<float>(1u << (bits - 1 - p))));
+                        Value wv =
+                            vector::BroadcastOp::create(gb, gl, vecType, weight);
+                        total = vector::FMAOp::create(
+                            gb, gl, wv, acc[(r * bn + bi) * bits + p], total);
+                      }
+                      nextScaled.push_back(total);
+                      Value xsum = tensor::ExtractOp::create(
+                          gb, gl, xs, ValueRange{cIdx(gb, gl, b0 + bi), g});
+                      Value prod = arith::MulFOp::create(gb, gl, m, xsum);
+                      nextOffset.push_back(arith::AddFOp::create(
+                          gb, gl, carried[perTile + r * bn + bi], prod));
+                    }
+                  }
+                  nextScaled.append(nextOffset);
+                  scf::YieldOp::create(gb, gl, nextScaled);
+                  return;
+                }
                 auto blockLoop = scf::ForOp::create(
                     gb, gl, firstBlock, lastBlock, cIdx(gb, gl, 1), partsInit,
                     [&](OpBuilder &bb, Location bl, Value blk,
@@ -286,70 +388,82 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
                           bb, bl, blk, cIdx(bb, bl, blockBytes));
                       Value kBase = arith::MulIOp::create(
                           bb, bl, blk, cIdx(bb, bl, block));
-                      int64_t pieceStart = 0, slot = 0;
-                      unsigned shiftPos = bits;
                       auto laneBytes =
                           VectorType::get({lanes}, bb.getI8Type());
+                      // Load every piece of the block once per row.
+                      struct Piece {
+                        unsigned width, shift;
+                        int64_t bytes;
+                        SmallVector<Value> data; // per row
+                      };
+                      SmallVector<Piece> loaded;
+                      int64_t pieceStart = 0;
+                      unsigned shiftPos = bits;
                       for (unsigned pw : pieces) {
                         shiftPos -= pw;
-                        int64_t pieceBytes = block * pw / 8;
+                        Piece piece{pw, shiftPos, block * pw / 8, {}};
                         auto bytesType =
-                            VectorType::get({pieceBytes}, bb.getI8Type());
+                            VectorType::get({piece.bytes}, bb.getI8Type());
                         Value off = arith::AddIOp::create(
                             bb, bl, byteBase, cIdx(bb, bl, pieceStart));
-                        SmallVector<Value> bytes;
                         for (int64_t r = 0; r < rows; ++r)
-                          bytes.push_back(vector::TransferReadOp::create(
+                          piece.data.push_back(vector::TransferReadOp::create(
                               bb, bl, bytesType, w.storage,
                               ValueRange{rowIdx[r], off},
                               arith::ConstantIntOp::create(bb, bl,
                                                            bb.getI8Type(), 0),
                               ArrayRef<bool>{true}));
-                        for (int64_t ch = 0; ch * lanes < pieceBytes; ++ch) {
-                          SmallVector<Value> v;
-                          for (int64_t r = 0; r < rows; ++r)
-                            v.push_back(
-                                lanes == pieceBytes
-                                    ? bytes[r]
+                        loaded.push_back(std::move(piece));
+                        pieceStart += block * pw / 8;
+                      }
+                      // Per `lanes` consecutive elements e0..: gather each
+                      // piece in place (shift, mask), OR them into the
+                      // index, convert once, and fma.
+                      int64_t slot = 0;
+                      for (int64_t e0 = 0; e0 < block; e0 += lanes) {
+                        SmallVector<Value> f;
+                        for (int64_t r = 0; r < rows; ++r) {
+                          Value k;
+                          for (Piece &piece : loaded) {
+                            int64_t chunk = (e0 % piece.bytes) / lanes;
+                            int64_t t = e0 / piece.bytes;
+                            Value v =
+                                lanes == piece.bytes
+                                    ? piece.data[r]
                                     : vector::ExtractStridedSliceOp::create(
-                                          bb, bl, bytes[r], {ch * lanes},
-                                          {lanes}, {1})
-                                          .getResult());
-                          for (unsigned t = 0; t < 8 / pw; ++t) {
-                            // Move the piece at bits [t*pw, t*pw + pw) to
-                            // its place shiftPos in the index, and mask.
-                            int sh = static_cast<int>(t * pw) -
-                                     static_cast<int>(shiftPos);
-                            unsigned mask = ((1u << pw) - 1u) << shiftPos;
-                            SmallVector<Value> f;
-                            for (int64_t r = 0; r < rows; ++r) {
-                              Value pv = v[r];
-                              if (sh > 0)
-                                pv = arith::ShRUIOp::create(
-                                    bb, bl, pv,
-                                    splat(bb, bl, laneBytes,
-                                          bb.getI8IntegerAttr(sh)));
-                              else if (sh < 0)
-                                pv = arith::ShLIOp::create(
-                                    bb, bl, pv,
-                                    splat(bb, bl, laneBytes,
-                                          bb.getI8IntegerAttr(-sh)));
-                              if (mask != 0xFFu)
-                                pv = arith::AndIOp::create(
-                                    bb, bl, pv,
-                                    splat(bb, bl, laneBytes,
-                                          bb.getI8IntegerAttr(
-                                              static_cast<int8_t>(mask))));
-                              f.push_back(arith::UIToFPOp::create(
-                                  bb, bl, vecType, pv));
-                            }
-                            Value kpos = arith::AddIOp::create(
-                                bb, bl, kBase,
-                                cIdx(bb, bl, t * pieceBytes + ch * lanes));
-                            accumulate(bb, bl, next, f, kpos, slot++ % accs);
+                                          bb, bl, piece.data[r],
+                                          {chunk * lanes}, {lanes}, {1})
+                                          .getResult();
+                            int sh = static_cast<int>(t * piece.width) -
+                                     static_cast<int>(piece.shift);
+                            unsigned mask = ((1u << piece.width) - 1u)
+                                            << piece.shift;
+                            if (sh > 0)
+                              v = arith::ShRUIOp::create(
+                                  bb, bl, v,
+                                  splat(bb, bl, laneBytes,
+                                        bb.getI8IntegerAttr(sh)));
+                            else if (sh < 0)
+                              v = arith::ShLIOp::create(
+                                  bb, bl, v,
+                                  splat(bb, bl, laneBytes,
+                                        bb.getI8IntegerAttr(-sh)));
+                            if (mask != 0xFFu)
+                              v = arith::AndIOp::create(
+                                  bb, bl, v,
+                                  splat(bb, bl, laneBytes,
+                                        bb.getI8IntegerAttr(
+                                            static_cast<int8_t>(mask))));
+                            k = k ? arith::OrIOp::create(bb, bl, k, v)
+                                        .getResult()
+                                  : v;
                           }
+                          f.push_back(
+                              arith::UIToFPOp::create(bb, bl, vecType, k));
                         }
-                        pieceStart += pieceBytes;
+                        Value kpos = arith::AddIOp::create(
+                            bb, bl, kBase, cIdx(bb, bl, e0));
+                        accumulate(bb, bl, next, f, kpos, slot++ % accs);
                       }
                       scf::YieldOp::create(bb, bl, next);
                     });
@@ -470,8 +584,16 @@ struct LowerWeightOnly : OpRewritePattern<OpTy> {
                                 PatternRewriter &rewriter) const override {
     WeightType type = op.getWeight().getType();
     LayoutAttr layout = type.getLayout();
-    if (!layout || layout.getKind() != LayoutKind::interleaved)
-      return rewriter.notifyMatchFailure(op, "weight not interleaved");
+    if (!layout || type.getAxis() != 0)
+      return rewriter.notifyMatchFailure(op, "weight not packed on axis 0");
+    if (layout.getKind() == LayoutKind::dense)
+      return rewriter.notifyMatchFailure(op, "dense layout: not a kernel's");
+    // Bit-plane kernels need whole mask chunks per group.
+    if (layout.getKind() == LayoutKind::planes &&
+        (cfg.vectorWidth < 8 ||
+         (type.getGroupSize() != 0 &&
+          type.getGroupSize() % cfg.vectorWidth != 0)))
+      return rewriter.notifyMatchFailure(op, "groups not whole mask chunks");
     // The weight value is its storage tensor at this level.
     Location loc = op.getLoc();
     auto storage = UnrealizedConversionCastOp::create(

@@ -35,20 +35,31 @@ struct MQSelectCPULayoutPass
       OpOperand &operand = op->getOpOperand(1);
       auto type = cast<WeightType>(operand.get().getType());
       LayoutAttr layout = type.getLayout();
-      if (type.getAxis() != 0 ||
-          (layout && layout.getKind() == LayoutKind::interleaved))
+      if (type.getAxis() != 0)
         return;
-      unsigned block = chooseBlock(type);
-      if (!block)
-        return; // No block fits the groups: the reference lowering runs it.
+      unsigned idxBits = type.getIndexStorageBits();
+      bool usePlanes = idxBits <= planesMaxBits &&
+                       (type.getGroupSize() == 0 ||
+                        type.getGroupSize() % 16 == 0);
+      LayoutAttr want;
+      if (usePlanes) {
+        want = LayoutAttr::get(&getContext(), LayoutKind::planes, idxBits);
+      } else {
+        unsigned block = chooseBlock(type);
+        if (!block)
+          return; // No block fits the groups: the reference lowering runs it.
+        want = LayoutAttr::get(&getContext(), LayoutKind::interleaved,
+                               idxBits, block);
+      }
+      if (layout && layout.getKind() == want.getKind() &&
+          (layout.getKind() != LayoutKind::dense))
+        return; // Already in a kernel layout of this kind.
       OpBuilder b(op);
       Value logical = operand.get();
       if (layout)
         logical = UnpackOp::create(b, op->getLoc(), type.withLayout({}),
                                    logical);
-      auto packed = type.withLayout(
-          LayoutAttr::get(&getContext(), LayoutKind::interleaved,
-                          type.getIndexStorageBits(), block));
+      auto packed = type.withLayout(want);
       operand.set(PackOp::create(b, op->getLoc(), packed, logical));
     });
   }

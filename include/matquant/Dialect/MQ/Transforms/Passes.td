@@ -62,7 +62,16 @@ def MQSelectCPULayoutPass : Pass<"mq-select-cpu-layout", "::mlir::ModuleOp"> {
                       layout = #mq.layout<interleaved, 4, block = 128>>
     %y = mq.matvec %x, %p, %s, %m : ...
     ```
+
+    Indices of at most `planes-max-bits` bits (int1) go to the
+    `planes` layout instead, whose kernel adds the activations under each
+    plane's bits used as a lane mask (one masked add per plane and vector),
+    when the group size is a multiple of 16 (or per channel).
   }];
+  let options = [
+    Option<"planesMaxBits", "planes-max-bits", "unsigned", /*default=*/"1",
+           "Widest index that uses the bit-plane kernel (0: never)">,
+  ];
 }
 
 #endif // MATQUANT_DIALECT_MQ_TRANSFORMS_PASSES_TD

@@ -55,7 +55,7 @@ static cl::opt<int> membwMiB("membw-mib",
                              cl::init(1024));
 static cl::opt<int> rowTile("row-tile", cl::init(4),
                             cl::desc("rows per iteration at batch 1"));
-static cl::opt<int> vectorWidth("lanes", cl::init(16),
+static cl::opt<int> vectorWidth("lanes", cl::init(0),
                                 cl::desc("lanes per vector"));
 
 namespace {

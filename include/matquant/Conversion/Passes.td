@@ -86,8 +86,9 @@ def ConvertMQToVectorPass : Pass<"convert-mq-to-vector", "::mlir::ModuleOp"> {
     `vector<16xf32>`.
   }];
   let options = [
-    Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"16",
-           "Lanes per vector (16: AVX-512, 8: AVX2, 4: SSE / NEON)">,
+    Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"0",
+           "Lanes per vector (16: AVX-512, 8: AVX2, 4: SSE / NEON); 0 picks "
+           "it from the host CPU's features">,
     Option<"accumulators", "accumulators", "int64_t", /*default=*/"4",
            "Independent accumulators per row at batch 1">,
     Option<"batchTile", "batch-tile", "int64_t", /*default=*/"4",

@@ -24,9 +24,11 @@ struct CPUPipelineOptions
                           llvm::cl::desc("OpenMP threads over output rows "
                                          "(0: no OpenMP, sequential)"),
                           llvm::cl::init(0)};
-  Option<int64_t> vectorWidth{*this, "vector-width",
-                              llvm::cl::desc("Lanes per vector"),
-                              llvm::cl::init(16)};
+  Option<int64_t> vectorWidth{
+      *this, "vector-width",
+      llvm::cl::desc("Lanes per vector (0: from the host CPU: 16 with "
+                     "AVX-512, 8 with AVX2, else 4)"),
+      llvm::cl::init(0)};
   Option<int64_t> accumulators{*this, "accumulators",
                                llvm::cl::desc("Independent accumulators"),
                                llvm::cl::init(4)};

@@ -27,7 +27,7 @@ namespace matquant {
 /// Options of a JIT compilation.
 struct JitOptions {
   int64_t threads = 0;      ///< OpenMP threads (0: sequential code)
-  int64_t vectorWidth = 16; ///< lanes per vector (16: AVX-512, 8: AVX2)
+  int64_t vectorWidth = 0; ///< lanes per vector (0: from the host CPU)
   int64_t accumulators = 4;
   int64_t batchTile = 4;
   int64_t rowTile = 4;

@@ -16,6 +16,7 @@
 #include "mlir/IR/AffineMap.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "llvm/TargetParser/Host.h"
 
 #include <numeric>
 
@@ -657,10 +658,26 @@ struct LowerFloat : OpRewritePattern<OpTy> {
   KernelConfig cfg;
 };
 
+/// 16 f32 lanes with AVX-512, 8 with AVX2, else 4 (SSE, NEON, generic).
+int64_t hostVectorWidth() {
+  llvm::StringMap<bool> features = llvm::sys::getHostCPUFeatures();
+  auto has = [&](StringRef f) {
+    auto it = features.find(f);
+    return it != features.end() && it->second;
+  };
+  if (has("avx512f"))
+    return 16;
+  if (has("avx2"))
+    return 8;
+  return 4;
+}
+
 struct ConvertMQToVectorPass
     : matquant::impl::ConvertMQToVectorPassBase<ConvertMQToVectorPass> {
   using Base::Base;
   void runOnOperation() override {
+    if (vectorWidth == 0)
+      vectorWidth = hostVectorWidth();
     if (vectorWidth < 1 || (vectorWidth & (vectorWidth - 1)) != 0 ||
         accumulators < 1 || batchTile < 1 || rowTile < 1) {
       getOperation().emitError()

@@ -41,6 +41,7 @@ tools += [
     ToolSubst("mlir-runner", command=os.path.join(config.mlir_tools_dir, "mlir-runner"), unresolved="ignore"),
     ToolSubst("mq-testgen", unresolved="fatal"),
     ToolSubst("matquant-import", unresolved="fatal"),
+    ToolSubst("matquant-aot", unresolved="fatal"),
     ToolSubst("llama-ref", unresolved="fatal"),
     ToolSubst("MatquantNumericsTests", command=os.path.join(config.matquant_obj_root, "unittests", "Numerics", "MatquantNumericsTests"), unresolved="ignore"),
 ]
@@ -50,6 +51,9 @@ if config.enable_execution_engine:
     config.available_features.add("mlir-runner")
 if config.matquant_sanitize:
     config.available_features.add("sanitizers")
+# A host C++ compiler, for drivers linked against matquant-aot objects.
+if lit.util.which("g++", config.environment["PATH"]):
+    config.available_features.add("cxx")
 
 # The real stories260K checkpoint, when the shared model directory is there.
 stories260k = os.path.join(config.matquant_src_root, "..", "shared", "models", "stories260K.bin")

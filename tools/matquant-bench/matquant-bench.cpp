@@ -53,6 +53,8 @@ static cl::opt<std::string> jsonOut("json", cl::desc("write JSON records"),
 static cl::opt<int> membwMiB("membw-mib",
                              cl::desc("array size of the bandwidth test"),
                              cl::init(1024));
+static cl::opt<int> accumulatorsOpt("accumulators", cl::init(4),
+                                    cl::desc("accumulators per row at batch 1"));
 static cl::opt<int> rowTile("row-tile", cl::init(4),
                             cl::desc("rows per iteration at batch 1"));
 static cl::opt<int> vectorWidth("lanes", cl::init(0),
@@ -283,6 +285,7 @@ int main(int argc, char **argv) {
         opts.threads = threads;
         opts.vectorWidth = vectorWidth;
         opts.rowTile = rowTile;
+        opts.accumulators = accumulatorsOpt;
         auto jit = JitModule::compile(src, opts);
         if (!jit)
           fail(jit.takeError());
@@ -390,6 +393,7 @@ int main(int argc, char **argv) {
             opts.threads = threads;
             opts.vectorWidth = vectorWidth;
         opts.rowTile = rowTile;
+        opts.accumulators = accumulatorsOpt;
             auto jit = JitModule::compile(src, opts);
             if (!jit)
               fail(jit.takeError());

@@ -108,4 +108,27 @@ def ConvertMQToVectorPass : Pass<"convert-mq-to-vector", "::mlir::ModuleOp"> {
   ];
 }
 
+def ExpandStridedCopiesPass
+    : Pass<"matquant-expand-strided-copies", "::mlir::func::FuncOp"> {
+  let summary = "Turn non-contiguous memref.copy into linalg.copy";
+  let description = [{
+    After bufferization, a `memref.copy` between buffers that are not both
+    static, contiguous and row-major lowers to a call of `memrefCopy` from
+    MLIR's runner support library. Code compiled ahead of time or in a JIT
+    without that library cannot call it, so this pass rewrites such copies
+    to `linalg.copy`, which lowers to plain loops. Contiguous copies stay
+    `memref.copy` (an `llvm.memcpy`).
+
+    ```mlir
+    memref.copy %a, %b : memref<4x3xf32> to memref<4x3xf32, strided<[5, 1]>>
+    ```
+    becomes
+    ```mlir
+    linalg.copy ins(%a : memref<4x3xf32>)
+                outs(%b : memref<4x3xf32, strided<[5, 1]>>)
+    ```
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
 #endif // MATQUANT_CONVERSION_PASSES_TD

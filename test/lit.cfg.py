@@ -42,6 +42,7 @@ tools += [
     ToolSubst("mq-testgen", unresolved="fatal"),
     ToolSubst("matquant-import", unresolved="fatal"),
     ToolSubst("matquant-aot", unresolved="fatal"),
+    ToolSubst("matquant-run", unresolved="fatal"),
     ToolSubst("llama-ref", unresolved="fatal"),
     ToolSubst("MatquantNumericsTests", command=os.path.join(config.matquant_obj_root, "unittests", "Numerics", "MatquantNumericsTests"), unresolved="ignore"),
 ]

@@ -191,6 +191,73 @@ uint8_t roundClamp(float t, float qmax) {
 
 } // namespace
 
+void groupRange(const float *v, int64_t n, int64_t stride, float &mn,
+                float &mx) {
+  // NaN elements do not take part.
+  mn = std::numeric_limits<float>::infinity();
+  mx = -std::numeric_limits<float>::infinity();
+  for (int64_t t = 0; t < n; ++t) {
+    float x = v[t * stride];
+    if (x < mn)
+      mn = x;
+    if (x > mx)
+      mx = x;
+  }
+  if (mn > mx) // every element is NaN
+    mn = mx = std::numeric_limits<float>::quiet_NaN();
+}
+
+GroupQuant groupParams(const float *v, int64_t n, int64_t stride,
+                       unsigned bits, float gamma, float beta) {
+  assert(n >= 1);
+  float mn, mx;
+  groupRange(v, n, stride, mn, mx);
+  return groupParamsFromRange(mn, mx, bits, gamma, beta);
+}
+
+GroupQuant groupParamsFromRange(float mn, float mx, unsigned bits, float gamma,
+                                float beta) {
+  assert(bits >= 1 && bits <= 8);
+  GroupQuant g;
+  const float levels = static_cast<float>((1u << bits) - 1u);
+  if (!(mx > mn)) {
+    // Constant group (or all NaN): exact, alpha = 0, m = w, q = 0.
+    g.offset = mn;
+    return g;
+  }
+
+  float hi = gamma * mx;
+  float lo = beta * mn;
+  if (!(hi > lo)) { // clipping collapsed the range (matquant)
+    hi = mx;
+    lo = mn;
+  }
+  float alpha = (hi - lo) / levels;
+  if (std::isinf(alpha) && std::isfinite(hi) && std::isfinite(lo)) {
+    // hi - lo overflowed float; only reachable near FLT_MAX.
+    alpha = hi / levels - lo / levels;
+  }
+  if (alpha == 0.0f) {
+    // hi - lo underflowed (hi, lo within a few subnormal steps): treat
+    // as constant; the error is below hi - lo.
+    g.offset = lo;
+    return g;
+  }
+  float z = -lo / alpha;
+  g.alpha = alpha;
+  g.z = z;
+  g.offset = -alpha * z;
+  return g;
+}
+
+uint8_t quantizeValue(float v, const GroupQuant &g, unsigned bits) {
+  if (g.alpha == 0.0f)
+    return 0;
+  const float levels = static_cast<float>((1u << bits) - 1u);
+  float t = v / g.alpha + g.z;
+  return roundClamp(t, levels);
+}
+
 QuantizedMatrix quantize(const float *w, int64_t rows, int64_t cols,
                          const QuantOptions &opts,
                          const std::vector<float> &gamma,
@@ -210,9 +277,10 @@ QuantizedMatrix quantize(const float *w, int64_t rows, int64_t cols,
   out.alpha.assign(static_cast<size_t>(nGroups), 0.0f);
   out.offset.assign(static_cast<size_t>(nGroups), 0.0f);
 
-  const float levels = static_cast<float>((1u << opts.bits) - 1u);
   const int64_t reduce = opts.axis == 0 ? cols : rows;
   const int64_t glen = groupLength(reduce, opts.groupSize);
+  // Distance between consecutive elements of a group in w.
+  const int64_t stride = opts.axis == 0 ? 1 : cols;
 
   // Element t (0 <= t < glen) of group (sr, sc), as a flat index into w.
   auto element = [&](int64_t sr, int64_t sc, int64_t t) -> int64_t {
@@ -224,52 +292,18 @@ QuantizedMatrix quantize(const float *w, int64_t rows, int64_t cols,
   for (int64_t sr = 0; sr < sRows; ++sr) {
     for (int64_t sc = 0; sc < sCols; ++sc) {
       int64_t g = sr * sCols + sc;
-      // Range of the group; NaN elements do not take part.
-      float mn = std::numeric_limits<float>::infinity();
-      float mx = -std::numeric_limits<float>::infinity();
-      for (int64_t t = 0; t < glen; ++t) {
-        float v = w[element(sr, sc, t)];
-        if (v < mn)
-          mn = v;
-        if (v > mx)
-          mx = v;
-      }
-      if (mn > mx) // every element is NaN
-        mn = mx = std::numeric_limits<float>::quiet_NaN();
-
-      if (!(mx > mn)) {
-        // Constant group (or all NaN): exact, alpha = 0, m = w, q = 0.
-        out.alpha[g] = 0.0f;
-        out.offset[g] = mn;
+      const float *first = w + element(sr, sc, 0);
+      GroupQuant p = groupParams(first, glen, stride, opts.bits,
+                                 clipFactor(gamma, g, nGroups),
+                                 clipFactor(beta, g, nGroups));
+      out.alpha[g] = p.alpha;
+      out.offset[g] = p.offset;
+      if (p.alpha == 0.0f)
         continue; // codes already 0
-      }
-
-      float hi = clipFactor(gamma, g, nGroups) * mx;
-      float lo = clipFactor(beta, g, nGroups) * mn;
-      if (!(hi > lo)) { // clipping collapsed the range (matquant)
-        hi = mx;
-        lo = mn;
-      }
-      float alpha = (hi - lo) / levels;
-      if (std::isinf(alpha) && std::isfinite(hi) && std::isfinite(lo)) {
-        // hi - lo overflowed float; only reachable near FLT_MAX.
-        alpha = hi / levels - lo / levels;
-      }
-      if (alpha == 0.0f) {
-        // hi - lo underflowed (hi, lo within a few subnormal steps): treat
-        // as constant; the error is below hi - lo.
-        out.alpha[g] = 0.0f;
-        out.offset[g] = lo;
-        continue;
-      }
-      float z = -lo / alpha;
       for (int64_t t = 0; t < glen; ++t) {
         int64_t e = element(sr, sc, t);
-        float v = w[e] / alpha + z;
-        out.codes[static_cast<size_t>(e)] = roundClamp(v, levels);
+        out.codes[static_cast<size_t>(e)] = quantizeValue(w[e], p, opts.bits);
       }
-      out.alpha[g] = alpha;
-      out.offset[g] = -alpha * z;
     }
   }
   return out;

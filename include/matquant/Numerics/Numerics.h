@@ -112,6 +112,36 @@ QuantizedMatrix quantize(const float *w, int64_t rows, int64_t cols,
                          const std::vector<float> &gamma = {},
                          const std::vector<float> &beta = {});
 
+/// The affine parameters of one group as quantize() computes them. alpha == 0
+/// marks a group quantized exactly to `offset` (constant, all-NaN or
+/// underflowing range): every code is 0.
+struct GroupQuant {
+  float alpha = 0.0f;  ///< scale
+  float z = 0.0f;      ///< -lo / alpha (0 for an exact group)
+  float offset = 0.0f; ///< m = -alpha * z
+};
+
+/// The parameters quantize() gives a group of n values v[0], v[stride], ...
+/// at c = bits with clip factors (gamma, beta): range over the non-NaN
+/// values, clipping and its fallback, the overflow and underflow rules of
+/// docs/Numerics.md section 2. Requires 1 <= bits <= 8 and n >= 1.
+GroupQuant groupParams(const float *v, int64_t n, int64_t stride,
+                       unsigned bits, float gamma, float beta);
+
+/// The range (mn, mx) of a group over its non-NaN values; both NaN when
+/// every value is NaN.
+void groupRange(const float *v, int64_t n, int64_t stride, float &mn,
+                float &mx);
+
+/// groupParams() from a range computed by groupRange().
+GroupQuant groupParamsFromRange(float mn, float mx, unsigned bits, float gamma,
+                                float beta);
+
+/// The c-bit code quantize() gives value v of a group with parameters g:
+/// 0 for an exact group, else clamp(roundf(v / alpha + z), 0, 2^c - 1) with
+/// NaN mapped to 0. v may lie outside the group's range (it saturates).
+uint8_t quantizeValue(float v, const GroupQuant &g, unsigned bits);
+
 /// Dequantizes one element from its index k at width r:
 /// (alpha * 2^(c-r)) * k + m, evaluated in float32 in that order.
 float dequantizeIndex(uint32_t k, float alpha, float m, unsigned c,

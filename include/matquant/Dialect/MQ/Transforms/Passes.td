@@ -8,19 +8,52 @@ include "mlir/Pass/PassBase.td"
 def MQApplySchedulePass : Pass<"mq-apply-schedule", "::mlir::ModuleOp"> {
   let summary = "Slice each layer's weight to the width a Mix'n'Match schedule gives it";
   let description = [{
-    Reads a `#mq.schedule` (the `schedule` option, else the module's
-    `mq.schedule` attribute) and, for every `mq.matmul` / `mq.matvec` with a
-    `layer` name, feeds it the weight sliced to the scheduled width. The
-    weight is traced back through `mq.slice` ops to the stored model, and
-    the new slice is taken from that model directly (a slice of a slice is
-    not a slice), so every width comes from the one stored c-bit model.
-    A width wider than the stored model, or outside the nested widths its
-    type fixes, is an error. Ops without a `layer` name are left alone.
+    Chooses a width r for every `mq.matmul` / `mq.matvec` with a `layer`
+    name and feeds the op its weight sliced to that width. The weight is
+    traced back through `mq.slice` ops to the stored model, and the new
+    slice is taken from that model directly (a slice of a slice is not a
+    slice), so every width comes from the one stored c-bit model. A width
+    wider than the stored model, or outside the nested widths its type
+    fixes, is an error. Ops without a `layer` name are left alone.
+
+    The widths come from the `policy` option:
+
+    - `attr` (the default): a `#mq.schedule`, from the `schedule` option or
+      else the module's `mq.schedule` attribute;
+    - `uniform=<r>`: every layer at width r;
+    - `list=<r0,r1,...>`: one width per transformer block, in block order;
+      a layer's block is the `i` of its `layers.<i>.` name prefix;
+    - `json=<file>`: a JSON object `{"layer name": r, ...}`; naming a layer
+      the module does not have is an error;
+    - `pyramid`: the paper's Mix'n'Match layout, more bits in the middle
+      blocks: block i of L gets the allowed width nearest to
+      `edge + t (center - edge)` with `t = 1 - |i - (L-1)/2| / ((L-1)/2)`
+      (`pyramid-edge`, `pyramid-center`); layers outside the blocks get
+      the edge width;
+    - `budget=<b>`: greedy under a budget of b effective bits per parameter
+      (indices plus scales and offsets, as `mq.effective_bits` counts them):
+      every layer starts at its lowest allowed width, then the upgrade to
+      the next allowed width with the largest reduction of the squared
+      weight error per added bit is applied while the budget holds. The
+      error of a layer at each width is its `mq.slice_errors` attribute
+      (||W - W_hat_r||^2, set by `mq-quantize-weights`), or else is
+      computed with the numerics library from a constant stored model as
+      ||W_hat_c - W_hat_r||^2.
+
+    Computed widths (`pyramid`, `budget`) are taken from `allowed-widths`
+    that fit the layer (at most its storage width, and one of its nested
+    widths when the type has them). Layers a `list` or `json` policy does
+    not cover get `default-width` (0: the storage width). Every policy but
+    `attr` records the widths it computed in the module's
+    `mq.schedule_widths` dictionary (builtin attributes, so that a lowered
+    module still parses without the mq dialect).
 
     The pass attaches `mq.effective_bits` to the module: the
     parameter-weighted mean bits per weight of the scheduled layers, packed
     indices (r, or r + 1 for extra precision) plus the f32 scale and offset
-    of every group.
+    of every group. With `report`, it also emits a remark with the table of
+    layers, parameters, widths, bits per parameter and (for `budget`) the
+    squared weight error.
 
     Before:
     ```mlir
@@ -38,6 +71,21 @@ def MQApplySchedulePass : Pass<"mq-apply-schedule", "::mlir::ModuleOp"> {
   let options = [
     Option<"schedule", "schedule", "std::string", /*default=*/"\"\"",
            "A #mq.schedule attribute; overrides the module's mq.schedule">,
+    Option<"policy", "policy", "std::string", /*default=*/"\"attr\"",
+           "attr, uniform=<r>, list=<r0,r1,...>, json=<file>, pyramid or "
+           "budget=<bits per parameter>">,
+    Option<"pyramidEdge", "pyramid-edge", "unsigned", /*default=*/"2",
+           "Width of the first and last blocks for policy=pyramid">,
+    Option<"pyramidCenter", "pyramid-center", "unsigned", /*default=*/"8",
+           "Width of the middle block for policy=pyramid">,
+    Option<"allowedWidths", "allowed-widths", "std::string",
+           /*default=*/"\"2,3,4,6,8\"",
+           "Widths the pyramid and budget policies may choose">,
+    Option<"defaultWidth", "default-width", "unsigned", /*default=*/"0",
+           "Width of layers a list or json policy does not name (0: the "
+           "storage width)">,
+    Option<"report", "report", "bool", /*default=*/"false",
+           "Emit a remark with the per-layer table">,
   ];
 }
 
@@ -72,6 +120,141 @@ def MQSelectCPULayoutPass : Pass<"mq-select-cpu-layout", "::mlir::ModuleOp"> {
     Option<"planesMaxBits", "planes-max-bits", "unsigned", /*default=*/"1",
            "Widest index that uses the bit-plane kernel (0: never)">,
   ];
+}
+
+def MQQuantizeWeightsPass : Pass<"mq-quantize-weights", "::mlir::ModuleOp"> {
+  let summary = "Quantize the constant weights of linear ops into one shared MatQuant model";
+  let description = [{
+    Finds weight-stationary linear ops whose weight is an `arith.constant`
+    (a dense or `dense_resource` f32 elements attribute) and rewrites each
+    into the `mq` weight-only form, quantizing the weight at compile time:
+
+    - `linalg.matvec ins(%W : tensor<NxKxf32>, %x)`: the weight is [N, K]
+      (channel axis 0) and becomes an `mq.matvec`;
+    - `linalg.matmul ins(%x, %W)` with the transposed-B maps
+      `(m, n, k) -> (m, k), (n, k), (m, n)`: the weight is [N, K] (axis 0);
+    - `linalg.matmul ins(%x, %W)` with the default maps: the weight is
+      [K, N] (axis 1); both become an `mq.matmul`.
+
+    The weight is quantized to c = `bits` bit codes (`mq.constant`) with one
+    (alpha, m) pair per channel (`group` = 0) or per `group` elements of the
+    reduction axis (two `arith.constant` tensors). `method` = `minmax` is
+    plain min-max quantization; `matquant` chooses the clip factors
+    (gamma, beta) of every group by grid search to minimise the MatQuant
+    objective sum_r lambda_r ||w - w_hat_r||^2 over the nested `widths`
+    with the weights `lambdas`, slicing in `mode` (numerics library,
+    `Numerics/Search.h`). The grid runs from 1 down to `grid-min` in steps
+    of `grid-step`, and up to `grid-max` (factors above 1 widen the range);
+    `normalize` divides each width's error by its min-max error. The new op carries `layer` = the op's `mq.layer`
+    attribute, or a generated `linear.<i>` when there is none, and
+    `mq.slice_errors`: ||W - W_hat_r||^2 for r = 1..c (float64, index r - 1),
+    which `mq-apply-schedule` uses for its `budget` policy, and
+    `mq.weight_sq_norm` = ||W||^2 (for relative errors, `matquant-report`).
+
+    Only layers selected by `layers` are rewritten: `all`, `ffn` (layer names
+    containing `feed_forward`) or a regular expression searched in the layer
+    name. The linalg op's `outs` operand is respected: when it is not a
+    `linalg.fill` (or splat constant) of +0.0, the result is `init + y`
+    through a `linalg.add`. Weights shared by several ops are quantized once.
+
+    Before:
+    ```mlir
+    %W = arith.constant dense<...> : tensor<8x12xf32>
+    %z = linalg.fill ins(%zero : f32) outs(%e : tensor<8xf32>) -> tensor<8xf32>
+    %y = linalg.matvec {mq.layer = "layers.0.feed_forward.w1"}
+           ins(%W, %x : tensor<8x12xf32>, tensor<12xf32>)
+           outs(%z : tensor<8xf32>) -> tensor<8xf32>
+    ```
+    After (`bits=8`, per channel):
+    ```mlir
+    %q = mq.constant dense<...> : tensor<8x12xi8>
+           : !mq.weight<8x12xf32, storage = 8, bits = 8>
+    %s = arith.constant dense<...> : tensor<8x1xf32>
+    %m = arith.constant dense<...> : tensor<8x1xf32>
+    %y = mq.matvec %x, %q, %s, %m {layer = "layers.0.feed_forward.w1",
+           mq.slice_errors = array<f64: ...>, mq.weight_sq_norm = ...}
+           : tensor<12xf32>,
+           !mq.weight<8x12xf32, storage = 8, bits = 8>, tensor<8x1xf32>,
+           tensor<8x1xf32> -> tensor<8xf32>
+    ```
+    Weights given as `dense_resource` blobs produce `dense_resource` codes,
+    scales and offsets.
+  }];
+  let options = [
+    Option<"bits", "bits", "unsigned", /*default=*/"8",
+           "Storage width c of the shared model (1..8)">,
+    Option<"widths", "widths", "std::string", /*default=*/"\"8,4,2\"",
+           "Nested widths of the MatQuant objective; must contain `bits`">,
+    Option<"lambdas", "lambdas", "std::string", /*default=*/"\"0.1,0.1,1\"",
+           "One objective weight per width">,
+    Option<"group", "group", "int64_t", /*default=*/"0",
+           "Group size along the reduction axis (0: per channel)">,
+    Option<"mode", "mode", "std::string", /*default=*/"\"clamped\"",
+           "Slice mode: clamped or extra_precision">,
+    Option<"method", "method", "std::string", /*default=*/"\"matquant\"",
+           "minmax or matquant">,
+    Option<"layers", "layers", "std::string", /*default=*/"\"all\"",
+           "Which layers: all, ffn, or a regular expression on the name">,
+    Option<"gridMin", "grid-min", "double", /*default=*/"0.5",
+           "Smallest clip factor of the search grid (0, 1]">,
+    Option<"gridStep", "grid-step", "double", /*default=*/"0.05",
+           "Step of the clip grid">,
+    Option<"gridMax", "grid-max", "double", /*default=*/"1.0",
+           "Largest clip factor; above 1 the range is widened (matquant)">,
+    Option<"refine", "refine", "bool", /*default=*/"false",
+           "Refine the clip grid around the best pair">,
+    Option<"normalize", "normalize", "bool", /*default=*/"false",
+           "Weigh each width's error relative to its min-max error">,
+    Option<"restrictWidths", "restrict-widths", "bool", /*default=*/"false",
+           "Record `widths` in the weight type, so that only those slices "
+           "may be taken later">,
+  ];
+  let dependentDialects = [
+    "::matquant::mq::MQDialect",
+    "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::tensor::TensorDialect",
+  ];
+}
+
+def MQCaptureLayerInputsPass
+    : Pass<"mq-capture-layer-inputs", "::mlir::func::FuncOp"> {
+  let summary = "Make a function also return the input vector of every named linear layer";
+  let description = [{
+    For calibration: collects, in IR order, the 1-D input of every
+    `linalg.matvec` with an `mq.layer` name and of every `mq.matvec` with a
+    `layer`, writes them one after another into one `tensor<T x f32>` (T the
+    sum of their lengths) and returns it as an extra last result of the
+    function. Running the function (for instance the imported decode step
+    through the JIT) then yields the activations each layer saw. The layout
+    is recorded on the function as `mq.captured_layers`, an array of
+    `{layer = "...", offset = o, size = k}` dictionaries. Only functions
+    named by `function` are changed; layers whose input does not dominate
+    the return (inside a loop body, say) are not captured.
+
+    ```mlir
+    func.func @f(%x: tensor<4xf32>) -> tensor<2xf32> {
+      %y = linalg.matvec {mq.layer = "l0"} ins(%W, %x : ...) outs(...)
+      return %y : tensor<2xf32>
+    }
+    ```
+    becomes
+    ```mlir
+    func.func @f(%x: tensor<4xf32>) -> (tensor<2xf32>, tensor<4xf32>)
+        attributes {mq.captured_layers = [{layer = "l0", offset = 0 : i64,
+                                           size = 4 : i64} ]} {
+      ...
+      %e = tensor.empty() : tensor<4xf32>
+      %c = tensor.insert_slice %x into %e[0] [4] [1] : ...
+      return %y, %c : tensor<2xf32>, tensor<4xf32>
+    }
+    ```
+  }];
+  let options = [
+    Option<"function", "function", "std::string", /*default=*/"\"decode_step\"",
+           "The function to change">,
+  ];
+  let dependentDialects = ["::mlir::tensor::TensorDialect"];
 }
 
 #endif // MATQUANT_DIALECT_MQ_TRANSFORMS_PASSES_TD

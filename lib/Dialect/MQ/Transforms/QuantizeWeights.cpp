@@ -1,0 +1,410 @@
+//===- QuantizeWeights.cpp - Quantize constant linear weights ----*- C++
+//-*-===//
+//
+// The `mq-quantize-weights` pass: finds linalg.matvec / linalg.matmul ops
+// whose weight operand is a float32 constant, quantizes the weight at compile
+// time through the numerics library (min-max or the MatQuant clipping
+// search) and rewrites the op into mq.constant + scale / offset constants +
+// mq.matvec / mq.matmul.
+//
+//===----------------------------------------------------------------------===//
+
+#include "matquant/Dialect/MQ/Transforms/Passes.h"
+#include "matquant/Numerics/Search.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/AffineMap.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/IR/Matchers.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/SetVector.h"
+#include "llvm/ADT/StringSet.h"
+#include "llvm/Support/Regex.h"
+
+namespace matquant::mq {
+#define GEN_PASS_DEF_MQQUANTIZEWEIGHTSPASS
+#include "matquant/Dialect/MQ/Transforms/Passes.h.inc"
+} // namespace matquant::mq
+
+using namespace mlir;
+using namespace matquant;
+using namespace matquant::mq;
+namespace nm = matquant::numerics;
+
+namespace {
+
+//===----------------------------------------------------------------------===//
+// Matching
+//===----------------------------------------------------------------------===//
+
+/// A weight-stationary linear op found in the IR.
+struct LinearSite {
+  linalg::LinalgOp op;
+  /// The activation (x [K] or X [M, K]), the constant weight and the init.
+  Value input, weight, init;
+  /// The weight's channel axis: 0 for [N, K], 1 for [K, N].
+  unsigned axis = 0;
+  bool isMatvec = false;
+  std::string layer;
+};
+
+/// The f32 elements of a constant weight, or nullopt if `v` is not an
+/// arith.constant holding a readable f32 dense / dense_resource attribute.
+std::optional<std::vector<float>> readConstantWeight(Value v,
+                                                     bool &isResource) {
+  auto cst = v.getDefiningOp<arith::ConstantOp>();
+  if (!cst)
+    return std::nullopt;
+  auto type = dyn_cast<RankedTensorType>(cst.getType());
+  if (!type || type.getRank() != 2 || !type.getElementType().isF32() ||
+      !type.hasStaticShape())
+    return std::nullopt;
+  Attribute value = cst.getValue();
+  if (auto dense = dyn_cast<DenseFPElementsAttr>(value)) {
+    isResource = false;
+    std::vector<float> out;
+    out.reserve(dense.getNumElements());
+    for (float f : dense.getValues<float>())
+      out.push_back(f);
+    return out;
+  }
+  if (auto blob = dyn_cast<DenseF32ResourceElementsAttr>(value)) {
+    std::optional<ArrayRef<float>> data = blob.tryGetAsArrayRef();
+    if (!data)
+      return std::nullopt;
+    isResource = true;
+    return std::vector<float>(data->begin(), data->end());
+  }
+  return std::nullopt;
+}
+
+bool isWeightConstant(Value v) {
+  auto cst = v.getDefiningOp<arith::ConstantOp>();
+  if (!cst)
+    return false;
+  auto type = dyn_cast<RankedTensorType>(cst.getType());
+  return type && type.getRank() == 2 && type.getElementType().isF32() &&
+         type.hasStaticShape() &&
+         isa<DenseFPElementsAttr, DenseF32ResourceElementsAttr>(cst.getValue());
+}
+
+/// True if `init` is known to be all +0.0 (a linalg.fill or a splat).
+bool isPositiveZero(Value init) {
+  auto isZero = [](Attribute a) {
+    auto f = dyn_cast_or_null<FloatAttr>(a);
+    return f && f.getValue().isPosZero();
+  };
+  if (auto fill = init.getDefiningOp<linalg::FillOp>()) {
+    Attribute a;
+    return matchPattern(fill.getInputs()[0], m_Constant(&a)) && isZero(a);
+  }
+  DenseElementsAttr dense;
+  if (matchPattern(init, m_Constant(&dense)) && dense.isSplat() &&
+      isa<FloatType>(dense.getElementType()))
+    return dense.getSplatValue<APFloat>().isPosZero();
+  return false;
+}
+
+/// (m, n, k) -> (m, k), (n, k), (m, n) if `transposedB`, else the default
+/// (m, k), (k, n), (m, n).
+SmallVector<AffineMap> matmulMaps(MLIRContext *ctx, bool transposedB) {
+  AffineExpr m, n, k;
+  bindDims(ctx, m, n, k);
+  auto map = [&](ArrayRef<AffineExpr> r) {
+    return AffineMap::get(3, 0, r, ctx);
+  };
+  return {map({m, k}), transposedB ? map({n, k}) : map({k, n}), map({m, n})};
+}
+
+/// Recognizes a weight-stationary linear op with a constant f32 weight.
+std::optional<LinearSite> matchSite(Operation *op) {
+  LinearSite site;
+  if (auto mv = dyn_cast<linalg::MatvecOp>(op)) {
+    if (!mv.hasPureTensorSemantics() || mv.getInputs().size() != 2 ||
+        mv.getOutputs().size() != 1)
+      return std::nullopt;
+    site.op = mv;
+    site.weight = mv.getInputs()[0];
+    site.input = mv.getInputs()[1];
+    site.init = mv.getOutputs()[0];
+    site.axis = 0;
+    site.isMatvec = true;
+  } else if (auto mm = dyn_cast<linalg::MatmulOp>(op)) {
+    if (!mm.hasPureTensorSemantics() || mm.getInputs().size() != 2 ||
+        mm.getOutputs().size() != 1)
+      return std::nullopt;
+    SmallVector<AffineMap> maps = mm.getIndexingMapsArray();
+    if (maps == matmulMaps(op->getContext(), /*transposedB=*/true))
+      site.axis = 0;
+    else if (maps == matmulMaps(op->getContext(), /*transposedB=*/false))
+      site.axis = 1;
+    else
+      return std::nullopt;
+    site.op = mm;
+    site.input = mm.getInputs()[0];
+    site.weight = mm.getInputs()[1];
+    site.init = mm.getOutputs()[0];
+  } else {
+    return std::nullopt;
+  }
+  if (!isWeightConstant(site.weight))
+    return std::nullopt;
+  auto inType = dyn_cast<RankedTensorType>(site.input.getType());
+  auto outType = dyn_cast<RankedTensorType>(site.init.getType());
+  if (!inType || !outType || !inType.getElementType().isF32() ||
+      !outType.getElementType().isF32() || !inType.hasStaticShape() ||
+      !outType.hasStaticShape())
+    return std::nullopt;
+  return site;
+}
+
+//===----------------------------------------------------------------------===//
+// Building
+//===----------------------------------------------------------------------===//
+
+/// A quantized weight materialized in the IR (one per constant and axis).
+struct QuantizedValues {
+  Value codes, scales, offsets;
+  /// ||W - W_hat_r||^2 for r = 1..c, and ||W||^2.
+  SmallVector<double> sliceErrors;
+  double squaredNorm = 0;
+};
+
+ElementsAttr makeElements(RankedTensorType type, ArrayRef<char> raw,
+                          bool asResource, StringRef blobName) {
+  if (!asResource)
+    return DenseElementsAttr::getFromRawBuffer(type, raw);
+  AsmResourceBlob blob =
+      HeapAsmResourceBlob::allocateAndCopyWithAlign(raw, alignof(float));
+  return DenseResourceElementsAttr::get(type, blobName, std::move(blob));
+}
+
+struct MQQuantizeWeightsPass
+    : matquant::mq::impl::MQQuantizeWeightsPassBase<MQQuantizeWeightsPass> {
+  using Base::Base;
+
+  void runOnOperation() override;
+
+  /// Parses and checks the options; emits an error and returns failure on
+  /// bad ones.
+  LogicalResult parseOptions(nm::MatQuantOptions &opts, bool &useSearch);
+};
+
+LogicalResult MQQuantizeWeightsPass::parseOptions(nm::MatQuantOptions &opts,
+                                                  bool &useSearch) {
+  ModuleOp module = getOperation();
+  auto fail = [&](const Twine &msg) {
+    mlir::emitError(module.getLoc()) << "mq-quantize-weights: " << msg;
+    return failure();
+  };
+  if (bits < 1 || bits > 8)
+    return fail("option 'bits' must be in 1..8, got " + Twine(bits));
+  opts.quant.bits = bits;
+  if (group < 0)
+    return fail("option 'group' must be >= 0, got " + Twine(group));
+  opts.quant.groupSize = group;
+  std::string err = nm::parseUnsignedList(widths, opts.widths);
+  if (!err.empty())
+    return fail("option 'widths': " + err);
+  err = nm::parseDoubleList(lambdas, opts.lambdas);
+  if (!err.empty())
+    return fail("option 'lambdas': " + err);
+  if (opts.lambdas.size() != opts.widths.size())
+    return fail("option 'lambdas' needs one value per width (" +
+                Twine(opts.widths.size()) + "), got " +
+                Twine(opts.lambdas.size()));
+  if (!llvm::is_contained(opts.widths, bits))
+    return fail("option 'widths' (" + widths +
+                ") must contain the storage width bits = " + Twine(bits));
+  if (!nm::parseSliceMode(mode, opts.mode))
+    return fail("option 'mode' must be 'clamped' or 'extra_precision', got '" +
+                mode + "'");
+  if (method == "minmax")
+    useSearch = false;
+  else if (method == "matquant")
+    useSearch = true;
+  else
+    return fail("option 'method' must be 'minmax' or 'matquant', got '" +
+                method + "'");
+  opts.gridMin = gridMin;
+  opts.gridStep = gridStep;
+  opts.refine = refine;
+  opts.gridMax = gridMax;
+  opts.normalize = normalize;
+  // Check everything but the shape on a shape every group size fits.
+  err = nm::validate(std::max<int64_t>(group, 1), std::max<int64_t>(group, 1),
+                     opts);
+  if (!err.empty())
+    return fail("bad options: " + err);
+  return success();
+}
+
+void MQQuantizeWeightsPass::runOnOperation() {
+  ModuleOp module = getOperation();
+  MLIRContext *ctx = &getContext();
+  nm::MatQuantOptions opts;
+  bool useSearch = true;
+  if (failed(parseOptions(opts, useSearch)))
+    return signalPassFailure();
+
+  // Layer selection.
+  std::optional<llvm::Regex> regex;
+  if (layers != "all" && layers != "ffn") {
+    regex.emplace(layers);
+    std::string err;
+    if (!regex->isValid(err)) {
+      mlir::emitError(module.getLoc())
+          << "mq-quantize-weights: option 'layers' is not a valid regular "
+             "expression: '"
+          << layers << "': " << err;
+      return signalPassFailure();
+    }
+  }
+  auto selected = [&](StringRef name) {
+    if (layers == "all")
+      return true;
+    if (layers == "ffn")
+      return name.contains("feed_forward");
+    return regex->match(name);
+  };
+
+  // Collect the sites first; names are generated in walk order.
+  SmallVector<LinearSite> sites;
+  llvm::StringSet<> usedNames;
+  module.walk([&](Operation *op) {
+    if (auto name = op->getAttrOfType<StringAttr>("mq.layer"))
+      usedNames.insert(name.getValue());
+    if (auto name = op->getAttrOfType<StringAttr>("layer"))
+      usedNames.insert(name.getValue());
+  });
+  int64_t counter = 0;
+  module.walk([&](Operation *op) {
+    std::optional<LinearSite> site = matchSite(op);
+    if (!site)
+      return;
+    if (auto name = op->getAttrOfType<StringAttr>("mq.layer")) {
+      site->layer = name.getValue().str();
+    } else {
+      std::string generated;
+      do {
+        generated = "linear." + std::to_string(counter++);
+      } while (usedNames.contains(generated));
+      usedNames.insert(generated);
+      site->layer = generated;
+    }
+    if (selected(site->layer))
+      sites.push_back(*site);
+  });
+
+  // Quantize each (constant, axis) once.
+  DenseMap<std::pair<Operation *, unsigned>, QuantizedValues> cache;
+  for (LinearSite &site : sites) {
+    Operation *op = site.op;
+    auto wType = cast<RankedTensorType>(site.weight.getType());
+    int64_t rows = wType.getDimSize(0), cols = wType.getDimSize(1);
+    Operation *cstOp = site.weight.getDefiningOp();
+    auto key = std::make_pair(cstOp, site.axis);
+    auto it = cache.find(key);
+    if (it == cache.end()) {
+      bool isResource = false;
+      std::optional<std::vector<float>> w =
+          readConstantWeight(site.weight, isResource);
+      if (!w) {
+        op->emitOpError() << "weight of layer '" << site.layer
+                          << "' is a resource blob whose data is not loaded";
+        return signalPassFailure();
+      }
+      nm::MatQuantOptions o = opts;
+      o.quant.axis = site.axis;
+      std::string err = nm::validate(rows, cols, o);
+      if (!err.empty()) {
+        op->emitOpError() << "cannot quantize the " << rows << "x" << cols
+                          << " weight of layer '" << site.layer << "': " << err;
+        return signalPassFailure();
+      }
+      nm::QuantizedMatrix q =
+          useSearch ? nm::quantizeMatQuant(w->data(), rows, cols, o)
+                    : nm::quantize(w->data(), rows, cols, o.quant);
+      QuantizedValues qv;
+      for (unsigned r = 1; r <= bits; ++r)
+        qv.sliceErrors.push_back(nm::weightError(q, r, o.mode, w->data()));
+      qv.squaredNorm = nm::squaredNorm(w->data(), rows * cols);
+
+      SmallVector<int64_t> typeWidths;
+      if (restrictWidths)
+        for (unsigned r : opts.widths)
+          typeWidths.push_back(r);
+      auto weightType = WeightType::get(
+          ctx, {rows, cols}, Float32Type::get(ctx), bits, bits, typeWidths,
+          site.axis, group,
+          opts.mode == nm::SliceMode::Clamped ? SliceMode::clamped
+                                              : SliceMode::extra_precision,
+          LayoutAttr());
+      OpBuilder b(cstOp);
+      b.setInsertionPointAfter(cstOp);
+      Location loc = cstOp->getLoc();
+      std::string base = site.layer;
+      std::replace(base.begin(), base.end(), '.', '_');
+      auto raw = [](const auto &v) {
+        return ArrayRef<char>(reinterpret_cast<const char *>(v.data()),
+                              v.size() * sizeof(v[0]));
+      };
+      ElementsAttr codes =
+          makeElements(weightType.getStorageTensorType(), raw(q.codes),
+                       isResource, base + "_codes");
+      RankedTensorType scaleType = weightType.getScaleTensorType();
+      ElementsAttr scales =
+          makeElements(scaleType, raw(q.alpha), isResource, base + "_scales");
+      ElementsAttr offsets =
+          makeElements(scaleType, raw(q.offset), isResource, base + "_offsets");
+      qv.codes = ConstantOp::create(b, loc, weightType, codes);
+      qv.scales =
+          arith::ConstantOp::create(b, loc, scaleType, cast<TypedAttr>(scales));
+      qv.offsets = arith::ConstantOp::create(b, loc, scaleType,
+                                             cast<TypedAttr>(offsets));
+      it = cache.try_emplace(key, std::move(qv)).first;
+    }
+    const QuantizedValues &qv = it->second;
+
+    OpBuilder b(op);
+    Location loc = op->getLoc();
+    auto resultType = cast<RankedTensorType>(site.init.getType());
+    auto layerAttr = StringAttr::get(ctx, site.layer);
+    Value y;
+    if (site.isMatvec)
+      y = MatvecOp::create(b, loc, resultType, site.input, qv.codes, qv.scales,
+                           qv.offsets, layerAttr);
+    else
+      y = MatmulOp::create(b, loc, resultType, site.input, qv.codes, qv.scales,
+                           qv.offsets, layerAttr);
+    y.getDefiningOp()->setAttr("mq.slice_errors",
+                               DenseF64ArrayAttr::get(ctx, qv.sliceErrors));
+    y.getDefiningOp()->setAttr(
+        "mq.weight_sq_norm",
+        FloatAttr::get(Float64Type::get(ctx), qv.squaredNorm));
+    if (!isPositiveZero(site.init)) {
+      // result = init + x W^T, as the linalg op accumulates into its init.
+      Value empty = tensor::EmptyOp::create(b, loc, resultType.getShape(),
+                                            resultType.getElementType());
+      y = linalg::AddOp::create(b, loc, TypeRange{resultType},
+                                ValueRange{site.init, y}, ValueRange{empty})
+              .getResult(0);
+    }
+    op->getResult(0).replaceAllUsesWith(y);
+    op->erase();
+  }
+
+  // Drop float weights that no longer have users.
+  llvm::SetVector<Operation *> constants;
+  for (auto &entry : cache)
+    constants.insert(entry.first.first);
+  for (Operation *cstOp : constants)
+    if (cstOp->use_empty())
+      cstOp->erase();
+}
+
+} // namespace

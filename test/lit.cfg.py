@@ -43,6 +43,7 @@ tools += [
     ToolSubst("matquant-import", unresolved="fatal"),
     ToolSubst("matquant-aot", unresolved="fatal"),
     ToolSubst("matquant-run", unresolved="fatal"),
+    ToolSubst("matquant-bench", unresolved="fatal"),
     ToolSubst("llama-ref", unresolved="fatal"),
     ToolSubst("MatquantNumericsTests", command=os.path.join(config.matquant_obj_root, "unittests", "Numerics", "MatquantNumericsTests"), unresolved="ignore"),
 ]
@@ -75,3 +76,11 @@ config.substitutions.append(("%matquant_plugin", plugin))
 
 # The OpenMP runtime for code compiled with matquant-cpu-to-llvm{threads=N}.
 config.substitutions.append(("%omp_lib", "-shared-libs=%s/libomp%s" % (config.mlir_lib_dir, config.shlib_ext)))
+
+# AVX-512 VNNI on this machine, for the W{r}A8 kernels.
+try:
+    with open("/proc/cpuinfo") as f:
+        if " avx512_vnni" in f.read():
+            config.available_features.add("avx512vnni")
+except OSError:
+    pass

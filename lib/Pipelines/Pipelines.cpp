@@ -29,9 +29,12 @@ void matquant::buildReferenceToLLVMPipeline(
   bufferization::buildBufferDeallocationPipeline(pm, dealloc);
   pm.addPass(createConvertBufferizationToMemRefPass());
   pm.addNestedPass<func::FuncOp>(createExpandStridedCopiesPass());
+  pm.addPass(createLowerDot4Pass());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
+  pm.addPass(createConvertVectorToSCFPass());
+  pm.addPass(createConvertVectorToLLVMPass());
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(createConvertToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
@@ -46,6 +49,7 @@ void matquant::buildCPUToLLVMPipeline(OpPassManager &pm,
   vector.accumulators = options.accumulators;
   vector.batchTile = options.batchTile;
   vector.rowTile = options.rowTile;
+  vector.activationBits = options.activationBits;
   pm.addPass(createConvertMQToVectorPass(vector));
   pm.addPass(createConvertMQToLinalgPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
@@ -65,6 +69,9 @@ void matquant::buildCPUToLLVMPipeline(OpPassManager &pm,
   bufferization::buildBufferDeallocationPipeline(pm, dealloc);
   pm.addPass(createConvertBufferizationToMemRefPass());
   pm.addNestedPass<func::FuncOp>(createExpandStridedCopiesPass());
+  LowerDot4PassOptions dot4;
+  dot4.vnni = options.activationBits == 8;
+  pm.addPass(createLowerDot4Pass(dot4));
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   pm.addNestedPass<func::FuncOp>(createForallToParallelLoopPass());
   if (options.threads > 0) {
@@ -74,6 +81,7 @@ void matquant::buildCPUToLLVMPipeline(OpPassManager &pm,
   }
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
+  pm.addPass(createConvertVectorToSCFPass());
   pm.addPass(createConvertVectorToLLVMPass());
   // Lowers the memref.alloca_scope that scf-to-openmp puts around a loop
   // body while that body is still one block.

@@ -63,6 +63,7 @@ JitModule::compile(StringRef source, const JitOptions &options) {
     cpu.accumulators = options.accumulators;
     cpu.batchTile = options.batchTile;
     cpu.rowTile = options.rowTile;
+    cpu.activationBits = options.activationBits;
     buildCPUToLLVMPipeline(pm, cpu);
   }
   if (failed(pm.run(*module)))

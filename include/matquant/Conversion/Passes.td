@@ -96,6 +96,11 @@ def ConvertMQToVectorPass : Pass<"convert-mq-to-vector", "::mlir::ModuleOp"> {
     Option<"rowTile", "row-tile", "int64_t", /*default=*/"4",
            "Rows per iteration (sharing each activation vector); the largest "
            "power of two up to it that divides N">,
+    Option<"activationBits", "activation-bits", "int64_t", /*default=*/"0",
+           "0: float activations (exact to f32 rounding); 8: W{r}A8, the "
+           "activations quantized to int8 per block (symmetric, max|x|/127) "
+           "and integer dot products with AVX-512 VNNI (opt-in; blocks of "
+           "a multiple of 64)">,
     Option<"lowerFloat", "lower-float", "bool", /*default=*/"true",
            "Also lower linalg.matvec / matmul with float [N, K] weights">,
   ];
@@ -105,7 +110,37 @@ def ConvertMQToVectorPass : Pass<"convert-mq-to-vector", "::mlir::ModuleOp"> {
     "::mlir::scf::SCFDialect",
     "::mlir::tensor::TensorDialect",
     "::mlir::vector::VectorDialect",
+    "::mlir::LLVM::LLVMDialect",
+    "::mlir::math::MathDialect",
   ];
+}
+
+def LowerDot4Pass : Pass<"matquant-lower-dot4"> {
+  let summary = "Lower mq.dot4 to VNNI or to plain vector arithmetic";
+  let description = [{
+    Rewrites every `mq.dot4` on 64 bytes / 16 lanes to the x86 intrinsic
+    `llvm.x86.avx512.vpdpbusd.512` when `vnni` is set (the CPU pipeline sets
+    it from the host CPU's features), and every other `mq.dot4` to
+    `arith.extui` / `arith.extsi`, `arith.muli` and four strided
+    `vector.shuffle`s added into the accumulator. Runs after
+    bufferization: the intrinsic call has no declared memory effects.
+
+    ```mlir
+    %r = mq.dot4 %acc, %w, %x : vector<64xi8>, vector<64xi8> into vector<16xi32>
+    ```
+    becomes, with `vnni`,
+    ```mlir
+    %r = llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"(%acc, %w, %x)
+        : (vector<16xi32>, vector<64xi8>, vector<64xi8>) -> vector<16xi32>
+    ```
+  }];
+  let options = [
+    Option<"vnni", "vnni", "bool", /*default=*/"false",
+           "Use AVX-512 VNNI (vpdpbusd) for 64-byte dot4">,
+  ];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect",
+                           "::mlir::vector::VectorDialect",
+                           "::mlir::arith::ArithDialect"];
 }
 
 def ExpandStridedCopiesPass

@@ -32,6 +32,10 @@ struct CPUPipelineOptions
   Option<int64_t> accumulators{*this, "accumulators",
                                llvm::cl::desc("Independent accumulators"),
                                llvm::cl::init(4)};
+  Option<int64_t> activationBits{
+      *this, "activation-bits",
+      llvm::cl::desc("8: W{r}A8 with int8 activations and VNNI (opt-in)"),
+      llvm::cl::init(0)};
   Option<int64_t> rowTile{*this, "row-tile",
                           llvm::cl::desc("Rows per iteration at batch 1"),
                           llvm::cl::init(4)};

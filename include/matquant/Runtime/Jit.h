@@ -31,6 +31,7 @@ struct JitOptions {
   int64_t accumulators = 4;
   int64_t batchTile = 4;
   int64_t rowTile = 4;
+  int64_t activationBits = 0; ///< 8: W{r}A8 (int8 activations, VNNI)
   bool reference = false;   ///< use matquant-reference-to-llvm instead
   std::string cpu;          ///< target CPU ("" = the host's)
 };

@@ -11,6 +11,8 @@
 #include "matquant/Conversion/Passes.h"
 #include "matquant/Dialect/MQ/IR/MQOps.h"
 
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/AffineMap.h"
@@ -36,7 +38,12 @@ struct KernelConfig {
   int64_t accumulators;
   int64_t batchTile;
   int64_t rowTile;
+  /// 8: quantize activations to int8 per block and use AVX-512 VNNI
+  /// (W{r}A8); 0: float activations.
+  int64_t activationBits = 0;
 };
+
+
 
 Value cIdx(OpBuilder &b, Location loc, int64_t v) {
   return arith::ConstantIndexOp::create(b, loc, v);
@@ -117,6 +124,76 @@ Value groupSums(OpBuilder &b, Location loc, Value xf, int64_t batch,
       .getResult(0);
 }
 
+/// Activations quantized to int8 per block of `block`: symmetric, scale
+/// max|x| / 127 (1 for an all-zero block). Returns (xq [B, Kpad] i8,
+/// scales [B, Kpad / block] f32).
+std::pair<Value, Value> quantizeActivations(OpBuilder &b, Location loc,
+                                            Value xf, int64_t batch,
+                                            int64_t kPad, int64_t block) {
+  MLIRContext *ctx = b.getContext();
+  Type f32 = b.getF32Type();
+  int64_t blocks = kPad / block;
+  Value x3 = tensor::ExpandShapeOp::create(
+      b, loc, RankedTensorType::get({batch, blocks, block}, f32), xf,
+      SmallVector<ReassociationIndices>{{0}, {1, 2}});
+  Value zero = linalg::FillOp::create(
+                   b, loc, cF32(b, loc, 0.0f),
+                   tensor::EmptyOp::create(b, loc, {batch, blocks}, f32)
+                       .getResult())
+                   .getResult(0);
+  AffineMap id3 = AffineMap::getMultiDimIdentityMap(3, ctx);
+  AffineMap red = id3.dropResult(2);
+  auto scaleType = RankedTensorType::get({batch, blocks}, f32);
+  Value amax =
+      linalg::GenericOp::create(
+          b, loc, TypeRange{scaleType}, ValueRange{x3}, ValueRange{zero},
+          ArrayRef<AffineMap>{id3, red}, iters(3, 2),
+          [&](OpBuilder &nb, Location nl, ValueRange args) {
+            Value a = math::AbsFOp::create(nb, nl, args[0]);
+            linalg::YieldOp::create(
+                nb, nl, arith::MaxNumFOp::create(nb, nl, args[1], a).getResult());
+          })
+          .getResult(0);
+  AffineMap id2 = AffineMap::getMultiDimIdentityMap(2, ctx);
+  Value scales =
+      linalg::GenericOp::create(
+          b, loc, TypeRange{scaleType}, ValueRange{amax},
+          ValueRange{tensor::EmptyOp::create(b, loc, {batch, blocks}, f32)
+                         .getResult()},
+          ArrayRef<AffineMap>{id2, id2}, iters(2),
+          [&](OpBuilder &nb, Location nl, ValueRange args) {
+            Value sc = arith::DivFOp::create(nb, nl, args[0],
+                                             cF32(nb, nl, 127.0f));
+            Value isZero = arith::CmpFOp::create(
+                nb, nl, arith::CmpFPredicate::OEQ, sc, cF32(nb, nl, 0.0f));
+            sc = arith::SelectOp::create(nb, nl, isZero, cF32(nb, nl, 1.0f),
+                                         sc);
+            linalg::YieldOp::create(nb, nl, sc);
+          })
+          .getResult(0);
+  auto qType = RankedTensorType::get({batch, blocks, block}, b.getI8Type());
+  Value q3 =
+      linalg::GenericOp::create(
+          b, loc, TypeRange{qType}, ValueRange{x3, scales},
+          ValueRange{tensor::EmptyOp::create(b, loc, {batch, blocks, block},
+                                             b.getI8Type())
+                         .getResult()},
+          ArrayRef<AffineMap>{id3, red, id3}, iters(3),
+          [&](OpBuilder &nb, Location nl, ValueRange args) {
+            Value t = arith::DivFOp::create(nb, nl, args[0], args[1]);
+            t = math::RoundOp::create(nb, nl, t);
+            t = arith::MaximumFOp::create(nb, nl, t, cF32(nb, nl, -127.0f));
+            t = arith::MinimumFOp::create(nb, nl, t, cF32(nb, nl, 127.0f));
+            Value i = arith::FPToSIOp::create(nb, nl, nb.getI8Type(), t);
+            linalg::YieldOp::create(nb, nl, i);
+          })
+          .getResult(0);
+  Value xq = tensor::CollapseShapeOp::create(
+      b, loc, RankedTensorType::get({batch, kPad}, b.getI8Type()), q3,
+      SmallVector<ReassociationIndices>{{0}, {1, 2}});
+  return {xq, scales};
+}
+
 /// What the kernel reads for the weight.
 struct WeightAccess {
   Value storage; // [N, RB] i8 (quantized) or [N, K] float
@@ -180,6 +257,15 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
   }
   Value xf = padActivations(b, loc, x, batch, k, kPad);
   Value xs = quantized ? groupSums(b, loc, xf, batch, k, groups) : Value();
+  // W{r}A8: int8 activations per block, 64 products per vpdpbusd.
+  bool a8 = quantized && !planes && cfg.activationBits == 8 &&
+            block % 64 == 0;
+  Value xq, xScales;
+  if (a8) {
+    lanes = 16;
+    std::tie(xq, xScales) =
+        quantizeActivations(b, loc, xf, batch, kPad, block);
+  }
   auto vecType = VectorType::get({lanes}, f32);
   // At batch > 1 the (row, batch) tiles already give independent chains.
   int64_t accs = batch > 1 ? 1 : std::max<int64_t>(1, cfg.accumulators);
@@ -369,6 +455,156 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
                             gb, gl, wv, acc[(r * bn + bi) * bits + p], total);
                       }
                       nextScaled.push_back(total);
+                      Value xsum = tensor::ExtractOp::create(
+                          gb, gl, xs, ValueRange{cIdx(gb, gl, b0 + bi), g});
+                      Value prod = arith::MulFOp::create(gb, gl, m, xsum);
+                      nextOffset.push_back(arith::AddFOp::create(
+                          gb, gl, carried[perTile + r * bn + bi], prod));
+                    }
+                  }
+                  nextScaled.append(nextOffset);
+                  scf::YieldOp::create(gb, gl, nextScaled);
+                  return;
+                }
+                if (a8) {
+                  auto i32Vec = VectorType::get({16}, gb.getI32Type());
+                  auto bytes64 = VectorType::get({64}, gb.getI8Type());
+                  SmallVector<Value> init(rows * bn, zeroVec);
+                  auto loop = scf::ForOp::create(
+                      gb, gl, firstBlock, lastBlock, cIdx(gb, gl, 1), init,
+                      [&](OpBuilder &bb, Location bl, Value blk,
+                          ValueRange acc) {
+                        Value byteBase = arith::MulIOp::create(
+                            bb, bl, blk, cIdx(bb, bl, blockBytes));
+                        Value kBase = arith::MulIOp::create(
+                            bb, bl, blk, cIdx(bb, bl, block));
+                        // Pieces of the block, per row.
+                        SmallVector<SmallVector<Value>> data;
+                        SmallVector<int64_t> pieceBytes;
+                        int64_t start = 0;
+                        for (unsigned pw : pieces) {
+                          int64_t pb = block * pw / 8;
+                          Value off = arith::AddIOp::create(
+                              bb, bl, byteBase, cIdx(bb, bl, start));
+                          SmallVector<Value> perRow;
+                          for (int64_t r = 0; r < rows; ++r)
+                            perRow.push_back(vector::TransferReadOp::create(
+                                bb, bl, VectorType::get({pb}, bb.getI8Type()),
+                                w.storage, ValueRange{rowIdx[r], off},
+                                arith::ConstantIntOp::create(
+                                    bb, bl, bb.getI8Type(), 0),
+                                ArrayRef<bool>{true}));
+                          data.push_back(perRow);
+                          pieceBytes.push_back(pb);
+                          start += pb;
+                        }
+                        SmallVector<Value> dots(rows * bn);
+                        Value zeroI =
+                            splat(bb, bl, i32Vec, bb.getI32IntegerAttr(0));
+                        for (Value &d : dots)
+                          d = zeroI;
+                        /// Bytes of one piece for 64 consecutive elements
+                        /// from e0, moved to the piece's place and masked.
+                        auto pieceChunk = [&](Value bytes, int64_t pb,
+                                              unsigned pw, unsigned shift,
+                                              int64_t e0) -> Value {
+                          auto place = [&](Value v, int64_t t) -> Value {
+                            auto vt = cast<VectorType>(v.getType());
+                            int sh = static_cast<int>(t * pw) -
+                                     static_cast<int>(shift);
+                            if (sh > 0)
+                              v = arith::ShRUIOp::create(
+                                  bb, bl, v,
+                                  splat(bb, bl, vt, bb.getI8IntegerAttr(sh)));
+                            else if (sh < 0)
+                              v = arith::ShLIOp::create(
+                                  bb, bl, v,
+                                  splat(bb, bl, vt,
+                                        bb.getI8IntegerAttr(-sh)));
+                            unsigned mask = ((1u << pw) - 1u) << shift;
+                            if (mask != 0xFFu)
+                              v = arith::AndIOp::create(
+                                  bb, bl, v,
+                                  splat(bb, bl, vt,
+                                        bb.getI8IntegerAttr(
+                                            static_cast<int8_t>(mask))));
+                            return v;
+                          };
+                          if (pb >= 64)
+                            return place(
+                                vector::ExtractStridedSliceOp::create(
+                                    bb, bl, bytes, {e0 % pb}, {64}, {1}),
+                                e0 / pb);
+                          // Several slots of a short piece side by side.
+                          Value out = splat(bb, bl, bytes64,
+                                            bb.getI8IntegerAttr(0));
+                          for (int64_t s2 = 0; s2 < 64 / pb; ++s2)
+                            out = vector::InsertStridedSliceOp::create(
+                                bb, bl, place(bytes, e0 / pb + s2), out,
+                                {s2 * pb}, {1});
+                          return out;
+                        };
+                        for (int64_t e0 = 0; e0 < block; e0 += 64) {
+                          Value kpos = arith::AddIOp::create(
+                              bb, bl, kBase, cIdx(bb, bl, e0));
+                          SmallVector<Value> xq8;
+                          for (int64_t bi = 0; bi < bn; ++bi)
+                            xq8.push_back(vector::TransferReadOp::create(
+                                bb, bl, bytes64, xq,
+                                ValueRange{cIdx(bb, bl, b0 + bi), kpos},
+                                arith::ConstantIntOp::create(
+                                    bb, bl, bb.getI8Type(), 0),
+                                ArrayRef<bool>{true}));
+                          for (int64_t r = 0; r < rows; ++r) {
+                            Value kv;
+                            unsigned shift = bits;
+                            for (size_t p = 0; p < pieces.size(); ++p) {
+                              shift -= pieces[p];
+                              Value c = pieceChunk(data[p][r], pieceBytes[p],
+                                                   pieces[p], shift, e0);
+                              kv = kv ? arith::OrIOp::create(bb, bl, kv, c)
+                                            .getResult()
+                                      : c;
+                            }
+                            for (int64_t bi = 0; bi < bn; ++bi) {
+                              Value &d = dots[r * bn + bi];
+                              d = Dot4Op::create(bb, bl, i32Vec, d, kv,
+                                                 xq8[bi]);
+                            }
+                          }
+                        }
+                        // Scale this block's integer dots by the
+                        // activations' block scale.
+                        SmallVector<Value> next;
+                        for (int64_t r = 0; r < rows; ++r)
+                          for (int64_t bi = 0; bi < bn; ++bi) {
+                            Value sx = tensor::ExtractOp::create(
+                                bb, bl, xScales,
+                                ValueRange{cIdx(bb, bl, b0 + bi), blk});
+                            Value f = arith::SIToFPOp::create(
+                                bb, bl, vecType, dots[r * bn + bi]);
+                            next.push_back(vector::FMAOp::create(
+                                bb, bl,
+                                vector::BroadcastOp::create(bb, bl, vecType,
+                                                            sx),
+                                f, acc[r * bn + bi]));
+                          }
+                        scf::YieldOp::create(bb, bl, next);
+                      });
+                  SmallVector<Value> nextScaled, nextOffset;
+                  for (int64_t r = 0; r < rows; ++r) {
+                    Value alpha = tensor::ExtractOp::create(
+                        gb, gl, w.scales, ValueRange{rowIdx[r], g});
+                    Value eff = arith::MulFOp::create(gb, gl, alpha,
+                                                      cF32(gb, gl, factor));
+                    Value effVec =
+                        vector::BroadcastOp::create(gb, gl, vecType, eff);
+                    Value m = tensor::ExtractOp::create(
+                        gb, gl, w.offsets, ValueRange{rowIdx[r], g});
+                    for (int64_t bi = 0; bi < bn; ++bi) {
+                      nextScaled.push_back(vector::FMAOp::create(
+                          gb, gl, effVec, loop.getResult(r * bn + bi),
+                          carried[r * bn + bi]));
                       Value xsum = tensor::ExtractOp::create(
                           gb, gl, xs, ValueRange{cIdx(gb, gl, b0 + bi), g});
                       Value prod = arith::MulFOp::create(gb, gl, m, xsum);
@@ -658,6 +894,12 @@ struct LowerFloat : OpRewritePattern<OpTy> {
   KernelConfig cfg;
 };
 
+bool hostHasVNNI() {
+  llvm::StringMap<bool> features = llvm::sys::getHostCPUFeatures();
+  auto it = features.find("avx512vnni");
+  return it != features.end() && it->second;
+}
+
 /// 16 f32 lanes with AVX-512, 8 with AVX2, else 4 (SSE, NEON, generic).
 int64_t hostVectorWidth() {
   llvm::StringMap<bool> features = llvm::sys::getHostCPUFeatures();
@@ -685,7 +927,20 @@ struct ConvertMQToVectorPass
              "accumulators, batch-tile, row-tile positive";
       return signalPassFailure();
     }
-    KernelConfig cfg{vectorWidth, accumulators, batchTile, rowTile};
+    if (activationBits != 0 && activationBits != 8) {
+      getOperation().emitError()
+          << "convert-mq-to-vector: activation-bits must be 0 or 8, got "
+          << activationBits;
+      return signalPassFailure();
+    }
+    if (activationBits == 8 && !hostHasVNNI()) {
+      getOperation().emitError()
+          << "convert-mq-to-vector: activation-bits=8 needs AVX-512 VNNI, "
+             "which this CPU does not have";
+      return signalPassFailure();
+    }
+    KernelConfig cfg{vectorWidth, accumulators, batchTile, rowTile,
+                     activationBits};
     MLIRContext *ctx = &getContext();
     RewritePatternSet patterns(ctx);
     patterns.add<LowerWeightOnly<MatvecOp>, LowerWeightOnly<MatmulOp>>(ctx,

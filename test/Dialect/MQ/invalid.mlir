@@ -389,3 +389,19 @@ func.func @interleaved_axis(%a: !mq.weight<24x4xf32, storage = 8, bits = 4, axis
 
 // expected-error @+1 {{interleaved block 16 does not divide the group size 24}}
 func.func @interleaved_group(%a: !mq.weight<4x48xf32, storage = 8, bits = 4, group = 24, layout = #mq.layout<interleaved, 4, block = 16>>)
+
+// -----
+
+func.func @dot4_bytes(%acc: vector<4xi32>, %a: vector<16xi8>, %b: vector<12xi8>) -> vector<4xi32> {
+  // expected-error @+1 {{operands have 16 and 12 bytes; expected the same number}}
+  %r = mq.dot4 %acc, %a, %b : vector<16xi8>, vector<12xi8> into vector<4xi32>
+  return %r : vector<4xi32>
+}
+
+// -----
+
+func.func @dot4_lanes(%acc: vector<8xi32>, %a: vector<16xi8>, %b: vector<16xi8>) -> vector<8xi32> {
+  // expected-error @+1 {{expected 4 bytes per i32 lane (32), got 16}}
+  %r = mq.dot4 %acc, %a, %b : vector<16xi8>, vector<16xi8> into vector<8xi32>
+  return %r : vector<8xi32>
+}

@@ -459,3 +459,20 @@ LogicalResult MatvecOp::verify() {
                           getWeight().getType(), getScales().getType(),
                           getOffsets().getType());
 }
+
+//===----------------------------------------------------------------------===//
+// Dot4Op
+//===----------------------------------------------------------------------===//
+
+LogicalResult Dot4Op::verify() {
+  int64_t lanes = getAcc().getType().getNumElements();
+  int64_t lhs = getLhs().getType().getNumElements();
+  int64_t rhs = getRhs().getType().getNumElements();
+  if (lhs != rhs)
+    return emitOpError() << "operands have " << lhs << " and " << rhs
+                         << " bytes; expected the same number";
+  if (lhs != 4 * lanes)
+    return emitOpError() << "expected 4 bytes per i32 lane (" << 4 * lanes
+                         << "), got " << lhs;
+  return success();
+}

@@ -228,4 +228,34 @@ def MQ_MatvecOp : MQ_Op<"matvec", [Pure]> {
   let hasVerifier = 1;
 }
 
+//===----------------------------------------------------------------------===//
+// Kernel building blocks
+//===----------------------------------------------------------------------===//
+
+def MQ_Dot4Op : MQ_Op<"dot4", [Pure, AllTypesMatch<["acc", "result"]>]> {
+  let summary = "4-way dot products of unsigned and signed bytes into i32 lanes";
+  let description = [{
+    `result[i] = acc[i] + sum_{j < 4} zext(lhs[4i + j]) * sext(rhs[4i + j])`
+    on vectors of 4N bytes and N i32 lanes, wrapping on overflow. This is the
+    operation of x86 VNNI's `vpdpbusd` (and of Arm's `usdot`); the CPU
+    kernels of the W{r}A8 mode use it for weight indices (unsigned) times
+    int8 activations (signed). `matquant-lower-dot4` lowers it to the
+    intrinsic where the target has it, and to plain vector arithmetic
+    otherwise.
+
+    ```mlir
+    %r = mq.dot4 %acc, %w, %x : vector<64xi8>, vector<64xi8> into vector<16xi32>
+    ```
+  }];
+  let arguments = (ins VectorOfRankAndType<[1], [I32]>:$acc,
+                       VectorOfRankAndType<[1], [I8]>:$lhs,
+                       VectorOfRankAndType<[1], [I8]>:$rhs);
+  let results = (outs VectorOfRankAndType<[1], [I32]>:$result);
+  let assemblyFormat = [{
+    $acc `,` $lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs) `into`
+    type($result)
+  }];
+  let hasVerifier = 1;
+}
+
 #endif // MATQUANT_DIALECT_MQ_IR_MQOPS_TD

@@ -12,6 +12,7 @@
 
 #include "matquant/Numerics/Numerics.h"
 #include "matquant/Runtime/Jit.h"
+#include "matquant/Runtime/MemRef.h"
 
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/ADT/StringExtras.h"
@@ -65,26 +66,6 @@ static cl::opt<int> vectorWidth("lanes", cl::init(0),
                                 cl::desc("lanes per vector"));
 
 namespace {
-
-template <typename T, int N> struct MemRef {
-  T *basePtr;
-  T *data;
-  int64_t offset;
-  int64_t sizes[N];
-  int64_t strides[N];
-};
-
-template <typename T, int N>
-MemRef<T, N> view(T *data, std::array<int64_t, N> sizes) {
-  MemRef<T, N> m{data, data, 0, {}, {}};
-  int64_t stride = 1;
-  for (int i = N - 1; i >= 0; --i) {
-    m.sizes[i] = sizes[i];
-    m.strides[i] = stride;
-    stride *= sizes[i];
-  }
-  return m;
-}
 
 std::vector<int64_t> parseList(const std::string &s) {
   std::vector<int64_t> out;
@@ -301,8 +282,8 @@ int main(int argc, char **argv) {
           using Fn = void (*)(MemRef<float, 1> *, MemRef<float, 1> *,
                               MemRef<float, 2> *);
           auto fn = reinterpret_cast<Fn>(*fnAddr);
-          auto xm = view<float, 1>(x.data(), {k});
-          auto wm = view<float, 2>(w.data(), {n, k});
+          auto xm = denseView<float, 1>(x.data(), {k});
+          auto wm = denseView<float, 2>(w.data(), {n, k});
           secs = timeIt([&] {
             MemRef<float, 1> y;
             fn(&y, &xm, &wm);
@@ -312,8 +293,8 @@ int main(int argc, char **argv) {
           using Fn = void (*)(MemRef<float, 2> *, MemRef<float, 2> *,
                               MemRef<float, 2> *);
           auto fn = reinterpret_cast<Fn>(*fnAddr);
-          auto xm = view<float, 2>(x.data(), {batch, k});
-          auto wm = view<float, 2>(w.data(), {n, k});
+          auto xm = denseView<float, 2>(x.data(), {batch, k});
+          auto wm = denseView<float, 2>(w.data(), {n, k});
           secs = timeIt([&] {
             MemRef<float, 2> y;
             fn(&y, &xm, &wm);
@@ -405,18 +386,18 @@ int main(int argc, char **argv) {
             auto fnAddr = (*jit)->lookup("kernel");
             if (!fnAddr)
               fail(fnAddr.takeError());
-            auto sm = view<float, 2>(q.alpha.data(), {n, ng});
-            auto mm = view<float, 2>(q.offset.data(), {n, ng});
+            auto sm = denseView<float, 2>(q.alpha.data(), {n, ng});
+            auto mm = denseView<float, 2>(q.offset.data(), {n, ng});
             int next = 0;
             double secs;
             std::vector<float> out;
             // The weight descriptor: rank 2 (interleaved) or 3 (planes);
             // both are passed by pointer, so one call type serves.
             auto runOnce = [&](bool keep) {
-              auto w2 = view<int8_t, 2>(
+              auto w2 = denseView<int8_t, 2>(
                   reinterpret_cast<int8_t *>(copiesData[next].data()),
                   {n, rowBytes});
-              auto w3 = view<int8_t, 3>(
+              auto w3 = denseView<int8_t, 3>(
                   reinterpret_cast<int8_t *>(copiesData[next].data()),
                   {static_cast<int64_t>(idxBits), n, planeBytes});
               void *wm = planes ? static_cast<void *>(&w3)
@@ -426,7 +407,7 @@ int main(int argc, char **argv) {
                 using Fn = void (*)(MemRef<float, 1> *, MemRef<float, 1> *,
                                     void *, MemRef<float, 2> *,
                                     MemRef<float, 2> *);
-                auto xm = view<float, 1>(x.data(), {k});
+                auto xm = denseView<float, 1>(x.data(), {k});
                 MemRef<float, 1> y;
                 reinterpret_cast<Fn>(*fnAddr)(&y, &xm, wm, &sm, &mm);
                 if (keep)
@@ -436,7 +417,7 @@ int main(int argc, char **argv) {
                 using Fn = void (*)(MemRef<float, 2> *, MemRef<float, 2> *,
                                     void *, MemRef<float, 2> *,
                                     MemRef<float, 2> *);
-                auto xm = view<float, 2>(x.data(), {batch, k});
+                auto xm = denseView<float, 2>(x.data(), {batch, k});
                 MemRef<float, 2> y;
                 reinterpret_cast<Fn>(*fnAddr)(&y, &xm, wm, &sm, &mm);
                 if (keep)

@@ -34,6 +34,7 @@
 #include "matquant/InitAllDialects.h"
 #include "matquant/Numerics/Search.h"
 #include "matquant/Runtime/Jit.h"
+#include "matquant/Runtime/MemRef.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
@@ -303,13 +304,7 @@ llvm::Expected<matquant::LlamaWeights> readCheckpoint() {
 // Calibration activations through the JIT-compiled decode step
 //===----------------------------------------------------------------------===//
 
-template <typename T, int N> struct MemRef {
-  T *basePtr;
-  T *data;
-  int64_t offset;
-  int64_t sizes[N];
-  int64_t strides[N];
-};
+using matquant::MemRef;
 
 struct StepResult {
   MemRef<float, 1> logits;

@@ -14,6 +14,7 @@
 #include "matquant/InitAllDialects.h"
 #include "matquant/InitAllPasses.h"
 #include "matquant/Runtime/Jit.h"
+#include "matquant/Runtime/MemRef.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -63,13 +64,7 @@ static cl::opt<bool> quiet("quiet", cl::desc("no per-token progress"),
 
 namespace {
 
-template <typename T, int N> struct MemRef {
-  T *basePtr;
-  T *data;
-  int64_t offset;
-  int64_t sizes[N];
-  int64_t strides[N];
-};
+using matquant::MemRef;
 
 struct StepResult {
   MemRef<float, 1> logits;

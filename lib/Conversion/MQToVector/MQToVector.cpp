@@ -369,6 +369,34 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
           SmallVector<Value> outerInit(perTile, zeroVec);
           for (int64_t i = 0; i < perTile; ++i)
             outerInit.push_back(cF32(fb, fl, 0.0f));
+          /// Ends a group: per row and batch element, the scaled total
+          /// takes `scaled(r, bi, eff, total)` (eff = alpha * 2^(c-r)) and
+          /// the offset term m * (sum of the group's activations); yields
+          /// both.
+          auto finishGroup =
+              [&](OpBuilder &gb, Location gl, Value g, ValueRange carried,
+                  function_ref<Value(int64_t, int64_t, Value, Value)> scaled) {
+                SmallVector<Value> nextScaled, nextOffset;
+                for (int64_t r = 0; r < rows; ++r) {
+                  Value alpha = tensor::ExtractOp::create(
+                      gb, gl, w.scales, ValueRange{rowIdx[r], g});
+                  Value eff = arith::MulFOp::create(gb, gl, alpha,
+                                                    cF32(gb, gl, factor));
+                  Value m = tensor::ExtractOp::create(
+                      gb, gl, w.offsets, ValueRange{rowIdx[r], g});
+                  for (int64_t bi = 0; bi < bn; ++bi) {
+                    nextScaled.push_back(
+                        scaled(r, bi, eff, carried[r * bn + bi]));
+                    Value xsum = tensor::ExtractOp::create(
+                        gb, gl, xs, ValueRange{cIdx(gb, gl, b0 + bi), g});
+                    Value prod = arith::MulFOp::create(gb, gl, m, xsum);
+                    nextOffset.push_back(arith::AddFOp::create(
+                        gb, gl, carried[perTile + r * bn + bi], prod));
+                  }
+                }
+                nextScaled.append(nextOffset);
+                scf::YieldOp::create(gb, gl, nextScaled);
+              };
           auto groupLoop = scf::ForOp::create(
               fb, fl, cIdx(fb, fl, 0), cIdx(fb, fl, groups), cIdx(fb, fl, 1),
               outerInit,
@@ -434,36 +462,23 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
                                          loop.getResults().end());
                   if (groups == 1 && wholeBlocks * chunkBytes < planeBytes)
                     planeStep(gb, gl, cIdx(gb, gl, wholeBlocks), acc, false);
-                  SmallVector<Value> nextScaled, nextOffset;
-                  for (int64_t r = 0; r < rows; ++r) {
-                    Value alpha = tensor::ExtractOp::create(
-                        gb, gl, w.scales, ValueRange{rowIdx[r], g});
-                    Value eff = arith::MulFOp::create(gb, gl, alpha,
-                                                      cF32(gb, gl, factor));
-                    Value m = tensor::ExtractOp::create(
-                        gb, gl, w.offsets, ValueRange{rowIdx[r], g});
-                    for (int64_t bi = 0; bi < bn; ++bi) {
-                      Value total = carried[r * bn + bi];
-                      for (unsigned p = 0; p < bits; ++p) {
-                        Value weight = arith::MulFOp::create(
-                            gb, gl, eff,
-                            cF32(gb, gl,
-                                 static_cast<float>(1u << (bits - 1 - p))));
-                        Value wv =
-                            vector::BroadcastOp::create(gb, gl, vecType, weight);
-                        total = vector::FMAOp::create(
-                            gb, gl, wv, acc[(r * bn + bi) * bits + p], total);
-                      }
-                      nextScaled.push_back(total);
-                      Value xsum = tensor::ExtractOp::create(
-                          gb, gl, xs, ValueRange{cIdx(gb, gl, b0 + bi), g});
-                      Value prod = arith::MulFOp::create(gb, gl, m, xsum);
-                      nextOffset.push_back(arith::AddFOp::create(
-                          gb, gl, carried[perTile + r * bn + bi], prod));
-                    }
-                  }
-                  nextScaled.append(nextOffset);
-                  scf::YieldOp::create(gb, gl, nextScaled);
+                  finishGroup(gb, gl, g, carried,
+                              [&](int64_t r, int64_t bi, Value eff,
+                                  Value total) {
+                                for (unsigned p = 0; p < bits; ++p) {
+                                  Value weight = arith::MulFOp::create(
+                                      gb, gl, eff,
+                                      cF32(gb, gl,
+                                           static_cast<float>(
+                                               1u << (bits - 1 - p))));
+                                  total = vector::FMAOp::create(
+                                      gb, gl,
+                                      vector::BroadcastOp::create(
+                                          gb, gl, vecType, weight),
+                                      acc[(r * bn + bi) * bits + p], total);
+                                }
+                                return total;
+                              });
                   return;
                 }
                 if (a8) {
@@ -591,29 +606,15 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
                           }
                         scf::YieldOp::create(bb, bl, next);
                       });
-                  SmallVector<Value> nextScaled, nextOffset;
-                  for (int64_t r = 0; r < rows; ++r) {
-                    Value alpha = tensor::ExtractOp::create(
-                        gb, gl, w.scales, ValueRange{rowIdx[r], g});
-                    Value eff = arith::MulFOp::create(gb, gl, alpha,
-                                                      cF32(gb, gl, factor));
-                    Value effVec =
-                        vector::BroadcastOp::create(gb, gl, vecType, eff);
-                    Value m = tensor::ExtractOp::create(
-                        gb, gl, w.offsets, ValueRange{rowIdx[r], g});
-                    for (int64_t bi = 0; bi < bn; ++bi) {
-                      nextScaled.push_back(vector::FMAOp::create(
-                          gb, gl, effVec, loop.getResult(r * bn + bi),
-                          carried[r * bn + bi]));
-                      Value xsum = tensor::ExtractOp::create(
-                          gb, gl, xs, ValueRange{cIdx(gb, gl, b0 + bi), g});
-                      Value prod = arith::MulFOp::create(gb, gl, m, xsum);
-                      nextOffset.push_back(arith::AddFOp::create(
-                          gb, gl, carried[perTile + r * bn + bi], prod));
-                    }
-                  }
-                  nextScaled.append(nextOffset);
-                  scf::YieldOp::create(gb, gl, nextScaled);
+                  finishGroup(gb, gl, g, carried,
+                              [&](int64_t r, int64_t bi, Value eff,
+                                  Value total) -> Value {
+                                return vector::FMAOp::create(
+                                    gb, gl,
+                                    vector::BroadcastOp::create(gb, gl,
+                                                                vecType, eff),
+                                    loop.getResult(r * bn + bi), total);
+                              });
                   return;
                 }
                 auto blockLoop = scf::ForOp::create(
@@ -704,33 +705,20 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
                       }
                       scf::YieldOp::create(bb, bl, next);
                     });
-                // Scale the group's sums; add its offset terms.
-                SmallVector<Value> nextScaled, nextOffset;
-                for (int64_t r = 0; r < rows; ++r) {
-                  Value alpha = tensor::ExtractOp::create(
-                      gb, gl, w.scales, ValueRange{rowIdx[r], g});
-                  Value eff = arith::MulFOp::create(gb, gl, alpha,
-                                                    cF32(gb, gl, factor));
-                  Value effVec =
-                      vector::BroadcastOp::create(gb, gl, vecType, eff);
-                  Value m = tensor::ExtractOp::create(
-                      gb, gl, w.offsets, ValueRange{rowIdx[r], g});
-                  for (int64_t bi = 0; bi < bn; ++bi) {
-                    Value sum = blockLoop.getResult(at(r, bi, 0));
-                    for (int64_t a = 1; a < accs; ++a)
-                      sum = arith::AddFOp::create(
-                          gb, gl, sum, blockLoop.getResult(at(r, bi, a)));
-                    nextScaled.push_back(vector::FMAOp::create(
-                        gb, gl, effVec, sum, carried[r * bn + bi]));
-                    Value xsum = tensor::ExtractOp::create(
-                        gb, gl, xs, ValueRange{cIdx(gb, gl, b0 + bi), g});
-                    Value prod = arith::MulFOp::create(gb, gl, m, xsum);
-                    nextOffset.push_back(arith::AddFOp::create(
-                        gb, gl, carried[perTile + r * bn + bi], prod));
-                  }
-                }
-                nextScaled.append(nextOffset);
-                scf::YieldOp::create(gb, gl, nextScaled);
+                finishGroup(gb, gl, g, carried,
+                            [&](int64_t r, int64_t bi, Value eff,
+                                Value total) -> Value {
+                              Value sum = blockLoop.getResult(at(r, bi, 0));
+                              for (int64_t a = 1; a < accs; ++a)
+                                sum = arith::AddFOp::create(
+                                    gb, gl, sum,
+                                    blockLoop.getResult(at(r, bi, a)));
+                              return vector::FMAOp::create(
+                                  gb, gl,
+                                  vector::BroadcastOp::create(gb, gl, vecType,
+                                                              eff),
+                                  sum, total);
+                            });
               });
           for (int64_t r = 0; r < rows; ++r)
             for (int64_t bi = 0; bi < bn; ++bi) {

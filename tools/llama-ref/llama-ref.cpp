@@ -372,7 +372,7 @@ const float *forward(const Model &m, State &s, int token, int pos) {
 
 int main(int argc, char **argv) {
   std::string path, format, config;
-  int steps = 0, maxSeqLen = 0;
+  int steps = 0, maxSeqLen = 0, printLogits = 4;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto value = [&](const std::string &flag) -> const char * {
@@ -390,6 +390,8 @@ int main(int argc, char **argv) {
       config = v;
     else if (const char *v = value("--max-seq-len"))
       maxSeqLen = std::atoi(v);
+    else if (const char *v = value("--logits"))
+      printLogits = std::atoi(v);
     else if (a[0] != '-')
       path = a;
     else
@@ -397,7 +399,7 @@ int main(int argc, char **argv) {
   }
   if (path.empty() || steps <= 0)
     die("usage: llama-ref [--format=llama2c|safetensors] [--config FILE] "
-        "[--max-seq-len N] --steps N CHECKPOINT");
+        "[--max-seq-len N] [--logits N] --steps N CHECKPOINT");
   if (format.empty())
     format = path.size() > 12 &&
                      path.compare(path.size() - 12, 12, ".safetensors") == 0
@@ -446,8 +448,8 @@ int main(int argc, char **argv) {
         next = i;
       }
     std::printf("%d", next);
-    for (int j = 0; j < 4 && j < p.vocab; ++j)
-      std::printf(", %g", logits[j]);
+    for (int j = 0; j < printLogits && j < p.vocab; ++j)
+      std::printf(", %.7g", logits[j]);
     std::printf("\n");
     token = next;
   }

@@ -27,6 +27,7 @@
 #include "mlir/Pass/PassRegistry.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/Format.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/raw_ostream.h"
@@ -61,6 +62,11 @@ static cl::opt<std::string> jsonOut("json", cl::desc("write JSON records"),
                                     cl::init(""));
 static cl::opt<bool> quiet("quiet", cl::desc("no per-token progress"),
                            cl::init(false));
+static cl::opt<std::string>
+    traceOut("trace", cl::desc("write float32's greedy trace: per step "
+                               "'<argmax>, <all logits>' (llama-ref's "
+                               "format, for comparison)"),
+             cl::init(""));
 
 namespace {
 
@@ -215,9 +221,17 @@ int main(int argc, char **argv) {
   ref.reset();
   std::vector<int64_t> seqTokens = tokens;
   auto t0 = std::chrono::steady_clock::now();
+  std::string trace;
+  llvm::raw_string_ostream traceStream(trace);
   for (int64_t pos = 0; pos + 1 < static_cast<int64_t>(tokens.size()) + steps;
        ++pos) {
     std::vector<float> logits = ref.run(seqTokens[pos], pos);
+    if (!traceOut.empty()) {
+      traceStream << argmax(logits);
+      for (float l : logits)
+        traceStream << ", " << llvm::format("%.7g", l);
+      traceStream << "\n";
+    }
     std::vector<double> lp = logSoftmax(logits);
     refLogProbs.push_back(lp);
     if (pos + 1 < static_cast<int64_t>(seqTokens.size()))
@@ -236,6 +250,13 @@ int main(int argc, char **argv) {
     if (!quiet)
       llvm::errs() << "\rfloat32: " << seqTokens.size() - tokens.size()
                    << "/" << steps << " tokens";
+  }
+  if (!traceOut.empty()) {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(traceOut, ec);
+    if (ec)
+      fail("cannot write " + traceOut + ": " + ec.message());
+    os << trace;
   }
   double refSecs = std::chrono::duration<double>(
                        std::chrono::steady_clock::now() - t0)

@@ -6,7 +6,7 @@ by the `--emit-driver` main of matquant-import. Tokens must be identical and
 logits equal within a relative tolerance (default 1e-4, with an absolute floor
 of 1e-5 for logits near zero). Exits 1 with a message on the first mismatch.
 
-  compare_outputs.py EXPECTED ACTUAL [--rtol R] [--atol A]
+  compare_outputs.py EXPECTED ACTUAL [--rtol R] [--atol A] [--scale-rtol S]
 """
 
 import argparse
@@ -34,6 +34,10 @@ def main():
     ap.add_argument("actual")
     ap.add_argument("--rtol", type=float, default=1e-4)
     ap.add_argument("--atol", type=float, default=1e-5)
+    ap.add_argument("--scale-rtol", type=float, default=0.0,
+                    help="also allow this fraction of the step's largest "
+                         "|logit| (for full logit vectors, whose entries "
+                         "near zero carry the rounding of the large ones)")
     args = ap.parse_args()
     exp, act = parse(args.expected), parse(args.actual)
     if not exp:
@@ -46,9 +50,11 @@ def main():
             sys.exit("step %d: token %d expected, %d actual" % (step, te, ta))
         if len(le) != len(la):
             sys.exit("step %d: %d logits expected, %d actual" % (step, len(le), len(la)))
+        scale = max(abs(v) for v in le) if le else 0.0
         for j, (a, b) in enumerate(zip(le, la)):
             err = abs(a - b)
-            bound = args.rtol * max(abs(a), abs(b)) + args.atol
+            bound = (args.rtol * max(abs(a), abs(b)) + args.atol +
+                     args.scale_rtol * scale)
             if not err <= bound:
                 sys.exit("step %d: logits[%d] = %r expected, %r actual (|diff| %g > %g)"
                          % (step, j, a, b, err, bound))

@@ -51,6 +51,10 @@ static cl::opt<double> temperature("temperature",
                                    cl::init(0.0));
 static cl::opt<unsigned> seed("seed", cl::desc("sampling seed"),
                               cl::init(42));
+static cl::opt<int> numSequences(
+    "sequences", cl::desc("sequences to generate and score (seeds seed, "
+                          "seed + 1, ...)"),
+    cl::init(1));
 static cl::opt<int> threads("run-threads", cl::desc("OpenMP threads"),
                             cl::init(0));
 static cl::list<std::string>
@@ -216,40 +220,52 @@ int main(int argc, char **argv) {
   for (int64_t t : tokens)
     if (t < 0 || t >= ref.vocab)
       fail("prompt token " + llvm::Twine(t) + " outside the vocabulary");
-  std::mt19937 rng(seed);
-  std::vector<std::vector<double>> refLogProbs;
-  ref.reset();
-  std::vector<int64_t> seqTokens = tokens;
-  auto t0 = std::chrono::steady_clock::now();
+  // float32 generates every sequence (sampling seed: seed + index).
+  struct Sequence {
+    std::vector<int64_t> tokens;
+    std::vector<std::vector<double>> logProbs; // per position
+  };
+  std::vector<Sequence> seqs(std::max(1, numSequences.getValue()));
   std::string trace;
   llvm::raw_string_ostream traceStream(trace);
-  for (int64_t pos = 0; pos + 1 < static_cast<int64_t>(tokens.size()) + steps;
-       ++pos) {
-    std::vector<float> logits = ref.run(seqTokens[pos], pos);
-    if (!traceOut.empty()) {
-      traceStream << argmax(logits);
-      for (float l : logits)
-        traceStream << ", " << llvm::format("%.7g", l);
-      traceStream << "\n";
+  auto t0 = std::chrono::steady_clock::now();
+  int64_t refTokens = 0;
+  for (size_t si = 0; si < seqs.size(); ++si) {
+    Sequence &sq = seqs[si];
+    std::mt19937 rng(seed + static_cast<unsigned>(si));
+    ref.reset();
+    sq.tokens = tokens;
+    for (int64_t pos = 0;
+         pos + 1 < static_cast<int64_t>(tokens.size()) + steps; ++pos) {
+      std::vector<float> logits = ref.run(sq.tokens[pos], pos);
+      ++refTokens;
+      if (!traceOut.empty() && si == 0) {
+        traceStream << argmax(logits);
+        for (float l : logits)
+          traceStream << ", " << llvm::format("%.7g", l);
+        traceStream << "\n";
+      }
+      std::vector<double> lp = logSoftmax(logits);
+      sq.logProbs.push_back(lp);
+      if (pos + 1 < static_cast<int64_t>(sq.tokens.size()))
+        continue;
+      int64_t next;
+      if (temperature <= 0) {
+        next = argmax(logits);
+      } else {
+        std::vector<double> p(lp.size());
+        for (size_t i = 0; i < lp.size(); ++i)
+          p[i] = std::exp(lp[i] / temperature);
+        std::discrete_distribution<int64_t> dist(p.begin(), p.end());
+        next = dist(rng);
+      }
+      sq.tokens.push_back(next);
+      if (!quiet)
+        llvm::errs() << "\rfloat32: sequence " << si + 1 << "/"
+                     << seqs.size() << ", "
+                     << sq.tokens.size() - tokens.size() << "/" << steps
+                     << " tokens";
     }
-    std::vector<double> lp = logSoftmax(logits);
-    refLogProbs.push_back(lp);
-    if (pos + 1 < static_cast<int64_t>(seqTokens.size()))
-      continue;
-    int64_t next;
-    if (temperature <= 0) {
-      next = argmax(logits);
-    } else {
-      std::vector<double> p(lp.size());
-      for (size_t i = 0; i < lp.size(); ++i)
-        p[i] = std::exp(lp[i] / temperature);
-      std::discrete_distribution<int64_t> dist(p.begin(), p.end());
-      next = dist(rng);
-    }
-    seqTokens.push_back(next);
-    if (!quiet)
-      llvm::errs() << "\rfloat32: " << seqTokens.size() - tokens.size()
-                   << "/" << steps << " tokens";
   }
   if (!traceOut.empty()) {
     std::error_code ec;
@@ -263,51 +279,59 @@ int main(int argc, char **argv) {
                        .count();
   if (!quiet)
     llvm::errs() << "\n";
-  int64_t nSteps = static_cast<int64_t>(refLogProbs.size());
 
   struct Row {
     std::string name;
     double bits, agreement, kl, ppl, tokPerSec;
   };
   std::vector<Row> rows;
-  auto evaluate = [&](Model &m, const std::string &name,
-                      const std::vector<std::vector<double>> *reference,
-                      double secsIfRef) {
+  /// Teacher-forces `m` on every sequence (or, for float32 itself, reuses
+  /// the recorded distributions) and scores the generated positions.
+  auto evaluate = [&](Model &m, const std::string &name, bool isReference) {
     double kl = 0, nll = 0;
-    int64_t agree = 0, counted = 0;
+    int64_t agree = 0, counted = 0, ran = 0;
     auto start = std::chrono::steady_clock::now();
-    m.reset();
-    for (int64_t pos = 0; pos < nSteps; ++pos) {
-      std::vector<double> lp =
-          reference ? logSoftmax(m.run(seqTokens[pos], pos)) : refLogProbs[pos];
-      if (!quiet && reference)
-        llvm::errs() << "\r" << name << ": " << pos + 1 << "/" << nSteps
-                     << " tokens";
-      const std::vector<double> &rp = refLogProbs[pos];
-      // Only positions that predict a generated token are scored.
-      if (pos + 1 < static_cast<int64_t>(tokens.size()))
-        continue;
-      ++counted;
-      double d = 0;
-      for (size_t i = 0; i < rp.size(); ++i)
-        d += std::exp(rp[i]) * (rp[i] - lp[i]);
-      kl += d;
-      nll -= lp[seqTokens[pos + 1]];
-      auto best = [](const std::vector<double> &v) {
-        return std::max_element(v.begin(), v.end()) - v.begin();
-      };
-      agree += best(lp) == best(rp);
+    for (size_t si = 0; si < seqs.size(); ++si) {
+      const Sequence &sq = seqs[si];
+      int64_t nSteps = static_cast<int64_t>(sq.logProbs.size());
+      if (!isReference)
+        m.reset();
+      for (int64_t pos = 0; pos < nSteps; ++pos) {
+        std::vector<double> lp =
+            isReference ? sq.logProbs[pos]
+                        : logSoftmax(m.run(sq.tokens[pos], pos));
+        ++ran;
+        if (!quiet && !isReference)
+          llvm::errs() << "\r" << name << ": sequence " << si + 1 << "/"
+                       << seqs.size() << ", " << pos + 1 << "/" << nSteps
+                       << " tokens";
+        const std::vector<double> &rp = sq.logProbs[pos];
+        // Only positions that predict a generated token are scored.
+        if (pos + 1 < static_cast<int64_t>(tokens.size()))
+          continue;
+        ++counted;
+        double d = 0;
+        for (size_t i = 0; i < rp.size(); ++i)
+          d += std::exp(rp[i]) * (rp[i] - lp[i]);
+        kl += d;
+        nll -= lp[sq.tokens[pos + 1]];
+        auto best = [](const std::vector<double> &v) {
+          return std::max_element(v.begin(), v.end()) - v.begin();
+        };
+        agree += best(lp) == best(rp);
+      }
     }
-    double secs = reference ? std::chrono::duration<double>(
-                                  std::chrono::steady_clock::now() - start)
-                                  .count()
-                            : secsIfRef;
-    if (!quiet && reference)
+    double secs = isReference ? refSecs
+                              : std::chrono::duration<double>(
+                                    std::chrono::steady_clock::now() - start)
+                                    .count();
+    if (!quiet && !isReference)
       llvm::errs() << "\n";
     rows.push_back({name, m.bits, double(agree) / counted, kl / counted,
-                    std::exp(nll / counted), nSteps / secs});
+                    std::exp(nll / counted),
+                    (isReference ? refTokens : ran) / secs});
   };
-  evaluate(ref, "float32", nullptr, refSecs);
+  evaluate(ref, "float32", true);
 
   for (const std::string &spec : variants) {
     auto [name, pipeline] = StringRef(spec).split('=');
@@ -322,7 +346,7 @@ int main(int argc, char **argv) {
     if (failed(pm.run(*copy)))
       fail("variant " + name + ": the pipeline failed");
     std::unique_ptr<Model> m = compile(*copy, name);
-    evaluate(*m, name.str(), &refLogProbs, 0);
+    evaluate(*m, name.str(), false);
   }
 
   llvm::outs() << llvm::format("%-22s %8s %10s %10s %10s %10s\n", "model",
@@ -341,7 +365,7 @@ int main(int argc, char **argv) {
                                          {"tokens_per_s", r.tokPerSec}});
   }
   llvm::outs() << "sequence:";
-  for (int64_t t : seqTokens)
+  for (int64_t t : seqs.front().tokens)
     llvm::outs() << " " << t;
   llvm::outs() << "\n";
   if (!jsonOut.empty()) {

@@ -212,7 +212,8 @@ int main(int argc, char **argv) {
     fail("empty prompt");
 
   // The float32 reference: generate the sequence.
-  std::unique_ptr<Model> refModel = compile(module->clone(), "float32");
+  OwningOpRef<ModuleOp> refCopy = module->clone();
+  std::unique_ptr<Model> refModel = compile(*refCopy, "float32");
   Model &ref = *refModel;
   if (static_cast<int64_t>(tokens.size()) + steps > ref.seq)
     fail("prompt plus steps exceed the KV cache length " +

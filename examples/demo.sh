@@ -33,14 +33,16 @@ if [ ! -f "$model" ]; then
 fi
 steps=${DEMO_STEPS:-96}
 "$bin/matquant-import" "$model" --max-seq-len $((steps + 8)) --emit-bytecode -o "$out/model.mlirbc"
-# Every variant slices the same stored int8 model (FFN layers, as in the
-# paper); attention and the classifier stay float32.
+# Every intN variant slices the same stored int8 model (MatQuant's data-free
+# search; FFN layers, as in the paper; attention and the classifier stay
+# float32); the minmax-* rows slice a plain min-max int8 model instead.
 q="mq-quantize-weights{method=matquant layers=ffn}"
 variants=()
 for r in 8 6 4 3 2; do
   variants+=("--variant=int$r=$q,mq-apply-schedule{policy=uniform=$r}")
 done
 variants+=("--variant=int2-extra=mq-quantize-weights{method=matquant layers=ffn mode=extra_precision},mq-apply-schedule{policy=uniform=2}")
+variants+=("--variant=minmax-int8=mq-quantize-weights{method=minmax layers=ffn},mq-apply-schedule{policy=uniform=8}")
 variants+=("--variant=minmax-int4=mq-quantize-weights{method=minmax layers=ffn},mq-apply-schedule{policy=uniform=4}")
 variants+=("--variant=minmax-int2=mq-quantize-weights{method=minmax layers=ffn},mq-apply-schedule{policy=uniform=2}")
 variants+=("--variant=pyramid=$q,mq-apply-schedule{policy=pyramid pyramid-edge=2 pyramid-center=6}")

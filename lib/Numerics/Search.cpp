@@ -272,9 +272,11 @@ void gather(const float *v, int64_t n, int64_t stride,
 // Errors
 //===----------------------------------------------------------------------===//
 
-std::vector<double> weightErrorPerGroup(const QuantizedMatrix &q, unsigned r,
-                                        SliceMode mode, const float *w) {
-  std::vector<double> err(q.alpha.size(), 0.0);
+namespace {
+/// Calls fn(group, (w - w_hat_r)^2) for every non-NaN element, row-major.
+template <typename Fn>
+void forEachSquaredError(const QuantizedMatrix &q, unsigned r, SliceMode mode,
+                         const float *w, Fn fn) {
   const unsigned c = q.opts.bits;
   assert(r >= 1 && r <= c);
   for (int64_t i = 0; i < q.rows; ++i) {
@@ -286,29 +288,25 @@ std::vector<double> weightErrorPerGroup(const QuantizedMatrix &q, unsigned r,
       float hat = dequantizeIndex(sliceIndex(q.codes[e], c, r, mode),
                                   q.alpha[g], q.offset[g], c, r);
       double d = double(w[e]) - double(hat);
-      err[static_cast<size_t>(g)] += d * d;
+      fn(g, d * d);
     }
   }
+}
+} // namespace
+
+std::vector<double> weightErrorPerGroup(const QuantizedMatrix &q, unsigned r,
+                                        SliceMode mode, const float *w) {
+  std::vector<double> err(q.alpha.size(), 0.0);
+  forEachSquaredError(q, r, mode, w, [&](int64_t g, double d2) {
+    err[static_cast<size_t>(g)] += d2;
+  });
   return err;
 }
 
 double weightError(const QuantizedMatrix &q, unsigned r, SliceMode mode,
                    const float *w) {
-  const unsigned c = q.opts.bits;
-  assert(r >= 1 && r <= c);
   double err = 0.0;
-  for (int64_t i = 0; i < q.rows; ++i) {
-    for (int64_t j = 0; j < q.cols; ++j) {
-      size_t e = static_cast<size_t>(i * q.cols + j);
-      if (std::isnan(w[e]))
-        continue;
-      int64_t g = q.groupIndex(i, j);
-      float hat = dequantizeIndex(sliceIndex(q.codes[e], c, r, mode),
-                                  q.alpha[g], q.offset[g], c, r);
-      double d = double(w[e]) - double(hat);
-      err += d * d;
-    }
-  }
+  forEachSquaredError(q, r, mode, w, [&](int64_t, double d2) { err += d2; });
   return err;
 }
 

@@ -10,7 +10,6 @@
 //===----------------------------------------------------------------------===//
 
 #include "matquant/Runtime/Aot.h"
-#include "matquant/InitAllDialects.h"
 #include "matquant/Pipelines/Pipelines.h"
 #include "matquant/Runtime/Jit.h"
 
@@ -20,12 +19,9 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/MLIRContext.h"
-#include "mlir/InitAllDialects.h"
-#include "mlir/InitAllExtensions.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassInstrumentation.h"
 #include "mlir/Pass/PassManager.h"
-#include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSet.h"
@@ -595,10 +591,7 @@ llvm::Expected<AotArtifacts> matquant::compileAot(StringRef source,
   llvm::TargetMachine &machine = *target->machine;
 
   DialectRegistry registry;
-  mlir::registerAllDialects(registry);
-  mlir::registerAllExtensions(registry);
-  mlir::registerAllToLLVMIRTranslations(registry);
-  matquant::registerAllDialects(registry);
+  registerCompilerDialects(registry);
   MLIRContext context(registry);
   // Diagnostics name the file and line; the whole module is noise here.
   context.printOpOnDiagnostic(false);

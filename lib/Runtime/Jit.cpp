@@ -23,6 +23,13 @@ using namespace matquant;
 JitModule::JitModule() = default;
 JitModule::~JitModule() = default;
 
+void matquant::registerCompilerDialects(DialectRegistry &registry) {
+  mlir::registerAllDialects(registry);
+  mlir::registerAllExtensions(registry);
+  mlir::registerAllToLLVMIRTranslations(registry);
+  matquant::registerAllDialects(registry);
+}
+
 StringRef matquant::ompRuntimePath() {
   return "/usr/lib/llvm-22/lib/libomp.so";
 }
@@ -38,10 +45,7 @@ JitModule::compile(StringRef source, const JitOptions &options) {
 
   std::unique_ptr<JitModule> jit(new JitModule());
   DialectRegistry registry;
-  mlir::registerAllDialects(registry);
-  mlir::registerAllExtensions(registry);
-  mlir::registerAllToLLVMIRTranslations(registry);
-  matquant::registerAllDialects(registry);
+  registerCompilerDialects(registry);
   jit->context = std::make_unique<MLIRContext>(registry);
   MLIRContext *ctx = jit->context.get();
 

@@ -11,7 +11,6 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "matquant/InitAllDialects.h"
 #include "matquant/InitAllPasses.h"
 #include "matquant/Runtime/Jit.h"
 #include "matquant/Runtime/MemRef.h"
@@ -19,8 +18,6 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/MLIRContext.h"
-#include "mlir/InitAllDialects.h"
-#include "mlir/InitAllExtensions.h"
 #include "mlir/InitAllPasses.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
@@ -191,9 +188,7 @@ int main(int argc, char **argv) {
   cl::ParseCommandLineOptions(argc, argv,
                               "matquant decode runner and comparator\n");
   DialectRegistry registry;
-  mlir::registerAllDialects(registry);
-  mlir::registerAllExtensions(registry);
-  matquant::registerAllDialects(registry);
+  matquant::registerCompilerDialects(registry);
   MLIRContext ctx(registry);
   llvm::SourceMgr sourceMgr;
   SourceMgrDiagnosticHandler handler(sourceMgr, &ctx);

@@ -18,6 +18,7 @@
 #include <string>
 
 namespace mlir {
+class DialectRegistry;
 class ExecutionEngine;
 class MLIRContext;
 } // namespace mlir
@@ -53,6 +54,10 @@ private:
   std::unique_ptr<mlir::MLIRContext> context;
   std::unique_ptr<mlir::ExecutionEngine> engine;
 };
+
+/// Adds every upstream dialect, extension and LLVM IR translation and every
+/// matquant dialect: what parsing and compiling a matquant program needs.
+void registerCompilerDialects(mlir::DialectRegistry &registry);
 
 /// The OpenMP runtime the compiled code calls when threads > 0.
 llvm::StringRef ompRuntimePath();

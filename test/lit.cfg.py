@@ -1,5 +1,7 @@
 # -*- Python -*-
 import os
+import shutil
+import subprocess
 
 import lit.formats
 from lit.llvm import llvm_config
@@ -45,6 +47,8 @@ tools += [
     ToolSubst("matquant-run", unresolved="fatal"),
     ToolSubst("matquant-bench", unresolved="fatal"),
     ToolSubst("llama-ref", unresolved="fatal"),
+    ToolSubst("matquant-gpu-compile", unresolved="fatal"),
+    ToolSubst("matquant-gpu-test", unresolved="fatal"),
     ToolSubst("MatquantNumericsTests", command=os.path.join(config.matquant_obj_root, "unittests", "Numerics", "MatquantNumericsTests"), unresolved="ignore"),
 ]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
@@ -88,3 +92,21 @@ except OSError:
 # LeakSanitizer cannot stop the world while libomp's worker threads spin, so
 # commands that run OpenMP-parallel JIT code go without leak checking.
 config.substitutions.append(("%omp_env", "env ASAN_OPTIONS=allow_user_poisoning=0:detect_leaks=0"))
+
+# GPU: ptxas (CUDA toolkit) assembles generated PTX without a GPU; execution
+# tests need a CUDA device (the driver's libcuda and nvidia-smi seeing one).
+ptxas = shutil.which("ptxas", path="/usr/local/cuda/bin:" + os.environ.get("PATH", ""))
+if ptxas:
+    config.available_features.add("ptxas")
+    config.substitutions.append(("%ptxas", ptxas))
+def _has_cuda_device():
+    smi = shutil.which("nvidia-smi")
+    if not smi:
+        return False
+    try:
+        out = subprocess.run([smi, "-L"], capture_output=True, text=True, timeout=30)
+        return out.returncode == 0 and "GPU" in out.stdout
+    except Exception:
+        return False
+if _has_cuda_device():
+    config.available_features.add("cuda-device")

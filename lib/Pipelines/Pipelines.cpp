@@ -9,6 +9,8 @@
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/GPU/Transforms/Passes.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/Dialect/SCF/Transforms/Passes.h"
@@ -91,7 +93,48 @@ void matquant::buildCPUToLLVMPipeline(OpPassManager &pm,
   pm.addPass(createReconcileUnrealizedCastsPass());
 }
 
+void matquant::buildGPUKernelsToPTXPipeline(OpPassManager &pm,
+                                            const GPUPipelineOptions &options) {
+  OpPassManager &kernels = pm.nest<gpu::GPUModuleOp>();
+  kernels.addPass(createSCFToControlFlowPass());
+  ConvertGpuOpsToNVVMOpsOptions nvvm;
+  nvvm.indexBitwidth = 32;
+  kernels.addPass(createConvertGpuOpsToNVVMOps(nvvm));
+  kernels.addPass(createCanonicalizerPass());
+  kernels.addPass(createCSEPass());
+  kernels.addPass(createReconcileUnrealizedCastsPass());
+  GpuNVVMAttachTargetOptions target;
+  target.chip = options.chip;
+  target.optLevel = options.optLevel;
+  pm.addPass(createGpuNVVMAttachTarget(target));
+  GpuModuleToBinaryPassOptions binary;
+  binary.compilationTarget = "isa";
+  pm.addPass(createGpuModuleToBinaryPass(binary));
+}
+
+void matquant::buildMQToPTXPipeline(OpPassManager &pm,
+                                    const GPUPipelineOptions &options) {
+  pm.addPass(mq::createMQSelectGPULayoutPass());
+  pm.addPass(createCanonicalizerPass());
+  ConvertMQToGPUPassOptions gpu;
+  gpu.rowsPerWarp = options.rowsPerWarp;
+  gpu.warpsPerBlock = options.warpsPerBlock;
+  gpu.unroll = options.unroll;
+  pm.addPass(createConvertMQToGPUPass(gpu));
+  buildGPUKernelsToPTXPipeline(pm, options);
+}
+
 void matquant::registerPipelines() {
+  PassPipelineRegistration<GPUPipelineOptions>(
+      "matquant-gpu-kernels-to-ptx",
+      "Lower the gpu.module kernels of a module to PTX for an NVIDIA chip "
+      "(gpu.binary, format = isa)",
+      buildGPUKernelsToPTXPipeline);
+  PassPipelineRegistration<GPUPipelineOptions>(
+      "matquant-gpu-to-ptx",
+      "Generate GPU kernels for the mq weight-only ops (repacked for the "
+      "GPU at compile time) and lower them to PTX",
+      buildMQToPTXPipeline);
   PassPipelineRegistration<CPUPipelineOptions>(
       "matquant-cpu-to-llvm",
       "Compile mq weight-only ops (and float matvec / matmul) to vectorized, "

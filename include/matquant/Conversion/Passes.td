@@ -111,7 +111,6 @@ def ConvertMQToVectorPass : Pass<"convert-mq-to-vector", "::mlir::ModuleOp"> {
     "::mlir::tensor::TensorDialect",
     "::mlir::vector::VectorDialect",
     "::mlir::LLVM::LLVMDialect",
-    "::mlir::math::MathDialect",
   ];
 }
 
@@ -164,6 +163,54 @@ def ExpandStridedCopiesPass
     ```
   }];
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
+def ConvertMQToGPUPass : Pass<"convert-mq-to-gpu", "::mlir::ModuleOp"> {
+  let summary = "Generate GPU kernels for weight-only matvec / matmul";
+  let description = [{
+    For every `mq.matvec` / `mq.matmul` whose weight is in the GPU kernel
+    layout (`mq-select-gpu-layout`), builds a kernel in the `gpu.module`
+    named `kernel-module` (one per distinct kernel spec: widths, mode,
+    group, activation type, batch tile, rows per warp) and records it on
+    the op as `mq.gpu_kernel = @module::@kernel`. The host side launches
+    the kernels through matquant's CUDA runtime (include/matquant/Runtime/
+    GpuRuntime.h), whose launcher implements the ABI documented in
+    GpuKernelSpec.h.
+
+    The kernels are written in gpu, arith, scf, vector and memref:
+    - a warp owns `rows-per-warp` output rows; lanes stride over the row's
+      interleaved blocks, reading each piece of a block in one 16-byte
+      `vector.load` (consecutive lanes read consecutive 16 bytes);
+    - `unroll` blocks per lane and all of the warp's rows are loaded before
+      the first use, so several loads are in flight;
+    - pieces are decoded in registers (shift, mask, and an exact float
+      conversion through the bit pattern of 2^23 + q), multiplied with the
+      activations (`vector.load` of 4, extended to f32) and accumulated in
+      f32; the effective scale alpha * 2^(c-r) and the offset m times the
+      block's activation sum are applied once per block;
+    - `gpu.shuffle xor` reduces across the warp; lane 0 stores;
+    - the ragged last block reads its activations with `vector.maskedload`,
+      ragged rows are clamped for loads and not stored.
+  }];
+  let options = [
+    Option<"rowsPerWarp", "rows-per-warp", "unsigned", /*default=*/"0",
+           "Output rows per warp (0: 2 at batch 1, else 1)">,
+    Option<"warpsPerBlock", "warps-per-block", "unsigned", /*default=*/"4",
+           "Warps per thread block">,
+    Option<"unroll", "unroll", "unsigned", /*default=*/"2",
+           "Blocks per lane in flight in the main loop">,
+    Option<"kernelModule", "kernel-module", "std::string",
+           /*default=*/"\"matquant_kernels\"",
+           "Name of the gpu.module that receives the kernels">,
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::gpu::GPUDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::vector::VectorDialect",
+  ];
 }
 
 #endif // MATQUANT_CONVERSION_PASSES_TD

@@ -51,7 +51,41 @@ struct CPUPipelineOptions
 void buildCPUToLLVMPipeline(mlir::OpPassManager &pm,
                             const CPUPipelineOptions &options);
 
-/// Registers `matquant-reference-to-llvm` and `matquant-cpu-to-llvm`.
+/// Options of the GPU pipelines.
+struct GPUPipelineOptions
+    : public mlir::PassPipelineOptions<GPUPipelineOptions> {
+  Option<std::string> chip{*this, "chip",
+                           llvm::cl::desc("NVIDIA target chip"),
+                           llvm::cl::init("sm_90")};
+  Option<unsigned> optLevel{*this, "opt-level",
+                            llvm::cl::desc("NVPTX optimization level"),
+                            llvm::cl::init(3)};
+  Option<unsigned> rowsPerWarp{
+      *this, "rows-per-warp",
+      llvm::cl::desc("Output rows per warp (0: 2 at batch 1, else 1)"),
+      llvm::cl::init(0)};
+  Option<unsigned> warpsPerBlock{*this, "warps-per-block",
+                                 llvm::cl::desc("Warps per thread block"),
+                                 llvm::cl::init(4)};
+  Option<unsigned> unroll{*this, "unroll",
+                          llvm::cl::desc("Blocks per lane in flight"),
+                          llvm::cl::init(2)};
+};
+
+/// gpu.module kernels -> NVVM -> PTX in a gpu.binary (format = isa):
+/// convert-gpu-to-nvvm (index-bitwidth 32), canonicalize, cse,
+/// nvvm-attach-target, gpu-module-to-binary.
+void buildGPUKernelsToPTXPipeline(mlir::OpPassManager &pm,
+                                  const GPUPipelineOptions &options);
+
+/// mq weight-only ops -> GPU kernels -> PTX: mq-select-gpu-layout,
+/// canonicalize (folds the repacking of constants), convert-mq-to-gpu,
+/// then buildGPUKernelsToPTXPipeline.
+void buildMQToPTXPipeline(mlir::OpPassManager &pm,
+                          const GPUPipelineOptions &options);
+
+/// Registers `matquant-reference-to-llvm`, `matquant-cpu-to-llvm`,
+/// `matquant-gpu-kernels-to-ptx` and `matquant-gpu-to-ptx`.
 void registerPipelines();
 
 } // namespace matquant

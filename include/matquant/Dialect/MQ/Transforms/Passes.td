@@ -257,4 +257,32 @@ def MQCaptureLayerInputsPass
   let dependentDialects = ["::mlir::tensor::TensorDialect"];
 }
 
+def MQSelectGPULayoutPass : Pass<"mq-select-gpu-layout", "::mlir::ModuleOp"> {
+  let summary = "Repack the weights of weight-only ops into the GPU kernel layout";
+  let description = [{
+    For every `mq.matvec` / `mq.matmul` whose weight has channel axis 0,
+    feeds the op `mq.pack(mq.unpack(w))` in
+    `#mq.layout<interleaved, B, block = E>` with the block the GPU kernels
+    of `convert-mq-to-gpu` read: E = min(64, 128 / (smallest power-of-two
+    piece of the B-bit index)), so each piece of 2 or more bits fills one
+    16-byte load of one lane per block (E = 16 for int8, 32 for int4, 64
+    for int2 and int3), halved until it divides the group size. Weights already in that layout are
+    left alone; a weight whose groups no block fits is an error. On
+    constant weights canonicalization folds the repacking, so the
+    transformation happens at compile time and shows in the IR.
+
+    ```mlir
+    %y = mq.matvec %x, %q, %s, %m : tensor<256xf16>,
+        !mq.weight<64x256xf16, storage = 8, bits = 4, group = 128>, ...
+    ```
+    becomes
+    ```mlir
+    %p = mq.pack %q : !mq.weight<64x256xf16, storage = 8, bits = 4, group = 128>
+        to !mq.weight<64x256xf16, storage = 8, bits = 4, group = 128,
+                      layout = #mq.layout<interleaved, 4, block = 32>>
+    %y = mq.matvec %x, %p, %s, %m : ...
+    ```
+  }];
+}
+
 #endif // MATQUANT_DIALECT_MQ_TRANSFORMS_PASSES_TD

@@ -1,0 +1,27 @@
+//===- MQToGPU.h - Weight-only GPU kernels from matquant specs ---*- C++ -*-===//
+
+#ifndef MATQUANT_CONVERSION_MQTOGPU_H
+#define MATQUANT_CONVERSION_MQTOGPU_H
+
+#include "matquant/Runtime/GpuKernelSpec.h"
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/IR/BuiltinOps.h"
+
+namespace matquant {
+
+/// The gpu.module named `name` in `module` (created, and the module marked
+/// gpu.container_module, when missing).
+mlir::gpu::GPUModuleOp getOrCreateKernelModule(mlir::ModuleOp module,
+                                               llvm::StringRef name);
+
+/// The kernel for `spec` in `kernels` (built when missing): a gpu.func with
+/// the ABI of GpuKernelSpec.h that reads the packed weights in wide vector
+/// loads, decodes them in registers and reduces across the warp with
+/// gpu.shuffle. The spec must validate().
+mlir::gpu::GPUFuncOp getOrBuildGemvKernel(mlir::gpu::GPUModuleOp kernels,
+                                          const gpurt::GemvKernelSpec &spec);
+
+} // namespace matquant
+
+#endif // MATQUANT_CONVERSION_MQTOGPU_H

@@ -1,0 +1,92 @@
+//===- GpuKernelSpec.h - What one generated GPU kernel computes --*- C++ -*-===//
+//
+// Plain C++ (no MLIR, no CUDA headers), shared by the code generator
+// (convert-mq-to-gpu builds a kernel from a spec), the kernel library tool
+// (matquant-gpu-compile names kernels by spec) and the runtime launcher
+// (which picks a compiled spec and its launch shape for a problem).
+//
+// Every kernel computes the weight-only product
+//   y[b, n] = sum_k x[b, k] * W_hat_r[n, k],  b < nb, n < N, k < K
+// with W stored in the interleaved layout of numerics::packInterleaved
+// (channel axis 0, block `block`), accumulating in f32.
+//
+// Kernel ABI (gpu.func lowered with convert-gpu-to-nvvm, index-bitwidth 32):
+// every memref<?xT> argument is the 5-word descriptor (allocated pointer,
+// aligned pointer, i32 offset, i32 size, i32 stride); then i32 scalars.
+//   w      memref<?xi8>   N rows of interleavedRowBytes(K, indexBits, block)
+//   scales memref<?xf32>  alpha, [N, groups] row-major
+//   offs   memref<?xf32>  m, [N, groups]
+//   x      memref<?xT>    [nb, ldx] activations, ldx % 8 == 0, ldx >= K
+//   y      memref<?xT>    [nb, N] results
+//   n, k, nb, ldx         i32
+// Launch: gridDim.x = ceil(N / rowsPerBlock()), blockDim.x =
+// threadsPerBlock(). Any nb: the kernel walks the batch in tiles of
+// batchTile rows, decoding the weights once per tile.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MATQUANT_RUNTIME_GPUKERNELSPEC_H
+#define MATQUANT_RUNTIME_GPUKERNELSPEC_H
+
+#include "matquant/Numerics/Numerics.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace matquant::gpurt {
+
+enum class ActType { F32, F16, BF16 };
+const char *actTypeName(ActType t);
+bool parseActType(const std::string &s, ActType &t);
+unsigned actTypeBytes(ActType t);
+
+/// The interleaved block the GPU kernels want for an index of `indexBits`
+/// bits: E = min(64, 128 / minPiece), so a piece of 2 or more bits fills
+/// one 16-byte load per lane (8 bytes for a 1-bit piece), halved until it
+/// divides the group size; each piece's bytes per block must stay a whole
+/// number of 32-bit words. 0 when no block fits.
+int64_t gpuInterleavedBlock(unsigned indexBits, int64_t groupSize);
+
+/// IEEE binary16 and bfloat16 <-> float32, round to nearest even (NaN
+/// stays NaN). The host side of f16 / bf16 activations.
+uint16_t floatToHalf(float f);
+float halfToFloat(uint16_t h);
+uint16_t floatToBF16(float f);
+float bf16ToFloat(uint16_t h);
+/// Rounds f through the activation type (identity for f32).
+float roundToAct(float f, ActType t);
+
+struct GemvKernelSpec {
+  unsigned storageBits = 8;                              ///< c
+  unsigned bits = 4;                                     ///< r
+  numerics::SliceMode mode = numerics::SliceMode::Clamped;
+  int64_t groupSize = 0;                                 ///< 0: per channel
+  ActType act = ActType::F16;
+  unsigned batchTile = 1;     ///< batch rows per pass over the weights
+  unsigned rowsPerWarp = 1;   ///< output rows a warp computes together
+  unsigned warpsPerBlock = 4; ///< warps per thread block
+  unsigned unroll = 2;        ///< K blocks per lane in flight per iteration
+
+  /// Bits of the stored index: r, or r + 1 for extra precision below c.
+  unsigned indexBits() const;
+  /// gpuInterleavedBlock(indexBits(), groupSize).
+  int64_t block() const;
+  /// Empty when the spec can be compiled, else what is wrong.
+  std::string validate() const;
+  /// A symbol name that encodes every field, e.g.
+  /// mq_gemv_c8_r4_cl_g128_f16_b1_rw2_wpb4_u2.
+  std::string name() const;
+  /// Parses what name() writes; false on anything else.
+  static bool parseName(const std::string &name, GemvKernelSpec &spec);
+
+  unsigned threadsPerBlock() const { return 32 * warpsPerBlock; }
+  int64_t rowsPerBlock() const { return int64_t(warpsPerBlock) * rowsPerWarp; }
+  int64_t gridSize(int64_t n) const {
+    return (n + rowsPerBlock() - 1) / rowsPerBlock();
+  }
+};
+
+} // namespace matquant::gpurt
+
+#endif // MATQUANT_RUNTIME_GPUKERNELSPEC_H

@@ -1,0 +1,487 @@
+//===- GemvKernel.cpp - Weight-only GEMV / GEMM kernels for the GPU ------===//
+//
+// Builds, from a GemvKernelSpec, a gpu.func in upstream dialects (gpu,
+// arith, scf, vector, memref) that convert-gpu-to-nvvm and
+// gpu-module-to-binary turn into PTX. The shape of the kernel:
+//
+// - a warp owns `rowsPerWarp` output rows; its 32 lanes stride over the
+//   row's interleaved blocks of E elements (E = gpuInterleavedBlock), so a
+//   warp's loads of one block index are consecutive 16-byte loads of
+//   consecutive lanes (coalesced);
+// - the main loop keeps `unroll` blocks per lane and all rows' loads in
+//   flight before the first use;
+// - each 32-bit word of a piece of width w holds 4 consecutive elements in
+//   each of its 8 / w slots: a shift and a mask move the piece to its bit
+//   position s in the index, OR-ing 0x4B000000 and subtracting 2^23 turns
+//   the integer into an exact float (no int-to-float conversion), centred
+//   on z0 = 2^(r-1) by subtracting 2^23 + z0;
+// - the products with the activations accumulate per block; the block's
+//   effective scale alpha' = alpha * 2^(c-r) and its centred offset
+//   (m + alpha' * z0) times the block's activation sum are applied once per
+//   block and row: y = sum_blocks alpha' sum x (k - z0) + (m + alpha' z0)
+//   sum x;
+// - gpu.shuffle (xor) reduces the lanes' partial sums; lane 0 stores.
+//
+// Ragged K: the packed rows are padded to whole blocks with index 0; the
+// last partial block reads its activations with masked loads. Ragged N:
+// rows past N are read clamped to N - 1 and never stored.
+//
+//===----------------------------------------------------------------------===//
+
+#include "matquant/Conversion/MQToGPU.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/SymbolTable.h"
+
+#include <numeric>
+
+using namespace mlir;
+using namespace matquant;
+using gpurt::GemvKernelSpec;
+
+namespace {
+
+struct Piece {
+  unsigned width;    ///< w_p
+  unsigned shift;    ///< s_p: bit position in the index
+  int64_t offset;    ///< byte offset inside a block
+  int64_t bytes;     ///< B_p = E * w_p / 8
+  int64_t chunk;     ///< bytes per vector load: min(16, B_p)
+  int64_t align;     ///< guaranteed alignment of each load
+};
+
+class GemvKernelBuilder {
+public:
+  GemvKernelBuilder(OpBuilder &b, Location loc, const GemvKernelSpec &spec)
+      : b(b), loc(loc), spec(spec) {
+    f32 = b.getF32Type();
+    i32 = b.getI32Type();
+    act = spec.act == gpurt::ActType::F32   ? Type(f32)
+          : spec.act == gpurt::ActType::F16 ? Type(b.getF16Type())
+                                          : Type(b.getBF16Type());
+    block = spec.block();
+    unsigned indexBits = spec.indexBits();
+    int64_t offset = 0;
+    unsigned shift = indexBits;
+    for (unsigned w : numerics::interleavedPieces(indexBits)) {
+      shift -= w;
+      Piece p;
+      p.width = w;
+      p.shift = shift;
+      p.offset = offset;
+      p.bytes = block * w / 8;
+      p.chunk = std::min<int64_t>(16, p.bytes);
+      offset += p.bytes;
+      pieces.push_back(p);
+    }
+    blockBytes = offset;
+    for (Piece &p : pieces) {
+      int64_t g = std::gcd(std::gcd(blockBytes, p.offset == 0 ? 16 : p.offset),
+                           p.chunk);
+      p.align = std::min<int64_t>(16, g & -g);
+    }
+  }
+
+  gpu::GPUFuncOp build(gpu::GPUModuleOp kernels);
+
+private:
+  Value cI(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+  Value cF(float v) {
+    return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
+  }
+  Value cI32(int32_t v) {
+    return arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(v));
+  }
+  Value add(Value a, Value c) { return arith::AddIOp::create(b, loc, a, c); }
+  Value mul(Value a, Value c) { return arith::MulIOp::create(b, loc, a, c); }
+  Value mulAdd(Value a, int64_t m, int64_t c) {
+    Value r = m == 1 ? a : mul(a, cI(m));
+    return c == 0 ? r : add(r, cI(c));
+  }
+  /// a * x + acc, contractible into one fma (the NVPTX backend fuses it;
+  /// math.fma would become a libdevice call).
+  Value fma(Value a, Value x, Value acc) {
+    auto contract = arith::FastMathFlagsAttr::get(
+        b.getContext(), arith::FastMathFlags::contract);
+    Value m = arith::MulFOp::create(b, loc, a, x, contract);
+    return arith::AddFOp::create(b, loc, m, acc, contract);
+  }
+
+  /// The loaded words of one block of one row: words[piece][word].
+  using BlockWords = SmallVector<SmallVector<Value>>;
+
+  /// Issues the weight loads of block `kb` of every row.
+  SmallVector<BlockWords> loadBlock(Value kb);
+  /// Loads the scale (times 2^(c-r)) and offset of block `kb` of each row.
+  void loadScales(Value kb, SmallVector<Value> &sc, SmallVector<Value> &of);
+  /// Accumulates block `kb` into acc[b * RW + i]; `ragged` masks the
+  /// activations at and past K.
+  void accumulateBlock(Value kb, ArrayRef<BlockWords> words,
+                       ArrayRef<Value> sc, ArrayRef<Value> of,
+                       SmallVector<Value> &acc, bool ragged);
+  /// One K loop over blocks [lo + lane, hi) with stride 32 * unroll,
+  /// `unroll` blocks per iteration.
+  SmallVector<Value> blockLoop(Value lo, Value hi, unsigned unroll,
+                               ValueRange acc);
+
+  OpBuilder &b;
+  Location loc;
+  const GemvKernelSpec &spec;
+  Type f32, i32, act;
+  int64_t block = 0, blockBytes = 0;
+  SmallVector<Piece> pieces;
+
+  // Kernel values.
+  Value w, scales, offsets, x, y, n, k, nb, ldx;
+  Value lane, rowBytes, groups, blocksPerGroup, tileStart;
+  SmallVector<Value> rowsClamped, rowWeightBase;
+  SmallVector<Value> channelScale, channelOffset; // per channel only
+};
+
+SmallVector<GemvKernelBuilder::BlockWords>
+GemvKernelBuilder::loadBlock(Value kb) {
+  SmallVector<BlockWords> all;
+  Value blockBase = mul(kb, cI(blockBytes));
+  for (unsigned i = 0; i < spec.rowsPerWarp; ++i) {
+    BlockWords words;
+    Value base = add(rowWeightBase[i], blockBase);
+    for (const Piece &p : pieces) {
+      SmallVector<Value> pw;
+      auto bytesType = VectorType::get({p.chunk}, b.getI8Type());
+      auto wordsType = VectorType::get({p.chunk / 4}, i32);
+      for (int64_t c = 0; c < p.bytes / p.chunk; ++c) {
+        Value at = add(base, cI(p.offset + c * p.chunk));
+        Value v = vector::LoadOp::create(b, loc, bytesType, w, ValueRange{at},
+                                         /*nontemporal=*/false,
+                                         llvm::MaybeAlign(p.align));
+        Value ws = vector::BitCastOp::create(b, loc, wordsType, v);
+        for (int64_t j = 0; j < p.chunk / 4; ++j)
+          pw.push_back(vector::ExtractOp::create(b, loc, ws, j));
+      }
+      words.push_back(pw);
+    }
+    all.push_back(words);
+  }
+  return all;
+}
+
+void GemvKernelBuilder::loadScales(Value kb, SmallVector<Value> &sc,
+                                   SmallVector<Value> &of) {
+  sc.clear();
+  of.clear();
+  if (spec.groupSize == 0) {
+    sc = channelScale;
+    of = channelOffset;
+    return;
+  }
+  Value g = arith::DivUIOp::create(b, loc, kb, blocksPerGroup);
+  for (unsigned i = 0; i < spec.rowsPerWarp; ++i) {
+    Value at = add(mul(rowsClamped[i], groups), g);
+    Value s = memref::LoadOp::create(b, loc, scales, ValueRange{at});
+    sc.push_back(arith::MulFOp::create(
+        b, loc, s, cF(float(1u << (spec.storageBits - spec.bits)))));
+    of.push_back(memref::LoadOp::create(b, loc, offsets, ValueRange{at}));
+  }
+}
+
+void GemvKernelBuilder::accumulateBlock(Value kb, ArrayRef<BlockWords> words,
+                                        ArrayRef<Value> sc, ArrayRef<Value> of,
+                                        SmallVector<Value> &acc, bool ragged) {
+  unsigned rw = spec.rowsPerWarp, bt = spec.batchTile;
+  auto x4Type = VectorType::get({4}, act);
+  auto f4Type = VectorType::get({4}, f32);
+  Value zero = cF(0.0f);
+  SmallVector<Value> part(bt * rw, zero), xsum(bt, zero);
+  SmallVector<Value> xRow(bt);
+  for (unsigned bb = 0; bb < bt; ++bb) {
+    // Batch rows past nb read row nb - 1 (in bounds) and are never stored.
+    Value row = arith::MinUIOp::create(
+        b, loc, add(tileStart, cI(bb)), arith::SubIOp::create(b, loc, nb, cI(1)));
+    xRow[bb] = add(mul(row, ldx), mul(kb, cI(block)));
+  }
+  // Indices are centred on z0 = 2^(r-1): the block computes
+  // sum x (k - z0) and the offset becomes m + alpha' * z0, so the two terms
+  // do not cancel when the weights are centred (f32 rounding stays
+  // relative to the result, not to alpha' * sum x k).
+  float z0 = float(1u << (spec.bits - 1));
+  Value magic = cI32(0x4B000000);
+  Value bias = cF(8388608.0f + z0);
+  Value kbStart = mul(kb, cI(block));
+  Value passThru = arith::ConstantOp::create(
+      b, loc, DenseElementsAttr::get(x4Type, b.getZeroAttr(act)));
+  // Groups of 4 consecutive elements: in every piece they share one 32-bit
+  // word (B_p is a multiple of 4), one byte each, at slot e / B_p.
+  auto loadX = [&](unsigned bb, int64_t e0) -> Value {
+    Value at = add(xRow[bb], cI(e0));
+    if (!ragged)
+      return vector::LoadOp::create(
+          b, loc, x4Type, x, ValueRange{at}, /*nontemporal=*/false,
+          llvm::MaybeAlign(4 * gpurt::actTypeBytes(spec.act)));
+    // Elements left in the row from here, clamped to [0, 4].
+    Value left = arith::SubIOp::create(b, loc, k, add(kbStart, cI(e0)));
+    Value len = arith::MinSIOp::create(
+        b, loc, arith::MaxSIOp::create(b, loc, left, cI(0)), cI(4));
+    // lane < len, built with arith (vector.create_mask is not in the NVVM
+    // lowering's patterns).
+    auto idx4 = VectorType::get({4}, b.getIndexType());
+    Value iota = arith::ConstantOp::create(
+        b, loc,
+        DenseElementsAttr::get(
+            idx4, ArrayRef<Attribute>{b.getIndexAttr(0), b.getIndexAttr(1),
+                                      b.getIndexAttr(2), b.getIndexAttr(3)}));
+    Value mask =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, iota,
+                              vector::BroadcastOp::create(b, loc, idx4, len));
+    return vector::MaskedLoadOp::create(b, loc, x4Type, x, ValueRange{at},
+                                        mask, passThru);
+  };
+  for (int64_t e0 = 0; e0 < block; e0 += 4) {
+    // The index of each element of each row: the pieces, each moved to its
+    // bit position s_p, OR-ed together; then an exact float.
+    SmallVector<SmallVector<Value, 4>> q(rw);
+    for (unsigned i = 0; i < rw; ++i) {
+      for (unsigned e = 0; e < 4; ++e) {
+        Value index;
+        for (unsigned pi = 0; pi < pieces.size(); ++pi) {
+          const Piece &p = pieces[pi];
+          Value word = words[i][pi][(e0 % p.bytes) / 4];
+          int64_t at = 8 * e + (e0 / p.bytes) * p.width; // bit in the word
+          Value v = word;
+          if (at > p.shift)
+            v = arith::ShRUIOp::create(b, loc, word, cI32(at - p.shift));
+          else if (at < p.shift)
+            v = arith::ShLIOp::create(b, loc, word, cI32(p.shift - at));
+          v = arith::AndIOp::create(
+              b, loc, v, cI32(((1 << p.width) - 1) << p.shift));
+          index = index ? arith::OrIOp::create(b, loc, index, v) : v;
+        }
+        Value v = arith::OrIOp::create(b, loc, index, magic);
+        v = arith::BitcastOp::create(b, loc, f32, v);
+        q[i].push_back(arith::SubFOp::create(b, loc, v, bias));
+      }
+    }
+    for (unsigned bb = 0; bb < bt; ++bb) {
+      Value xv = loadX(bb, e0);
+      if (act != f32)
+        xv = arith::ExtFOp::create(b, loc, f4Type, xv);
+      for (unsigned e = 0; e < 4; ++e) {
+        Value xe = vector::ExtractOp::create(b, loc, xv, e);
+        xsum[bb] = arith::AddFOp::create(b, loc, xsum[bb], xe);
+        for (unsigned i = 0; i < rw; ++i)
+          part[bb * rw + i] = fma(xe, q[i][e], part[bb * rw + i]);
+      }
+    }
+  }
+  SmallVector<Value> centredOffset;
+  for (unsigned i = 0; i < rw; ++i)
+    centredOffset.push_back(fma(sc[i], cF(z0), of[i]));
+  for (unsigned bb = 0; bb < bt; ++bb)
+    for (unsigned i = 0; i < rw; ++i) {
+      Value &a = acc[bb * rw + i];
+      a = fma(sc[i], part[bb * rw + i], a);
+      a = fma(centredOffset[i], xsum[bb], a);
+    }
+}
+
+SmallVector<Value> GemvKernelBuilder::blockLoop(Value lo, Value hi,
+                                                unsigned unroll,
+                                                ValueRange acc) {
+  Value step = cI(32 * unroll);
+  auto loop = scf::ForOp::create(
+      b, loc, lo, hi, step, acc,
+      [&](OpBuilder &, Location, Value iv, ValueRange args) {
+        SmallVector<Value> a(args.begin(), args.end());
+        SmallVector<Value> kbs;
+        SmallVector<SmallVector<BlockWords>> loaded;
+        for (unsigned u = 0; u < unroll; ++u) {
+          kbs.push_back(add(add(iv, lane), cI(32 * u)));
+          loaded.push_back(loadBlock(kbs.back()));
+        }
+        for (unsigned u = 0; u < unroll; ++u) {
+          SmallVector<Value> sc, of;
+          loadScales(kbs[u], sc, of);
+          accumulateBlock(kbs[u], loaded[u], sc, of, a, /*ragged=*/false);
+        }
+        scf::YieldOp::create(b, loc, a);
+      });
+  return SmallVector<Value>(loop.getResults());
+}
+
+gpu::GPUFuncOp GemvKernelBuilder::build(gpu::GPUModuleOp kernels) {
+  MLIRContext *ctx = b.getContext();
+  auto dyn = [&](Type t) {
+    return MemRefType::get({ShapedType::kDynamic}, t);
+  };
+  Type idx = b.getIndexType();
+  auto fnType = FunctionType::get(
+      ctx, {dyn(b.getI8Type()), dyn(f32), dyn(f32), dyn(act), dyn(act), idx,
+            idx, idx, idx},
+      {});
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToEnd(kernels.getBody());
+  auto fn = gpu::GPUFuncOp::create(b, loc, spec.name(), fnType);
+  fn->setAttr(mlir::gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
+  fn.setKnownBlockSizeAttr(b.getDenseI32ArrayAttr(
+      {int32_t(spec.threadsPerBlock()), 1, 1}));
+  Block &entry = fn.getBody().front();
+  b.setInsertionPointToStart(&entry);
+  w = entry.getArgument(0);
+  scales = entry.getArgument(1);
+  offsets = entry.getArgument(2);
+  x = entry.getArgument(3);
+  y = entry.getArgument(4);
+  n = entry.getArgument(5);
+  k = entry.getArgument(6);
+  nb = entry.getArgument(7);
+  ldx = entry.getArgument(8);
+
+  unsigned rw = spec.rowsPerWarp, bt = spec.batchTile;
+  Value tid = mlir::gpu::ThreadIdOp::create(b, loc, mlir::gpu::Dimension::x);
+  Value bid = mlir::gpu::BlockIdOp::create(b, loc, mlir::gpu::Dimension::x);
+  Value warp = arith::DivUIOp::create(b, loc, tid, cI(32));
+  lane = arith::RemUIOp::create(b, loc, tid, cI(32));
+  Value rowBase =
+      mul(add(mul(bid, cI(spec.warpsPerBlock)), warp), cI(rw));
+  Value nBlocks = arith::CeilDivUIOp::create(b, loc, k, cI(block));
+  Value fullBlocks = arith::DivUIOp::create(b, loc, k, cI(block));
+  rowBytes = mul(nBlocks, cI(blockBytes));
+  if (spec.groupSize != 0) {
+    groups = arith::DivUIOp::create(b, loc, k, cI(spec.groupSize));
+    blocksPerGroup = cI(spec.groupSize / block);
+  }
+  Value lastRow = arith::SubIOp::create(b, loc, n, cI(1));
+  for (unsigned i = 0; i < rw; ++i) {
+    Value r = arith::MinUIOp::create(b, loc, add(rowBase, cI(i)), lastRow);
+    rowsClamped.push_back(r);
+    rowWeightBase.push_back(mul(r, rowBytes));
+    if (spec.groupSize == 0) {
+      Value s = memref::LoadOp::create(b, loc, scales, ValueRange{r});
+      channelScale.push_back(arith::MulFOp::create(
+          b, loc, s, cF(float(1u << (spec.storageBits - spec.bits)))));
+      channelOffset.push_back(
+          memref::LoadOp::create(b, loc, offsets, ValueRange{r}));
+    }
+  }
+
+  // Batch rows in tiles of batchTile: every tile reads the warp's weight
+  // rows again (from L1 / L2 after the first), decoding once per tile.
+  auto tiles = scf::ForOp::create(b, loc, cI(0), nb, cI(bt));
+  OpBuilder::InsertionGuard tileGuard(b);
+  b.setInsertionPoint(tiles.getBody()->getTerminator());
+  tileStart = tiles.getInductionVar();
+  SmallVector<Value> acc(bt * rw, cF(0.0f));
+  // Main loop: whole iterations of `unroll` blocks per lane.
+  int64_t span = 32 * spec.unroll;
+  Value mainEnd = mul(arith::DivUIOp::create(b, loc, fullBlocks, cI(span)),
+                      cI(span));
+  if (spec.unroll > 1) {
+    // The loop runs while iv + span <= mainEnd, i.e. iv < mainEnd.
+    acc = blockLoop(cI(0), mainEnd, spec.unroll, acc);
+  } else {
+    mainEnd = cI(0);
+  }
+  // Remaining whole blocks, one per lane per iteration.
+  {
+    auto loop = scf::ForOp::create(
+        b, loc, add(mainEnd, lane), fullBlocks, cI(32), acc,
+        [&](OpBuilder &, Location, Value kb, ValueRange args) {
+          SmallVector<Value> a(args.begin(), args.end());
+          SmallVector<BlockWords> words = loadBlock(kb);
+          SmallVector<Value> sc, of;
+          loadScales(kb, sc, of);
+          accumulateBlock(kb, words, sc, of, a, /*ragged=*/false);
+          scf::YieldOp::create(b, loc, a);
+        });
+    acc.assign(loop.getResults().begin(), loop.getResults().end());
+  }
+  // The partial last block (K % E != 0), on lane 0.
+  {
+    Value hasTail = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                          fullBlocks, nBlocks);
+    Value lane0 = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                        lane, cI(0));
+    Value cond = arith::AndIOp::create(b, loc, hasTail, lane0);
+    SmallVector<Type> types(acc.size(), f32);
+    auto ifOp = scf::IfOp::create(b, loc, types, cond, /*withElse=*/true);
+    {
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPointToStart(ifOp.thenBlock());
+      SmallVector<Value> a = acc;
+      SmallVector<BlockWords> words = loadBlock(fullBlocks);
+      SmallVector<Value> sc, of;
+      loadScales(fullBlocks, sc, of);
+      accumulateBlock(fullBlocks, words, sc, of, a, /*ragged=*/true);
+      scf::YieldOp::create(b, loc, a);
+      b.setInsertionPointToStart(ifOp.elseBlock());
+      scf::YieldOp::create(b, loc, acc);
+    }
+    acc.assign(ifOp.getResults().begin(), ifOp.getResults().end());
+  }
+  // Butterfly reduction across the warp.
+  for (Value &a : acc)
+    for (int32_t off : {16, 8, 4, 2, 1})
+      a = arith::AddFOp::create(
+          b, loc, a,
+          mlir::gpu::ShuffleOp::create(b, loc, a, off, 32,
+                                       mlir::gpu::ShuffleMode::XOR)
+              .getShuffleResult());
+  // Lane 0 stores the rows and batch rows that exist.
+  Value lane0 =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, lane, cI(0));
+  auto store = scf::IfOp::create(b, loc, lane0, /*withElse=*/false);
+  {
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(store.thenBlock());
+    for (unsigned bb = 0; bb < bt; ++bb)
+      for (unsigned i = 0; i < rw; ++i) {
+        Value row = add(rowBase, cI(i));
+        Value ok = arith::AndIOp::create(
+            b, loc,
+            arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, row, n),
+            arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                  add(tileStart, cI(bb)), nb));
+        auto guarded = scf::IfOp::create(b, loc, ok, /*withElse=*/false);
+        OpBuilder::InsertionGuard g2(b);
+        b.setInsertionPointToStart(guarded.thenBlock());
+        Value v = acc[bb * rw + i];
+        if (act != f32)
+          v = arith::TruncFOp::create(b, loc, act, v);
+        memref::StoreOp::create(b, loc, v, y,
+                                ValueRange{add(mul(add(tileStart, cI(bb)), n),
+                                               row)});
+      }
+  }
+  b.setInsertionPointToEnd(&entry);
+  mlir::gpu::ReturnOp::create(b, loc);
+  return fn;
+}
+
+} // namespace
+
+mlir::gpu::GPUModuleOp matquant::getOrCreateKernelModule(ModuleOp module,
+                                                         StringRef name) {
+  for (auto m : module.getOps<mlir::gpu::GPUModuleOp>())
+    if (m.getName() == name)
+      return m;
+  OpBuilder b(module.getContext());
+  b.setInsertionPointToEnd(module.getBody());
+  module->setAttr(mlir::gpu::GPUDialect::getContainerModuleAttrName(),
+                  b.getUnitAttr());
+  return mlir::gpu::GPUModuleOp::create(b, module.getLoc(), name);
+}
+
+mlir::gpu::GPUFuncOp
+matquant::getOrBuildGemvKernel(mlir::gpu::GPUModuleOp kernels,
+                               const GemvKernelSpec &spec) {
+  std::string name = spec.name();
+  if (auto fn = SymbolTable::lookupNearestSymbolFrom<mlir::gpu::GPUFuncOp>(
+          kernels, StringAttr::get(kernels.getContext(), name)))
+    return fn;
+  OpBuilder b(kernels.getContext());
+  GemvKernelBuilder builder(b, kernels.getLoc(), spec);
+  return builder.build(kernels);
+}

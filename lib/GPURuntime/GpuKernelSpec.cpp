@@ -1,0 +1,214 @@
+//===- GpuKernelSpec.cpp - What one generated GPU kernel computes ---------===//
+
+#include "matquant/Runtime/GpuKernelSpec.h"
+
+#include <cstdio>
+#include <algorithm>
+#include <cstring>
+
+using namespace matquant;
+using namespace matquant::gpurt;
+
+const char *gpurt::actTypeName(ActType t) {
+  switch (t) {
+  case ActType::F32:
+    return "f32";
+  case ActType::F16:
+    return "f16";
+  case ActType::BF16:
+    return "bf16";
+  }
+  return "?";
+}
+
+bool gpurt::parseActType(const std::string &s, ActType &t) {
+  for (ActType c : {ActType::F32, ActType::F16, ActType::BF16})
+    if (s == actTypeName(c)) {
+      t = c;
+      return true;
+    }
+  return false;
+}
+
+unsigned gpurt::actTypeBytes(ActType t) { return t == ActType::F32 ? 4 : 2; }
+
+uint16_t gpurt::floatToHalf(float f) {
+  uint32_t x;
+  std::memcpy(&x, &f, 4);
+  uint32_t sign = (x >> 16) & 0x8000u;
+  uint32_t exp = (x >> 23) & 0xFFu;
+  uint32_t man = x & 0x7FFFFFu;
+  if (exp == 0xFF) // Inf or NaN
+    return uint16_t(sign | 0x7C00u | (man ? 0x200u : 0u));
+  int e = int(exp) - 127 + 15;
+  if (e >= 31)
+    return uint16_t(sign | 0x7C00u); // overflow to Inf
+  if (e <= 0) {
+    if (e < -10)
+      return uint16_t(sign); // underflow to zero
+    // Subnormal: shift the full mantissa (with the implicit bit).
+    man |= 0x800000u;
+    unsigned shift = unsigned(14 - e);
+    uint32_t half = man >> shift;
+    uint32_t rem = man & ((1u << shift) - 1);
+    uint32_t mid = 1u << (shift - 1);
+    if (rem > mid || (rem == mid && (half & 1)))
+      ++half;
+    return uint16_t(sign | half);
+  }
+  uint32_t half = (uint32_t(e) << 10) | (man >> 13);
+  uint32_t rem = man & 0x1FFFu;
+  if (rem > 0x1000u || (rem == 0x1000u && (half & 1)))
+    ++half; // may carry into the exponent, up to Inf: correct
+  return uint16_t(sign | half);
+}
+
+float gpurt::halfToFloat(uint16_t h) {
+  uint32_t sign = uint32_t(h & 0x8000u) << 16;
+  uint32_t exp = (h >> 10) & 0x1Fu;
+  uint32_t man = h & 0x3FFu;
+  uint32_t x;
+  if (exp == 0x1F) {
+    x = sign | 0x7F800000u | (man << 13);
+  } else if (exp == 0) {
+    if (man == 0) {
+      x = sign;
+    } else {
+      // Normalize the subnormal.
+      int e = -1;
+      do {
+        ++e;
+        man <<= 1;
+      } while (!(man & 0x400u));
+      x = sign | (uint32_t(127 - 15 - e) << 23) | ((man & 0x3FFu) << 13);
+    }
+  } else {
+    x = sign | ((exp + 127 - 15) << 23) | (man << 13);
+  }
+  float f;
+  std::memcpy(&f, &x, 4);
+  return f;
+}
+
+uint16_t gpurt::floatToBF16(float f) {
+  uint32_t x;
+  std::memcpy(&x, &f, 4);
+  if ((x & 0x7F800000u) == 0x7F800000u && (x & 0x7FFFFFu))
+    return uint16_t((x >> 16) | 0x40u); // quiet NaN
+  uint32_t rounding = 0x7FFFu + ((x >> 16) & 1u);
+  return uint16_t((x + rounding) >> 16);
+}
+
+float gpurt::bf16ToFloat(uint16_t h) {
+  uint32_t x = uint32_t(h) << 16;
+  float f;
+  std::memcpy(&f, &x, 4);
+  return f;
+}
+
+float gpurt::roundToAct(float f, ActType t) {
+  switch (t) {
+  case ActType::F32:
+    return f;
+  case ActType::F16:
+    return halfToFloat(floatToHalf(f));
+  case ActType::BF16:
+    return bf16ToFloat(floatToBF16(f));
+  }
+  return f;
+}
+
+int64_t gpurt::gpuInterleavedBlock(unsigned indexBits, int64_t groupSize) {
+  if (indexBits < 1 || indexBits > 8 || groupSize < 0)
+    return 0;
+  std::vector<unsigned> pieces = numerics::interleavedPieces(indexBits);
+  unsigned minPiece = pieces.back();
+  // At most 64 elements a block: a block's activations and decoded
+  // indices must fit in registers (a 1-bit piece then takes 8 bytes).
+  for (int64_t e = std::min<int64_t>(64, 128 / minPiece); e >= 8; e /= 2) {
+    if (groupSize != 0 && groupSize % e != 0)
+      continue;
+    bool words = true;
+    for (unsigned w : pieces)
+      words &= (e * w / 8) % 4 == 0;
+    if (words)
+      return e;
+  }
+  return 0;
+}
+
+namespace {
+const char *modeTag(numerics::SliceMode m) {
+  return m == numerics::SliceMode::Clamped ? "cl" : "ep";
+}
+} // namespace
+
+unsigned GemvKernelSpec::indexBits() const {
+  return numerics::indexStorageBits(storageBits, bits, mode);
+}
+
+int64_t GemvKernelSpec::block() const {
+  return gpuInterleavedBlock(indexBits(), groupSize);
+}
+
+std::string GemvKernelSpec::validate() const {
+  char buf[160];
+  if (storageBits < 1 || storageBits > 8 || bits < 1 || bits > storageBits) {
+    std::snprintf(buf, sizeof buf, "widths must satisfy 1 <= r <= c <= 8, "
+                  "got c = %u, r = %u", storageBits, bits);
+    return buf;
+  }
+  if (groupSize < 0)
+    return "group size must be 0 (per channel) or positive";
+  if (block() == 0) {
+    std::snprintf(buf, sizeof buf,
+                  "no GPU interleaved block divides group size %lld at "
+                  "%u index bits",
+                  static_cast<long long>(groupSize), indexBits());
+    return buf;
+  }
+  if (batchTile < 1 || batchTile > 64)
+    return "batch tile must be in 1..64";
+  if (rowsPerWarp < 1 || rowsPerWarp > 16)
+    return "rows per warp must be in 1..16";
+  if (warpsPerBlock < 1 || warpsPerBlock > 32)
+    return "warps per block must be in 1..32";
+  if (unroll < 1 || unroll > 16)
+    return "unroll must be in 1..16";
+  return "";
+}
+
+std::string GemvKernelSpec::name() const {
+  char buf[128];
+  std::snprintf(buf, sizeof buf, "mq_gemv_c%u_r%u_%s_g%lld_%s_b%u_rw%u_wpb%u_u%u",
+                storageBits, bits, modeTag(mode),
+                static_cast<long long>(groupSize), actTypeName(act), batchTile,
+                rowsPerWarp, warpsPerBlock, unroll);
+  return buf;
+}
+
+bool GemvKernelSpec::parseName(const std::string &name, GemvKernelSpec &spec) {
+  GemvKernelSpec s;
+  char mode[8] = {0}, act[8] = {0};
+  long long g = 0;
+  int used = 0;
+  if (std::sscanf(name.c_str(),
+                  "mq_gemv_c%u_r%u_%2[a-z]_g%lld_%4[a-z0-9]_b%u_rw%u_wpb%u_u%u%n",
+                  &s.storageBits, &s.bits, mode, &g, act, &s.batchTile,
+                  &s.rowsPerWarp, &s.warpsPerBlock, &s.unroll, &used) != 9 ||
+      static_cast<size_t>(used) != name.size())
+    return false;
+  if (!std::strcmp(mode, "cl"))
+    s.mode = numerics::SliceMode::Clamped;
+  else if (!std::strcmp(mode, "ep"))
+    s.mode = numerics::SliceMode::ExtraPrecision;
+  else
+    return false;
+  if (!parseActType(act, s.act))
+    return false;
+  s.groupSize = g;
+  if (!s.validate().empty())
+    return false;
+  spec = s;
+  return true;
+}

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Builds the GPU kernel libraries (PTX for sm_90) that the GPU tests and the
+# GPU benchmark load, next to the two GPU-side programs, in build/gpu/:
+# everything the GPU machine needs (it has the CUDA driver, no MLIR).
+#   scripts/gpu-kernels.sh [build-dir]
+set -euo pipefail
+BUILD=${1:-build}
+BIN=$BUILD/bin
+OUT=$BUILD/gpu
+mkdir -p "$OUT"
+C="$BIN/matquant-gpu-compile"
+# Tests: every width and mode per channel and per group (f16, batch 1);
+# f32 and bf16 activations, groups of 64, batch tiles 1 and 3; small groups
+# and batch tiles 4 and 8 with 1 and 2 rows per warp.
+
+"$C" --widths 1,2,3,4,5,6,7,8,1ep,2ep,3ep,4ep,5ep,6ep,7ep --groups 0,128 \
+  --acts f16 --batches 1 --rows-per-warp 2 \
+  -o "$OUT/testA.ptx"
+"$C" --widths 8,5,3,2ep --groups 0,64 --acts f32,bf16 --batches 1,3 \
+  --rows-per-warp 1 --unroll 1 -o "$OUT/testB.ptx"
+"$C" --widths 4,2 --groups 32 --acts f16 --batches 4,8 --rows-per-warp 1,2 \
+  -o "$OUT/testC.ptx"
+# Benchmark: the widths of the issue at group 128, fp16 activations; batch
+# tile 1 with 1, 2, 4 rows per warp (the runtime picks by N and SM count),
+# tile 4 for larger batches.
+"$C" --widths 8,4,3,2,2ep --groups 128 --batches 1 --rows-per-warp 1,2,4 \
+  --unroll 2 -o "$OUT/bench_b1.ptx"
+"$C" --widths 8,4,3,2,2ep --groups 128 --batches 4 --rows-per-warp 1,2 \
+  --unroll 1 -o "$OUT/bench_b4.ptx"
+cp "$BIN/matquant-gpu-test" "$BIN/matquant-gpu-bench" "$OUT/"
+ls -la "$OUT"

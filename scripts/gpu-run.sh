@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Runs on the GPU machine, from the repository root, after
+# scripts/gpu-kernels.sh built build/gpu/ here (carry build/gpu):
+# the kernel execution tests, then the benchmark. Logs and JSON go to
+# ${OUT:-/tmp/matquant-gpu}.
+set -uo pipefail
+OUT=${OUT:-/tmp/matquant-gpu}
+mkdir -p "$OUT"
+cd build/gpu
+nvidia-smi --query-gpu=name,memory.total,clocks.max.sm,clocks.max.mem,driver_version --format=csv | tee "$OUT/device.txt"
+./matquant-gpu-test --ptx testA.ptx,testB.ptx,testC.ptx > "$OUT/test.log" 2>&1
+echo "matquant-gpu-test exit $?" | tee -a "$OUT/test.log"
+grep -E "^(FAIL|device)|kernels passed" "$OUT/test.log"
+CUBLAS=${CUBLAS:-$(ls /usr/local/cuda/lib64/libcublas.so.* 2>/dev/null | head -1)}
+[ -n "$CUBLAS" ] || CUBLAS=$(find / -xdev -name 'libcublas.so.*' 2>/dev/null | head -1)
+echo "cuBLAS: $CUBLAS"
+./matquant-gpu-bench --ptx bench_b1.ptx,bench_b4.ptx \
+  --cublas "$CUBLAS" --json "$OUT/gpu-bench.json" ${BENCH_ARGS:-} 2>&1 | tee "$OUT/bench.log"
+# SASS of the batch-1 int4 and int2 kernels (4 rows per warp), for the
+# hot-loop analysis in docs/GPU-results.md.
+if command -v cuobjdump > /dev/null; then
+  ptxas -arch=sm_90 bench_b1.ptx -o "$OUT/bench_b1.cubin" 2>/dev/null &&
+    cuobjdump --dump-sass "$OUT/bench_b1.cubin" > "$OUT/bench_b1.sass" &&
+    rm -f "$OUT/bench_b1.cubin"
+fi

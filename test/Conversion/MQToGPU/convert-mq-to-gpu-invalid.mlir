@@ -1,0 +1,29 @@
+// RUN: matquant-opt %s --convert-mq-to-gpu --split-input-file -verify-diagnostics
+// RUN: not matquant-opt %s --convert-mq-to-gpu=warps-per-block=0 --split-input-file 2>&1 | FileCheck %s --check-prefix=OPTS
+
+// OPTS: error: convert-mq-to-gpu: warps-per-block must be in 1..32, unroll in 1..16, rows-per-warp in 0..16
+
+func.func @not_packed(%x: tensor<64xf32>, %w: !mq.weight<4x64xf32, storage = 8, bits = 4>,
+                      %s: tensor<4x1xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{weight is not in the GPU kernel layout (run mq-select-gpu-layout): expected channel axis 0 and #mq.layout<interleaved, 4, block = 32>}}
+  %y = mq.matvec %x, %w, %s, %s : tensor<64xf32>, !mq.weight<4x64xf32, storage = 8, bits = 4>, tensor<4x1xf32>, tensor<4x1xf32> -> tensor<4xf32>
+  return %y : tensor<4xf32>
+}
+
+// -----
+
+func.func @cpu_block(%x: tensor<64xf32>, %w: !mq.weight<4x64xf32, storage = 8, bits = 4, layout = #mq.layout<interleaved, 4, block = 64>>,
+                     %s: tensor<4x1xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{weight is not in the GPU kernel layout}}
+  %y = mq.matvec %x, %w, %s, %s : tensor<64xf32>, !mq.weight<4x64xf32, storage = 8, bits = 4, layout = #mq.layout<interleaved, 4, block = 64>>, tensor<4x1xf32>, tensor<4x1xf32> -> tensor<4xf32>
+  return %y : tensor<4xf32>
+}
+
+// -----
+
+func.func @big_batch(%x: tensor<65x64xf32>, %w: !mq.weight<4x64xf32, storage = 8, bits = 4, layout = #mq.layout<interleaved, 4, block = 32>>,
+                     %s: tensor<4x1xf32>) -> tensor<65x4xf32> {
+  // expected-error @+1 {{cannot generate a GPU kernel: batch tile must be in 1..64}}
+  %y = mq.matmul %x, %w, %s, %s : tensor<65x64xf32>, !mq.weight<4x64xf32, storage = 8, bits = 4, layout = #mq.layout<interleaved, 4, block = 32>>, tensor<4x1xf32>, tensor<4x1xf32> -> tensor<65x4xf32>
+  return %y : tensor<65x4xf32>
+}

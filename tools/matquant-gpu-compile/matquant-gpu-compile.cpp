@@ -1,0 +1,179 @@
+//===- matquant-gpu-compile.cpp - Build a GPU kernel library -----*- C++ -*-===//
+//
+// Generates matquant's weight-only GPU kernels for every combination of the
+// requested widths, groups, activation types, batch tiles and rows per
+// warp (convert-mq-to-gpu's kernel builder), lowers them through
+// `matquant-gpu-kernels-to-ptx` (gpu -> NVVM -> PTX for --chip) and writes
+// the PTX, which the runtime (GpuRuntime.h) loads and launches by name.
+// --emit=mlir writes the gpu.module before the NVVM lowering instead.
+// Errors print "matquant-gpu-compile: error: ..." and exit 1 with no
+// output file written.
+//
+//===----------------------------------------------------------------------===//
+
+#include "matquant/Conversion/MQToGPU.h"
+#include "matquant/Pipelines/Pipelines.h"
+#include "matquant/Runtime/Jit.h"
+
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Support/FileUtilities.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/WithColor.h"
+
+using namespace llvm;
+using namespace mlir;
+using matquant::gpurt::GemvKernelSpec;
+
+static cl::OptionCategory category("matquant-gpu-compile options");
+static cl::opt<std::string> output("o", cl::Required,
+                                   cl::desc("Output PTX (or MLIR) file"),
+                                   cl::cat(category));
+static cl::opt<std::string>
+    widths("widths",
+           cl::desc("Comma-separated slice widths r; a suffix 'ep' selects "
+                    "extra precision (e.g. 8,6,4,3,2,2ep)"),
+           cl::init("8,4,3,2,2ep"), cl::cat(category));
+static cl::opt<unsigned> storage("storage", cl::desc("Stored width c"),
+                                 cl::init(8), cl::cat(category));
+static cl::opt<std::string> groups("groups",
+                                   cl::desc("Group sizes (0: per channel)"),
+                                   cl::init("128"), cl::cat(category));
+static cl::opt<std::string> acts("acts",
+                                 cl::desc("Activation types: f16,bf16,f32"),
+                                 cl::init("f16"), cl::cat(category));
+static cl::opt<std::string> batches("batches", cl::desc("Batch tiles"),
+                                    cl::init("1"), cl::cat(category));
+static cl::opt<std::string> rowsPerWarp("rows-per-warp",
+                                        cl::desc("Rows-per-warp variants"),
+                                        cl::init("1,2,4"), cl::cat(category));
+static cl::opt<unsigned> warpsPerBlock("warps-per-block",
+                                       cl::desc("Warps per thread block"),
+                                       cl::init(4), cl::cat(category));
+static cl::opt<unsigned> unroll("unroll", cl::desc("Blocks per lane in flight"),
+                                cl::init(2), cl::cat(category));
+static cl::opt<std::string> chip("chip", cl::desc("Target chip"),
+                                 cl::init("sm_90"), cl::cat(category));
+static cl::opt<std::string> emit("emit", cl::desc("ptx (default) or mlir"),
+                                 cl::init("ptx"), cl::cat(category));
+
+static int fail(const Twine &message) {
+  WithColor::error(errs(), "matquant-gpu-compile") << message << "\n";
+  return 1;
+}
+
+static bool parseList(StringRef list, const char *what,
+                      SmallVectorImpl<StringRef> &out, std::string &error) {
+  SplitString(list, out, ",");
+  if (out.empty())
+    error = std::string("empty --") + what + " list";
+  return out.empty() ? false : true;
+}
+
+static bool parseUnsignedList(StringRef list, const char *what,
+                              SmallVectorImpl<int64_t> &out,
+                              std::string &error) {
+  SmallVector<StringRef> items;
+  if (!parseList(list, what, items, error))
+    return false;
+  for (StringRef s : items) {
+    int64_t v;
+    if (s.trim().getAsInteger(10, v) || v < 0) {
+      error = ("--" + Twine(what) + ": not a non-negative integer: '" + s +
+               "'").str();
+      return false;
+    }
+    out.push_back(v);
+  }
+  return true;
+}
+
+int main(int argc, char **argv) {
+  InitLLVM init(argc, argv);
+  cl::HideUnrelatedOptions(category);
+  cl::ParseCommandLineOptions(argc, argv,
+                              "matquant GPU kernel library compiler\n");
+  if (emit != "ptx" && emit != "mlir")
+    return fail("--emit must be ptx or mlir, got '" + emit + "'");
+
+  std::string error;
+  SmallVector<StringRef> widthItems, actItems;
+  SmallVector<int64_t> groupList, batchList, rwList;
+  if (!parseList(widths, "widths", widthItems, error) ||
+      !parseList(acts, "acts", actItems, error) ||
+      !parseUnsignedList(groups, "groups", groupList, error) ||
+      !parseUnsignedList(batches, "batches", batchList, error) ||
+      !parseUnsignedList(rowsPerWarp, "rows-per-warp", rwList, error))
+    return fail(error);
+
+  std::vector<GemvKernelSpec> specs;
+  for (StringRef w : widthItems) {
+    w = w.trim();
+    matquant::numerics::SliceMode mode = matquant::numerics::SliceMode::Clamped;
+    if (w.consume_back("ep"))
+      mode = matquant::numerics::SliceMode::ExtraPrecision;
+    unsigned r;
+    if (w.getAsInteger(10, r))
+      return fail("--widths: not a width: '" + w + "'");
+    for (StringRef a : actItems)
+      for (int64_t g : groupList)
+        for (int64_t bt : batchList)
+          for (int64_t rw : rwList) {
+            GemvKernelSpec s;
+            s.storageBits = storage;
+            s.bits = r;
+            s.mode = mode;
+            s.groupSize = g;
+            if (!matquant::gpurt::parseActType(a.trim().str(), s.act))
+              return fail("--acts: unknown activation type '" + a + "'");
+            s.batchTile = unsigned(bt);
+            s.rowsPerWarp = unsigned(rw);
+            s.warpsPerBlock = warpsPerBlock;
+            s.unroll = unroll;
+            std::string bad = s.validate();
+            if (!bad.empty())
+              return fail(s.name() + ": " + bad);
+            specs.push_back(s);
+          }
+  }
+
+  DialectRegistry registry;
+  matquant::registerCompilerDialects(registry);
+  MLIRContext ctx(registry);
+  ctx.loadAllAvailableDialects();
+  OwningOpRef<ModuleOp> module = ModuleOp::create(UnknownLoc::get(&ctx));
+  gpu::GPUModuleOp kernels =
+      matquant::getOrCreateKernelModule(*module, "matquant_kernels");
+  for (const GemvKernelSpec &s : specs)
+    matquant::getOrBuildGemvKernel(kernels, s);
+  if (failed(verify(*module)))
+    return fail("generated kernels do not verify");
+
+  std::string text;
+  if (emit == "mlir") {
+    raw_string_ostream os(text);
+    module->print(os);
+  } else {
+    PassManager pm(&ctx);
+    matquant::GPUPipelineOptions options;
+    options.chip = chip;
+    matquant::buildGPUKernelsToPTXPipeline(pm, options);
+    if (failed(pm.run(*module)))
+      return fail("lowering the kernels to PTX failed");
+    for (auto binary : module->getOps<gpu::BinaryOp>())
+      for (mlir::Attribute a : binary.getObjects())
+        text += cast<gpu::ObjectAttr>(a).getObject().getValue().str();
+    if (text.empty())
+      return fail("gpu-module-to-binary produced no PTX");
+  }
+  std::unique_ptr<ToolOutputFile> out = openOutputFile(output, &error);
+  if (!out)
+    return fail(error);
+  out->os() << text;
+  out->keep();
+  return 0;
+}

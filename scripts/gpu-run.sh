@@ -14,12 +14,14 @@ grep -E "^(FAIL|device)|kernels passed" "$OUT/test.log"
 CUBLAS=${CUBLAS:-$(ls /usr/local/cuda/lib64/libcublas.so.* 2>/dev/null | head -1)}
 [ -n "$CUBLAS" ] || CUBLAS=$(find / -xdev -name 'libcublas.so.*' 2>/dev/null | head -1)
 echo "cuBLAS: $CUBLAS"
-./matquant-gpu-bench --ptx bench_b1.ptx,bench_b4.ptx \
+./matquant-gpu-bench --ptx bench_b1.ptx,bench_b1w3.ptx,bench_b4.ptx \
   --cublas "$CUBLAS" --json "$OUT/gpu-bench.json" ${BENCH_ARGS:-} 2>&1 | tee "$OUT/bench.log"
 # SASS of the batch-1 int4 and int2 kernels (4 rows per warp), for the
 # hot-loop analysis in docs/GPU-results.md.
 if command -v cuobjdump > /dev/null; then
-  ptxas -arch=sm_90 bench_b1.ptx -o "$OUT/bench_b1.cubin" 2>/dev/null &&
-    cuobjdump --dump-sass "$OUT/bench_b1.cubin" > "$OUT/bench_b1.sass" &&
-    rm -f "$OUT/bench_b1.cubin"
+  ptxas -arch=sm_90 bench_b1.ptx -o "$OUT/bench_b1.cubin" 2>/dev/null
+  for k in mq_gemv_c8_r4_cl_g128_f16_b1_rw4_wpb4_u2 mq_gemv_c8_r2_cl_g128_f16_b1_rw4_wpb4_u2; do
+    cuobjdump -sass -fun "$k" "$OUT/bench_b1.cubin" > "$OUT/$k.sass"
+  done
+  rm -f "$OUT/bench_b1.cubin"
 fi

@@ -181,13 +181,19 @@ def ConvertMQToGPUPass : Pass<"convert-mq-to-gpu", "::mlir::ModuleOp"> {
     - a warp owns `rows-per-warp` output rows; lanes stride over the row's
       interleaved blocks, reading each piece of a block in one 16-byte
       `vector.load` (consecutive lanes read consecutive 16 bytes);
-    - `unroll` blocks per lane and all of the warp's rows are loaded before
-      the first use, so several loads are in flight;
-    - pieces are decoded in registers (shift, mask, and an exact float
-      conversion through the bit pattern of 2^23 + q), multiplied with the
+    - software pipelining in registers: each iteration of the main loop
+      issues the loads of the next one (`unroll` blocks per lane, all of
+      the warp's rows, and their scales), carried by the loop, before it
+      computes on the current ones, so several loads are always in flight;
+    - pieces are decoded in registers: one shift and one mask per piece
+      extract the indices of 4 elements at once into the bytes of a word,
+      one byte permutation per element (`vector.shuffle` of bytes, PRMT)
+      builds the float 2^23 + k, and one subtraction of 2^23 + zc leaves
+      k - zc exactly (zc = 2^(B-1)); these are multiplied with the
       activations (`vector.load` of 4, extended to f32) and accumulated in
-      f32; the effective scale alpha * 2^(c-r) and the offset m times the
-      block's activation sum are applied once per block;
+      f32 per block together with the block's activation sum X; per block
+      and row the result gets alpha' * P + (m + alpha' * zc) * X, the
+      centred form of sum x * (alpha' * k + m);
     - `gpu.shuffle xor` reduces across the warp; lane 0 stores;
     - the ragged last block reads its activations with `vector.maskedload`,
       ragged rows are clamped for loads and not stored.

@@ -8,18 +8,17 @@
 //   row's interleaved blocks of E elements (E = gpuInterleavedBlock), so a
 //   warp's loads of one block index are consecutive 16-byte loads of
 //   consecutive lanes (coalesced);
-// - the main loop keeps `unroll` blocks per lane and all rows' loads in
-//   flight before the first use;
+// - the main loop keeps `unroll` blocks per lane of all rows in flight:
+//   each iteration issues the next iteration's loads (carried in
+//   registers) before computing on the current ones;
 // - each 32-bit word of a piece of width w holds 4 consecutive elements in
-//   each of its 8 / w slots: a shift and a mask move the piece to its bit
-//   position s in the index, OR-ing 0x4B000000 and subtracting 2^23 turns
-//   the integer into an exact float (no int-to-float conversion), centred
-//   on z0 = 2^(r-1) by subtracting 2^23 + z0;
-// - the products with the activations accumulate per block; the block's
-//   effective scale alpha' = alpha * 2^(c-r) and its centred offset
-//   (m + alpha' * z0) times the block's activation sum are applied once per
-//   block and row: y = sum_blocks alpha' sum x (k - z0) + (m + alpha' z0)
-//   sum x;
+//   each of its 8 / w slots: one shift and one mask move the piece to the
+//   top of the mantissa of 1.0 (OR 0x3F800000): the B-bit index k becomes
+//   the float 1 + k 2^-B exactly, with no conversion instruction;
+// - the products with the activations accumulate per block (P = sum x f,
+//   X = sum x); per block and row, y += A (P - 1.5 X) + (m + A / 2) X with
+//   A = alpha * 2^(c-r) * 2^B, which is sum x (alpha' k + m) centred so
+//   the two terms do not cancel;
 // - gpu.shuffle (xor) reduces the lanes' partial sums; lane 0 stores.
 //
 // Ragged K: the packed rows are padded to whole blocks with index 0; the
@@ -203,13 +202,29 @@ void GemvKernelBuilder::accumulateBlock(Value kb, ArrayRef<BlockWords> words,
         b, loc, add(tileStart, cI(bb)), arith::SubIOp::create(b, loc, nb, cI(1)));
     xRow[bb] = add(mul(row, ldx), mul(kb, cI(block)));
   }
-  // Indices are centred on z0 = 2^(r-1): the block computes
-  // sum x (k - z0) and the offset becomes m + alpha' * z0, so the two terms
-  // do not cancel when the weights are centred (f32 rounding stays
-  // relative to the result, not to alpha' * sum x k).
-  float z0 = float(1u << (spec.bits - 1));
-  Value magic = cI32(0x4B000000);
-  Value bias = cF(8388608.0f + z0);
+  // Decoding: the 4 indices of a word (one byte each, in every piece) are
+  // extracted at once (shift, mask, OR of the pieces: SWAR), then one byte
+  // permutation per element (vector.shuffle of bytes: PRMT) builds the
+  // bits 0x4B0000kk, the float 2^23 + k, and one subtraction of 2^23 + zc
+  // leaves k - zc exactly: 1 + 1 + the multiply-add per element, no
+  // int-to-float conversion. Indices are centred on zc = 2^(B-1): a block
+  // sums P = sum x (k - zc) and X = sum x, and adds
+  //   alpha' P + (m + alpha' zc) X     (alpha' = alpha * 2^(c-r)),
+  // which is sum x (alpha' k + m) without the cancellation of two large
+  // terms when the weights are centred.
+  unsigned indexBits = spec.indexBits();
+  float zc = float(1u << (indexBits - 1));
+  Value bias = cF(8388608.0f + zc);
+  auto bytes4 = VectorType::get({4}, b.getI8Type());
+  auto word1 = VectorType::get({1}, i32);
+  auto f1 = VectorType::get({1}, f32);
+  Value magicHigh = arith::ConstantOp::create(
+      b, loc,
+      DenseElementsAttr::get(
+          bytes4, ArrayRef<Attribute>{b.getI8IntegerAttr(0),
+                                      b.getI8IntegerAttr(0),
+                                      b.getI8IntegerAttr(0),
+                                      b.getI8IntegerAttr(0x4B)}));
   Value kbStart = mul(kb, cI(block));
   Value passThru = arith::ConstantOp::create(
       b, loc, DenseElementsAttr::get(x4Type, b.getZeroAttr(act)));
@@ -240,28 +255,35 @@ void GemvKernelBuilder::accumulateBlock(Value kb, ArrayRef<BlockWords> words,
                                         mask, passThru);
   };
   for (int64_t e0 = 0; e0 < block; e0 += 4) {
-    // The index of each element of each row: the pieces, each moved to its
-    // bit position s_p, OR-ed together; then an exact float.
+    // The indices of elements e0 .. e0 + 3 of each row, as exact floats.
     SmallVector<SmallVector<Value, 4>> q(rw);
     for (unsigned i = 0; i < rw; ++i) {
+      Value index;
+      for (unsigned pi = 0; pi < pieces.size(); ++pi) {
+        const Piece &p = pieces[pi];
+        Value word = words[i][pi][(e0 % p.bytes) / 4];
+        int64_t at = (e0 / p.bytes) * p.width; // bit of the piece in each byte
+        Value v = word;
+        if (at > p.shift)
+          v = arith::ShRUIOp::create(b, loc, word, cI32(at - p.shift));
+        else if (at < p.shift)
+          v = arith::ShLIOp::create(b, loc, word, cI32(p.shift - at));
+        uint32_t m = (((1u << p.width) - 1) << p.shift) * 0x01010101u;
+        if (p.width < 8)
+          v = arith::AndIOp::create(b, loc, v, cI32(int32_t(m)));
+        index = index ? arith::OrIOp::create(b, loc, index, v) : v;
+      }
+      Value idxBytes = vector::BitCastOp::create(
+          b, loc, bytes4,
+          vector::FromElementsOp::create(b, loc, word1, ValueRange{index}));
       for (unsigned e = 0; e < 4; ++e) {
-        Value index;
-        for (unsigned pi = 0; pi < pieces.size(); ++pi) {
-          const Piece &p = pieces[pi];
-          Value word = words[i][pi][(e0 % p.bytes) / 4];
-          int64_t at = 8 * e + (e0 / p.bytes) * p.width; // bit in the word
-          Value v = word;
-          if (at > p.shift)
-            v = arith::ShRUIOp::create(b, loc, word, cI32(at - p.shift));
-          else if (at < p.shift)
-            v = arith::ShLIOp::create(b, loc, word, cI32(p.shift - at));
-          v = arith::AndIOp::create(
-              b, loc, v, cI32(((1 << p.width) - 1) << p.shift));
-          index = index ? arith::OrIOp::create(b, loc, index, v) : v;
-        }
-        Value v = arith::OrIOp::create(b, loc, index, magic);
-        v = arith::BitcastOp::create(b, loc, f32, v);
-        q[i].push_back(arith::SubFOp::create(b, loc, v, bias));
+        // Bytes {k_e, 0, 0, 0x4B}: the float 2^23 + k_e.
+        Value f = vector::ShuffleOp::create(
+            b, loc, idxBytes, magicHigh,
+            ArrayRef<int64_t>{int64_t(e), 4, 4, 7});
+        f = vector::BitCastOp::create(b, loc, f1, f);
+        f = vector::ExtractOp::create(b, loc, f, 0);
+        q[i].push_back(arith::SubFOp::create(b, loc, f, bias));
       }
     }
     for (unsigned bb = 0; bb < bt; ++bb) {
@@ -278,7 +300,7 @@ void GemvKernelBuilder::accumulateBlock(Value kb, ArrayRef<BlockWords> words,
   }
   SmallVector<Value> centredOffset;
   for (unsigned i = 0; i < rw; ++i)
-    centredOffset.push_back(fma(sc[i], cF(z0), of[i]));
+    centredOffset.push_back(fma(sc[i], cF(zc), of[i]));
   for (unsigned bb = 0; bb < bt; ++bb)
     for (unsigned i = 0; i < rw; ++i) {
       Value &a = acc[bb * rw + i];
@@ -290,25 +312,63 @@ void GemvKernelBuilder::accumulateBlock(Value kb, ArrayRef<BlockWords> words,
 SmallVector<Value> GemvKernelBuilder::blockLoop(Value lo, Value hi,
                                                 unsigned unroll,
                                                 ValueRange acc) {
+  // Software pipelining in registers: an iteration issues the loads of the
+  // next one (weights and scales, carried by the loop) before it computes
+  // on the ones the previous iteration loaded, so `unroll` blocks of every
+  // row stay in flight however the backend schedules. Prefetch indices
+  // past the last whole block are clamped to it (loaded, never used).
   Value step = cI(32 * unroll);
+  Value lastBlock = arith::SubIOp::create(
+      b, loc, arith::MaxUIOp::create(b, loc, hi, cI(1)), cI(1));
+  auto fetch = [&](Value start, SmallVector<Value> &out) {
+    for (unsigned u = 0; u < unroll; ++u) {
+      Value kb = arith::MinUIOp::create(
+          b, loc, add(add(start, lane), cI(32 * u)), lastBlock);
+      for (const BlockWords &row : loadBlock(kb))
+        for (const SmallVector<Value> &piece : row)
+          out.append(piece.begin(), piece.end());
+      SmallVector<Value> sc, of;
+      loadScales(kb, sc, of);
+      out.append(sc.begin(), sc.end());
+      out.append(of.begin(), of.end());
+    }
+  };
+  SmallVector<Value> init(acc.begin(), acc.end());
+  size_t nAcc = init.size();
+  fetch(lo, init);
   auto loop = scf::ForOp::create(
-      b, loc, lo, hi, step, acc,
+      b, loc, lo, hi, step, init,
       [&](OpBuilder &, Location, Value iv, ValueRange args) {
-        SmallVector<Value> a(args.begin(), args.end());
-        SmallVector<Value> kbs;
-        SmallVector<SmallVector<BlockWords>> loaded;
+        SmallVector<Value> a(args.begin(), args.begin() + nAcc);
+        SmallVector<Value> next;
+        fetch(add(iv, step), next);
+        // Unpack the carried loads of this iteration.
+        size_t at = nAcc;
         for (unsigned u = 0; u < unroll; ++u) {
-          kbs.push_back(add(add(iv, lane), cI(32 * u)));
-          loaded.push_back(loadBlock(kbs.back()));
+          SmallVector<BlockWords> words;
+          for (unsigned i = 0; i < spec.rowsPerWarp; ++i) {
+            BlockWords row;
+            for (const Piece &p : pieces) {
+              row.emplace_back(args.begin() + at,
+                               args.begin() + at + p.bytes / 4);
+              at += p.bytes / 4;
+            }
+            words.push_back(row);
+          }
+          SmallVector<Value> sc(args.begin() + at,
+                                args.begin() + at + spec.rowsPerWarp);
+          at += spec.rowsPerWarp;
+          SmallVector<Value> of(args.begin() + at,
+                                args.begin() + at + spec.rowsPerWarp);
+          at += spec.rowsPerWarp;
+          Value kb = add(add(iv, lane), cI(32 * u));
+          accumulateBlock(kb, words, sc, of, a, /*ragged=*/false);
         }
-        for (unsigned u = 0; u < unroll; ++u) {
-          SmallVector<Value> sc, of;
-          loadScales(kbs[u], sc, of);
-          accumulateBlock(kbs[u], loaded[u], sc, of, a, /*ragged=*/false);
-        }
+        a.append(next.begin(), next.end());
         scf::YieldOp::create(b, loc, a);
       });
-  return SmallVector<Value>(loop.getResults());
+  return SmallVector<Value>(loop.getResults().begin(),
+                            loop.getResults().begin() + nAcc);
 }
 
 gpu::GPUFuncOp GemvKernelBuilder::build(gpu::GPUModuleOp kernels) {
@@ -378,12 +438,8 @@ gpu::GPUFuncOp GemvKernelBuilder::build(gpu::GPUModuleOp kernels) {
   int64_t span = 32 * spec.unroll;
   Value mainEnd = mul(arith::DivUIOp::create(b, loc, fullBlocks, cI(span)),
                       cI(span));
-  if (spec.unroll > 1) {
-    // The loop runs while iv + span <= mainEnd, i.e. iv < mainEnd.
-    acc = blockLoop(cI(0), mainEnd, spec.unroll, acc);
-  } else {
-    mainEnd = cI(0);
-  }
+  // The loop runs while iv + span <= mainEnd, i.e. iv < mainEnd.
+  acc = blockLoop(cI(0), mainEnd, spec.unroll, acc);
   // Remaining whole blocks, one per lane per iteration.
   {
     auto loop = scf::ForOp::create(

@@ -14,11 +14,15 @@
 // CHECK: scf.for
 // CHECK: vector.load %{{.*}} {alignment = 16 : i64} : memref<?xi8>, vector<16xi8>
 // CHECK: vector.bitcast %{{.*}} : vector<16xi8> to vector<4xi32>
-// Decoding: shift, mask, exact float through 2^23 + k.
-// CHECK: arith.shrui
-// CHECK: arith.andi
-// CHECK: arith.ori %{{.*}}, %{{.*}} : i32
-// CHECK: arith.bitcast %{{.*}} : i32 to f32
+// Decoding: the 4 indices of a word into its bytes (SWAR), then one byte
+// permutation per element makes the float 2^23 + k; subtracting
+// 2^23 + 8 leaves k - 8 exactly.
+// CHECK: arith.andi %{{.*}}, %c252645135_i32 : i32
+// CHECK: vector.bitcast %{{.*}} : vector<1xi32> to vector<4xi8>
+// CHECK: vector.shuffle %{{.*}}, %{{.*}} [0, 4, 4, 7] : vector<4xi8>, vector<4xi8>
+// CHECK: vector.bitcast %{{.*}} : vector<4xi8> to vector<1xf32>
+// CHECK: arith.subf %{{.*}}, %cst{{.*}} : f32
+// CHECK: vector.shuffle %{{.*}}, %{{.*}} [3, 4, 4, 7] : vector<4xi8>, vector<4xi8>
 // CHECK: vector.load %{{.*}} {alignment = 8 : i64} : memref<?xf16>, vector<4xf16>
 // CHECK: arith.extf %{{.*}} : vector<4xf16> to vector<4xf32>
 // The ragged last block masks its activations.

@@ -39,7 +39,9 @@ static cl::opt<std::string> shapesOpt("shapes",
 static cl::opt<std::string> batchesOpt("batches", cl::desc("batch sizes"),
                                        cl::init("1,4,16"));
 static cl::opt<std::string>
-    widthsOpt("widths", cl::desc("widths: r for clamped, rep for extra precision"),
+    widthsOpt("widths",
+              cl::desc("widths: r for clamped, rep for extra "
+                       "precision, rpe for prefix exact"),
               cl::init("8,6,4,3,2,2ep"));
 static cl::opt<std::string> groupsOpt("groups",
                                       cl::desc("group sizes (0: per channel)"),
@@ -113,9 +115,29 @@ double readBandwidth(const std::vector<uint64_t> &data, unsigned threads) {
 
 struct Width {
   unsigned r;
-  bool extra;
-  std::string name() const { return "int" + std::to_string(r) + (extra ? "ep" : ""); }
+  nm::SliceMode mode;
+  std::string name() const {
+    const char *suffix = mode == nm::SliceMode::ExtraPrecision ? "ep"
+                         : mode == nm::SliceMode::PrefixExact  ? "pe"
+                                                               : "";
+    return "int" + std::to_string(r) + suffix;
+  }
 };
+
+/// Parses "r", "rep" or "rpe" with r in 1..8; false on anything else.
+bool parseWidth(llvm::StringRef s, Width &out) {
+  s = s.trim();
+  out.mode = nm::SliceMode::Clamped;
+  if (s.consume_back("ep"))
+    out.mode = nm::SliceMode::ExtraPrecision;
+  else if (s.consume_back("pe"))
+    out.mode = nm::SliceMode::PrefixExact;
+  unsigned r;
+  if (s.getAsInteger(10, r) || r < 1 || r > 8)
+    return false;
+  out.r = r;
+  return true;
+}
 
 /// The layout the CPU pipeline picks (mq-select-cpu-layout): bit planes for
 /// 1-bit indices, interleaved blocks otherwise.
@@ -129,8 +151,8 @@ std::string weightType(int64_t n, int64_t k, Width w, int64_t group,
                   "xf32, storage = 8, bits = " + std::to_string(w.r);
   if (group)
     s += ", group = " + std::to_string(group);
-  if (w.extra)
-    s += ", mode = extra_precision";
+  if (w.mode != nm::SliceMode::Clamped)
+    s += std::string(", mode = ") + nm::sliceModeName(w.mode);
   if (usesPlanes(idxBits, group))
     return s + ", layout = #mq.layout<planes, " + std::to_string(idxBits) +
            ">>";
@@ -186,9 +208,14 @@ int main(int argc, char **argv) {
   std::vector<int64_t> threadCounts = parseList(threadsOpt);
   std::vector<Width> widths;
   for (llvm::StringRef s : llvm::split(widthsOpt.getValue(), ',')) {
-    s = s.trim();
-    bool extra = s.consume_back("ep");
-    widths.push_back({static_cast<unsigned>(std::stoi(s.str())), extra});
+    Width wd;
+    if (!parseWidth(s, wd)) {
+      llvm::errs() << "matquant-bench: --widths: expected r, rep or rpe with "
+                      "r in 1..8, got '"
+                   << s.trim() << "'\n";
+      return 1;
+    }
+    widths.push_back(wd);
   }
 
   // Bandwidth, measured in this run.
@@ -333,8 +360,7 @@ int main(int argc, char **argv) {
       while (group && group % block != 0)
         block /= 2;
       for (Width wd : widths) {
-        nm::SliceMode mode = wd.extra ? nm::SliceMode::ExtraPrecision
-                                      : nm::SliceMode::Clamped;
+        nm::SliceMode mode = wd.mode;
         unsigned idxBits = nm::indexStorageBits(8, wd.r, mode);
         std::vector<uint8_t> idx = nm::sliceAll(q, wd.r, mode);
         bool planes = usesPlanes(idxBits, group);
@@ -475,7 +501,7 @@ int main(int argc, char **argv) {
                 {"shape", std::to_string(n) + "x" + std::to_string(k)},
                 {"batch", batch},
                 {"width", wd.name()},
-                {"mode", wd.extra ? "extra_precision" : "clamped"},
+                {"mode", nm::sliceModeName(wd.mode)},
                 {"group", group},
                 {"threads", threads},
                 {"time_us", secs * 1e6},

@@ -79,6 +79,7 @@ Value buildSlice(OpBuilder &b, Location loc, Value idx, WeightType in,
   AffineMap id = AffineMap::getMultiDimIdentityMap(2, ctx);
   Value init = emptyTensor(b, loc, type.getShape(), b.getI8Type());
   bool clamp = in.getMode() == SliceMode::clamped;
+  bool prefix = in.getMode() == SliceMode::prefix_exact;
   auto generic = linalg::GenericOp::create(
       b, loc, type, ValueRange{idx}, ValueRange{init},
       ArrayRef<AffineMap>{id, id}, parallel(2),
@@ -88,9 +89,12 @@ Value buildSlice(OpBuilder &b, Location loc, Value idx, WeightType in,
           v = arith::ShLIOp::create(nb, nl, v, constI32(nb, nl, c - rIn));
         unsigned s = c - r;
         Value k = arith::ShRUIOp::create(nb, nl, v, constI32(nb, nl, s));
-        Value half = arith::ShRUIOp::create(nb, nl, v, constI32(nb, nl, s - 1));
-        half = arith::AndIOp::create(nb, nl, half, constI32(nb, nl, 1));
-        k = arith::AddIOp::create(nb, nl, k, half);
+        if (!prefix) { // rounding: add the bit below the kept ones
+          Value half =
+              arith::ShRUIOp::create(nb, nl, v, constI32(nb, nl, s - 1));
+          half = arith::AndIOp::create(nb, nl, half, constI32(nb, nl, 1));
+          k = arith::AddIOp::create(nb, nl, k, half);
+        }
         if (clamp)
           k = arith::MinUIOp::create(nb, nl, k,
                                      constI32(nb, nl, (1 << r) - 1));
@@ -100,15 +104,19 @@ Value buildSlice(OpBuilder &b, Location loc, Value idx, WeightType in,
   return generic.getResult(0);
 }
 
-/// (alpha * 2^(c-r)) * k + m per element, as a tensor of `resultElt`.
+/// (alpha * 2^(c-r)) * k + m' per element, as a tensor of `resultElt`; m' is
+/// numerics::sliceOffset: m, or m + alpha * 2^(c-r-1) for a prefix-exact
+/// slice with r < c.
 Value buildDequantize(OpBuilder &b, Location loc, Value idx, Value scales,
                       Value offsets, WeightType type, Type resultElt) {
   MLIRContext *ctx = b.getContext();
   AffineMap id = AffineMap::getMultiDimIdentityMap(2, ctx);
   AffineMap gm = groupMap(type, ctx);
   Value init = emptyTensor(b, loc, type.getShape(), resultElt);
-  float factor = static_cast<float>(1u << (type.getStorageBits() -
-                                           type.getBits()));
+  unsigned c = type.getStorageBits(), r = type.getBits();
+  float factor = static_cast<float>(1u << (c - r));
+  bool midPoint = type.getMode() == SliceMode::prefix_exact && r < c;
+  float halfFactor = midPoint ? static_cast<float>(1u << (c - r - 1)) : 0.0f;
   auto resultType = RankedTensorType::get(type.getShape(), resultElt);
   auto generic = linalg::GenericOp::create(
       b, loc, resultType, ValueRange{idx, scales, offsets}, ValueRange{init},
@@ -118,7 +126,13 @@ Value buildDequantize(OpBuilder &b, Location loc, Value idx, Value scales,
             arith::MulFOp::create(nb, nl, args[1], constF32(nb, nl, factor));
         Value k = arith::UIToFPOp::create(nb, nl, nb.getF32Type(), args[0]);
         Value w = arith::MulFOp::create(nb, nl, eff, k);
-        w = arith::AddFOp::create(nb, nl, w, args[2]);
+        Value m = args[2];
+        if (midPoint) {
+          Value half = arith::MulFOp::create(nb, nl, args[1],
+                                             constF32(nb, nl, halfFactor));
+          m = arith::AddFOp::create(nb, nl, m, half);
+        }
+        w = arith::AddFOp::create(nb, nl, w, m);
         if (resultElt != nb.getF32Type())
           w = arith::TruncFOp::create(nb, nl, resultElt, w);
         linalg::YieldOp::create(nb, nl, w);

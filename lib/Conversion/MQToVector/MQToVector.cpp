@@ -225,6 +225,7 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
   unsigned bits = 0;
   std::vector<unsigned> pieces;
   float factor = 1.0f;
+  float halfFactor = 0.0f; // 0: the offset is m itself
   int64_t kPad;
   bool planes = false;
   int64_t planeBytes = 0, chunkBytes = 0;
@@ -232,8 +233,12 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
     LayoutAttr layout = w.type.getLayout();
     bits = layout.getBits();
     groups = w.type.getNumGroups();
-    factor = static_cast<float>(
-        1u << (w.type.getStorageBits() - w.type.getBits()));
+    unsigned c = w.type.getStorageBits(), r = w.type.getBits();
+    factor = static_cast<float>(1u << (c - r));
+    // Prefix-exact slices reconstruct at the mid-point: the offset becomes
+    // m + alpha * 2^(c-r-1) (numerics::sliceOffset).
+    if (w.type.getMode() == SliceMode::prefix_exact && r < c)
+      halfFactor = static_cast<float>(1u << (c - r - 1));
     if (layout.getKind() == LayoutKind::planes) {
       // Bit planes: `lanes` elements take lanes / 8 bytes of each plane,
       // used directly as a lane mask.
@@ -384,6 +389,11 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
                                                     cF32(gb, gl, factor));
                   Value m = tensor::ExtractOp::create(
                       gb, gl, w.offsets, ValueRange{rowIdx[r], g});
+                  if (halfFactor != 0.0f)
+                    m = arith::AddFOp::create(
+                        gb, gl, m,
+                        arith::MulFOp::create(gb, gl, alpha,
+                                              cF32(gb, gl, halfFactor)));
                   for (int64_t bi = 0; bi < bn; ++bi) {
                     nextScaled.push_back(
                         scaled(r, bi, eff, carried[r * bn + bi]));

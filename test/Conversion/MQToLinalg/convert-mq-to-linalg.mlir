@@ -227,9 +227,70 @@ func.func @slice_extra_from_storage(%a: !mq.weight<4x6xf32, storage = 8, bits = 
 
 // -----
 
+// Prefix exact: truncation, a shift right and nothing else (no rounding bit,
+// no clamp). From int6 on a 8-bit grid to int2: shift up by 2, then down by 6.
+
+// CHECK-LABEL: func.func @slice_prefix
+// CHECK-SAME: (%[[A:[a-zA-Z0-9_]+]]: tensor<4x6xi8>) -> tensor<4x6xi8>
+// CHECK: linalg.generic
+// CHECK-SAME: ins(%[[A]] : tensor<4x6xi8>)
+// CHECK: %[[E:[a-zA-Z0-9_]+]] = arith.extui %{{.*}} : i8 to i32
+// CHECK: %[[C2:[a-zA-Z0-9_]+]] = arith.constant 2 : i32
+// CHECK: %[[U:[a-zA-Z0-9_]+]] = arith.shli %[[E]], %[[C2]] : i32
+// CHECK: %[[C6:[a-zA-Z0-9_]+]] = arith.constant 6 : i32
+// CHECK: %[[K:[a-zA-Z0-9_]+]] = arith.shrui %[[U]], %[[C6]] : i32
+// CHECK-NEXT: %[[T:[a-zA-Z0-9_]+]] = arith.trunci %[[K]] : i32 to i8
+// CHECK-NEXT: linalg.yield %[[T]] : i8
+// CHECK-NOT: mq.
+func.func @slice_prefix(%a: !mq.weight<4x6xf32, storage = 8, bits = 6, mode = prefix_exact>)
+    -> !mq.weight<4x6xf32, storage = 8, bits = 2, mode = prefix_exact> {
+  %0 = mq.slice %a : !mq.weight<4x6xf32, storage = 8, bits = 6, mode = prefix_exact>
+                  to !mq.weight<4x6xf32, storage = 8, bits = 2, mode = prefix_exact>
+  return %0 : !mq.weight<4x6xf32, storage = 8, bits = 2, mode = prefix_exact>
+}
+
+// -----
+
 //===----------------------------------------------------------------------===//
 // mq.dequantize
 //===----------------------------------------------------------------------===//
+
+// Prefix exact, int3 of int8: scale alpha * 32, offset m + alpha * 16
+// (numerics::sliceOffset), then the same multiply and add.
+
+// CHECK-LABEL: func.func @dequantize_prefix
+// CHECK: ^bb0(%[[K:[a-zA-Z0-9_]+]]: i8, %[[ALPHA:[a-zA-Z0-9_]+]]: f32, %[[OFF:[a-zA-Z0-9_]+]]: f32, %{{.*}}: f32):
+// CHECK: %[[F:[a-zA-Z0-9_]+]] = arith.constant 3.200000e+01 : f32
+// CHECK: %[[EFF:[a-zA-Z0-9_]+]] = arith.mulf %[[ALPHA]], %[[F]] : f32
+// CHECK: %[[KF:[a-zA-Z0-9_]+]] = arith.uitofp %[[K]] : i8 to f32
+// CHECK: %[[P:[a-zA-Z0-9_]+]] = arith.mulf %[[EFF]], %[[KF]] : f32
+// CHECK: %[[HF:[a-zA-Z0-9_]+]] = arith.constant 1.600000e+01 : f32
+// CHECK: %[[HALF:[a-zA-Z0-9_]+]] = arith.mulf %[[ALPHA]], %[[HF]] : f32
+// CHECK: %[[MP:[a-zA-Z0-9_]+]] = arith.addf %[[OFF]], %[[HALF]] : f32
+// CHECK: %[[W:[a-zA-Z0-9_]+]] = arith.addf %[[P]], %[[MP]] : f32
+// CHECK: linalg.yield %[[W]] : f32
+// CHECK-NOT: mq.
+func.func @dequantize_prefix(%a: !mq.weight<8x12xf32, storage = 8, bits = 3, mode = prefix_exact>, %s: tensor<8x1xf32>, %m: tensor<8x1xf32>) -> tensor<8x12xf32> {
+  %0 = mq.dequantize %a, %s, %m : !mq.weight<8x12xf32, storage = 8, bits = 3, mode = prefix_exact>, tensor<8x1xf32>, tensor<8x1xf32> -> tensor<8x12xf32>
+  return %0 : tensor<8x12xf32>
+}
+
+// -----
+
+// At full width a prefix-exact weight is the stored model: no half step.
+
+// CHECK-LABEL: func.func @dequantize_prefix_full
+// CHECK: ^bb0(%[[K:[a-zA-Z0-9_]+]]: i8, %[[ALPHA:[a-zA-Z0-9_]+]]: f32, %[[OFF:[a-zA-Z0-9_]+]]: f32, %{{.*}}: f32):
+// CHECK: %[[KF:[a-zA-Z0-9_]+]] = arith.uitofp %[[K]] : i8 to f32
+// CHECK-NEXT: %[[P:[a-zA-Z0-9_]+]] = arith.mulf %{{.*}}, %[[KF]] : f32
+// CHECK-NEXT: %[[W:[a-zA-Z0-9_]+]] = arith.addf %[[P]], %[[OFF]] : f32
+// CHECK-NEXT: linalg.yield %[[W]] : f32
+func.func @dequantize_prefix_full(%a: !mq.weight<8x12xf32, storage = 8, bits = 8, mode = prefix_exact>, %s: tensor<8x1xf32>, %m: tensor<8x1xf32>) -> tensor<8x12xf32> {
+  %0 = mq.dequantize %a, %s, %m : !mq.weight<8x12xf32, storage = 8, bits = 8, mode = prefix_exact>, tensor<8x1xf32>, tensor<8x1xf32> -> tensor<8x12xf32>
+  return %0 : tensor<8x12xf32>
+}
+
+// -----
 
 // Group size 6 along the 12 columns: scales and offsets are read through the
 // (d0, d1 floordiv 6) map; the effective scale is alpha * 2^(8-4) = 16; the

@@ -75,6 +75,12 @@ func.func @layout_width_ep(%a: !mq.weight<4x6xf32, storage = 8, bits = 2, mode =
 
 // -----
 
+// A prefix-exact slice has no extra top level: r bits, not r + 1.
+// expected-error @+1 {{layout width 3 does not match the index width 2 of a 2-bit prefix_exact slice}}
+func.func @layout_width_pe(%a: !mq.weight<4x6xf32, storage = 8, bits = 2, mode = prefix_exact, layout = #mq.layout<planes, 3>>)
+
+// -----
+
 // expected-error @+1 {{layout width must be in [1, 8], got 9}}
 func.func @dense_too_wide(%a: !mq.weight<4x6xf32, storage = 8, bits = 8, layout = #mq.layout<dense, 9>>)
 
@@ -100,7 +106,7 @@ func.func @repeated_param(%a: !mq.weight<4x6xf32, storage = 8, bits = 8, bits = 
 
 // -----
 
-// expected-error @+1 {{unknown slice mode 'truncate', expected 'clamped' or 'extra_precision'}}
+// expected-error @+1 {{unknown slice mode 'truncate', expected 'clamped', 'extra_precision' or 'prefix_exact'}}
 func.func @bad_mode(%a: !mq.weight<4x6xf32, storage = 8, bits = 8, mode = truncate>)
 
 // -----
@@ -146,6 +152,15 @@ func.func @slice_up(%a: !mq.weight<4x6xf32, storage = 8, bits = 2>) {
 func.func @slice_changes_group(%a: !mq.weight<4x6xf32, storage = 8, bits = 8>) {
   // expected-error @+1 {{result must differ from the input only in its width}}
   %0 = mq.slice %a : !mq.weight<4x6xf32, storage = 8, bits = 8> to !mq.weight<4x6xf32, storage = 8, bits = 4, group = 3>
+  return
+}
+
+// -----
+
+// The mode cannot change along a chain of slices.
+func.func @slice_changes_mode(%a: !mq.weight<4x6xf32, storage = 8, bits = 8>) {
+  // expected-error @+1 {{result must differ from the input only in its width}}
+  %0 = mq.slice %a : !mq.weight<4x6xf32, storage = 8, bits = 8> to !mq.weight<4x6xf32, storage = 8, bits = 4, mode = prefix_exact>
   return
 }
 
@@ -354,6 +369,23 @@ func.func @constant_shape() {
 func.func @constant_range() {
   // expected-error @+1 {{index 4 at element 2 exceeds the largest index 3 of a 2-bit slice}}
   %c = mq.constant dense<[[0, 1, 4], [0, 0, 0]]> : tensor<2x3xi8> : !mq.weight<2x3xf32, storage = 8, bits = 2>
+  return
+}
+
+// -----
+
+// Prefix exact: the top index of an int2 slice is 3, as when clamped.
+func.func @constant_range_prefix() {
+  // expected-error @+1 {{index 4 at element 1 exceeds the largest index 3 of a 2-bit slice}}
+  %c = mq.constant dense<[[0, 4, 3], [0, 0, 0]]> : tensor<2x3xi8> : !mq.weight<2x3xf32, storage = 8, bits = 2, mode = prefix_exact>
+  return
+}
+
+// -----
+
+func.func @pack_changes_mode(%a: !mq.weight<4x6xf32, storage = 8, bits = 2, mode = prefix_exact>) {
+  // expected-error @+1 {{packed and logical types must differ only in the layout}}
+  %0 = mq.pack %a : !mq.weight<4x6xf32, storage = 8, bits = 2, mode = prefix_exact> to !mq.weight<4x6xf32, storage = 8, bits = 2, mode = extra_precision, layout = #mq.layout<dense, 3>>
   return
 }
 

@@ -46,6 +46,24 @@ func.func @interleaved(%a: !mq.weight<4x96xf32, storage = 8, bits = 2, group = 4
   return
 }
 
+// A prefix-exact r-bit index needs r bits in every layout.
+// CHECK-LABEL: func.func @prefix_exact
+// CHECK-SAME: !mq.weight<4x16xf32, storage = 8, bits = 2, mode = prefix_exact, layout = #mq.layout<planes, 2>>
+// CHECK-SAME: !mq.weight<4x16xf32, storage = 8, bits = 3, group = 8, mode = prefix_exact, layout = #mq.layout<interleaved, 3, block = 8>>
+// CHECK-SAME: !mq.weight<6x4xf16, storage = 6, bits = 5, axis = 1, mode = prefix_exact, layout = #mq.layout<dense, 5>>
+// CHECK: mq.slice %{{.*}} : !mq.weight<4x16xf32, storage = 8, bits = 8, mode = prefix_exact> to !mq.weight<4x16xf32, storage = 8, bits = 2, mode = prefix_exact>
+// CHECK: mq.matvec %{{.*}} : tensor<16xf32>, !mq.weight<4x16xf32, storage = 8, bits = 2, mode = prefix_exact, layout = #mq.layout<planes, 2>>
+func.func @prefix_exact(%a: !mq.weight<4x16xf32, storage = 8, bits = 2, mode = prefix_exact, layout = #mq.layout<planes, 2>>,
+                        %b: !mq.weight<4x16xf32, storage = 8, bits = 3, group = 8, mode = prefix_exact, layout = #mq.layout<interleaved, 3, block = 8>>,
+                        %c: !mq.weight<6x4xf16, storage = 6, bits = 5, axis = 1, mode = prefix_exact, layout = #mq.layout<dense, 5>>,
+                        %q: !mq.weight<4x16xf32, storage = 8, bits = 8, mode = prefix_exact>,
+                        %x: tensor<16xf32>, %s: tensor<4x1xf32>) -> tensor<4xf32> {
+  %q2 = mq.slice %q : !mq.weight<4x16xf32, storage = 8, bits = 8, mode = prefix_exact> to !mq.weight<4x16xf32, storage = 8, bits = 2, mode = prefix_exact>
+  %p = mq.pack %q2 : !mq.weight<4x16xf32, storage = 8, bits = 2, mode = prefix_exact> to !mq.weight<4x16xf32, storage = 8, bits = 2, mode = prefix_exact, layout = #mq.layout<planes, 2>>
+  %y = mq.matvec %x, %p, %s, %s : tensor<16xf32>, !mq.weight<4x16xf32, storage = 8, bits = 2, mode = prefix_exact, layout = #mq.layout<planes, 2>>, tensor<4x1xf32>, tensor<4x1xf32> -> tensor<4xf32>
+  return %y : tensor<4xf32>
+}
+
 // CHECK-LABEL: func.func @constant
 // CHECK: mq.constant dense<{{\[}}[0, 3, 1], [2, 2, 0]]> : tensor<2x3xi8> : !mq.weight<2x3xf32, storage = 8, bits = 2>
 func.func @constant() -> !mq.weight<2x3xf32, storage = 8, bits = 2> {

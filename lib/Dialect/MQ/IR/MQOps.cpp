@@ -259,11 +259,12 @@ OpFoldResult DequantizeOp::fold(FoldAdaptor adaptor) {
       toMatrix(type, std::move(*idx), std::move(*alpha), std::move(*offset));
   std::vector<float> out(q.codes.size());
   unsigned c = type.getStorageBits(), r = type.getBits();
+  numerics::SliceMode mode = toNumerics(type.getMode());
   for (int64_t i = 0; i < q.rows; ++i)
     for (int64_t j = 0; j < q.cols; ++j) {
       int64_t g = q.groupIndex(i, j);
       out[i * q.cols + j] = numerics::dequantizeIndex(
-          q.codes[i * q.cols + j], q.alpha[g], q.offset[g], c, r);
+          q.codes[i * q.cols + j], q.alpha[g], q.offset[g], c, r, mode);
     }
   return makeFloats(getResult().getType(), out);
 }

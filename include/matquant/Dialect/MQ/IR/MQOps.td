@@ -78,9 +78,11 @@ def MQ_QuantizeOp : MQ_Op<"quantize", [Pure]> {
 def MQ_DequantizeOp : MQ_Op<"dequantize", [Pure]> {
   let summary = "expand r-bit indices to floats";
   let description = [{
-    Computes `(alpha * 2^(c-r)) * k + m` for every index k of a logical
+    Computes `(alpha * 2^(c-r)) * k + m'` for every index k of a logical
     (unpacked) weight, with the alpha and m of its group, in float32, then
-    converts to the result element type. Constant operands fold.
+    converts to the result element type; m' = m, or m + alpha * 2^(c-r-1)
+    for a prefix-exact slice with r < c (numerics::sliceOffset). Constant
+    operands fold.
 
     ```mlir
     %w = mq.dequantize %q, %s, %m : !mq.weight<8x12xf32, storage = 8, bits = 4>,
@@ -182,10 +184,11 @@ def MQ_MatmulOp : MQ_Op<"matmul", [Pure]> {
   let description = [{
     `y[b, n] = sum_k x[b, k] * W_hat[n, k]` for a weight with `axis = 0`
     (shape [N, K]) or `sum_k x[b, k] * W_hat[k, n]` for `axis = 1` (shape
-    [K, N]), where `W_hat = (alpha * 2^(c-r)) * k + m` per group. The weight
-    may be logical or packed; the activations are f32, f16 or bf16 and the
-    result has their type; accumulation is in f32. The optional `layer`
-    names the layer for precision schedules. Code generation lowers this op
+    [K, N]), where `W_hat = (alpha * 2^(c-r)) * k + m'` per group (m' as in
+    `mq.dequantize`). The weight may be logical or packed; the activations
+    are f32, f16 or bf16 and the result has their type; accumulation is in
+    f32. The optional `layer` names the layer for precision schedules. Code
+    generation lowers this op
     to fused kernels that never write the dequantized weight to memory.
 
     ```mlir

@@ -190,7 +190,7 @@ def MQQuantizeWeightsPass : Pass<"mq-quantize-weights", "::mlir::ModuleOp"> {
     Option<"group", "group", "int64_t", /*default=*/"0",
            "Group size along the reduction axis (0: per channel)">,
     Option<"mode", "mode", "std::string", /*default=*/"\"clamped\"",
-           "Slice mode: clamped or extra_precision">,
+           "Slice mode: clamped, extra_precision or prefix_exact">,
     Option<"method", "method", "std::string", /*default=*/"\"matquant\"",
            "minmax or matquant">,
     Option<"layers", "layers", "std::string", /*default=*/"\"all\"",

@@ -140,6 +140,75 @@ Value buildDequantize(OpBuilder &b, Location loc, Value idx, Value scales,
   return generic.getResult(0);
 }
 
+/// The run-time width `width` (i32 or index) as i32, clamped into [1, c].
+Value clampedWidth(OpBuilder &b, Location loc, Value width, unsigned c) {
+  if (width.getType().isIndex())
+    width = arith::IndexCastOp::create(b, loc, b.getI32Type(), width);
+  width = arith::MaxSIOp::create(b, loc, width, constI32(b, loc, 1));
+  return arith::MinSIOp::create(b, loc, width, constI32(b, loc, c));
+}
+
+/// The dequantized slice of the stored model `type` (bits = storage = c) at
+/// the run-time width r = `width` (i32 in [1, c]): per element, with
+/// s = c - r, the index k of numerics::sliceIndex in the weight's mode, then
+/// (alpha * 2^s) * k + m' with m' = numerics::sliceOffset; the float32
+/// operations are those of buildSlice and buildDequantize.
+Value buildDequantizeDynamic(OpBuilder &b, Location loc, Value idx,
+                             Value scales, Value offsets, WeightType type,
+                             Value width) {
+  MLIRContext *ctx = b.getContext();
+  AffineMap id = AffineMap::getMultiDimIdentityMap(2, ctx);
+  AffineMap gm = groupMap(type, ctx);
+  Type f32 = b.getF32Type();
+  unsigned c = type.getStorageBits();
+  SliceMode mode = type.getMode();
+  Value init = emptyTensor(b, loc, type.getShape(), f32);
+  // Per-call values, computed once outside the element loop.
+  Value s = arith::SubIOp::create(b, loc, constI32(b, loc, c), width);
+  Value cut = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sgt, s,
+                                    constI32(b, loc, 0));
+  // s - 1 would be -1 at r = c: shift by max(s - 1, 0) and select.
+  Value sMinus1 = arith::MaxSIOp::create(
+      b, loc, arith::SubIOp::create(b, loc, s, constI32(b, loc, 1)),
+      constI32(b, loc, 0));
+  Value one = constI32(b, loc, 1);
+  Value top = arith::SubIOp::create(
+      b, loc, arith::ShLIOp::create(b, loc, one, width), one);
+  Value factor = arith::UIToFPOp::create(b, loc, f32,
+                                         arith::ShLIOp::create(b, loc, one, s));
+  Value halfFactor = arith::UIToFPOp::create(
+      b, loc, f32, arith::ShLIOp::create(b, loc, one, sMinus1));
+  auto resultType = RankedTensorType::get(type.getShape(), f32);
+  auto generic = linalg::GenericOp::create(
+      b, loc, resultType, ValueRange{idx, scales, offsets}, ValueRange{init},
+      ArrayRef<AffineMap>{id, gm, gm, id}, parallel(2),
+      [&](OpBuilder &nb, Location nl, ValueRange args) {
+        Value q = arith::ExtUIOp::create(nb, nl, nb.getI32Type(), args[0]);
+        Value k = arith::ShRUIOp::create(nb, nl, q, s);
+        if (mode != SliceMode::prefix_exact) {
+          Value half = arith::ShRUIOp::create(nb, nl, q, sMinus1);
+          half = arith::AndIOp::create(nb, nl, half, constI32(nb, nl, 1));
+          half =
+              arith::SelectOp::create(nb, nl, cut, half, constI32(nb, nl, 0));
+          k = arith::AddIOp::create(nb, nl, k, half);
+          if (mode == SliceMode::clamped)
+            k = arith::MinUIOp::create(nb, nl, k, top);
+        }
+        Value eff = arith::MulFOp::create(nb, nl, args[1], factor);
+        Value kf = arith::UIToFPOp::create(nb, nl, f32, k);
+        Value w = arith::MulFOp::create(nb, nl, eff, kf);
+        Value m = args[2];
+        if (mode == SliceMode::prefix_exact) {
+          Value h = arith::MulFOp::create(nb, nl, args[1], halfFactor);
+          Value mp = arith::AddFOp::create(nb, nl, m, h);
+          m = arith::SelectOp::create(nb, nl, cut, mp, m);
+        }
+        w = arith::AddFOp::create(nb, nl, w, m);
+        linalg::YieldOp::create(nb, nl, w);
+      });
+  return generic.getResult(0);
+}
+
 /// Packs logical i8 indices into the layout of `packed`.
 Value buildPack(OpBuilder &b, Location loc, Value idx, WeightType packed) {
   LayoutAttr layout = packed.getLayout();
@@ -507,9 +576,11 @@ std::tuple<Value, Value, Value> buildQuantize(OpBuilder &b, Location loc,
 }
 
 /// y = x * W_hat (see mq.matmul); `x` is rank 1 (matvec) or 2 (matmul).
+/// With `width`, W_hat is the stored model sliced to that run-time width
+/// (mq.matmul_dynamic / mq.matvec_dynamic).
 Value buildWeightOnly(OpBuilder &b, Location loc, Value x, Value weight,
                       Value scales, Value offsets, WeightType type,
-                      RankedTensorType resultType) {
+                      RankedTensorType resultType, Value width = {}) {
   MLIRContext *ctx = b.getContext();
   Type f32 = b.getF32Type();
   Value idx = weight;
@@ -517,7 +588,10 @@ Value buildWeightOnly(OpBuilder &b, Location loc, Value x, Value weight,
     idx = buildUnpack(b, loc, weight, type);
     type = type.withLayout({});
   }
-  Value w = buildDequantize(b, loc, idx, scales, offsets, type, f32);
+  Value w = width ? buildDequantizeDynamic(
+                        b, loc, idx, scales, offsets, type,
+                        clampedWidth(b, loc, width, type.getStorageBits()))
+                  : buildDequantize(b, loc, idx, scales, offsets, type, f32);
   bool isMatvec = resultType.getRank() == 1;
   unsigned nLoops = isMatvec ? 2 : 3;
   // Loops: [b,] n, k.
@@ -703,6 +777,22 @@ struct WeightOnlyLowering : OpConversionPattern<OpTy> {
   }
 };
 
+template <typename OpTy>
+struct DynamicWeightOnlyLowering : OpConversionPattern<OpTy> {
+  using OpConversionPattern<OpTy>::OpConversionPattern;
+  using OpAdaptor = typename OpConversionPattern<OpTy>::OpAdaptor;
+  LogicalResult
+  matchAndRewrite(OpTy op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    rewriter.replaceOp(
+        op, buildWeightOnly(rewriter, op.getLoc(), adaptor.getInput(),
+                            adaptor.getWeight(), adaptor.getScales(),
+                            adaptor.getOffsets(), op.getWeight().getType(),
+                            op.getType(), adaptor.getWidth()));
+    return success();
+  }
+};
+
 //===----------------------------------------------------------------------===//
 // Pass
 //===----------------------------------------------------------------------===//
@@ -760,6 +850,8 @@ void matquant::populateMQToLinalgConversionPatterns(
     const TypeConverter &converter, RewritePatternSet &patterns) {
   patterns.add<ConstantLowering, QuantizeLowering, SliceLowering,
                DequantizeLowering, PackLowering, UnpackLowering,
-               WeightOnlyLowering<MatmulOp>, WeightOnlyLowering<MatvecOp>>(
+               WeightOnlyLowering<MatmulOp>, WeightOnlyLowering<MatvecOp>,
+               DynamicWeightOnlyLowering<MatmulDynamicOp>,
+               DynamicWeightOnlyLowering<MatvecDynamicOp>>(
       converter, patterns.getContext());
 }

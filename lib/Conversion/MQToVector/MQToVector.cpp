@@ -199,7 +199,47 @@ struct WeightAccess {
   Value storage; // [N, RB] i8 (quantized) or [N, K] float
   WeightType type; // null for a float weight
   Value scales, offsets;
+  /// 0: the weight's own width. Else the stored model (bits = storage, bit
+  /// planes) is read at this width (a case of mq.matvec_dynamic).
+  unsigned width = 0;
 };
+
+/// One masked partial sum of the bit-plane kernel: the activations whose
+/// index has every plane of `planes` set, weighted by `weight` (times the
+/// effective scale) when the group ends.
+struct PlaneTerm {
+  SmallVector<unsigned, 9> planes;
+  float weight;
+};
+
+/// The partial sums that give sum_k x_k * k for a bit-plane weight. A static
+/// weight of B-bit indices: plane p with weight 2^(B-1-p). The stored model
+/// (c planes) read at width r < c: planes 0..r-1 with weight 2^(r-1-p);
+/// in the rounding modes also the rounding bit (plane r, weight 1), and in
+/// clamped mode minus the codes whose top r + 1 bits are all set (the
+/// rounding carry that the clamp takes back: k = 2^r becomes 2^r - 1).
+SmallVector<PlaneTerm> planeTerms(WeightType type, unsigned width) {
+  SmallVector<PlaneTerm> terms;
+  unsigned bits = type.getLayout().getBits();
+  unsigned c = type.getStorageBits();
+  if (width == 0 || width == c) {
+    for (unsigned p = 0; p < bits; ++p)
+      terms.push_back({{p}, static_cast<float>(1u << (bits - 1 - p))});
+    return terms;
+  }
+  for (unsigned p = 0; p < width; ++p)
+    terms.push_back({{p}, static_cast<float>(1u << (width - 1 - p))});
+  if (type.getMode() == SliceMode::prefix_exact)
+    return terms;
+  terms.push_back({{width}, 1.0f});
+  if (type.getMode() == SliceMode::clamped) {
+    PlaneTerm carry{{}, -1.0f};
+    for (unsigned p = 0; p <= width; ++p)
+      carry.planes.push_back(p);
+    terms.push_back(carry);
+  }
+  return terms;
+}
 
 /// The vector width for a quantized weight: the largest power of two <=
 /// `vw` that divides every piece's byte count E * w / 8.
@@ -229,11 +269,14 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
   int64_t kPad;
   bool planes = false;
   int64_t planeBytes = 0, chunkBytes = 0;
+  SmallVector<PlaneTerm> terms;
+  SmallVector<unsigned> readPlanes; // the planes the terms need, ascending
   if (quantized) {
     LayoutAttr layout = w.type.getLayout();
     bits = layout.getBits();
     groups = w.type.getNumGroups();
-    unsigned c = w.type.getStorageBits(), r = w.type.getBits();
+    unsigned c = w.type.getStorageBits();
+    unsigned r = w.width ? w.width : w.type.getBits();
     factor = static_cast<float>(1u << (c - r));
     // Prefix-exact slices reconstruct at the mid-point: the offset becomes
     // m + alpha * 2^(c-r-1) (numerics::sliceOffset).
@@ -243,6 +286,12 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
       // Bit planes: `lanes` elements take lanes / 8 bytes of each plane,
       // used directly as a lane mask.
       planes = true;
+      terms = planeTerms(w.type, w.width);
+      for (const PlaneTerm &t : terms)
+        for (unsigned p : t.planes)
+          if (!llvm::is_contained(readPlanes, p))
+            readPlanes.push_back(p);
+      llvm::sort(readPlanes);
       block = lanes;
       chunkBytes = lanes / 8;
       planeBytes = numerics::planeRowBytes(k);
@@ -431,27 +480,37 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
                   auto maskBytes =
                       VectorType::get({chunkBytes}, bb.getI8Type());
                   auto maskType = VectorType::get({lanes}, bb.getI1Type());
-                  for (int64_t r = 0; r < rows; ++r)
-                    for (unsigned p = 0; p < bits; ++p) {
-                      Value raw = vector::TransferReadOp::create(
+                  int64_t nt = static_cast<int64_t>(terms.size());
+                  for (int64_t r = 0; r < rows; ++r) {
+                    // Each plane the terms need, read once per row.
+                    DenseMap<unsigned, Value> raws;
+                    for (unsigned p : readPlanes)
+                      raws[p] = vector::TransferReadOp::create(
                           bb, bl, maskBytes, w.storage,
                           ValueRange{cIdx(bb, bl, p), rowIdx[r], byte},
-                          arith::ConstantIntOp::create(bb, bl,
-                                                       bb.getI8Type(), 0),
+                          arith::ConstantIntOp::create(bb, bl, bb.getI8Type(),
+                                                       0),
                           ArrayRef<bool>{inBounds});
+                    for (int64_t t = 0; t < nt; ++t) {
+                      Value raw = raws[terms[t].planes[0]];
+                      for (size_t j = 1; j < terms[t].planes.size(); ++j)
+                        raw = arith::AndIOp::create(bb, bl, raw,
+                                                    raws[terms[t].planes[j]]);
                       Value mask =
                           vector::BitCastOp::create(bb, bl, maskType, raw);
                       for (int64_t bi = 0; bi < bn; ++bi) {
-                        int64_t i = (r * bn + bi) * bits + p;
+                        int64_t i = (r * bn + bi) * nt + t;
                         Value sum =
                             arith::AddFOp::create(bb, bl, next[i], xv[bi]);
                         next[i] = arith::SelectOp::create(bb, bl, mask, sum,
                                                           next[i]);
                       }
                     }
+                  }
                 };
                 if (planes) {
-                  SmallVector<Value> init(rows * bn * bits, zeroVec);
+                  int64_t nt = static_cast<int64_t>(terms.size());
+                  SmallVector<Value> init(rows * bn * nt, zeroVec);
                   // Whole chunks in a loop; a ragged last chunk (per
                   // channel only) reads its plane bytes masked.
                   int64_t wholeBlocks = groups == 1
@@ -472,23 +531,20 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
                                          loop.getResults().end());
                   if (groups == 1 && wholeBlocks * chunkBytes < planeBytes)
                     planeStep(gb, gl, cIdx(gb, gl, wholeBlocks), acc, false);
-                  finishGroup(gb, gl, g, carried,
-                              [&](int64_t r, int64_t bi, Value eff,
-                                  Value total) {
-                                for (unsigned p = 0; p < bits; ++p) {
-                                  Value weight = arith::MulFOp::create(
-                                      gb, gl, eff,
-                                      cF32(gb, gl,
-                                           static_cast<float>(
-                                               1u << (bits - 1 - p))));
-                                  total = vector::FMAOp::create(
-                                      gb, gl,
-                                      vector::BroadcastOp::create(
-                                          gb, gl, vecType, weight),
-                                      acc[(r * bn + bi) * bits + p], total);
-                                }
-                                return total;
-                              });
+                  finishGroup(
+                      gb, gl, g, carried,
+                      [&](int64_t r, int64_t bi, Value eff, Value total) {
+                        for (int64_t t = 0; t < nt; ++t) {
+                          Value weight = arith::MulFOp::create(
+                              gb, gl, eff, cF32(gb, gl, terms[t].weight));
+                          total = vector::FMAOp::create(
+                              gb, gl,
+                              vector::BroadcastOp::create(gb, gl, vecType,
+                                                          weight),
+                              acc[(r * bn + bi) * nt + t], total);
+                        }
+                        return total;
+                      });
                   return;
                 }
                 if (a8) {
@@ -846,6 +902,67 @@ struct LowerWeightOnly : OpRewritePattern<OpTy> {
   KernelConfig cfg;
 };
 
+/// mq.matvec_dynamic / mq.matmul_dynamic on the stored model in bit planes:
+/// one bit-plane kernel per width r in 1..c, chosen by an scf.index_switch
+/// on the run-time width (clamped into [1, c]) once per call. The kernel of
+/// width r reads planes 0..r-1, plus plane r for a rounding mode (r < c).
+template <typename OpTy> struct LowerDynamicWidth : OpRewritePattern<OpTy> {
+  LowerDynamicWidth(MLIRContext *ctx, KernelConfig cfg)
+      : OpRewritePattern<OpTy>(ctx), cfg(cfg) {}
+  LogicalResult matchAndRewrite(OpTy op,
+                                PatternRewriter &rewriter) const override {
+    WeightType type = op.getWeight().getType();
+    LayoutAttr layout = type.getLayout();
+    if (!layout || layout.getKind() != LayoutKind::planes ||
+        type.getAxis() != 0)
+      return rewriter.notifyMatchFailure(op, "weight not in planes on axis 0");
+    if (cfg.vectorWidth < 8 || (type.getGroupSize() != 0 &&
+                                type.getGroupSize() % cfg.vectorWidth != 0))
+      return rewriter.notifyMatchFailure(op, "groups not whole mask chunks");
+    Location loc = op.getLoc();
+    unsigned c = type.getStorageBits();
+    Value storage =
+        UnrealizedConversionCastOp::create(
+            rewriter, loc, type.getStorageTensorType(), op.getWeight())
+            .getResult(0);
+    Value width = op.getWidth();
+    if (!width.getType().isIndex())
+      width = arith::IndexCastOp::create(rewriter, loc, rewriter.getIndexType(),
+                                         width);
+    width =
+        arith::MaxSIOp::create(rewriter, loc, width, cIdx(rewriter, loc, 1));
+    width =
+        arith::MinSIOp::create(rewriter, loc, width, cIdx(rewriter, loc, c));
+    auto resultType = cast<RankedTensorType>(op.getType());
+    int64_t batch = resultType.getRank() == 1 ? 1 : resultType.getDimSize(0);
+    int64_t n = type.getRows();
+    Type yType =
+        RankedTensorType::get(batch == 1 ? SmallVector<int64_t>{n, 1}
+                                         : SmallVector<int64_t>{batch, n},
+                              rewriter.getF32Type());
+    SmallVector<int64_t> cases;
+    for (unsigned r = 1; r < c; ++r)
+      cases.push_back(r);
+    auto sw = scf::IndexSwitchOp::create(rewriter, loc, TypeRange{yType}, width,
+                                         cases, cases.size());
+    auto emitCase = [&](Region &region, unsigned r) {
+      OpBuilder::InsertionGuard guard(rewriter);
+      rewriter.setInsertionPointToStart(&region.emplaceBlock());
+      WeightAccess access{storage, type, op.getScales(), op.getOffsets(), r};
+      Value y = emitKernel(rewriter, loc, cfg, op.getInput(), access, batch, n,
+                           type.getCols());
+      scf::YieldOp::create(rewriter, loc, y);
+    };
+    for (unsigned r = 1; r < c; ++r)
+      emitCase(sw.getCaseRegions()[r - 1], r);
+    emitCase(sw.getDefaultRegion(), c); // the clamped width is c
+    rewriter.replaceOp(op,
+                       finish(rewriter, loc, sw.getResult(0), resultType, {}));
+    return success();
+  }
+  KernelConfig cfg;
+};
+
 /// linalg.matvec ins(W[N, K], x[K]) and linalg.matmul with a transposed
 /// right-hand side ins(X[B, K], W[N, K]) on f32.
 template <typename OpTy>
@@ -941,15 +1058,17 @@ struct ConvertMQToVectorPass
                      activationBits};
     MLIRContext *ctx = &getContext();
     RewritePatternSet patterns(ctx);
-    patterns.add<LowerWeightOnly<MatvecOp>, LowerWeightOnly<MatmulOp>>(ctx,
-                                                                      cfg);
+    patterns.add<LowerWeightOnly<MatvecOp>, LowerWeightOnly<MatmulOp>,
+                 LowerDynamicWidth<MatvecDynamicOp>,
+                 LowerDynamicWidth<MatmulDynamicOp>>(ctx, cfg);
     if (lowerFloat)
       patterns.add<LowerFloat<linalg::MatvecOp>, LowerFloat<linalg::MatmulOp>>(
           ctx, cfg);
     // One rewrite per op, no folding: walk and apply.
     SmallVector<Operation *> ops;
     getOperation().walk([&](Operation *op) {
-      if (isa<MatvecOp, MatmulOp, linalg::MatvecOp, linalg::MatmulOp>(op))
+      if (isa<MatvecOp, MatmulOp, MatvecDynamicOp, MatmulDynamicOp,
+              linalg::MatvecOp, linalg::MatmulOp>(op))
         ops.push_back(op);
     });
     FrozenRewritePatternSet frozen(std::move(patterns));

@@ -437,3 +437,43 @@ func.func @dot4_lanes(%acc: vector<8xi32>, %a: vector<16xi8>, %b: vector<16xi8>)
   %r = mq.dot4 %acc, %a, %b : vector<16xi8>, vector<16xi8> into vector<8xi32>
   return %r : vector<8xi32>
 }
+
+// -----
+
+func.func @dynamic_needs_stored_model(%x: tensor<16xf32>, %w: !mq.weight<4x16xf32, storage = 8, bits = 4>, %s: tensor<4x1xf32>, %r: i32) {
+  // expected-error @+1 {{weight must be the stored model (bits = storage = 8), got a 4-bit slice: the width is chosen at run time}}
+  %y = mq.matvec_dynamic %x, %w, %s, %s, width %r : tensor<16xf32>, !mq.weight<4x16xf32, storage = 8, bits = 4>, tensor<4x1xf32>, tensor<4x1xf32>, i32 -> tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @dynamic_batch(%x: tensor<3x16xf32>, %w: !mq.weight<4x16xf32, storage = 8, bits = 8>, %s: tensor<4x1xf32>, %r: i32) {
+  // expected-error @+1 {{batch size 2 of the result does not match the activations' 3}}
+  %y = mq.matmul_dynamic %x, %w, %s, %s, width %r : tensor<3x16xf32>, !mq.weight<4x16xf32, storage = 8, bits = 8>, tensor<4x1xf32>, tensor<4x1xf32>, i32 -> tensor<2x4xf32>
+  return
+}
+
+// -----
+
+func.func @dynamic_reduction(%x: tensor<12xf32>, %w: !mq.weight<4x16xf32, storage = 8, bits = 8>, %s: tensor<4x1xf32>, %r: index) {
+  // expected-error @+1 {{activation reduction size 12 does not match the weight's 16}}
+  %y = mq.matvec_dynamic %x, %w, %s, %s, width %r : tensor<12xf32>, !mq.weight<4x16xf32, storage = 8, bits = 8>, tensor<4x1xf32>, tensor<4x1xf32>, index -> tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @dynamic_scales(%x: tensor<16xf32>, %w: !mq.weight<4x16xf32, storage = 8, bits = 8, group = 8>, %s: tensor<4x1xf32>, %r: i32) {
+  // expected-error @+1 {{scales type 'tensor<4x1xf32>' does not match the expected 'tensor<4x2xf32>' for 2 group(s) per channel}}
+  %y = mq.matvec_dynamic %x, %w, %s, %s, width %r : tensor<16xf32>, !mq.weight<4x16xf32, storage = 8, bits = 8, group = 8>, tensor<4x1xf32>, tensor<4x1xf32>, i32 -> tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @dynamic_width_type(%x: tensor<16xf32>, %w: !mq.weight<4x16xf32, storage = 8, bits = 8>, %s: tensor<4x1xf32>, %r: f32) {
+  // expected-error @+1 {{'mq.matvec_dynamic' op operand #4 must be 32-bit signless integer or index, but got 'f32'}}
+  %y = "mq.matvec_dynamic"(%x, %w, %s, %s, %r) : (tensor<16xf32>, !mq.weight<4x16xf32, storage = 8, bits = 8>, tensor<4x1xf32>, tensor<4x1xf32>, f32) -> tensor<4xf32>
+  return
+}

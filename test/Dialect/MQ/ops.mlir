@@ -76,3 +76,15 @@ func.func @constant() -> !mq.weight<2x3xf32, storage = 8, bits = 2> {
 func.func @schedule() attributes {mq.schedule = #mq.schedule<default = 4, layers = {"layers.0.w1" = 2, "layers.1.w1" = 8}>} {
   return
 }
+
+// The stored model at a width chosen at run time (i32 or index).
+// CHECK-LABEL: func.func @dynamic_width
+// CHECK: mq.matvec_dynamic %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, width %{{.*}} {layer = "l0"} : tensor<16xf32>, !mq.weight<4x16xf32, storage = 8, bits = 8, mode = prefix_exact, layout = #mq.layout<planes, 8>>, tensor<4x1xf32>, tensor<4x1xf32>, i32 -> tensor<4xf32>
+// CHECK: mq.matmul_dynamic %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, width %{{.*}} : tensor<3x16xf16>, !mq.weight<4x16xf32, storage = 8, bits = 8, mode = prefix_exact, layout = #mq.layout<planes, 8>>, tensor<4x1xf32>, tensor<4x1xf32>, index -> tensor<3x4xf16>
+func.func @dynamic_width(%x: tensor<16xf32>, %xb: tensor<3x16xf16>,
+                         %w: !mq.weight<4x16xf32, storage = 8, bits = 8, mode = prefix_exact, layout = #mq.layout<planes, 8>>,
+                         %s: tensor<4x1xf32>, %r: i32, %ri: index) -> (tensor<4xf32>, tensor<3x4xf16>) {
+  %y = mq.matvec_dynamic %x, %w, %s, %s, width %r {layer = "l0"} : tensor<16xf32>, !mq.weight<4x16xf32, storage = 8, bits = 8, mode = prefix_exact, layout = #mq.layout<planes, 8>>, tensor<4x1xf32>, tensor<4x1xf32>, i32 -> tensor<4xf32>
+  %z = mq.matmul_dynamic %xb, %w, %s, %s, width %ri : tensor<3x16xf16>, !mq.weight<4x16xf32, storage = 8, bits = 8, mode = prefix_exact, layout = #mq.layout<planes, 8>>, tensor<4x1xf32>, tensor<4x1xf32>, index -> tensor<3x4xf16>
+  return %y, %z : tensor<4xf32>, tensor<3x4xf16>
+}

@@ -453,6 +453,41 @@ LogicalResult MatmulOp::verify() {
                           getOffsets().getType());
 }
 
+/// The weight of a dynamic-width op is the stored model: the run-time width
+/// slices it.
+static LogicalResult verifyStoredModel(Operation *op, WeightType weight) {
+  if (weight.getBits() != weight.getStorageBits())
+    return op->emitOpError()
+           << "weight must be the stored model (bits = storage = "
+           << weight.getStorageBits() << "), got a " << weight.getBits()
+           << "-bit slice: the width is chosen at run time";
+  return success();
+}
+
+LogicalResult MatmulDynamicOp::verify() {
+  auto in = getInput().getType(), out = getResult().getType();
+  if (in.getDimSize(0) != out.getDimSize(0))
+    return emitOpError() << "batch size " << out.getDimSize(0)
+                         << " of the result does not match the activations' "
+                         << in.getDimSize(0);
+  if (failed(verifyStoredModel(*this, getWeight().getType())))
+    return failure();
+  return verifyWeightOnly(*this, in.getDimSize(1), out.getDimSize(1),
+                          in.getElementType(), out.getElementType(),
+                          getWeight().getType(), getScales().getType(),
+                          getOffsets().getType());
+}
+
+LogicalResult MatvecDynamicOp::verify() {
+  auto in = getInput().getType(), out = getResult().getType();
+  if (failed(verifyStoredModel(*this, getWeight().getType())))
+    return failure();
+  return verifyWeightOnly(*this, in.getDimSize(0), out.getDimSize(0),
+                          in.getElementType(), out.getElementType(),
+                          getWeight().getType(), getScales().getType(),
+                          getOffsets().getType());
+}
+
 LogicalResult MatvecOp::verify() {
   auto in = getInput().getType(), out = getResult().getType();
   return verifyWeightOnly(*this, in.getDimSize(0), out.getDimSize(0),

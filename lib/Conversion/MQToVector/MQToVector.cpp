@@ -299,7 +299,7 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
       // The stored model read at a width: rebuild the r-bit indices of 64
       // elements in byte lanes (8 bytes per plane), then convert and fma
       // as the packed kernels do. Needs whole 64-element blocks per group.
-      if (w.width != 0 && lanes >= 8 &&
+      if (w.width != 0 && lanes >= 8 && lanes <= 64 &&
           (groups == 1 || (k / groups) % 64 == 0)) {
         planeIndices = true;
         block = 64;

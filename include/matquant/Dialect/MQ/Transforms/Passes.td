@@ -115,6 +115,12 @@ def MQSelectCPULayoutPass : Pass<"mq-select-cpu-layout", "::mlir::ModuleOp"> {
     `planes` layout instead, whose kernel adds the activations under each
     plane's bits used as a lane mask (one masked add per plane and vector),
     when the group size is a multiple of 16 (or per channel).
+
+    The weight of `mq.matvec_dynamic` / `mq.matmul_dynamic` (the stored
+    c-bit model) goes to `#mq.layout<planes, c>`, from which the kernel of
+    each run-time width reads only the planes it needs, when the group size
+    is a multiple of 16 (or per channel); otherwise it is left for the
+    reference lowering.
   }];
   let options = [
     Option<"planesMaxBits", "planes-max-bits", "unsigned", /*default=*/"1",

@@ -263,4 +263,28 @@ def MQCaptureLayerInputsPass
   let dependentDialects = ["::mlir::tensor::TensorDialect"];
 }
 
+def MQDynamicWidthsPass : Pass<"mq-dynamic-widths", "::mlir::ModuleOp"> {
+  let summary = "Make every named layer's width a run-time value read from one table";
+  let description = [{
+    Rewrites every `mq.matvec` / `mq.matmul` with a `layer` name into
+    `mq.matvec_dynamic` / `mq.matmul_dynamic` on the stored model its
+    weight is sliced from (traced back through `mq.slice`), with the width
+    loaded from a public `memref.global @mq_widths : memref<L x i32>`, one
+    entry per distinct layer name in order of first appearance, initialised
+    to the widths the ops had. The module gets `mq.dynamic_layers`, the
+    layer names in table order. A runtime (`matquant/Runtime/LayerWidths.h`)
+    writes the table between calls: every layer can change its width with no
+    recompilation, no reload and no second copy of the weights (the CPU
+    pipeline keeps the stored model once, in bit planes).
+
+    A named op whose weight does not trace back to a stored model
+    (`bits` = `storage`) is an error.
+  }];
+  let dependentDialects = [
+    "::matquant::mq::MQDialect",
+    "::mlir::arith::ArithDialect",
+    "::mlir::memref::MemRefDialect",
+  ];
+}
+
 #endif // MATQUANT_DIALECT_MQ_TRANSFORMS_PASSES_TD

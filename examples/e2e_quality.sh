@@ -19,6 +19,10 @@ for method in minmax matquant; do
     variants+=("--variant=$method-int$r=$q,mq-apply-schedule{policy=uniform=$r}")
   done
   variants+=("--variant=$method-int2-extra=mq-quantize-weights{method=$method layers=ffn mode=extra_precision},mq-apply-schedule{policy=uniform=2}")
+  # Prefix-exact slices (truncation, mid-point offset), searched for that mode.
+  for r in 4 3 2; do
+    variants+=("--variant=$method-int$r-prefix=mq-quantize-weights{method=$method layers=ffn mode=prefix_exact},mq-apply-schedule{policy=uniform=$r}")
+  done
   variants+=("--variant=$method-pyramid=$q,mq-apply-schedule{policy=pyramid pyramid-edge=2 pyramid-center=4}")
   variants+=("--variant=$method-budget3=$q,mq-apply-schedule{policy=budget=3.87}")
   variants+=("--variant=$method-budget2.5=$q,mq-apply-schedule{policy=budget=3.37}")

@@ -13,10 +13,11 @@ C="$BIN/matquant-gpu-compile"
 # f32 and bf16 activations, groups of 64, batch tiles 1 and 3; small groups
 # and batch tiles 4 and 8 with 1 and 2 rows per warp.
 
-"$C" --widths 1,2,3,4,5,6,7,8,1ep,2ep,3ep,4ep,5ep,6ep,7ep --groups 0,128 \
+"$C" --widths 1,2,3,4,5,6,7,8,1ep,2ep,3ep,4ep,5ep,6ep,7ep,1pe,2pe,3pe,4pe,8pe \
+  --groups 0,128 \
   --acts f16 --batches 1 --rows-per-warp 2 \
   -o "$OUT/testA.ptx"
-"$C" --widths 8,5,3,2ep --groups 0,64 --acts f32,bf16 --batches 1,3 \
+"$C" --widths 8,5,3,2ep,3pe --groups 0,64 --acts f32,bf16 --batches 1,3 \
   --rows-per-warp 1 --unroll 1 -o "$OUT/testB.ptx"
 "$C" --widths 4,2 --groups 32 --acts f16 --batches 4,8 --rows-per-warp 1,2 \
   -o "$OUT/testC.ptx"

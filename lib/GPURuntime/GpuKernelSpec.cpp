@@ -139,7 +139,15 @@ int64_t gpurt::gpuInterleavedBlock(unsigned indexBits, int64_t groupSize) {
 
 namespace {
 const char *modeTag(numerics::SliceMode m) {
-  return m == numerics::SliceMode::Clamped ? "cl" : "ep";
+  switch (m) {
+  case numerics::SliceMode::Clamped:
+    return "cl";
+  case numerics::SliceMode::ExtraPrecision:
+    return "ep";
+  case numerics::SliceMode::PrefixExact:
+    return "pe";
+  }
+  return "?";
 }
 } // namespace
 
@@ -202,6 +210,8 @@ bool GemvKernelSpec::parseName(const std::string &name, GemvKernelSpec &spec) {
     s.mode = numerics::SliceMode::Clamped;
   else if (!std::strcmp(mode, "ep"))
     s.mode = numerics::SliceMode::ExtraPrecision;
+  else if (!std::strcmp(mode, "pe"))
+    s.mode = numerics::SliceMode::PrefixExact;
   else
     return false;
   if (!parseActType(act, s.act))

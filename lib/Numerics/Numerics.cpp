@@ -32,6 +32,10 @@ bool parseSliceMode(const std::string &s, SliceMode &mode) {
     mode = SliceMode::ExtraPrecision;
     return true;
   }
+  if (s == "prefix_exact") {
+    mode = SliceMode::PrefixExact;
+    return true;
+  }
   return false;
 }
 
@@ -41,6 +45,8 @@ const char *sliceModeName(SliceMode mode) {
     return "clamped";
   case SliceMode::ExtraPrecision:
     return "extra_precision";
+  case SliceMode::PrefixExact:
+    return "prefix_exact";
   }
   assert(false && "unknown slice mode");
   return "clamped";
@@ -58,6 +64,8 @@ uint32_t sliceIndex(uint32_t q, unsigned c, unsigned r, SliceMode mode) {
   if (r == c)
     return q;
   unsigned drop = c - r; // >= 1
+  if (mode == SliceMode::PrefixExact)
+    return q >> drop; // the top r bits: truncation
   uint32_t k = (q >> drop) + ((q >> (drop - 1)) & 1u);
   if (mode == SliceMode::Clamped) {
     uint32_t top = (1u << r) - 1u;
@@ -313,12 +321,23 @@ QuantizedMatrix quantize(const float *w, int64_t rows, int64_t cols,
 // Dequantization and the reference matmul
 //===----------------------------------------------------------------------===//
 
-float dequantizeIndex(uint32_t k, float alpha, float m, unsigned c,
-                      unsigned r) {
+float sliceOffset(float alpha, float m, unsigned c, unsigned r,
+                  SliceMode mode) {
+  assert(r >= 1 && r <= c && c <= 8);
+  if (mode != SliceMode::PrefixExact || r == c)
+    return m;
+  // Mid-point of the 2^(c-r) codes sharing the prefix: k * 2^(c-r) +
+  // 2^(c-r-1) on the c-bit grid.
+  float half = alpha * static_cast<float>(1u << (c - r - 1));
+  return m + half;
+}
+
+float dequantizeIndex(uint32_t k, float alpha, float m, unsigned c, unsigned r,
+                      SliceMode mode) {
   assert(r >= 1 && r <= c && c <= 8);
   float scale = alpha * static_cast<float>(1u << (c - r));
   float scaled = scale * static_cast<float>(k);
-  return scaled + m;
+  return scaled + sliceOffset(alpha, m, c, r, mode);
 }
 
 std::vector<uint8_t> sliceAll(const QuantizedMatrix &q, unsigned r,
@@ -338,7 +357,7 @@ std::vector<float> dequantize(const QuantizedMatrix &q, unsigned r,
       size_t e = static_cast<size_t>(i * q.cols + j);
       int64_t g = q.groupIndex(i, j);
       uint32_t k = sliceIndex(q.codes[e], c, r, mode);
-      out[e] = dequantizeIndex(k, q.alpha[g], q.offset[g], c, r);
+      out[e] = dequantizeIndex(k, q.alpha[g], q.offset[g], c, r, mode);
     }
   }
   return out;

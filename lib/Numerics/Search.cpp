@@ -65,15 +65,17 @@ int64_t groupLen(const QuantizedMatrix &q) {
 /// The dequantized r-bit value of code `code` of a group with parameters p.
 float dequantCode(uint32_t code, const GroupQuant &p, unsigned c, unsigned r,
                   SliceMode mode) {
-  return dequantizeIndex(sliceIndex(code, c, r, mode), p.alpha, p.offset, c, r);
+  return dequantizeIndex(sliceIndex(code, c, r, mode), p.alpha, p.offset, c, r,
+                         mode);
 }
 
 /// What the clipping search needs to know about the widths, computed once
 /// per search: for each width r, the float r-bit index of every c-bit code
-/// and the factor 2^(c-r), so that w_hat_r = (alpha * 2^(c-r)) * k + m is
-/// evaluated exactly as dequantizeIndex() does.
+/// and the factor 2^(c-r), so that w_hat_r = (alpha * 2^(c-r)) * k + m' (m'
+/// from sliceOffset) is evaluated exactly as dequantizeIndex() does.
 struct SearchContext {
   unsigned c = 8;
+  SliceMode mode = SliceMode::Clamped;
   float levels = 255.0f;
   std::vector<unsigned> widths;
   std::vector<double> lambdas;
@@ -86,10 +88,10 @@ struct SearchContext {
   bool normalize = false;
 
   explicit SearchContext(const MatQuantOptions &opts)
-      : c(opts.quant.bits), levels(float((1u << opts.quant.bits) - 1u)),
-        grid(clipGrid(opts)), gridStep(opts.gridStep),
-        gridMax(static_cast<float>(opts.gridMax)), refine(opts.refine),
-        normalize(opts.normalize) {
+      : c(opts.quant.bits), mode(opts.mode),
+        levels(float((1u << opts.quant.bits) - 1u)), grid(clipGrid(opts)),
+        gridStep(opts.gridStep), gridMax(static_cast<float>(opts.gridMax)),
+        refine(opts.refine), normalize(opts.normalize) {
     for (size_t i = 0; i < opts.widths.size(); ++i) {
       if (opts.lambdas[i] == 0.0)
         continue; // contributes nothing
@@ -123,7 +125,8 @@ void evalWidths(const float *v, int64_t n, const GroupQuant &p,
   if (p.alpha == 0.0f) {
     // Exact group: every slice dequantizes to (alpha * 2^(c-r)) * 0 + m.
     for (size_t i = 0; i < ctx.widths.size(); ++i) {
-      float hat = dequantizeIndex(0, p.alpha, p.offset, ctx.c, ctx.widths[i]);
+      float hat =
+          dequantizeIndex(0, p.alpha, p.offset, ctx.c, ctx.widths[i], ctx.mode);
       double acc = 0.0;
       for (int64_t t = 0; t < n; ++t) {
         double d = double(v[t]) - double(hat);
@@ -140,7 +143,8 @@ void evalWidths(const float *v, int64_t n, const GroupQuant &p,
     codes[t] = static_cast<uint8_t>(quantizeCode(v[t], alpha, z, levels));
   for (size_t i = 0; i < ctx.widths.size(); ++i) {
     const float scale = alpha * ctx.pow2[i];
-    const float m = p.offset;
+    const float m =
+        sliceOffset(alpha, p.offset, ctx.c, ctx.widths[i], ctx.mode);
     const float *idx = ctx.index[i].data();
     if (h) {
       double a = 0.0;
@@ -286,7 +290,7 @@ void forEachSquaredError(const QuantizedMatrix &q, unsigned r, SliceMode mode,
         continue;
       int64_t g = q.groupIndex(i, j);
       float hat = dequantizeIndex(sliceIndex(q.codes[e], c, r, mode),
-                                  q.alpha[g], q.offset[g], c, r);
+                                  q.alpha[g], q.offset[g], c, r, mode);
       double d = double(w[e]) - double(hat);
       fn(g, d * d);
     }

@@ -107,3 +107,10 @@ llvm::Expected<void *> JitModule::lookup(StringRef name) {
     return sym.takeError();
   return *sym;
 }
+
+llvm::Expected<void *> JitModule::lookupSymbol(StringRef name) {
+  auto sym = engine->lookup(name);
+  if (!sym)
+    return sym.takeError();
+  return *sym;
+}

@@ -39,7 +39,9 @@ static cl::opt<std::string> shapesOpt("shapes",
 static cl::opt<std::string> batchesOpt("batches", cl::desc("batch sizes"),
                                        cl::init("1,4,16"));
 static cl::opt<std::string>
-    widthsOpt("widths", cl::desc("widths: r for clamped, rep for extra precision"),
+    widthsOpt("widths",
+              cl::desc("widths: r for clamped, rep for extra "
+                       "precision, rpe for prefix exact"),
               cl::init("8,6,4,3,2,2ep"));
 static cl::opt<std::string> groupsOpt("groups",
                                       cl::desc("group sizes (0: per channel)"),
@@ -64,6 +66,18 @@ static cl::opt<int> rowTile("row-tile", cl::init(4),
                             cl::desc("rows per iteration at batch 1"));
 static cl::opt<int> vectorWidth("lanes", cl::init(0),
                                 cl::desc("lanes per vector"));
+static cl::opt<bool> dynamicOpt(
+    "dynamic",
+    cl::desc("also run mq.matvec_dynamic / mq.matmul_dynamic: the stored int8 "
+             "model once in 8 bit planes, the width passed at run time; "
+             "every width of --widths is checked and timed next to the "
+             "static kernel, with the bytes each reads"),
+    cl::init(false));
+static cl::opt<bool> referenceOpt(
+    "reference",
+    cl::desc("compile the quantized kernels with matquant-reference-to-llvm "
+             "(a correctness check; its timings mean little)"),
+    cl::init(false));
 
 namespace {
 
@@ -113,9 +127,29 @@ double readBandwidth(const std::vector<uint64_t> &data, unsigned threads) {
 
 struct Width {
   unsigned r;
-  bool extra;
-  std::string name() const { return "int" + std::to_string(r) + (extra ? "ep" : ""); }
+  nm::SliceMode mode;
+  std::string name() const {
+    const char *suffix = mode == nm::SliceMode::ExtraPrecision ? "ep"
+                         : mode == nm::SliceMode::PrefixExact  ? "pe"
+                                                               : "";
+    return "int" + std::to_string(r) + suffix;
+  }
 };
+
+/// Parses "r", "rep" or "rpe" with r in 1..8; false on anything else.
+bool parseWidth(llvm::StringRef s, Width &out) {
+  s = s.trim();
+  out.mode = nm::SliceMode::Clamped;
+  if (s.consume_back("ep"))
+    out.mode = nm::SliceMode::ExtraPrecision;
+  else if (s.consume_back("pe"))
+    out.mode = nm::SliceMode::PrefixExact;
+  unsigned r;
+  if (s.getAsInteger(10, r) || r < 1 || r > 8)
+    return false;
+  out.r = r;
+  return true;
+}
 
 /// The layout the CPU pipeline picks (mq-select-cpu-layout): bit planes for
 /// 1-bit indices, interleaved blocks otherwise.
@@ -129,8 +163,8 @@ std::string weightType(int64_t n, int64_t k, Width w, int64_t group,
                   "xf32, storage = 8, bits = " + std::to_string(w.r);
   if (group)
     s += ", group = " + std::to_string(group);
-  if (w.extra)
-    s += ", mode = extra_precision";
+  if (w.mode != nm::SliceMode::Clamped)
+    s += std::string(", mode = ") + nm::sliceModeName(w.mode);
   if (usesPlanes(idxBits, group))
     return s + ", layout = #mq.layout<planes, " + std::to_string(idxBits) +
            ">>";
@@ -167,6 +201,46 @@ template <typename Fn> double timeIt(Fn fn) {
   return times[times.size() / 2];
 }
 
+/// Checks y = x * W_hat^T (`out`, [batch, n]) against float64 on `rows`:
+/// within 1e-5 of sum |x w|; with int8 activations (blocks of `block`,
+/// scale s = max|x| / 127, rounding error <= s / 2 per element) also within
+/// sum_k |w_k| s_k / 2, the A8 bound. Sets maxErr to the largest error
+/// relative to sum |x w|; prints a message and returns false on a miss.
+bool checkOutput(const std::vector<float> &x, const std::vector<float> &out,
+                 const std::vector<float> &wHat, int64_t batch, int64_t n,
+                 int64_t k, const std::vector<int64_t> &rows, int64_t block,
+                 bool a8Bound, const std::string &what, double &maxErr) {
+  maxErr = 0;
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t row : rows) {
+      double ref = 0, mag = 0, bnd8 = 0;
+      for (int64_t blk = 0; blk * block < k; ++blk) {
+        double amax = 0;
+        int64_t end = std::min<int64_t>(k, (blk + 1) * block);
+        for (int64_t kk = blk * block; kk < end; ++kk)
+          amax = std::max(amax, double(std::fabs(x[b * k + kk])));
+        float sx = static_cast<float>(amax) / 127.0f;
+        for (int64_t kk = blk * block; kk < end; ++kk) {
+          double p = double(x[b * k + kk]) * wHat[row * k + kk];
+          ref += p;
+          mag += std::fabs(p);
+          bnd8 += std::fabs(wHat[row * k + kk]) * sx / 2;
+        }
+      }
+      double err = std::fabs(out[b * n + row] - ref);
+      double bound = 1e-5 * mag + (a8Bound ? bnd8 : 0.0);
+      if (!(err <= bound)) {
+        llvm::errs() << "matquant-bench: " << what << " batch " << batch
+                     << " row " << row << ": error " << err
+                     << " exceeds the bound " << bound << "\n";
+        return false;
+      }
+      if (mag > 0)
+        maxErr = std::max(maxErr, err / mag);
+    }
+  return true;
+}
+
 void fail(llvm::Error err) {
   llvm::errs() << "matquant-bench: " << llvm::toString(std::move(err)) << "\n";
   std::exit(1);
@@ -186,9 +260,14 @@ int main(int argc, char **argv) {
   std::vector<int64_t> threadCounts = parseList(threadsOpt);
   std::vector<Width> widths;
   for (llvm::StringRef s : llvm::split(widthsOpt.getValue(), ',')) {
-    s = s.trim();
-    bool extra = s.consume_back("ep");
-    widths.push_back({static_cast<unsigned>(std::stoi(s.str())), extra});
+    Width wd;
+    if (!parseWidth(s, wd)) {
+      llvm::errs() << "matquant-bench: --widths: expected r, rep or rpe with "
+                      "r in 1..8, got '"
+                   << s.trim() << "'\n";
+      return 1;
+    }
+    widths.push_back(wd);
   }
 
   // Bandwidth, measured in this run.
@@ -332,9 +411,19 @@ int main(int argc, char **argv) {
       int64_t block = 128;
       while (group && group % block != 0)
         block /= 2;
+      // The dynamic kernels read the stored model once packed in 8 planes.
+      int64_t planeBytes8 = nm::planeRowBytes(k);
+      std::vector<std::vector<uint8_t>> dynData;
+      std::map<std::tuple<int, int64_t, int64_t>, std::unique_ptr<JitModule>>
+          dynJits;
+      if (dynamicOpt) {
+        std::vector<uint8_t> planes8 = nm::packPlanes(q.codes.data(), n, k, 8);
+        int copies = static_cast<int>(std::clamp<double>(
+            std::ceil(256e6 / double(planes8.size())), 1, 16));
+        dynData.assign(copies, planes8);
+      }
       for (Width wd : widths) {
-        nm::SliceMode mode = wd.extra ? nm::SliceMode::ExtraPrecision
-                                      : nm::SliceMode::Clamped;
+        nm::SliceMode mode = wd.mode;
         unsigned idxBits = nm::indexStorageBits(8, wd.r, mode);
         std::vector<uint8_t> idx = nm::sliceAll(q, wd.r, mode);
         bool planes = usesPlanes(idxBits, group);
@@ -355,6 +444,11 @@ int main(int argc, char **argv) {
         int64_t ng = q.scaleCols();
         // Reference rows: a sample, from the numerics library in float64.
         std::vector<int64_t> sampleRows = {0, n / 3, n / 2, n - 1};
+        if (n * k <= (int64_t(1) << 16)) { // small: every row
+          sampleRows.clear();
+          for (int64_t i = 0; i < n; ++i)
+            sampleRows.push_back(i);
+        }
         std::vector<float> wHat = nm::dequantize(q, wd.r, mode);
         for (int64_t batch : batches)
           for (int64_t threads : threadCounts) {
@@ -380,6 +474,7 @@ int main(int argc, char **argv) {
         opts.rowTile = rowTile;
         opts.accumulators = accumulatorsOpt;
             opts.activationBits = a8 ? 8 : 0;
+            opts.reference = referenceOpt;
             auto jit = JitModule::compile(src, opts);
             if (!jit)
               fail(jit.takeError());
@@ -426,40 +521,11 @@ int main(int argc, char **argv) {
               }
             };
             runOnce(true);
-            // Check against float64 on the sample rows: within 1e-5 of
-            // sum |x w|; with int8 activations (block 128, scale
-            // s = max|x| / 127, rounding error <= s / 2 per element) also
-            // within sum_k |w_k| s_k / 2, the A8 bound, reported as its
-            // fraction.
             double maxErr = 0;
-            for (int64_t b = 0; b < batch; ++b)
-              for (int64_t row : sampleRows) {
-                double ref = 0, mag = 0, a8Bound = 0;
-                for (int64_t blk = 0; blk * block < k; ++blk) {
-                  double amax = 0;
-                  for (int64_t kk = blk * block;
-                       kk < std::min<int64_t>(k, (blk + 1) * block); ++kk)
-                    amax = std::max(amax, double(std::fabs(x[b * k + kk])));
-                  float sx = static_cast<float>(amax) / 127.0f;
-                  for (int64_t kk = blk * block;
-                       kk < std::min<int64_t>(k, (blk + 1) * block); ++kk) {
-                    double p = double(x[b * k + kk]) * wHat[row * k + kk];
-                    ref += p;
-                    mag += std::fabs(p);
-                    a8Bound += std::fabs(wHat[row * k + kk]) * sx / 2;
-                  }
-                }
-                double err = std::fabs(out[b * n + row] - ref);
-                double bound = 1e-5 * mag + (a8 ? a8Bound : 0.0);
-                if (!(err <= bound)) {
-                  llvm::errs() << "matquant-bench: " << wd.name() << " group "
-                               << group << " batch " << batch << " row "
-                               << row << ": error " << err
-                               << " exceeds the bound " << bound << "\n";
-                  return 1;
-                }
-                maxErr = std::max(maxErr, err / mag);
-              }
+            if (!checkOutput(x, out, wHat, batch, n, k, sampleRows, block, a8,
+                             wd.name() + " group " + std::to_string(group),
+                             maxErr))
+              return 1;
             secs = timeIt([&] { runOnce(false); });
             double gbps = bytes / secs / 1e9;
             double speedup = baseline[{batch, threads}] / secs;
@@ -475,7 +541,7 @@ int main(int argc, char **argv) {
                 {"shape", std::to_string(n) + "x" + std::to_string(k)},
                 {"batch", batch},
                 {"width", wd.name()},
-                {"mode", wd.extra ? "extra_precision" : "clamped"},
+                {"mode", nm::sliceModeName(wd.mode)},
                 {"group", group},
                 {"threads", threads},
                 {"time_us", secs * 1e6},
@@ -484,6 +550,109 @@ int main(int argc, char **argv) {
                 {"speedup_vs_baseline", speedup},
                 {"max_rel_error", maxErr}};
             records.push_back(std::move(rec));
+            if (!dynamicOpt)
+              continue;
+            // The same width from the stored model, chosen at run time.
+            auto key = std::make_tuple(int(wd.mode), batch, threads);
+            if (!dynJits.count(key)) {
+              std::string dt = "!mq.weight<" + std::to_string(n) + "x" +
+                               std::to_string(k) +
+                               "xf32, storage = 8, bits = 8";
+              if (group)
+                dt += ", group = " + std::to_string(group);
+              if (wd.mode != nm::SliceMode::Clamped)
+                dt += std::string(", mode = ") + nm::sliceModeName(wd.mode);
+              dt += ", layout = #mq.layout<planes, 8>>";
+              std::string dsrc =
+                  "func.func @kernel(%x: " + tensor(xd, "f32") + ", %w: " + dt +
+                  ", %s: " + st + ", %m: " + st + ", %r: i32) -> " +
+                  tensor(yd, "f32") +
+                  " attributes {llvm.emit_c_interface} {\n  %y = mq." +
+                  std::string(batch == 1 ? "matvec" : "matmul") +
+                  "_dynamic %x, %w, %s, %m, width %r : " + tensor(xd, "f32") +
+                  ", " + dt + ", " + st + ", " + st + ", i32 -> " +
+                  tensor(yd, "f32") + "\n  return %y : " + tensor(yd, "f32") +
+                  "\n}\n";
+              JitOptions dopts = opts;
+              dopts.activationBits = 0;
+              auto djit = JitModule::compile(dsrc, dopts);
+              if (!djit)
+                fail(djit.takeError());
+              dynJits[key] = std::move(*djit);
+            }
+            auto dAddr = dynJits[key]->lookup("kernel");
+            if (!dAddr)
+              fail(dAddr.takeError());
+            int dnext = 0;
+            auto runDyn = [&](bool keep) {
+              auto w3 = denseView<int8_t, 3>(
+                  reinterpret_cast<int8_t *>(dynData[dnext].data()),
+                  {8, n, planeBytes8});
+              dnext = (dnext + 1) % static_cast<int>(dynData.size());
+              int32_t r = static_cast<int32_t>(wd.r);
+              if (batch == 1) {
+                using Fn =
+                    void (*)(MemRef<float, 1> *, MemRef<float, 1> *, void *,
+                             MemRef<float, 2> *, MemRef<float, 2> *, int32_t);
+                auto xm = denseView<float, 1>(x.data(), {k});
+                MemRef<float, 1> y;
+                reinterpret_cast<Fn> (*dAddr)(&y, &xm, &w3, &sm, &mm, r);
+                if (keep)
+                  out.assign(y.data, y.data + n);
+                std::free(y.basePtr);
+              } else {
+                using Fn =
+                    void (*)(MemRef<float, 2> *, MemRef<float, 2> *, void *,
+                             MemRef<float, 2> *, MemRef<float, 2> *, int32_t);
+                auto xm = denseView<float, 2>(x.data(), {batch, k});
+                MemRef<float, 2> y;
+                reinterpret_cast<Fn> (*dAddr)(&y, &xm, &w3, &sm, &mm, r);
+                if (keep)
+                  out.assign(y.data, y.data + batch * n);
+                std::free(y.basePtr);
+              }
+            };
+            runDyn(true);
+            double dErr = 0;
+            if (!checkOutput(
+                    x, out, wHat, batch, n, k, sampleRows, block, false,
+                    "dynamic " + wd.name() + " group " + std::to_string(group),
+                    dErr))
+              return 1;
+            double dsecs = timeIt([&] { runDyn(false); });
+            // Planes read: r, plus the rounding plane r for a rounding mode
+            // below c; and the f32 scale and offset of every group.
+            unsigned readPlanes =
+                wd.r + (wd.mode != nm::SliceMode::PrefixExact && wd.r < 8);
+            double dbytes =
+                double(readPlanes) * n * planeBytes8 + 8.0 * q.alpha.size();
+            llvm::outs() << llvm::format(
+                "%-11s %5lld %-6s %-7s %3lld %10.1f %9.2f %6.1f%% %8.2f %9.1e"
+                "  dynamic: %u planes, %.2f MB (static %.2f MB), %.2fx static "
+                "time\n",
+                (std::to_string(n) + "x" + std::to_string(k)).c_str(),
+                (long long)batch, ("d" + wd.name()).c_str(),
+                group ? std::to_string(group).c_str() : "channel",
+                (long long)threads, dsecs * 1e6, dbytes / dsecs / 1e9,
+                100 * dbytes / dsecs / 1e9 / bandwidth[threads],
+                baseline[{batch, threads}] / dsecs, dErr, readPlanes,
+                dbytes / 1e6, bytes / 1e6, dsecs / secs);
+            llvm::outs().flush();
+            records.push_back(llvm::json::Object{
+                {"shape", std::to_string(n) + "x" + std::to_string(k)},
+                {"batch", batch},
+                {"width", wd.name()},
+                {"mode", nm::sliceModeName(wd.mode)},
+                {"kernel", "dynamic"},
+                {"group", group},
+                {"threads", threads},
+                {"planes_read", readPlanes},
+                {"bytes", dbytes},
+                {"static_bytes", bytes},
+                {"time_us", dsecs * 1e6},
+                {"static_time_us", secs * 1e6},
+                {"time_vs_static", dsecs / secs},
+                {"max_rel_error", dErr}});
           }
       }
     }

@@ -345,6 +345,9 @@ int main(int argc, char **argv) {
         if (wn.size() > 2 && wn.substr(wn.size() - 2) == "ep") {
           mode = numerics::SliceMode::ExtraPrecision;
           wn = wn.substr(0, wn.size() - 2);
+        } else if (wn.size() > 2 && wn.substr(wn.size() - 2) == "pe") {
+          mode = numerics::SliceMode::PrefixExact;
+          wn = wn.substr(0, wn.size() - 2);
         }
         GemvKernelSpec want;
         want.bits = unsigned(toInt(wn, "widths"));

@@ -36,7 +36,7 @@ static cl::opt<std::string> output("o", cl::Required,
 static cl::opt<std::string>
     widths("widths",
            cl::desc("Comma-separated slice widths r; a suffix 'ep' selects "
-                    "extra precision (e.g. 8,6,4,3,2,2ep)"),
+                    "extra precision, 'pe' prefix exact (e.g. 8,4,3,2,2ep,2pe)"),
            cl::init("8,4,3,2,2ep"), cl::cat(category));
 static cl::opt<unsigned> storage("storage", cl::desc("Stored width c"),
                                  cl::init(8), cl::cat(category));
@@ -116,6 +116,8 @@ int main(int argc, char **argv) {
     matquant::numerics::SliceMode mode = matquant::numerics::SliceMode::Clamped;
     if (w.consume_back("ep"))
       mode = matquant::numerics::SliceMode::ExtraPrecision;
+    else if (w.consume_back("pe"))
+      mode = matquant::numerics::SliceMode::PrefixExact;
     unsigned r;
     if (w.getAsInteger(10, r))
       return fail("--widths: not a width: '" + w + "'");

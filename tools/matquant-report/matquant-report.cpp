@@ -91,9 +91,9 @@ static cl::opt<std::string> widthsOpt("widths",
 static cl::opt<std::string> lambdasOpt("lambdas",
                                        cl::desc("one weight per width"),
                                        cl::init("0.1,0.1,1"), cl::cat(cat));
-static cl::opt<std::string> modeOpt("mode",
-                                    cl::desc("clamped or extra_precision"),
-                                    cl::init("clamped"), cl::cat(cat));
+static cl::opt<std::string>
+    modeOpt("mode", cl::desc("clamped, extra_precision or prefix_exact"),
+            cl::init("clamped"), cl::cat(cat));
 static cl::opt<std::string> reportWidthsOpt("report-widths",
                                             cl::desc("widths r to report"),
                                             cl::init("8,6,4,3,2"),
@@ -188,7 +188,8 @@ Options parseOptions() {
     if (!(b > 0))
       fail("--budgets: every budget must be positive");
   if (!nm::parseSliceMode(modeOpt, o.mq.mode))
-    fail("--mode must be clamped or extra_precision, got '" + modeOpt + "'");
+    fail("--mode must be clamped, extra_precision or prefix_exact, got '" +
+         modeOpt + "'");
   o.mq.quant.bits = 8;
   o.mq.quant.groupSize = groupOpt;
   o.mq.threads = jobsOpt;
@@ -572,10 +573,7 @@ Schedule budgetSchedule(MLIRContext &ctx,
   for (const LayerReport &l : layers) {
     auto wt = matquant::mq::WeightType::get(
         &ctx, {l.rows, l.cols}, b.getF32Type(), 8, 8, {}, 0,
-        o.mq.quant.groupSize,
-        o.mq.mode == nm::SliceMode::Clamped
-            ? matquant::mq::SliceMode::clamped
-            : matquant::mq::SliceMode::extra_precision,
+        o.mq.quant.groupSize, matquant::mq::fromNumerics(o.mq.mode),
         matquant::mq::LayoutAttr());
     wtypes.push_back(wt);
     argTypes.push_back(RankedTensorType::get({l.cols}, b.getF32Type()));

@@ -13,6 +13,7 @@
 
 #include "matquant/InitAllPasses.h"
 #include "matquant/Runtime/Jit.h"
+#include "matquant/Runtime/LayerWidths.h"
 #include "matquant/Runtime/MemRef.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -59,6 +60,13 @@ static cl::list<std::string>
              cl::desc("NAME=PIPELINE: a quantized variant, e.g. "
                       "int4=mq-quantize-weights{method=matquant},"
                       "mq-apply-schedule{policy=uniform=4}"));
+static cl::opt<std::string> switchWidths(
+    "switch-widths",
+    cl::desc("POS=R,POS=R,...: in variants compiled with mq-dynamic-widths, "
+             "set every layer to width R from position POS on, between "
+             "tokens, through the runtime width table (no recompilation, "
+             "no reload, one copy of the weights)"),
+    cl::init(""));
 static cl::opt<std::string> jsonOut("json", cl::desc("write JSON records"),
                                     cl::init(""));
 static cl::opt<bool> quiet("quiet", cl::desc("no per-token progress"),
@@ -93,6 +101,8 @@ struct Model {
   int64_t layers = 0, seq = 0, kvDim = 0, vocab = 0;
   MemRef<float, 3> k{}, v{};
   bool owned = false;
+  /// The run-time width table of a model compiled with mq-dynamic-widths.
+  std::optional<matquant::LayerWidths> widths;
   double bits = 32; // effective bits per weight of the linear layers
 
   void reset() {
@@ -159,6 +169,12 @@ std::unique_ptr<Model> compile(ModuleOp module, StringRef label) {
     fail(label + ": " + llvm::toString(addr.takeError()));
   m->jit = std::move(*jit);
   m->step = reinterpret_cast<StepFn>(*addr);
+  if (module->hasAttr("mq.dynamic_layers")) {
+    auto widths = matquant::LayerWidths::bind(*m->jit, module);
+    if (!widths)
+      fail(label + ": " + llvm::toString(widths.takeError()));
+    m->widths = std::move(*widths);
+  }
   return m;
 }
 
@@ -205,6 +221,23 @@ int main(int argc, char **argv) {
   }
   if (tokens.empty())
     fail("empty prompt");
+
+  // --switch-widths: position -> width, ascending.
+  std::vector<std::pair<int64_t, unsigned>> switches;
+  if (!switchWidths.empty())
+    for (StringRef entry : llvm::split(switchWidths.getValue(), ',')) {
+      auto [posText, widthText] = entry.trim().split('=');
+      int64_t pos;
+      unsigned width;
+      if (posText.trim().getAsInteger(10, pos) || pos < 0 ||
+          widthText.trim().getAsInteger(10, width) || width < 1 || width > 8)
+        fail("--switch-widths needs POS=R entries with POS >= 0 and R in "
+             "1..8, got '" +
+             entry + "'");
+      if (!switches.empty() && pos <= switches.back().first)
+        fail("--switch-widths positions must increase, got '" + entry + "'");
+      switches.push_back({pos, width});
+    }
 
   // The float32 reference: generate the sequence.
   OwningOpRef<ModuleOp> refCopy = module->clone();
@@ -293,6 +326,16 @@ int main(int argc, char **argv) {
       if (!isReference)
         m.reset();
       for (int64_t pos = 0; pos < nSteps; ++pos) {
+        // Between tokens: the width the schedule gives this position.
+        if (m.widths && !switches.empty()) {
+          const std::pair<int64_t, unsigned> *last = nullptr;
+          for (const auto &sw : switches)
+            if (sw.first <= pos)
+              last = &sw;
+          if (last)
+            if (llvm::Error e = m.widths->setAll(last->second))
+              fail(name + ": --switch-widths: " + llvm::toString(std::move(e)));
+        }
         std::vector<double> lp =
             isReference ? sq.logProbs[pos]
                         : logSoftmax(m.run(sq.tokens[pos], pos));

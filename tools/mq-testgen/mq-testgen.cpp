@@ -31,7 +31,7 @@ struct Case {
   int64_t group;
   unsigned c, r;
   SliceMode mode;
-  const char *layout; // "", "dense", "planes"
+  const char *layout; // "", "dense", "planes", "interleaved"
   int64_t batch;      // 0: matvec
   const char *act;    // activation element type
   float gamma, beta;  // 0: no clip
@@ -47,35 +47,60 @@ const Case kCases[] = {
      "f32", 0, 0},
     {"mv_int2_ep_g8_dense", 13, 40, 0, 8, 8, 2, SliceMode::ExtraPrecision,
      "dense", 0, "f32", 0, 0},
-    {"mv_int2_clip_planes", 7, 33, 0, 11, 8, 2, SliceMode::Clamped, "planes",
-     0, "f32", 0.9f, 0.85f},
-    {"mm_int4_axis1_g6_planes", 24, 7, 1, 6, 8, 4, SliceMode::Clamped,
-     "planes", 3, "f32", 0, 0},
+    {"mv_int2_clip_planes", 7, 33, 0, 11, 8, 2, SliceMode::Clamped, "planes", 0,
+     "f32", 0.9f, 0.85f},
+    {"mm_int4_axis1_g6_planes", 24, 7, 1, 6, 8, 4, SliceMode::Clamped, "planes",
+     3, "f32", 0, 0},
     {"mm_int2_pc", 11, 30, 0, 0, 8, 2, SliceMode::Clamped, "", 5, "f32", 0, 0},
     {"mm_int3_ep_axis1_planes", 18, 5, 1, 9, 8, 3, SliceMode::ExtraPrecision,
      "planes", 4, "f32", 0, 0},
     {"mm_int8_g10_dense", 6, 20, 0, 10, 8, 8, SliceMode::Clamped, "dense", 3,
      "f32", 0, 0},
-    {"mm_c6_int3_g5", 10, 15, 0, 5, 6, 3, SliceMode::Clamped, "dense", 2,
-     "f32", 0, 0},
-    {"mm_int4_f16_g8", 9, 24, 0, 8, 8, 4, SliceMode::Clamped, "dense", 3,
-     "f16", 0, 0},
+    {"mm_c6_int3_g5", 10, 15, 0, 5, 6, 3, SliceMode::Clamped, "dense", 2, "f32",
+     0, 0},
+    {"mm_int4_f16_g8", 9, 24, 0, 8, 8, 4, SliceMode::Clamped, "dense", 3, "f16",
+     0, 0},
     {"mv_int6_ep_g4", 5, 12, 0, 4, 8, 6, SliceMode::ExtraPrecision, "dense", 0,
      "f32", 0, 0},
-    {"mv_int4_nan_g8", 6, 16, 0, 8, 8, 4, SliceMode::Clamped, "dense", 0,
-     "f32", 0, 0},
+    {"mv_int4_nan_g8", 6, 16, 0, 8, 8, 4, SliceMode::Clamped, "dense", 0, "f32",
+     0, 0},
     {"mv_int3_interleaved_g16", 5, 48, 0, 16, 8, 3, SliceMode::Clamped,
      "interleaved", 0, "f32", 0, 0},
     {"mm_int7_interleaved_pc", 4, 37, 0, 0, 8, 7, SliceMode::Clamped,
      "interleaved", 2, "f32", 0, 0},
-    {"mv_int2_ep_interleaved_g8", 3, 24, 0, 8, 8, 2,
-     SliceMode::ExtraPrecision, "interleaved", 0, "f32", 0, 0},
-    {"mv_int2_g16_planes", 6, 64, 0, 16, 8, 2, SliceMode::Clamped, "planes",
-     0, "f32", 0, 0},
-    {"mm_int1_pc", 5, 45, 0, 0, 8, 1, SliceMode::Clamped, "", 3, "f32", 0,
-     0},
+    {"mv_int2_ep_interleaved_g8", 3, 24, 0, 8, 8, 2, SliceMode::ExtraPrecision,
+     "interleaved", 0, "f32", 0, 0},
+    {"mv_int2_g16_planes", 6, 64, 0, 16, 8, 2, SliceMode::Clamped, "planes", 0,
+     "f32", 0, 0},
+    {"mm_int1_pc", 5, 45, 0, 0, 8, 1, SliceMode::Clamped, "", 3, "f32", 0, 0},
     {"mv_int2_pc_ragged", 7, 20, 0, 0, 8, 2, SliceMode::Clamped, "", 0, "f32",
      0, 0},
+    // Prefix exact (truncation, mid-point offset): every width of int8, per
+    // channel and per group, both axes, every layout, ragged shapes.
+    {"mv_pe_int1_pc_planes", 7, 33, 0, 0, 8, 1, SliceMode::PrefixExact,
+     "planes", 0, "f32", 0, 0},
+    {"mm_pe_int2_g8_dense", 13, 40, 0, 8, 8, 2, SliceMode::PrefixExact, "dense",
+     3, "f32", 0, 0},
+    {"mv_pe_int2_g16_planes", 6, 64, 0, 16, 8, 2, SliceMode::PrefixExact,
+     "planes", 0, "f32", 0, 0},
+    {"mv_pe_int3_g16_interleaved", 5, 48, 0, 16, 8, 3, SliceMode::PrefixExact,
+     "interleaved", 0, "f32", 0, 0},
+    {"mv_pe_int4_pc_ragged", 7, 20, 0, 0, 8, 4, SliceMode::PrefixExact, "", 0,
+     "f32", 0, 0},
+    {"mm_pe_int4_clip_interleaved_g8", 3, 24, 0, 8, 8, 4,
+     SliceMode::PrefixExact, "interleaved", 2, "f32", 0.9f, 0.85f},
+    {"mm_pe_int5_axis1_g6_planes", 24, 7, 1, 6, 8, 5, SliceMode::PrefixExact,
+     "planes", 2, "f32", 0, 0},
+    {"mv_pe_int6_g4_dense", 5, 12, 0, 4, 8, 6, SliceMode::PrefixExact, "dense",
+     0, "f32", 0, 0},
+    {"mm_pe_int7_interleaved_pc", 4, 37, 0, 0, 8, 7, SliceMode::PrefixExact,
+     "interleaved", 2, "f32", 0, 0},
+    {"mv_pe_int8_g8", 13, 40, 0, 8, 8, 8, SliceMode::PrefixExact, "", 0, "f32",
+     0, 0},
+    {"mm_pe_c6_int3_axis1_pc", 18, 5, 1, 0, 6, 3, SliceMode::PrefixExact,
+     "dense", 4, "f32", 0, 0},
+    {"mm_pe_int2_f16_g8_interleaved", 9, 24, 0, 8, 8, 2, SliceMode::PrefixExact,
+     "interleaved", 3, "f16", 0, 0},
 };
 
 std::string num(float v) {
@@ -125,8 +150,8 @@ std::string weightType(const Case &k, unsigned bits, bool packed) {
     s += ", axis = 1";
   if (k.group)
     s += ", group = " + std::to_string(k.group);
-  if (k.mode == SliceMode::ExtraPrecision)
-    s += ", mode = extra_precision";
+  if (k.mode != SliceMode::Clamped)
+    s += std::string(", mode = ") + sliceModeName(k.mode);
   if (packed) {
     s += ", layout = #mq.layout<" + std::string(k.layout) + ", " +
          std::to_string(indexStorageBits(k.c, bits, k.mode));

@@ -23,14 +23,19 @@ using namespace matquant::numerics;
 
 namespace {
 
-const SliceMode kModes[] = {SliceMode::Clamped, SliceMode::ExtraPrecision};
+const SliceMode kModes[] = {SliceMode::Clamped, SliceMode::ExtraPrecision,
+                            SliceMode::PrefixExact};
 
 /// The definition of S restated with floating point: k = floor(q / 2^(c-r) +
 /// 0.5) (round half up), then min(k, 2^r - 1) when clamped; k = q for r == c.
+/// Prefix exact: k = floor(q / 2^(c-r)) (truncation).
 uint32_t referenceSliceIndex(uint32_t q, unsigned c, unsigned r,
                              SliceMode mode) {
   if (r == c)
     return q;
+  if (mode == SliceMode::PrefixExact)
+    return static_cast<uint32_t>(
+        std::floor(static_cast<double>(q) / std::ldexp(1.0, c - r)));
   double k = std::floor(static_cast<double>(q) / std::ldexp(1.0, c - r) + 0.5);
   if (mode == SliceMode::Clamped)
     k = std::min(k, std::ldexp(1.0, r) - 1.0);
@@ -59,8 +64,8 @@ TEST(Slice, ExhaustiveAgainstDefinition) {
       }
     }
   }
-  // sum over c of c * 2^c, twice.
-  EXPECT_EQ(checked, 2 * (1 * 2 + 2 * 4 + 3 * 8 + 4 * 16 + 5 * 32 + 6 * 64 +
+  // sum over c of c * 2^c, once per mode.
+  EXPECT_EQ(checked, 3 * (1 * 2 + 2 * 4 + 3 * 8 + 4 * 16 + 5 * 32 + 6 * 64 +
                           7 * 128 + 8 * 256));
 }
 
@@ -151,8 +156,10 @@ TEST(Slice, ChainIsExactOnlyFromFullWidth) {
                 referenceSliceIndex(q, c, b, mode))
               exact = false;
           }
-          EXPECT_EQ(exact, a == c);
-          EXPECT_EQ(sliceChainIsExact(c, a, b, mode), a == c)
+          // A prefix of a prefix is a prefix: every chain is exact.
+          bool want = a == c || mode == SliceMode::PrefixExact;
+          EXPECT_EQ(exact, want);
+          EXPECT_EQ(sliceChainIsExact(c, a, b, mode), want)
               << "c=" << c << " a=" << a << " b=" << b
               << " mode=" << sliceModeName(mode);
           ++cases;
@@ -160,7 +167,7 @@ TEST(Slice, ChainIsExactOnlyFromFullWidth) {
       }
     }
   }
-  EXPECT_EQ(cases, 2 * 84); // sum over c of c(c-1)/2 = 84
+  EXPECT_EQ(cases, 3 * 84); // sum over c of c(c-1)/2 = 84
 }
 
 TEST(Slice, ResliceMatchesDefinition) {
@@ -196,13 +203,17 @@ TEST(Slice, ModeNames) {
   EXPECT_EQ(m, SliceMode::Clamped);
   EXPECT_TRUE(parseSliceMode("extra_precision", m));
   EXPECT_EQ(m, SliceMode::ExtraPrecision);
-  for (const char *bad : {"", "Clamped", "extra-precision", "extra", "clamp"}) {
+  EXPECT_TRUE(parseSliceMode("prefix_exact", m));
+  EXPECT_EQ(m, SliceMode::PrefixExact);
+  for (const char *bad : {"", "Clamped", "extra-precision", "extra", "clamp",
+                          "prefix", "prefix-exact", "PrefixExact"}) {
     SliceMode before = m;
     EXPECT_FALSE(parseSliceMode(bad, m)) << bad;
     EXPECT_EQ(m, before);
   }
   EXPECT_STREQ(sliceModeName(SliceMode::Clamped), "clamped");
   EXPECT_STREQ(sliceModeName(SliceMode::ExtraPrecision), "extra_precision");
+  EXPECT_STREQ(sliceModeName(SliceMode::PrefixExact), "prefix_exact");
   for (SliceMode mode : kModes) {
     SliceMode back;
     ASSERT_TRUE(parseSliceMode(sliceModeName(mode), back));
@@ -510,7 +521,7 @@ TEST(Quantize, ErrorBoundCodesAndRange) {
               EXPECT_EQ(static_cast<float>(code), want) << "w=" << w[e];
             }
             ASSERT_TRUE(std::isfinite(a) && std::isfinite(m));
-            float wHat = dequantizeIndex(code, a, m, c, c);
+            float wHat = dequantizeIndex(code, a, m, c, c, SliceMode::Clamped);
             EXPECT_LE(std::fabs(w[e] - wHat), a / 2 + slack(st.mn[g], st.mx[g]))
                 << "w=" << w[e] << " code=" << code << " alpha=" << a;
             if (st.mx[g] != st.mn[g]) {
@@ -642,7 +653,8 @@ TEST(Quantize, ClippingSaturates) {
               EXPECT_EQ(code, (1u << c) - 1) << "w=" << w[e] << " hi=" << hi;
               ++saturatedHigh;
             } else {
-              float wHat = dequantizeIndex(code, q.alpha[g], q.offset[g], c, c);
+              float wHat = dequantizeIndex(code, q.alpha[g], q.offset[g], c, c,
+                                           SliceMode::Clamped);
               EXPECT_LE(std::fabs(w[e] - wHat), q.alpha[g] / 2 + slack(lo, hi));
             }
           }
@@ -720,12 +732,18 @@ TEST(Dequantize, SliceWidthMatchesDefinition) {
                 // alpha * S(q, r) + m. Scaling alpha by the power of two
                 // 2^(c-r) is exact, so alpha * S and (alpha * 2^(c-r)) * k
                 // are the same real product rounded once: bit-identical.
+                // Prefix exact adds the half step alpha * 2^(c-r-1) (exact)
+                // to m first (docs/Numerics.md 3.5).
                 float s = static_cast<float>(kk << (c - r));
-                float want = q.alpha[g] * s + q.offset[g];
+                float m = q.offset[g];
+                if (mode == SliceMode::PrefixExact && r < c)
+                  m = m + q.alpha[g] * std::ldexp(1.0f, int(c - r) - 1);
+                float want = q.alpha[g] * s + m;
                 ASSERT_EQ(d[e], want)
                     << dist.name << " c=" << c << " r=" << r << " e=" << e;
-                ASSERT_EQ(dequantizeIndex(kk, q.alpha[g], q.offset[g], c, r),
-                          want);
+                ASSERT_EQ(
+                    dequantizeIndex(kk, q.alpha[g], q.offset[g], c, r, mode),
+                    want);
                 ++checked;
               }
             }
@@ -739,10 +757,67 @@ TEST(Dequantize, SliceWidthMatchesDefinition) {
 
 TEST(Dequantize, IndexFormula) {
   // (alpha * 2^(c-r)) * k + m on representable values.
-  EXPECT_EQ(dequantizeIndex(3, 0.5f, -1.0f, 8, 2), 0.5f * 64.0f * 3.0f - 1.0f);
-  EXPECT_EQ(dequantizeIndex(4, 0.25f, 2.0f, 8, 2), 0.25f * 256.0f + 2.0f);
-  EXPECT_EQ(dequantizeIndex(7, 0.125f, 0.0f, 4, 4), 0.875f);
-  EXPECT_EQ(dequantizeIndex(0, 0.0f, 3.5f, 8, 1), 3.5f);
+  const SliceMode C = SliceMode::Clamped, E = SliceMode::ExtraPrecision,
+                  P = SliceMode::PrefixExact;
+  EXPECT_EQ(dequantizeIndex(3, 0.5f, -1.0f, 8, 2, C),
+            0.5f * 64.0f * 3.0f - 1.0f);
+  EXPECT_EQ(dequantizeIndex(4, 0.25f, 2.0f, 8, 2, E), 0.25f * 256.0f + 2.0f);
+  EXPECT_EQ(dequantizeIndex(7, 0.125f, 0.0f, 4, 4, C), 0.875f);
+  EXPECT_EQ(dequantizeIndex(0, 0.0f, 3.5f, 8, 1, C), 3.5f);
+  // Prefix exact: index 3 of int2 covers codes 192..255, mid-point 224.
+  EXPECT_EQ(dequantizeIndex(3, 0.5f, -1.0f, 8, 2, P), 0.5f * 224.0f - 1.0f);
+  EXPECT_EQ(sliceOffset(0.5f, -1.0f, 8, 2, P), 0.5f * 32.0f - 1.0f);
+  // r == c has no half step; the rounding modes never have one.
+  EXPECT_EQ(dequantizeIndex(7, 0.125f, 0.0f, 4, 4, P), 0.875f);
+  EXPECT_EQ(sliceOffset(0.5f, -1.0f, 8, 8, P), -1.0f);
+  EXPECT_EQ(sliceOffset(0.5f, -1.0f, 8, 2, C), -1.0f);
+  EXPECT_EQ(sliceOffset(0.5f, -1.0f, 8, 2, E), -1.0f);
+  // A constant group (alpha = 0) stays exact at every width.
+  for (unsigned r = 1; r <= 8; ++r)
+    EXPECT_EQ(dequantizeIndex(0, 0.0f, 3.5f, 8, r, P), 3.5f);
+}
+
+TEST(Dequantize, PrefixExactAgainstFloat64) {
+  // Fresh random (alpha, m, c, r, q): the library's float32 value against
+  // alpha * ((q >> s) * 2^s + 2^(s-1)) + m computed in float64 (s = c - r;
+  // r == c: alpha * q + m). The float32 order has three roundings (the
+  // scaled index, m + alpha * 2^(s-1), the sum), each at most half an ulp
+  // of a term bounded by T = |alpha| * 2^c + |m|, so the difference is
+  // below 3 * 2^-24 * (T + |result|) plus subnormal slack.
+  std::mt19937 rng(20250707);
+  std::uniform_real_distribution<float> mant(0.5f, 1.0f);
+  std::uniform_int_distribution<int> expo(-30, 10);
+  std::uniform_int_distribution<int> sign(0, 1);
+  int64_t checked = 0;
+  for (int t = 0; t < 200000; ++t) {
+    unsigned c = 1 + rng() % 8;
+    unsigned r = 1 + rng() % c;
+    uint32_t q = rng() % (1u << c);
+    float alpha = std::ldexp(mant(rng), expo(rng));
+    float m = std::ldexp(mant(rng), expo(rng)) * (sign(rng) ? -1.0f : 1.0f);
+    unsigned s = c - r;
+    uint32_t k = sliceIndex(q, c, r, SliceMode::PrefixExact);
+    ASSERT_EQ(k, q >> s);
+    double grid =
+        s == 0 ? double(q)
+               : double(k) * std::ldexp(1.0, s) + std::ldexp(1.0, int(s) - 1);
+    double want = double(alpha) * grid + double(m);
+    float got = dequantizeIndex(k, alpha, m, c, r, SliceMode::PrefixExact);
+    double bound = 3.0 * std::ldexp(1.0, -24) *
+                       (double(alpha) * std::ldexp(1.0, c) + std::fabs(m) +
+                        std::fabs(want)) +
+                   1e-44;
+    ASSERT_LE(std::fabs(double(got) - want), bound)
+        << "c=" << c << " r=" << r << " q=" << q << " alpha=" << alpha
+        << " m=" << m;
+    // The reconstruction is within half a bucket of the code's own value
+    // alpha * q + m (the truncation error, centred).
+    double full = double(alpha) * q + double(m);
+    double halfBucket = s == 0 ? 0.0 : double(alpha) * std::ldexp(1.0, s - 1);
+    ASSERT_LE(std::fabs(double(got) - full), halfBucket + bound);
+    ++checked;
+  }
+  EXPECT_EQ(checked, 200000);
 }
 
 //===----------------------------------------------------------------------===//
@@ -790,8 +865,11 @@ TEST(ReferenceMatmul, MatchesNaiveLoop) {
                   size_t e = static_cast<size_t>(i * sh.cols + j);
                   int64_t g = geo.group(i, j);
                   uint32_t k = referenceSliceIndex(q.codes[e], c, r, mode);
-                  float wHat = q.alpha[g] * static_cast<float>(k << (c - r)) +
-                               q.offset[g];
+                  float m = q.offset[g];
+                  if (mode == SliceMode::PrefixExact && r < c) // mid-point
+                    m = m + q.alpha[g] * std::ldexp(1.0f, int(c - r) - 1);
+                  float wHat =
+                      q.alpha[g] * static_cast<float>(k << (c - r)) + m;
                   double p = double(x[b * kDim + t]) * double(wHat);
                   acc += p;
                   mag += std::fabs(p);
@@ -807,7 +885,7 @@ TEST(ReferenceMatmul, MatchesNaiveLoop) {
       }
     }
   }
-  EXPECT_EQ(cases, 7 * 2 * 2 * 2 * 3);
+  EXPECT_EQ(cases, 7 * 2 * 2 * 3 * 3); // shapes, c, batch, mode, r
 }
 
 //===----------------------------------------------------------------------===//

@@ -188,7 +188,8 @@ double bruteForceBest(const std::vector<float> &v, const MatQuantOptions &o,
 TEST(Search, WeightErrorMatchesDequantize) {
   std::mt19937 rng(11);
   for (const Shape &s : kShapes)
-    for (SliceMode mode : {SliceMode::Clamped, SliceMode::ExtraPrecision}) {
+    for (SliceMode mode : {SliceMode::Clamped, SliceMode::ExtraPrecision,
+                           SliceMode::PrefixExact}) {
       SCOPED_TRACE(describe(s));
       std::vector<float> w =
           randomMatrix(rng, distributions()[0], s.rows * s.cols);
@@ -365,7 +366,8 @@ TEST(Search, NeverWorseThanMinMaxOnItsObjective) {
   int cases = 0;
   for (const Dist &d : distributions())
     for (const Shape &s : kShapes)
-      for (SliceMode mode : {SliceMode::Clamped, SliceMode::ExtraPrecision}) {
+      for (SliceMode mode : {SliceMode::Clamped, SliceMode::ExtraPrecision,
+                             SliceMode::PrefixExact}) {
         SCOPED_TRACE(std::string(d.name) + " " + describe(s) + " " +
                      sliceModeName(mode));
         std::mt19937 rng(seed++);
@@ -387,7 +389,29 @@ TEST(Search, NeverWorseThanMinMaxOnItsObjective) {
                     total(a), 1e-9 * total(a));
         ++cases;
       }
-  EXPECT_EQ(cases, 6 * 7 * 2);
+  EXPECT_EQ(cases, 6 * 7 * 3);
+}
+
+TEST(Search, PrefixExactMatchesBruteForcePerGroup) {
+  // The search's fast error loop adds the prefix-exact mid-point offset the
+  // way dequantize() does: its choice is the brute-force optimum.
+  unsigned seed = 250;
+  for (const Dist &d : distributions())
+    for (const Shape &s : kShapes) {
+      SCOPED_TRACE(std::string(d.name) + " " + describe(s));
+      std::mt19937 rng(seed++);
+      std::vector<float> w = randomMatrix(rng, d, s.rows * s.cols);
+      MatQuantOptions o = optionsFor(s);
+      o.mode = SliceMode::PrefixExact;
+      o.gridStep = 0.1;
+      QuantizedMatrix mq = quantizeMatQuant(w.data(), s.rows, s.cols, o);
+      std::vector<double> got = refObjective(mq, w, o);
+      std::vector<float> grid = {1.0f, 0.9f, 0.8f, 0.7f, 0.6f, 0.5f};
+      for (size_t g = 0; g < got.size(); ++g) {
+        double want = bruteForceBest(groupValues(w, s, int64_t(g)), o, grid);
+        EXPECT_NEAR(got[g], want, 1e-12 * want) << "group " << g;
+      }
+    }
 }
 
 TEST(Search, MatchesBruteForcePerGroup) {
@@ -715,7 +739,7 @@ QuantizedMatrix naiveGptq(std::vector<float> w, int64_t rows, int64_t cols,
         e += o.lambdas[j] *
              (double(wv) -
               dequantizeIndex(sliceIndex(code, c, o.widths[j], o.mode), p.alpha,
-                              p.offset, c, o.widths[j]));
+                              p.offset, c, o.widths[j], o.mode));
       e /= lsum;
       for (int64_t t = k + 1; t < cols; ++t)
         wr[t] -= e * u[k * cols + t] / u[k * cols + k];

@@ -1,10 +1,10 @@
 //===- Numerics.h - MatQuant numerics, the single source of truth -*- C++ -*-===//
 //
 // Plain C++ (no MLIR types) implementation of the numerics in
-// ../shared/MATQUANT.md: min-max quantization, slicing S(q, r) in clamped and
-// extra-precision mode, dequantization in the alpha / m form, and the packed
-// layouts (dense r-bit and bit planes). Folders, the reference lowering and
-// every kernel test call into this library.
+// ../shared/MATQUANT.md: min-max quantization, slicing S(q, r) in clamped,
+// extra-precision and prefix-exact mode, dequantization in the alpha / m form,
+// and the packed layouts (dense r-bit and bit planes). Folders, the reference
+// lowering and every kernel test call into this library.
 //
 // Conventions:
 // - A weight matrix is rows x cols, row-major. `axis` is the output-channel
@@ -32,20 +32,28 @@ enum class SliceMode {
   Clamped,
   /// The same rounding without the clamp: k in [0, 2^r] (2^r + 1 levels).
   ExtraPrecision,
+  /// Truncation (matquant): k = q >> (c-r), the top r bits of q, so that r
+  /// bit planes hold the r-bit model; it is reconstructed at the mid-point
+  /// of the 2^(c-r) codes that share the prefix (see sliceOffset).
+  PrefixExact,
 };
 
-/// Parses "clamped" / "extra_precision"; returns false on anything else.
+/// Parses "clamped" / "extra_precision" / "prefix_exact"; returns false on
+/// anything else.
 bool parseSliceMode(const std::string &s, SliceMode &mode);
-/// Returns "clamped" or "extra_precision".
+/// Returns "clamped", "extra_precision" or "prefix_exact".
 const char *sliceModeName(SliceMode mode);
 
 /// The r-bit index k of the c-bit code q (MATQUANT.md section 2):
 /// for r == c, k = q; otherwise k = (q >> (c-r)) + ((q >> (c-r-1)) & 1),
-/// clamped to 2^r - 1 in Clamped mode. Requires 1 <= r <= c <= 8 and
-/// q < 2^c (q may be 2^c only for an extra-precision input grid value).
+/// clamped to 2^r - 1 in Clamped mode, and k = q >> (c-r) in PrefixExact
+/// mode. Requires 1 <= r <= c <= 8 and q < 2^c (q may be 2^c only for an
+/// extra-precision input grid value).
 uint32_t sliceIndex(uint32_t q, unsigned c, unsigned r, SliceMode mode);
 
 /// S(q, r) = sliceIndex(q, c, r, mode) * 2^(c-r): the slice on the c-bit grid.
+/// (In PrefixExact mode the r-bit model sits half a step above it, at
+/// S(q, r) + 2^(c-r-1) for r < c: see sliceOffset.)
 uint32_t slice(uint32_t q, unsigned c, unsigned r, SliceMode mode);
 
 /// Re-slices an r_in-bit index to r_out bits, both on a c-bit grid: the value
@@ -59,8 +67,8 @@ uint32_t resliceIndex(uint32_t kIn, unsigned c, unsigned rIn, unsigned rOut,
 bool sliceChainIsExact(unsigned c, unsigned rMid, unsigned rOut,
                        SliceMode mode);
 
-/// The largest index an r-bit slice can take: 2^r - 1 (clamped, or r == c),
-/// 2^r (extra precision, r < c).
+/// The largest index an r-bit slice can take: 2^r - 1 (clamped, prefix
+/// exact, or r == c), 2^r (extra precision, r < c).
 uint32_t maxIndex(unsigned c, unsigned r, SliceMode mode);
 
 /// Number of bits needed to store every index of an r-bit slice: r, or r + 1
@@ -142,10 +150,19 @@ GroupQuant groupParamsFromRange(float mn, float mx, unsigned bits, float gamma,
 /// NaN mapped to 0. v may lie outside the group's range (it saturates).
 uint8_t quantizeValue(float v, const GroupQuant &g, unsigned bits);
 
+/// The offset an r-bit slice adds after the scaled index: m itself, except
+/// in PrefixExact mode with r < c, where the reconstruction sits at the
+/// mid-point of the truncated codes: m' = m + alpha * 2^(c-r-1), evaluated
+/// in float32 as h = alpha * 2^(c-r-1) (exact unless it overflows), then
+/// m' = m + h (one rounding). Every consumer (folders, lowerings, kernels,
+/// searches) adds this value, so they all agree bit for bit.
+float sliceOffset(float alpha, float m, unsigned c, unsigned r, SliceMode mode);
+
 /// Dequantizes one element from its index k at width r:
-/// (alpha * 2^(c-r)) * k + m, evaluated in float32 in that order.
-float dequantizeIndex(uint32_t k, float alpha, float m, unsigned c,
-                      unsigned r);
+/// (alpha * 2^(c-r)) * k + sliceOffset(alpha, m, c, r, mode), evaluated in
+/// float32 in that order.
+float dequantizeIndex(uint32_t k, float alpha, float m, unsigned c, unsigned r,
+                      SliceMode mode);
 
 /// All r-bit indices of a quantized matrix, row-major.
 std::vector<uint8_t> sliceAll(const QuantizedMatrix &q, unsigned r,

@@ -48,6 +48,8 @@ public:
   /// The address of `_mlir_ciface_<name>` (functions need the
   /// `llvm.emit_c_interface` attribute).
   llvm::Expected<void *> lookup(llvm::StringRef name);
+  /// The address of the symbol `name` itself (a public global).
+  llvm::Expected<void *> lookupSymbol(llvm::StringRef name);
 
 private:
   JitModule();

@@ -18,7 +18,7 @@
 // - the products with the activations accumulate per block (P = sum x f,
 //   X = sum x); per block and row, y += A (P - 1.5 X) + (m + A / 2) X with
 //   A = alpha * 2^(c-r) * 2^B, which is sum x (alpha' k + m) centred so
-//   the two terms do not cancel;
+//   the two terms do not cancel (prefix-exact slices add alpha' / 2 to m);
 // - gpu.shuffle (xor) reduces the lanes' partial sums; lane 0 stores.
 //
 // Ragged K: the packed rows are padded to whole blocks with index 0; the
@@ -298,9 +298,15 @@ void GemvKernelBuilder::accumulateBlock(Value kb, ArrayRef<BlockWords> words,
       }
     }
   }
+  // Prefix-exact slices sit half a step above the index: m' = m + alpha'/2
+  // (numerics::sliceOffset).
+  float mid = spec.mode == numerics::SliceMode::PrefixExact &&
+                      spec.bits < spec.storageBits
+                  ? 0.5f
+                  : 0.0f;
   SmallVector<Value> centredOffset;
   for (unsigned i = 0; i < rw; ++i)
-    centredOffset.push_back(fma(sc[i], cF(zc), of[i]));
+    centredOffset.push_back(fma(sc[i], cF(zc + mid), of[i]));
   for (unsigned bb = 0; bb < bt; ++bb)
     for (unsigned i = 0; i < rw; ++i) {
       Value &a = acc[bb * rw + i];

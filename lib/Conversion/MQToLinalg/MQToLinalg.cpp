@@ -79,6 +79,7 @@ Value buildSlice(OpBuilder &b, Location loc, Value idx, WeightType in,
   AffineMap id = AffineMap::getMultiDimIdentityMap(2, ctx);
   Value init = emptyTensor(b, loc, type.getShape(), b.getI8Type());
   bool clamp = in.getMode() == SliceMode::clamped;
+  bool prefix = in.getMode() == SliceMode::prefix_exact;
   auto generic = linalg::GenericOp::create(
       b, loc, type, ValueRange{idx}, ValueRange{init},
       ArrayRef<AffineMap>{id, id}, parallel(2),
@@ -88,9 +89,12 @@ Value buildSlice(OpBuilder &b, Location loc, Value idx, WeightType in,
           v = arith::ShLIOp::create(nb, nl, v, constI32(nb, nl, c - rIn));
         unsigned s = c - r;
         Value k = arith::ShRUIOp::create(nb, nl, v, constI32(nb, nl, s));
-        Value half = arith::ShRUIOp::create(nb, nl, v, constI32(nb, nl, s - 1));
-        half = arith::AndIOp::create(nb, nl, half, constI32(nb, nl, 1));
-        k = arith::AddIOp::create(nb, nl, k, half);
+        if (!prefix) { // rounding: add the bit below the kept ones
+          Value half =
+              arith::ShRUIOp::create(nb, nl, v, constI32(nb, nl, s - 1));
+          half = arith::AndIOp::create(nb, nl, half, constI32(nb, nl, 1));
+          k = arith::AddIOp::create(nb, nl, k, half);
+        }
         if (clamp)
           k = arith::MinUIOp::create(nb, nl, k,
                                      constI32(nb, nl, (1 << r) - 1));
@@ -100,15 +104,19 @@ Value buildSlice(OpBuilder &b, Location loc, Value idx, WeightType in,
   return generic.getResult(0);
 }
 
-/// (alpha * 2^(c-r)) * k + m per element, as a tensor of `resultElt`.
+/// (alpha * 2^(c-r)) * k + m' per element, as a tensor of `resultElt`; m' is
+/// numerics::sliceOffset: m, or m + alpha * 2^(c-r-1) for a prefix-exact
+/// slice with r < c.
 Value buildDequantize(OpBuilder &b, Location loc, Value idx, Value scales,
                       Value offsets, WeightType type, Type resultElt) {
   MLIRContext *ctx = b.getContext();
   AffineMap id = AffineMap::getMultiDimIdentityMap(2, ctx);
   AffineMap gm = groupMap(type, ctx);
   Value init = emptyTensor(b, loc, type.getShape(), resultElt);
-  float factor = static_cast<float>(1u << (type.getStorageBits() -
-                                           type.getBits()));
+  unsigned c = type.getStorageBits(), r = type.getBits();
+  float factor = static_cast<float>(1u << (c - r));
+  bool midPoint = type.getMode() == SliceMode::prefix_exact && r < c;
+  float halfFactor = midPoint ? static_cast<float>(1u << (c - r - 1)) : 0.0f;
   auto resultType = RankedTensorType::get(type.getShape(), resultElt);
   auto generic = linalg::GenericOp::create(
       b, loc, resultType, ValueRange{idx, scales, offsets}, ValueRange{init},
@@ -118,9 +126,84 @@ Value buildDequantize(OpBuilder &b, Location loc, Value idx, Value scales,
             arith::MulFOp::create(nb, nl, args[1], constF32(nb, nl, factor));
         Value k = arith::UIToFPOp::create(nb, nl, nb.getF32Type(), args[0]);
         Value w = arith::MulFOp::create(nb, nl, eff, k);
-        w = arith::AddFOp::create(nb, nl, w, args[2]);
+        Value m = args[2];
+        if (midPoint) {
+          Value half = arith::MulFOp::create(nb, nl, args[1],
+                                             constF32(nb, nl, halfFactor));
+          m = arith::AddFOp::create(nb, nl, m, half);
+        }
+        w = arith::AddFOp::create(nb, nl, w, m);
         if (resultElt != nb.getF32Type())
           w = arith::TruncFOp::create(nb, nl, resultElt, w);
+        linalg::YieldOp::create(nb, nl, w);
+      });
+  return generic.getResult(0);
+}
+
+/// The run-time width `width` (i32 or index) as i32, clamped into [1, c].
+Value clampedWidth(OpBuilder &b, Location loc, Value width, unsigned c) {
+  if (width.getType().isIndex())
+    width = arith::IndexCastOp::create(b, loc, b.getI32Type(), width);
+  width = arith::MaxSIOp::create(b, loc, width, constI32(b, loc, 1));
+  return arith::MinSIOp::create(b, loc, width, constI32(b, loc, c));
+}
+
+/// The dequantized slice of the stored model `type` (bits = storage = c) at
+/// the run-time width r = `width` (i32 in [1, c]): per element, with
+/// s = c - r, the index k of numerics::sliceIndex in the weight's mode, then
+/// (alpha * 2^s) * k + m' with m' = numerics::sliceOffset; the float32
+/// operations are those of buildSlice and buildDequantize.
+Value buildDequantizeDynamic(OpBuilder &b, Location loc, Value idx,
+                             Value scales, Value offsets, WeightType type,
+                             Value width) {
+  MLIRContext *ctx = b.getContext();
+  AffineMap id = AffineMap::getMultiDimIdentityMap(2, ctx);
+  AffineMap gm = groupMap(type, ctx);
+  Type f32 = b.getF32Type();
+  unsigned c = type.getStorageBits();
+  SliceMode mode = type.getMode();
+  Value init = emptyTensor(b, loc, type.getShape(), f32);
+  // Per-call values, computed once outside the element loop.
+  Value s = arith::SubIOp::create(b, loc, constI32(b, loc, c), width);
+  Value cut = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sgt, s,
+                                    constI32(b, loc, 0));
+  // s - 1 would be -1 at r = c: shift by max(s - 1, 0) and select.
+  Value sMinus1 = arith::MaxSIOp::create(
+      b, loc, arith::SubIOp::create(b, loc, s, constI32(b, loc, 1)),
+      constI32(b, loc, 0));
+  Value one = constI32(b, loc, 1);
+  Value top = arith::SubIOp::create(
+      b, loc, arith::ShLIOp::create(b, loc, one, width), one);
+  Value factor = arith::UIToFPOp::create(b, loc, f32,
+                                         arith::ShLIOp::create(b, loc, one, s));
+  Value halfFactor = arith::UIToFPOp::create(
+      b, loc, f32, arith::ShLIOp::create(b, loc, one, sMinus1));
+  auto resultType = RankedTensorType::get(type.getShape(), f32);
+  auto generic = linalg::GenericOp::create(
+      b, loc, resultType, ValueRange{idx, scales, offsets}, ValueRange{init},
+      ArrayRef<AffineMap>{id, gm, gm, id}, parallel(2),
+      [&](OpBuilder &nb, Location nl, ValueRange args) {
+        Value q = arith::ExtUIOp::create(nb, nl, nb.getI32Type(), args[0]);
+        Value k = arith::ShRUIOp::create(nb, nl, q, s);
+        if (mode != SliceMode::prefix_exact) {
+          Value half = arith::ShRUIOp::create(nb, nl, q, sMinus1);
+          half = arith::AndIOp::create(nb, nl, half, constI32(nb, nl, 1));
+          half =
+              arith::SelectOp::create(nb, nl, cut, half, constI32(nb, nl, 0));
+          k = arith::AddIOp::create(nb, nl, k, half);
+          if (mode == SliceMode::clamped)
+            k = arith::MinUIOp::create(nb, nl, k, top);
+        }
+        Value eff = arith::MulFOp::create(nb, nl, args[1], factor);
+        Value kf = arith::UIToFPOp::create(nb, nl, f32, k);
+        Value w = arith::MulFOp::create(nb, nl, eff, kf);
+        Value m = args[2];
+        if (mode == SliceMode::prefix_exact) {
+          Value h = arith::MulFOp::create(nb, nl, args[1], halfFactor);
+          Value mp = arith::AddFOp::create(nb, nl, m, h);
+          m = arith::SelectOp::create(nb, nl, cut, mp, m);
+        }
+        w = arith::AddFOp::create(nb, nl, w, m);
         linalg::YieldOp::create(nb, nl, w);
       });
   return generic.getResult(0);
@@ -493,9 +576,11 @@ std::tuple<Value, Value, Value> buildQuantize(OpBuilder &b, Location loc,
 }
 
 /// y = x * W_hat (see mq.matmul); `x` is rank 1 (matvec) or 2 (matmul).
+/// With `width`, W_hat is the stored model sliced to that run-time width
+/// (mq.matmul_dynamic / mq.matvec_dynamic).
 Value buildWeightOnly(OpBuilder &b, Location loc, Value x, Value weight,
                       Value scales, Value offsets, WeightType type,
-                      RankedTensorType resultType) {
+                      RankedTensorType resultType, Value width = {}) {
   MLIRContext *ctx = b.getContext();
   Type f32 = b.getF32Type();
   Value idx = weight;
@@ -503,7 +588,10 @@ Value buildWeightOnly(OpBuilder &b, Location loc, Value x, Value weight,
     idx = buildUnpack(b, loc, weight, type);
     type = type.withLayout({});
   }
-  Value w = buildDequantize(b, loc, idx, scales, offsets, type, f32);
+  Value w = width ? buildDequantizeDynamic(
+                        b, loc, idx, scales, offsets, type,
+                        clampedWidth(b, loc, width, type.getStorageBits()))
+                  : buildDequantize(b, loc, idx, scales, offsets, type, f32);
   bool isMatvec = resultType.getRank() == 1;
   unsigned nLoops = isMatvec ? 2 : 3;
   // Loops: [b,] n, k.
@@ -689,6 +777,22 @@ struct WeightOnlyLowering : OpConversionPattern<OpTy> {
   }
 };
 
+template <typename OpTy>
+struct DynamicWeightOnlyLowering : OpConversionPattern<OpTy> {
+  using OpConversionPattern<OpTy>::OpConversionPattern;
+  using OpAdaptor = typename OpConversionPattern<OpTy>::OpAdaptor;
+  LogicalResult
+  matchAndRewrite(OpTy op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    rewriter.replaceOp(
+        op, buildWeightOnly(rewriter, op.getLoc(), adaptor.getInput(),
+                            adaptor.getWeight(), adaptor.getScales(),
+                            adaptor.getOffsets(), op.getWeight().getType(),
+                            op.getType(), adaptor.getWidth()));
+    return success();
+  }
+};
+
 //===----------------------------------------------------------------------===//
 // Pass
 //===----------------------------------------------------------------------===//
@@ -746,6 +850,8 @@ void matquant::populateMQToLinalgConversionPatterns(
     const TypeConverter &converter, RewritePatternSet &patterns) {
   patterns.add<ConstantLowering, QuantizeLowering, SliceLowering,
                DequantizeLowering, PackLowering, UnpackLowering,
-               WeightOnlyLowering<MatmulOp>, WeightOnlyLowering<MatvecOp>>(
+               WeightOnlyLowering<MatmulOp>, WeightOnlyLowering<MatvecOp>,
+               DynamicWeightOnlyLowering<MatmulDynamicOp>,
+               DynamicWeightOnlyLowering<MatvecDynamicOp>>(
       converter, patterns.getContext());
 }

@@ -199,7 +199,47 @@ struct WeightAccess {
   Value storage; // [N, RB] i8 (quantized) or [N, K] float
   WeightType type; // null for a float weight
   Value scales, offsets;
+  /// 0: the weight's own width. Else the stored model (bits = storage, bit
+  /// planes) is read at this width (a case of mq.matvec_dynamic).
+  unsigned width = 0;
 };
+
+/// One masked partial sum of the bit-plane kernel: the activations whose
+/// index has every plane of `planes` set, weighted by `weight` (times the
+/// effective scale) when the group ends.
+struct PlaneTerm {
+  SmallVector<unsigned, 9> planes;
+  float weight;
+};
+
+/// The partial sums that give sum_k x_k * k for a bit-plane weight. A static
+/// weight of B-bit indices: plane p with weight 2^(B-1-p). The stored model
+/// (c planes) read at width r < c: planes 0..r-1 with weight 2^(r-1-p);
+/// in the rounding modes also the rounding bit (plane r, weight 1), and in
+/// clamped mode minus the codes whose top r + 1 bits are all set (the
+/// rounding carry that the clamp takes back: k = 2^r becomes 2^r - 1).
+SmallVector<PlaneTerm> planeTerms(WeightType type, unsigned width) {
+  SmallVector<PlaneTerm> terms;
+  unsigned bits = type.getLayout().getBits();
+  unsigned c = type.getStorageBits();
+  if (width == 0 || width == c) {
+    for (unsigned p = 0; p < bits; ++p)
+      terms.push_back({{p}, static_cast<float>(1u << (bits - 1 - p))});
+    return terms;
+  }
+  for (unsigned p = 0; p < width; ++p)
+    terms.push_back({{p}, static_cast<float>(1u << (width - 1 - p))});
+  if (type.getMode() == SliceMode::prefix_exact)
+    return terms;
+  terms.push_back({{width}, 1.0f});
+  if (type.getMode() == SliceMode::clamped) {
+    PlaneTerm carry{{}, -1.0f};
+    for (unsigned p = 0; p <= width; ++p)
+      carry.planes.push_back(p);
+    terms.push_back(carry);
+  }
+  return terms;
+}
 
 /// The vector width for a quantized weight: the largest power of two <=
 /// `vw` that divides every piece's byte count E * w / 8.
@@ -225,22 +265,46 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
   unsigned bits = 0;
   std::vector<unsigned> pieces;
   float factor = 1.0f;
+  float halfFactor = 0.0f; // 0: the offset is m itself
   int64_t kPad;
   bool planes = false;
   int64_t planeBytes = 0, chunkBytes = 0;
+  SmallVector<PlaneTerm> terms;
+  bool planeIndices = false;        // planes decoded to indices (dynamic width)
+  SmallVector<unsigned> readPlanes; // the planes the terms need, ascending
   if (quantized) {
     LayoutAttr layout = w.type.getLayout();
     bits = layout.getBits();
     groups = w.type.getNumGroups();
-    factor = static_cast<float>(
-        1u << (w.type.getStorageBits() - w.type.getBits()));
+    unsigned c = w.type.getStorageBits();
+    unsigned r = w.width ? w.width : w.type.getBits();
+    factor = static_cast<float>(1u << (c - r));
+    // Prefix-exact slices reconstruct at the mid-point: the offset becomes
+    // m + alpha * 2^(c-r-1) (numerics::sliceOffset).
+    if (w.type.getMode() == SliceMode::prefix_exact && r < c)
+      halfFactor = static_cast<float>(1u << (c - r - 1));
     if (layout.getKind() == LayoutKind::planes) {
       // Bit planes: `lanes` elements take lanes / 8 bytes of each plane,
       // used directly as a lane mask.
       planes = true;
+      terms = planeTerms(w.type, w.width);
+      for (const PlaneTerm &t : terms)
+        for (unsigned p : t.planes)
+          if (!llvm::is_contained(readPlanes, p))
+            readPlanes.push_back(p);
+      llvm::sort(readPlanes);
       block = lanes;
       chunkBytes = lanes / 8;
       planeBytes = numerics::planeRowBytes(k);
+      // The stored model read at a width: rebuild the r-bit indices of 64
+      // elements in byte lanes (8 bytes per plane), then convert and fma
+      // as the packed kernels do. Needs whole 64-element blocks per group.
+      if (w.width != 0 && lanes >= 8 && lanes <= 64 &&
+          (groups == 1 || (k / groups) % 64 == 0)) {
+        planeIndices = true;
+        block = 64;
+        chunkBytes = 8;
+      }
       int64_t blocks = (k + block - 1) / block;
       kPad = blocks * block;
       blocksPerGroup = groups == 1 ? blocks : (k / groups) / block;
@@ -384,6 +448,11 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
                                                     cF32(gb, gl, factor));
                   Value m = tensor::ExtractOp::create(
                       gb, gl, w.offsets, ValueRange{rowIdx[r], g});
+                  if (halfFactor != 0.0f)
+                    m = arith::AddFOp::create(
+                        gb, gl, m,
+                        arith::MulFOp::create(gb, gl, alpha,
+                                              cF32(gb, gl, halfFactor)));
                   for (int64_t bi = 0; bi < bn; ++bi) {
                     nextScaled.push_back(
                         scaled(r, bi, eff, carried[r * bn + bi]));
@@ -421,27 +490,139 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
                   auto maskBytes =
                       VectorType::get({chunkBytes}, bb.getI8Type());
                   auto maskType = VectorType::get({lanes}, bb.getI1Type());
-                  for (int64_t r = 0; r < rows; ++r)
-                    for (unsigned p = 0; p < bits; ++p) {
-                      Value raw = vector::TransferReadOp::create(
+                  int64_t nt = static_cast<int64_t>(terms.size());
+                  for (int64_t r = 0; r < rows; ++r) {
+                    // Each plane the terms need, read once per row.
+                    DenseMap<unsigned, Value> raws;
+                    for (unsigned p : readPlanes)
+                      raws[p] = vector::TransferReadOp::create(
                           bb, bl, maskBytes, w.storage,
                           ValueRange{cIdx(bb, bl, p), rowIdx[r], byte},
-                          arith::ConstantIntOp::create(bb, bl,
-                                                       bb.getI8Type(), 0),
+                          arith::ConstantIntOp::create(bb, bl, bb.getI8Type(),
+                                                       0),
                           ArrayRef<bool>{inBounds});
+                    for (int64_t t = 0; t < nt; ++t) {
+                      Value raw = raws[terms[t].planes[0]];
+                      for (size_t j = 1; j < terms[t].planes.size(); ++j)
+                        raw = arith::AndIOp::create(bb, bl, raw,
+                                                    raws[terms[t].planes[j]]);
                       Value mask =
                           vector::BitCastOp::create(bb, bl, maskType, raw);
                       for (int64_t bi = 0; bi < bn; ++bi) {
-                        int64_t i = (r * bn + bi) * bits + p;
+                        int64_t i = (r * bn + bi) * nt + t;
                         Value sum =
                             arith::AddFOp::create(bb, bl, next[i], xv[bi]);
                         next[i] = arith::SelectOp::create(bb, bl, mask, sum,
                                                           next[i]);
                       }
                     }
+                  }
                 };
+                if (planeIndices) {
+                  // k = sum_{p<r} bit_p << (r-1-p) (+ the rounding bit r,
+                  // clamped to 2^r - 1 in clamped mode), 64 elements at a
+                  // time in i8 lanes, from 8 bytes of each plane.
+                  unsigned c = w.type.getStorageBits();
+                  unsigned r = w.width;
+                  SliceMode mode = w.type.getMode();
+                  bool roundBit = mode != SliceMode::prefix_exact && r < c;
+                  auto bytes8 = VectorType::get({8}, gb.getI8Type());
+                  auto bits64 = VectorType::get({64}, gb.getI1Type());
+                  auto idx64 = VectorType::get({64}, gb.getI8Type());
+                  auto blockStep = [&](OpBuilder &bb, Location bl, Value blk,
+                                       SmallVectorImpl<Value> &next,
+                                       bool inBounds) {
+                    Value kBase =
+                        arith::MulIOp::create(bb, bl, blk, cIdx(bb, bl, 64));
+                    Value byte =
+                        arith::MulIOp::create(bb, bl, blk, cIdx(bb, bl, 8));
+                    SmallVector<Value> kv;
+                    for (int64_t row = 0; row < rows; ++row) {
+                      auto plane = [&](unsigned p) -> Value {
+                        Value raw = vector::TransferReadOp::create(
+                            bb, bl, bytes8, w.storage,
+                            ValueRange{cIdx(bb, bl, p), rowIdx[row], byte},
+                            arith::ConstantIntOp::create(bb, bl, bb.getI8Type(),
+                                                         0),
+                            ArrayRef<bool>{inBounds});
+                        Value m =
+                            vector::BitCastOp::create(bb, bl, bits64, raw);
+                        return arith::ExtUIOp::create(bb, bl, idx64, m);
+                      };
+                      Value kr;
+                      for (unsigned p = 0; p < r; ++p) {
+                        Value v = plane(p);
+                        if (r - 1 - p > 0)
+                          v = arith::ShLIOp::create(
+                              bb, bl, v,
+                              splat(bb, bl, idx64,
+                                    bb.getI8IntegerAttr(r - 1 - p)));
+                        kr =
+                            kr ? arith::OrIOp::create(bb, bl, kr, v).getResult()
+                               : v;
+                      }
+                      if (roundBit) {
+                        kr = arith::AddIOp::create(bb, bl, kr, plane(r));
+                        if (mode == SliceMode::clamped)
+                          kr = arith::MinUIOp::create(
+                              bb, bl, kr,
+                              splat(bb, bl, idx64,
+                                    bb.getI8IntegerAttr(
+                                        static_cast<int8_t>((1u << r) - 1))));
+                      }
+                      kv.push_back(kr);
+                    }
+                    int64_t slot = 0;
+                    for (int64_t e0 = 0; e0 < 64; e0 += lanes) {
+                      SmallVector<Value> f;
+                      for (int64_t row = 0; row < rows; ++row) {
+                        Value part = vector::ExtractStridedSliceOp::create(
+                            bb, bl, kv[row], {e0}, {lanes}, {1});
+                        f.push_back(
+                            arith::UIToFPOp::create(bb, bl, vecType, part));
+                      }
+                      Value kpos = arith::AddIOp::create(bb, bl, kBase,
+                                                         cIdx(bb, bl, e0));
+                      accumulate(bb, bl, next, f, kpos, slot++ % accs);
+                    }
+                  };
+                  int64_t wholeBlocks =
+                      groups == 1 ? planeBytes / 8 : blocksPerGroup;
+                  Value last =
+                      groups == 1 ? cIdx(gb, gl, wholeBlocks) : lastBlock;
+                  auto loop = scf::ForOp::create(
+                      gb, gl, firstBlock, last, cIdx(gb, gl, 1), partsInit,
+                      [&](OpBuilder &bb, Location bl, Value blk,
+                          ValueRange parts) {
+                        SmallVector<Value> next(parts.begin(), parts.end());
+                        blockStep(bb, bl, blk, next, true);
+                        scf::YieldOp::create(bb, bl, next);
+                      });
+                  SmallVector<Value> acc(loop.getResults().begin(),
+                                         loop.getResults().end());
+                  // A ragged last block (per channel only) reads its plane
+                  // bytes masked: past the row they read as 0, and the
+                  // activations there are 0.
+                  if (groups == 1 && wholeBlocks * 8 < planeBytes)
+                    blockStep(gb, gl, cIdx(gb, gl, wholeBlocks), acc, false);
+                  finishGroup(
+                      gb, gl, g, carried,
+                      [&](int64_t row, int64_t bi, Value eff,
+                          Value total) -> Value {
+                        Value sum = acc[at(row, bi, 0)];
+                        for (int64_t a = 1; a < accs; ++a)
+                          sum = arith::AddFOp::create(gb, gl, sum,
+                                                      acc[at(row, bi, a)]);
+                        return vector::FMAOp::create(
+                            gb, gl,
+                            vector::BroadcastOp::create(gb, gl, vecType, eff),
+                            sum, total);
+                      });
+                  return;
+                }
                 if (planes) {
-                  SmallVector<Value> init(rows * bn * bits, zeroVec);
+                  int64_t nt = static_cast<int64_t>(terms.size());
+                  SmallVector<Value> init(rows * bn * nt, zeroVec);
                   // Whole chunks in a loop; a ragged last chunk (per
                   // channel only) reads its plane bytes masked.
                   int64_t wholeBlocks = groups == 1
@@ -462,23 +643,20 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
                                          loop.getResults().end());
                   if (groups == 1 && wholeBlocks * chunkBytes < planeBytes)
                     planeStep(gb, gl, cIdx(gb, gl, wholeBlocks), acc, false);
-                  finishGroup(gb, gl, g, carried,
-                              [&](int64_t r, int64_t bi, Value eff,
-                                  Value total) {
-                                for (unsigned p = 0; p < bits; ++p) {
-                                  Value weight = arith::MulFOp::create(
-                                      gb, gl, eff,
-                                      cF32(gb, gl,
-                                           static_cast<float>(
-                                               1u << (bits - 1 - p))));
-                                  total = vector::FMAOp::create(
-                                      gb, gl,
-                                      vector::BroadcastOp::create(
-                                          gb, gl, vecType, weight),
-                                      acc[(r * bn + bi) * bits + p], total);
-                                }
-                                return total;
-                              });
+                  finishGroup(
+                      gb, gl, g, carried,
+                      [&](int64_t r, int64_t bi, Value eff, Value total) {
+                        for (int64_t t = 0; t < nt; ++t) {
+                          Value weight = arith::MulFOp::create(
+                              gb, gl, eff, cF32(gb, gl, terms[t].weight));
+                          total = vector::FMAOp::create(
+                              gb, gl,
+                              vector::BroadcastOp::create(gb, gl, vecType,
+                                                          weight),
+                              acc[(r * bn + bi) * nt + t], total);
+                        }
+                        return total;
+                      });
                   return;
                 }
                 if (a8) {
@@ -836,6 +1014,77 @@ struct LowerWeightOnly : OpRewritePattern<OpTy> {
   KernelConfig cfg;
 };
 
+/// mq.matvec_dynamic / mq.matmul_dynamic on the stored model in bit planes:
+/// one bit-plane kernel per width r in 1..c, chosen by an scf.index_switch
+/// on the run-time width (clamped into [1, c]) once per call. The kernel of
+/// width r reads planes 0..r-1, plus plane r for a rounding mode (r < c).
+template <typename OpTy> struct LowerDynamicWidth : OpRewritePattern<OpTy> {
+  LowerDynamicWidth(MLIRContext *ctx, KernelConfig cfg)
+      : OpRewritePattern<OpTy>(ctx), cfg(cfg) {}
+  LogicalResult matchAndRewrite(OpTy op,
+                                PatternRewriter &rewriter) const override {
+    WeightType type = op.getWeight().getType();
+    LayoutAttr layout = type.getLayout();
+    if (!layout || layout.getKind() != LayoutKind::planes ||
+        type.getAxis() != 0)
+      return rewriter.notifyMatchFailure(op, "weight not in planes on axis 0");
+    if (cfg.vectorWidth < 8 || (type.getGroupSize() != 0 &&
+                                type.getGroupSize() % cfg.vectorWidth != 0))
+      return rewriter.notifyMatchFailure(op, "groups not whole mask chunks");
+    Location loc = op.getLoc();
+    unsigned c = type.getStorageBits();
+    Value storage =
+        UnrealizedConversionCastOp::create(
+            rewriter, loc, type.getStorageTensorType(), op.getWeight())
+            .getResult(0);
+    Value width = op.getWidth();
+    if (!width.getType().isIndex())
+      width = arith::IndexCastOp::create(rewriter, loc, rewriter.getIndexType(),
+                                         width);
+    width =
+        arith::MaxSIOp::create(rewriter, loc, width, cIdx(rewriter, loc, 1));
+    width =
+        arith::MinSIOp::create(rewriter, loc, width, cIdx(rewriter, loc, c));
+    auto resultType = cast<RankedTensorType>(op.getType());
+    int64_t batch = resultType.getRank() == 1 ? 1 : resultType.getDimSize(0);
+    int64_t n = type.getRows();
+    Type yType =
+        RankedTensorType::get(batch == 1 ? SmallVector<int64_t>{n, 1}
+                                         : SmallVector<int64_t>{batch, n},
+                              rewriter.getF32Type());
+    SmallVector<int64_t> cases;
+    for (unsigned r = 1; r < c; ++r)
+      cases.push_back(r);
+    auto sw = scf::IndexSwitchOp::create(rewriter, loc, TypeRange{yType}, width,
+                                         cases, cases.size());
+    auto emitCase = [&](Region &region, unsigned r) {
+      OpBuilder::InsertionGuard guard(rewriter);
+      rewriter.setInsertionPointToStart(&region.emplaceBlock());
+      WeightAccess access{storage, type, op.getScales(), op.getOffsets(), r};
+      // Every plane of every row in a tile is its own read stream; past
+      // about 8 streams the hardware prefetchers fall behind (measured on
+      // 4096 x 14336), so wide widths take fewer rows per tile.
+      unsigned streams =
+          r + (type.getMode() != SliceMode::prefix_exact && r < c ? 1 : 0);
+      KernelConfig caseCfg = cfg;
+      int64_t rowsFit = 1;
+      while (rowsFit * 2 * streams <= 8)
+        rowsFit *= 2;
+      caseCfg.rowTile = std::min<int64_t>(cfg.rowTile, rowsFit);
+      Value y = emitKernel(rewriter, loc, caseCfg, op.getInput(), access, batch,
+                           n, type.getCols());
+      scf::YieldOp::create(rewriter, loc, y);
+    };
+    for (unsigned r = 1; r < c; ++r)
+      emitCase(sw.getCaseRegions()[r - 1], r);
+    emitCase(sw.getDefaultRegion(), c); // the clamped width is c
+    rewriter.replaceOp(op,
+                       finish(rewriter, loc, sw.getResult(0), resultType, {}));
+    return success();
+  }
+  KernelConfig cfg;
+};
+
 /// linalg.matvec ins(W[N, K], x[K]) and linalg.matmul with a transposed
 /// right-hand side ins(X[B, K], W[N, K]) on f32.
 template <typename OpTy>
@@ -931,15 +1180,17 @@ struct ConvertMQToVectorPass
                      activationBits};
     MLIRContext *ctx = &getContext();
     RewritePatternSet patterns(ctx);
-    patterns.add<LowerWeightOnly<MatvecOp>, LowerWeightOnly<MatmulOp>>(ctx,
-                                                                      cfg);
+    patterns.add<LowerWeightOnly<MatvecOp>, LowerWeightOnly<MatmulOp>,
+                 LowerDynamicWidth<MatvecDynamicOp>,
+                 LowerDynamicWidth<MatmulDynamicOp>>(ctx, cfg);
     if (lowerFloat)
       patterns.add<LowerFloat<linalg::MatvecOp>, LowerFloat<linalg::MatmulOp>>(
           ctx, cfg);
     // One rewrite per op, no folding: walk and apply.
     SmallVector<Operation *> ops;
     getOperation().walk([&](Operation *op) {
-      if (isa<MatvecOp, MatmulOp, linalg::MatvecOp, linalg::MatmulOp>(op))
+      if (isa<MatvecOp, MatmulOp, MatvecDynamicOp, MatmulDynamicOp,
+              linalg::MatvecOp, linalg::MatmulOp>(op))
         ops.push_back(op);
     });
     FrozenRewritePatternSet frozen(std::move(patterns));

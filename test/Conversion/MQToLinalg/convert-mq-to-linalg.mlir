@@ -227,9 +227,70 @@ func.func @slice_extra_from_storage(%a: !mq.weight<4x6xf32, storage = 8, bits = 
 
 // -----
 
+// Prefix exact: truncation, a shift right and nothing else (no rounding bit,
+// no clamp). From int6 on a 8-bit grid to int2: shift up by 2, then down by 6.
+
+// CHECK-LABEL: func.func @slice_prefix
+// CHECK-SAME: (%[[A:[a-zA-Z0-9_]+]]: tensor<4x6xi8>) -> tensor<4x6xi8>
+// CHECK: linalg.generic
+// CHECK-SAME: ins(%[[A]] : tensor<4x6xi8>)
+// CHECK: %[[E:[a-zA-Z0-9_]+]] = arith.extui %{{.*}} : i8 to i32
+// CHECK: %[[C2:[a-zA-Z0-9_]+]] = arith.constant 2 : i32
+// CHECK: %[[U:[a-zA-Z0-9_]+]] = arith.shli %[[E]], %[[C2]] : i32
+// CHECK: %[[C6:[a-zA-Z0-9_]+]] = arith.constant 6 : i32
+// CHECK: %[[K:[a-zA-Z0-9_]+]] = arith.shrui %[[U]], %[[C6]] : i32
+// CHECK-NEXT: %[[T:[a-zA-Z0-9_]+]] = arith.trunci %[[K]] : i32 to i8
+// CHECK-NEXT: linalg.yield %[[T]] : i8
+// CHECK-NOT: mq.
+func.func @slice_prefix(%a: !mq.weight<4x6xf32, storage = 8, bits = 6, mode = prefix_exact>)
+    -> !mq.weight<4x6xf32, storage = 8, bits = 2, mode = prefix_exact> {
+  %0 = mq.slice %a : !mq.weight<4x6xf32, storage = 8, bits = 6, mode = prefix_exact>
+                  to !mq.weight<4x6xf32, storage = 8, bits = 2, mode = prefix_exact>
+  return %0 : !mq.weight<4x6xf32, storage = 8, bits = 2, mode = prefix_exact>
+}
+
+// -----
+
 //===----------------------------------------------------------------------===//
 // mq.dequantize
 //===----------------------------------------------------------------------===//
+
+// Prefix exact, int3 of int8: scale alpha * 32, offset m + alpha * 16
+// (numerics::sliceOffset), then the same multiply and add.
+
+// CHECK-LABEL: func.func @dequantize_prefix
+// CHECK: ^bb0(%[[K:[a-zA-Z0-9_]+]]: i8, %[[ALPHA:[a-zA-Z0-9_]+]]: f32, %[[OFF:[a-zA-Z0-9_]+]]: f32, %{{.*}}: f32):
+// CHECK: %[[F:[a-zA-Z0-9_]+]] = arith.constant 3.200000e+01 : f32
+// CHECK: %[[EFF:[a-zA-Z0-9_]+]] = arith.mulf %[[ALPHA]], %[[F]] : f32
+// CHECK: %[[KF:[a-zA-Z0-9_]+]] = arith.uitofp %[[K]] : i8 to f32
+// CHECK: %[[P:[a-zA-Z0-9_]+]] = arith.mulf %[[EFF]], %[[KF]] : f32
+// CHECK: %[[HF:[a-zA-Z0-9_]+]] = arith.constant 1.600000e+01 : f32
+// CHECK: %[[HALF:[a-zA-Z0-9_]+]] = arith.mulf %[[ALPHA]], %[[HF]] : f32
+// CHECK: %[[MP:[a-zA-Z0-9_]+]] = arith.addf %[[OFF]], %[[HALF]] : f32
+// CHECK: %[[W:[a-zA-Z0-9_]+]] = arith.addf %[[P]], %[[MP]] : f32
+// CHECK: linalg.yield %[[W]] : f32
+// CHECK-NOT: mq.
+func.func @dequantize_prefix(%a: !mq.weight<8x12xf32, storage = 8, bits = 3, mode = prefix_exact>, %s: tensor<8x1xf32>, %m: tensor<8x1xf32>) -> tensor<8x12xf32> {
+  %0 = mq.dequantize %a, %s, %m : !mq.weight<8x12xf32, storage = 8, bits = 3, mode = prefix_exact>, tensor<8x1xf32>, tensor<8x1xf32> -> tensor<8x12xf32>
+  return %0 : tensor<8x12xf32>
+}
+
+// -----
+
+// At full width a prefix-exact weight is the stored model: no half step.
+
+// CHECK-LABEL: func.func @dequantize_prefix_full
+// CHECK: ^bb0(%[[K:[a-zA-Z0-9_]+]]: i8, %[[ALPHA:[a-zA-Z0-9_]+]]: f32, %[[OFF:[a-zA-Z0-9_]+]]: f32, %{{.*}}: f32):
+// CHECK: %[[KF:[a-zA-Z0-9_]+]] = arith.uitofp %[[K]] : i8 to f32
+// CHECK-NEXT: %[[P:[a-zA-Z0-9_]+]] = arith.mulf %{{.*}}, %[[KF]] : f32
+// CHECK-NEXT: %[[W:[a-zA-Z0-9_]+]] = arith.addf %[[P]], %[[OFF]] : f32
+// CHECK-NEXT: linalg.yield %[[W]] : f32
+func.func @dequantize_prefix_full(%a: !mq.weight<8x12xf32, storage = 8, bits = 8, mode = prefix_exact>, %s: tensor<8x1xf32>, %m: tensor<8x1xf32>) -> tensor<8x12xf32> {
+  %0 = mq.dequantize %a, %s, %m : !mq.weight<8x12xf32, storage = 8, bits = 8, mode = prefix_exact>, tensor<8x1xf32>, tensor<8x1xf32> -> tensor<8x12xf32>
+  return %0 : tensor<8x12xf32>
+}
+
+// -----
 
 // Group size 6 along the 12 columns: scales and offsets are read through the
 // (d0, d1 floordiv 6) map; the effective scale is alpha * 2^(8-4) = 16; the
@@ -555,4 +616,57 @@ func.func @weight_control_flow(%c: i1, %a: !mq.weight<2x4xf32, storage = 8, bits
     scf.yield %b : !mq.weight<2x4xf32, storage = 8, bits = 2>
   }
   return %0, %1 : !mq.weight<2x4xf32, storage = 8, bits = 2>, !mq.weight<2x4xf32, storage = 8, bits = 2>
+}
+
+// -----
+
+// mq.matvec_dynamic: the run-time width is clamped into [1, 8]; s = 8 - r,
+// 2^s and 2^(s-1) (shift by max(s - 1, 0)) are computed once, outside the
+// element loop. Prefix exact: k = q >> s and the offset m + alpha * 2^(s-1)
+// when s > 0, else m.
+
+// CHECK-LABEL: func.func @matvec_dynamic_prefix
+// CHECK-SAME: %[[R:[a-zA-Z0-9_]+]]: index) -> tensor<4xf32>
+// CHECK: %[[RI:.*]] = arith.index_cast %[[R]] : index to i32
+// CHECK: %[[LO:.*]] = arith.maxsi %[[RI]], %{{.*}} : i32
+// CHECK: %[[W:.*]] = arith.minsi %[[LO]], %{{.*}} : i32
+// CHECK: %[[S:.*]] = arith.subi %{{.*}}, %[[W]] : i32
+// CHECK: %[[CUT:.*]] = arith.cmpi sgt, %[[S]], %{{.*}} : i32
+// CHECK: %[[SCALE:.*]] = arith.uitofp %{{.*}} : i32 to f32
+// CHECK: %[[HALF:.*]] = arith.uitofp %{{.*}} : i32 to f32
+// CHECK: linalg.generic
+// CHECK: ^bb0(%[[Q:[a-zA-Z0-9_]+]]: i8, %[[ALPHA:[a-zA-Z0-9_]+]]: f32, %[[OFF:[a-zA-Z0-9_]+]]: f32, %{{.*}}: f32):
+// CHECK: %[[QE:.*]] = arith.extui %[[Q]] : i8 to i32
+// CHECK: %[[K:.*]] = arith.shrui %[[QE]], %[[S]] : i32
+// CHECK: %[[EFF:.*]] = arith.mulf %[[ALPHA]], %[[SCALE]] : f32
+// CHECK: %[[KF:.*]] = arith.uitofp %[[K]] : i32 to f32
+// CHECK: %[[P:.*]] = arith.mulf %[[EFF]], %[[KF]] : f32
+// CHECK: %[[H:.*]] = arith.mulf %[[ALPHA]], %[[HALF]] : f32
+// CHECK: %[[MP:.*]] = arith.addf %[[OFF]], %[[H]] : f32
+// CHECK: %[[M:.*]] = arith.select %[[CUT]], %[[MP]], %[[OFF]] : f32
+// CHECK: arith.addf %[[P]], %[[M]] : f32
+// CHECK-NOT: mq.
+func.func @matvec_dynamic_prefix(%x: tensor<12xf32>, %w: !mq.weight<4x12xf32, storage = 8, bits = 8, mode = prefix_exact>, %s: tensor<4x1xf32>, %m: tensor<4x1xf32>, %r: index) -> tensor<4xf32> {
+  %y = mq.matvec_dynamic %x, %w, %s, %m, width %r : tensor<12xf32>, !mq.weight<4x12xf32, storage = 8, bits = 8, mode = prefix_exact>, tensor<4x1xf32>, tensor<4x1xf32>, index -> tensor<4xf32>
+  return %y : tensor<4xf32>
+}
+
+// -----
+
+// Clamped, from bit planes: unpack, then k = (q >> s) + ((q >> (s-1)) & 1)
+// (the rounding bit only when s > 0), clamped to 2^r - 1.
+
+// CHECK-LABEL: func.func @matmul_dynamic_clamped
+// CHECK: tensor.generate
+// CHECK: linalg.generic
+// CHECK: %[[K:.*]] = arith.shrui %{{.*}}, %{{.*}} : i32
+// CHECK: %[[B:.*]] = arith.shrui %{{.*}}, %{{.*}} : i32
+// CHECK: %[[B1:.*]] = arith.andi %[[B]], %{{.*}} : i32
+// CHECK: %[[B2:.*]] = arith.select %{{.*}}, %[[B1]], %{{.*}} : i32
+// CHECK: %[[KR:.*]] = arith.addi %[[K]], %[[B2]] : i32
+// CHECK: arith.minui %[[KR]], %{{.*}} : i32
+// CHECK-NOT: mq.
+func.func @matmul_dynamic_clamped(%x: tensor<2x12xf16>, %w: !mq.weight<4x12xf32, storage = 8, bits = 8, layout = #mq.layout<planes, 8>>, %s: tensor<4x1xf32>, %m: tensor<4x1xf32>, %r: i32) -> tensor<2x4xf16> {
+  %y = mq.matmul_dynamic %x, %w, %s, %m, width %r : tensor<2x12xf16>, !mq.weight<4x12xf32, storage = 8, bits = 8, layout = #mq.layout<planes, 8>>, tensor<4x1xf32>, tensor<4x1xf32>, i32 -> tensor<2x4xf16>
+  return %y : tensor<2x4xf16>
 }

@@ -55,6 +55,28 @@ func.func @int1_planes(%x: tensor<30xf32>, %w: !w1, %s: tensor<4x1xf32>, %m: ten
 
 // -----
 
+// Prefix-exact int4 of int8: the kernel reads 4-bit indices (no extra bit)
+// and ends each group with the mid-point offset m' = m + alpha * 2^3
+// (numerics::sliceOffset) in place of m, next to the scale alpha * 2^4.
+// CHECK-LABEL: func.func @prefix_exact_matvec
+// CHECK-SAME: (%{{.*}}: tensor<64xf32>, %{{.*}}: !mq.weight<{{.*}}>, %[[S:.*]]: tensor<8x2xf32>, %[[M:.*]]: tensor<8x2xf32>)
+// CHECK: builtin.unrealized_conversion_cast %{{.*}} : !mq.weight<{{.*}}> to tensor<8x32xi8>
+// CHECK: %[[A:.*]] = tensor.extract %[[S]][%{{.*}}, %{{.*}}] : tensor<8x2xf32>
+// CHECK: %[[C16:.*]] = arith.constant 1.600000e+01 : f32
+// CHECK: arith.mulf %[[A]], %[[C16]] : f32
+// CHECK: %[[OFF:.*]] = tensor.extract %[[M]][%{{.*}}, %{{.*}}] : tensor<8x2xf32>
+// CHECK: %[[C8:.*]] = arith.constant 8.000000e+00 : f32
+// CHECK: %[[H:.*]] = arith.mulf %[[A]], %[[C8]] : f32
+// CHECK: %[[MP:.*]] = arith.addf %[[OFF]], %[[H]] : f32
+// CHECK: arith.mulf %[[MP]], %{{.*}} : f32
+!wpe = !mq.weight<8x64xf32, storage = 8, bits = 4, group = 32, mode = prefix_exact, layout = #mq.layout<interleaved, 4, block = 32>>
+func.func @prefix_exact_matvec(%x: tensor<64xf32>, %w: !wpe, %s: tensor<8x2xf32>, %m: tensor<8x2xf32>) -> tensor<8xf32> {
+  %y = mq.matvec %x, %w, %s, %m : tensor<64xf32>, !wpe, tensor<8x2xf32>, tensor<8x2xf32> -> tensor<8xf32>
+  return %y : tensor<8xf32>
+}
+
+// -----
+
 // The float baseline: linalg.matvec on an [N, K] weight, same loop shape,
 // in-bounds loads then a masked tail for K = 40 (not a multiple of 16).
 // CHECK-LABEL: func.func @float_matvec

@@ -511,3 +511,108 @@ func.func @quantize_slice_dequantize() -> tensor<1x4xf32> {
   %0 = mq.dequantize %q2, %s, %m : !mq.weight<1x4xf32, storage = 8, bits = 2>, tensor<1x1xf32>, tensor<1x1xf32> -> tensor<1x4xf32>
   return %0 : tensor<1x4xf32>
 }
+
+//===----------------------------------------------------------------------===//
+// Prefix-exact slices (truncation, mid-point reconstruction)
+//===----------------------------------------------------------------------===//
+
+// -----
+
+// A prefix of a prefix is a prefix: 8 -> 4 -> 2 equals 8 -> 2 for every
+// code, so MergeExactSlices takes the int2 slice from the stored model.
+
+// CHECK-LABEL: func.func @slice_chain_prefix_merged
+// CHECK-SAME: (%[[A:[a-zA-Z0-9_]+]]: !mq.weight
+// CHECK: %[[S:[a-zA-Z0-9_]+]] = mq.slice %[[A]] : !mq.weight<8x12xf32, storage = 8, bits = 8, mode = prefix_exact> to !mq.weight<8x12xf32, storage = 8, bits = 2, mode = prefix_exact>
+// CHECK-NOT: mq.slice
+// CHECK: return %[[S]]
+func.func @slice_chain_prefix_merged(%a: !mq.weight<8x12xf32, storage = 8, bits = 8, mode = prefix_exact>)
+    -> !mq.weight<8x12xf32, storage = 8, bits = 2, mode = prefix_exact> {
+  %0 = mq.slice %a : !mq.weight<8x12xf32, storage = 8, bits = 8, mode = prefix_exact>
+                  to !mq.weight<8x12xf32, storage = 8, bits = 4, mode = prefix_exact>
+  %1 = mq.slice %0 : !mq.weight<8x12xf32, storage = 8, bits = 4, mode = prefix_exact>
+                  to !mq.weight<8x12xf32, storage = 8, bits = 2, mode = prefix_exact>
+  return %1 : !mq.weight<8x12xf32, storage = 8, bits = 2, mode = prefix_exact>
+}
+
+// -----
+
+// Also from an already sliced value: storage 6, 5 -> 4 -> 1 becomes 5 -> 1.
+
+// CHECK-LABEL: func.func @slice_chain_prefix_from_slice
+// CHECK-SAME: (%[[A:[a-zA-Z0-9_]+]]: !mq.weight
+// CHECK: %[[S:[a-zA-Z0-9_]+]] = mq.slice %[[A]] : !mq.weight<3x4xf32, storage = 6, bits = 5, axis = 1, mode = prefix_exact> to !mq.weight<3x4xf32, storage = 6, bits = 1, axis = 1, mode = prefix_exact>
+// CHECK-NOT: mq.slice
+// CHECK: return %[[S]]
+func.func @slice_chain_prefix_from_slice(%a: !mq.weight<3x4xf32, storage = 6, bits = 5, axis = 1, mode = prefix_exact>)
+    -> !mq.weight<3x4xf32, storage = 6, bits = 1, axis = 1, mode = prefix_exact> {
+  %0 = mq.slice %a : !mq.weight<3x4xf32, storage = 6, bits = 5, axis = 1, mode = prefix_exact>
+                  to !mq.weight<3x4xf32, storage = 6, bits = 4, axis = 1, mode = prefix_exact>
+  %1 = mq.slice %0 : !mq.weight<3x4xf32, storage = 6, bits = 4, axis = 1, mode = prefix_exact>
+                  to !mq.weight<3x4xf32, storage = 6, bits = 1, axis = 1, mode = prefix_exact>
+  return %1 : !mq.weight<3x4xf32, storage = 6, bits = 1, axis = 1, mode = prefix_exact>
+}
+
+// -----
+
+// Truncation: the top two bits. 240 = 0b11110000 -> 3 (rounding would give
+// 4), 53 -> 0 (rounding: 1), 95 -> 1, 128 -> 2.
+
+// CHECK-LABEL: func.func @slice_constant_prefix
+// CHECK: %[[C:[a-zA-Z0-9_]+]] = mq.constant dense<{{\[}}[3, 0, 0, 3], [1, 1, 1, 2]]> : tensor<2x4xi8> : !mq.weight<2x4xf32, storage = 8, bits = 2, mode = prefix_exact>
+// CHECK-NOT: mq.slice
+// CHECK: return %[[C]]
+func.func @slice_constant_prefix() -> !mq.weight<2x4xf32, storage = 8, bits = 2, mode = prefix_exact> {
+  %c = mq.constant dense<[[240, 53, 24, 255], [64, 96, 95, 128]]> : tensor<2x4xi8> : !mq.weight<2x4xf32, storage = 8, bits = 8, mode = prefix_exact>
+  %0 = mq.slice %c : !mq.weight<2x4xf32, storage = 8, bits = 8, mode = prefix_exact> to !mq.weight<2x4xf32, storage = 8, bits = 2, mode = prefix_exact>
+  return %0 : !mq.weight<2x4xf32, storage = 8, bits = 2, mode = prefix_exact>
+}
+
+// -----
+
+// Storage 4, int2, alpha = 0.1, m = -0.5: scale alpha * 4 = 0.4 and offset
+// m' = m + alpha * 2 = -0.3 (float32), so w_hat = 0.4 * k - 0.3, the
+// mid-points of the four buckets of two codes each.
+
+// CHECK-LABEL: func.func @dequantize_prefix_constant
+// CHECK: %[[C:[a-zA-Z0-9_]+]] = arith.constant dense<{{\[}}[-3.000000e-01, 0.099999994, 5.000000e-01, 0.900000035]]> : tensor<1x4xf32>
+// CHECK-NOT: mq.
+// CHECK: return %[[C]]
+func.func @dequantize_prefix_constant() -> tensor<1x4xf32> {
+  %c = mq.constant dense<[[0, 1, 2, 3]]> : tensor<1x4xi8> : !mq.weight<1x4xf32, storage = 4, bits = 2, mode = prefix_exact>
+  %s = arith.constant dense<0.1> : tensor<1x1xf32>
+  %m = arith.constant dense<-0.5> : tensor<1x1xf32>
+  %0 = mq.dequantize %c, %s, %m : !mq.weight<1x4xf32, storage = 4, bits = 2, mode = prefix_exact>, tensor<1x1xf32>, tensor<1x1xf32> -> tensor<1x4xf32>
+  return %0 : tensor<1x4xf32>
+}
+
+// -----
+
+// The whole chain in prefix-exact mode: codes [0, 127, 191, 255], int2
+// indices [0, 1, 2, 3], scale alpha * 64, offset -1 + alpha * 32.
+
+// CHECK-LABEL: func.func @quantize_slice_dequantize_prefix
+// CHECK: %[[C:[a-zA-Z0-9_]+]] = arith.constant dense<{{\[}}[-0.749019622, -0.247058809, 2.549020e-01, 0.756862879]]> : tensor<1x4xf32>
+// CHECK-NOT: mq.
+// CHECK: return %[[C]]
+func.func @quantize_slice_dequantize_prefix() -> tensor<1x4xf32> {
+  %w = arith.constant dense<[[-1.0, 0.0, 0.5, 1.0]]> : tensor<1x4xf32>
+  %q, %s, %m = mq.quantize %w : tensor<1x4xf32> -> !mq.weight<1x4xf32, storage = 8, bits = 8, mode = prefix_exact>, tensor<1x1xf32>, tensor<1x1xf32>
+  %q2 = mq.slice %q : !mq.weight<1x4xf32, storage = 8, bits = 8, mode = prefix_exact> to !mq.weight<1x4xf32, storage = 8, bits = 2, mode = prefix_exact>
+  %0 = mq.dequantize %q2, %s, %m : !mq.weight<1x4xf32, storage = 8, bits = 2, mode = prefix_exact>, tensor<1x1xf32>, tensor<1x1xf32> -> tensor<1x4xf32>
+  return %0 : tensor<1x4xf32>
+}
+
+// -----
+
+// A prefix-exact int3 index needs 3 bits: [5, 7, 2] packs densely into the
+// bit stream 101 111 010 (LSB first) = bytes 0xBD 0x00 -> [-67, 0].
+
+// CHECK-LABEL: func.func @pack_prefix_constant
+// CHECK: %[[C:[a-zA-Z0-9_]+]] = mq.constant dense<{{\[}}[-67, 0]]> : tensor<1x2xi8> : !mq.weight<1x3xf32, storage = 8, bits = 3, mode = prefix_exact, layout = #mq.layout<dense, 3>>
+// CHECK: return %[[C]]
+func.func @pack_prefix_constant() -> !mq.weight<1x3xf32, storage = 8, bits = 3, mode = prefix_exact, layout = #mq.layout<dense, 3>> {
+  %c = mq.constant dense<[[5, 7, 2]]> : tensor<1x3xi8> : !mq.weight<1x3xf32, storage = 8, bits = 3, mode = prefix_exact>
+  %0 = mq.pack %c : !mq.weight<1x3xf32, storage = 8, bits = 3, mode = prefix_exact> to !mq.weight<1x3xf32, storage = 8, bits = 3, mode = prefix_exact, layout = #mq.layout<dense, 3>>
+  return %0 : !mq.weight<1x3xf32, storage = 8, bits = 3, mode = prefix_exact, layout = #mq.layout<dense, 3>>
+}

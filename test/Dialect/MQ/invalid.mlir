@@ -75,6 +75,12 @@ func.func @layout_width_ep(%a: !mq.weight<4x6xf32, storage = 8, bits = 2, mode =
 
 // -----
 
+// A prefix-exact slice has no extra top level: r bits, not r + 1.
+// expected-error @+1 {{layout width 3 does not match the index width 2 of a 2-bit prefix_exact slice}}
+func.func @layout_width_pe(%a: !mq.weight<4x6xf32, storage = 8, bits = 2, mode = prefix_exact, layout = #mq.layout<planes, 3>>)
+
+// -----
+
 // expected-error @+1 {{layout width must be in [1, 8], got 9}}
 func.func @dense_too_wide(%a: !mq.weight<4x6xf32, storage = 8, bits = 8, layout = #mq.layout<dense, 9>>)
 
@@ -100,7 +106,7 @@ func.func @repeated_param(%a: !mq.weight<4x6xf32, storage = 8, bits = 8, bits = 
 
 // -----
 
-// expected-error @+1 {{unknown slice mode 'truncate', expected 'clamped' or 'extra_precision'}}
+// expected-error @+1 {{unknown slice mode 'truncate', expected 'clamped', 'extra_precision' or 'prefix_exact'}}
 func.func @bad_mode(%a: !mq.weight<4x6xf32, storage = 8, bits = 8, mode = truncate>)
 
 // -----
@@ -146,6 +152,15 @@ func.func @slice_up(%a: !mq.weight<4x6xf32, storage = 8, bits = 2>) {
 func.func @slice_changes_group(%a: !mq.weight<4x6xf32, storage = 8, bits = 8>) {
   // expected-error @+1 {{result must differ from the input only in its width}}
   %0 = mq.slice %a : !mq.weight<4x6xf32, storage = 8, bits = 8> to !mq.weight<4x6xf32, storage = 8, bits = 4, group = 3>
+  return
+}
+
+// -----
+
+// The mode cannot change along a chain of slices.
+func.func @slice_changes_mode(%a: !mq.weight<4x6xf32, storage = 8, bits = 8>) {
+  // expected-error @+1 {{result must differ from the input only in its width}}
+  %0 = mq.slice %a : !mq.weight<4x6xf32, storage = 8, bits = 8> to !mq.weight<4x6xf32, storage = 8, bits = 4, mode = prefix_exact>
   return
 }
 
@@ -359,6 +374,23 @@ func.func @constant_range() {
 
 // -----
 
+// Prefix exact: the top index of an int2 slice is 3, as when clamped.
+func.func @constant_range_prefix() {
+  // expected-error @+1 {{index 4 at element 1 exceeds the largest index 3 of a 2-bit slice}}
+  %c = mq.constant dense<[[0, 4, 3], [0, 0, 0]]> : tensor<2x3xi8> : !mq.weight<2x3xf32, storage = 8, bits = 2, mode = prefix_exact>
+  return
+}
+
+// -----
+
+func.func @pack_changes_mode(%a: !mq.weight<4x6xf32, storage = 8, bits = 2, mode = prefix_exact>) {
+  // expected-error @+1 {{packed and logical types must differ only in the layout}}
+  %0 = mq.pack %a : !mq.weight<4x6xf32, storage = 8, bits = 2, mode = prefix_exact> to !mq.weight<4x6xf32, storage = 8, bits = 2, mode = extra_precision, layout = #mq.layout<dense, 3>>
+  return
+}
+
+// -----
+
 func.func @constant_range_neg() {
   // expected-error @+1 {{index 255 at element 0 exceeds the largest index 127 of a 7-bit slice}}
   %c = mq.constant dense<[[-1, 1, 4], [0, 0, 0]]> : tensor<2x3xi8> : !mq.weight<2x3xf32, storage = 8, bits = 7>
@@ -404,4 +436,44 @@ func.func @dot4_lanes(%acc: vector<8xi32>, %a: vector<16xi8>, %b: vector<16xi8>)
   // expected-error @+1 {{expected 4 bytes per i32 lane (32), got 16}}
   %r = mq.dot4 %acc, %a, %b : vector<16xi8>, vector<16xi8> into vector<8xi32>
   return %r : vector<8xi32>
+}
+
+// -----
+
+func.func @dynamic_needs_stored_model(%x: tensor<16xf32>, %w: !mq.weight<4x16xf32, storage = 8, bits = 4>, %s: tensor<4x1xf32>, %r: i32) {
+  // expected-error @+1 {{weight must be the stored model (bits = storage = 8), got a 4-bit slice: the width is chosen at run time}}
+  %y = mq.matvec_dynamic %x, %w, %s, %s, width %r : tensor<16xf32>, !mq.weight<4x16xf32, storage = 8, bits = 4>, tensor<4x1xf32>, tensor<4x1xf32>, i32 -> tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @dynamic_batch(%x: tensor<3x16xf32>, %w: !mq.weight<4x16xf32, storage = 8, bits = 8>, %s: tensor<4x1xf32>, %r: i32) {
+  // expected-error @+1 {{batch size 2 of the result does not match the activations' 3}}
+  %y = mq.matmul_dynamic %x, %w, %s, %s, width %r : tensor<3x16xf32>, !mq.weight<4x16xf32, storage = 8, bits = 8>, tensor<4x1xf32>, tensor<4x1xf32>, i32 -> tensor<2x4xf32>
+  return
+}
+
+// -----
+
+func.func @dynamic_reduction(%x: tensor<12xf32>, %w: !mq.weight<4x16xf32, storage = 8, bits = 8>, %s: tensor<4x1xf32>, %r: index) {
+  // expected-error @+1 {{activation reduction size 12 does not match the weight's 16}}
+  %y = mq.matvec_dynamic %x, %w, %s, %s, width %r : tensor<12xf32>, !mq.weight<4x16xf32, storage = 8, bits = 8>, tensor<4x1xf32>, tensor<4x1xf32>, index -> tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @dynamic_scales(%x: tensor<16xf32>, %w: !mq.weight<4x16xf32, storage = 8, bits = 8, group = 8>, %s: tensor<4x1xf32>, %r: i32) {
+  // expected-error @+1 {{scales type 'tensor<4x1xf32>' does not match the expected 'tensor<4x2xf32>' for 2 group(s) per channel}}
+  %y = mq.matvec_dynamic %x, %w, %s, %s, width %r : tensor<16xf32>, !mq.weight<4x16xf32, storage = 8, bits = 8, group = 8>, tensor<4x1xf32>, tensor<4x1xf32>, i32 -> tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @dynamic_width_type(%x: tensor<16xf32>, %w: !mq.weight<4x16xf32, storage = 8, bits = 8>, %s: tensor<4x1xf32>, %r: f32) {
+  // expected-error @+1 {{'mq.matvec_dynamic' op operand #4 must be 32-bit signless integer or index, but got 'f32'}}
+  %y = "mq.matvec_dynamic"(%x, %w, %s, %s, %r) : (tensor<16xf32>, !mq.weight<4x16xf32, storage = 8, bits = 8>, tensor<4x1xf32>, tensor<4x1xf32>, f32) -> tensor<4xf32>
+  return
 }

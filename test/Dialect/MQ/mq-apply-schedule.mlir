@@ -35,3 +35,23 @@ module attributes {mq.schedule = #mq.schedule<default = 4, layers = {l0 = 2}>} {
     return %y0, %y1, %y2 : tensor<8xf32>, tensor<8xf32>, tensor<8xf32>
   }
 }
+
+// -----
+
+// A prefix-exact model is sliced in its own mode; the slice of a slice is
+// again taken from the stored model.
+// CHECK-LABEL: func.func @prefix
+// CHECK: %[[Q:.*]], %[[S:.*]], %[[M:.*]] = mq.quantize
+// CHECK: %[[Q2:.*]] = mq.slice %[[Q]] : !mq.weight<8x12xf32, storage = 8, bits = 8, mode = prefix_exact> to !mq.weight<8x12xf32, storage = 8, bits = 2, mode = prefix_exact>
+// CHECK: mq.matvec %{{.*}}, %[[Q2]], %[[S]], %[[M]] {layer = "l0"} : tensor<12xf32>, !mq.weight<8x12xf32, storage = 8, bits = 2, mode = prefix_exact>
+// CHECK: %[[Q4:.*]] = mq.slice %[[Q]] : {{.*}} to !mq.weight<8x12xf32, storage = 8, bits = 4, mode = prefix_exact>
+// CHECK: mq.matvec %{{.*}}, %[[Q4]], %[[S]], %[[M]] {layer = "l1"}
+module attributes {mq.schedule = #mq.schedule<default = 4, layers = {l0 = 2}>} {
+  func.func @prefix(%w: tensor<8x12xf32>, %x: tensor<12xf32>) -> (tensor<8xf32>, tensor<8xf32>) {
+    %q, %s, %m = mq.quantize %w : tensor<8x12xf32> -> !mq.weight<8x12xf32, storage = 8, bits = 8, mode = prefix_exact>, tensor<8x1xf32>, tensor<8x1xf32>
+    %y0 = mq.matvec %x, %q, %s, %m {layer = "l0"} : tensor<12xf32>, !mq.weight<8x12xf32, storage = 8, bits = 8, mode = prefix_exact>, tensor<8x1xf32>, tensor<8x1xf32> -> tensor<8xf32>
+    %q6 = mq.slice %q : !mq.weight<8x12xf32, storage = 8, bits = 8, mode = prefix_exact> to !mq.weight<8x12xf32, storage = 8, bits = 6, mode = prefix_exact>
+    %y1 = mq.matvec %x, %q6, %s, %m {layer = "l1"} : tensor<12xf32>, !mq.weight<8x12xf32, storage = 8, bits = 6, mode = prefix_exact>, tensor<8x1xf32>, tensor<8x1xf32> -> tensor<8xf32>
+    return %y0, %y1 : tensor<8xf32>, tensor<8xf32>
+  }
+}

@@ -20,7 +20,7 @@
 // RUN: not matquant-opt %s --mq-quantize-weights="lambdas=0,0,0" 2>&1 | FileCheck %s --check-prefix=ZERO
 // ZERO: error: mq-quantize-weights: bad options: the lambdas must not all be 0
 // RUN: not matquant-opt %s --mq-quantize-weights="mode=rounded" 2>&1 | FileCheck %s --check-prefix=MODE
-// MODE: error: mq-quantize-weights: option 'mode' must be 'clamped' or 'extra_precision', got 'rounded'
+// MODE: error: mq-quantize-weights: option 'mode' must be 'clamped', 'extra_precision' or 'prefix_exact', got 'rounded'
 // RUN: not matquant-opt %s --mq-quantize-weights="method=gptq" 2>&1 | FileCheck %s --check-prefix=METHOD
 // METHOD: error: mq-quantize-weights: option 'method' must be 'minmax' or 'matquant', got 'gptq'
 // RUN: not matquant-opt %s --mq-quantize-weights="group=-4" 2>&1 | FileCheck %s --check-prefix=GROUP

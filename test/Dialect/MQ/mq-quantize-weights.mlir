@@ -2,6 +2,9 @@
 // RUN: matquant-opt %s --mq-quantize-weights="method=minmax" -split-input-file | FileCheck %s --check-prefix=MINMAX
 // RUN: matquant-opt %s --mq-quantize-weights="layers=ffn group=2 bits=4 widths=4,2 lambdas=0.5,1 mode=extra_precision restrict-widths=true" -split-input-file | FileCheck %s --check-prefix=FFN
 // RUN: matquant-opt %s --mq-quantize-weights="layers=^layers\.1\." -split-input-file | FileCheck %s --check-prefix=REGEX
+// The objective can be taken over prefix-exact slices; the stored model's
+// type records the mode.
+// RUN: matquant-opt %s --mq-quantize-weights="layers=ffn mode=prefix_exact" -split-input-file | FileCheck %s --check-prefix=PE
 // The widening grid and the normalized objective keep the structure.
 // RUN: matquant-opt %s --mq-quantize-weights="grid-max=1.5 normalize=true refine=true" -split-input-file | FileCheck %s
 
@@ -24,6 +27,9 @@
 // MINMAX-DAG: mq.constant dense<{{\[}}[0, 127, -65, -1], [0, 0, 0, 0]]> : tensor<2x4xi8>
 // MINMAX-DAG: arith.constant dense<{{\[}}[0.00784313772], [0.000000e+00]]> : tensor<2x1xf32>
 // MINMAX-DAG: arith.constant dense<{{\[}}[-1.000000e+00], [2.000000e+00]]> : tensor<2x1xf32>
+// PE-LABEL: func.func @matvec
+// PE: mq.constant {{.*}} : !mq.weight<2x4xf32, storage = 8, bits = 8, mode = prefix_exact>
+// PE: mq.matvec {{.*}} {layer = "layers.0.feed_forward.w1", {{.*}} : tensor<4xf32>, !mq.weight<2x4xf32, storage = 8, bits = 8, mode = prefix_exact>
 // FFN-LABEL: func.func @matvec
 // FFN: mq.constant {{.*}} : !mq.weight<2x4xf32, storage = 4, bits = 4, widths = [4, 2], group = 2, mode = extra_precision>
 // FFN: arith.constant {{.*}} : tensor<2x2xf32>

@@ -47,3 +47,33 @@ func.func @constant(%x: tensor<16xf32>, %s: tensor<1x1xf32>) -> tensor<1xf32> {
   %y = mq.matvec %x, %q, %s, %s : tensor<16xf32>, !mq.weight<1x16xf32, storage = 8, bits = 4, group = 16>, tensor<1x1xf32>, tensor<1x1xf32> -> tensor<1xf32>
   return %y : tensor<1xf32>
 }
+
+// -----
+
+// The stored model of a dynamic-width op goes to c bit planes; with groups
+// that are not whole 16-lane chunks it stays for the reference lowering.
+// CHECK-LABEL: func.func @dynamic
+// FOLD-LABEL: func.func @dynamic
+// CHECK: %[[P:.*]] = mq.pack %{{.*}} : !mq.weight<4x64xf32, storage = 8, bits = 8, group = 32, mode = prefix_exact> to !mq.weight<4x64xf32, storage = 8, bits = 8, group = 32, mode = prefix_exact, layout = #mq.layout<planes, 8>>
+// CHECK: mq.matvec_dynamic %{{.*}}, %[[P]], %{{.*}}, %{{.*}}, width
+// CHECK-NOT: mq.pack
+// CHECK: mq.matvec_dynamic %{{.*}}, %{{.*}} : tensor<64xf32>, !mq.weight<4x64xf32, storage = 8, bits = 8, group = 8>,
+func.func @dynamic(%x: tensor<64xf32>, %q: !mq.weight<4x64xf32, storage = 8, bits = 8, group = 32, mode = prefix_exact>, %s: tensor<4x2xf32>,
+                   %q8: !mq.weight<4x64xf32, storage = 8, bits = 8, group = 8>, %s8: tensor<4x8xf32>, %r: i32) -> (tensor<4xf32>, tensor<4xf32>) {
+  %y = mq.matvec_dynamic %x, %q, %s, %s, width %r : tensor<64xf32>, !mq.weight<4x64xf32, storage = 8, bits = 8, group = 32, mode = prefix_exact>, tensor<4x2xf32>, tensor<4x2xf32>, i32 -> tensor<4xf32>
+  %z = mq.matvec_dynamic %x, %q8, %s8, %s8, width %r : tensor<64xf32>, !mq.weight<4x64xf32, storage = 8, bits = 8, group = 8>, tensor<4x8xf32>, tensor<4x8xf32>, i32 -> tensor<4xf32>
+  return %y, %z : tensor<4xf32>, tensor<4xf32>
+}
+
+// -----
+
+// A constant stored model is repacked into planes at compile time.
+// FOLD-LABEL: func.func @dynamic_constant
+// FOLD: %[[C:.*]] = mq.constant dense<{{.*}}> : tensor<8x1x2xi8> : !mq.weight<1x16xf32, storage = 8, bits = 8, mode = prefix_exact, layout = #mq.layout<planes, 8>>
+// FOLD-NOT: mq.pack
+// FOLD: mq.matvec_dynamic %{{.*}}, %[[C]]
+func.func @dynamic_constant(%x: tensor<16xf32>, %s: tensor<1x1xf32>, %r: i32) -> tensor<1xf32> {
+  %q = mq.constant dense<[[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 255]]> : tensor<1x16xi8> : !mq.weight<1x16xf32, storage = 8, bits = 8, mode = prefix_exact>
+  %y = mq.matvec_dynamic %x, %q, %s, %s, width %r : tensor<16xf32>, !mq.weight<1x16xf32, storage = 8, bits = 8, mode = prefix_exact>, tensor<1x1xf32>, tensor<1x1xf32>, i32 -> tensor<1xf32>
+  return %y : tensor<1xf32>
+}

@@ -46,6 +46,24 @@ func.func @interleaved(%a: !mq.weight<4x96xf32, storage = 8, bits = 2, group = 4
   return
 }
 
+// A prefix-exact r-bit index needs r bits in every layout.
+// CHECK-LABEL: func.func @prefix_exact
+// CHECK-SAME: !mq.weight<4x16xf32, storage = 8, bits = 2, mode = prefix_exact, layout = #mq.layout<planes, 2>>
+// CHECK-SAME: !mq.weight<4x16xf32, storage = 8, bits = 3, group = 8, mode = prefix_exact, layout = #mq.layout<interleaved, 3, block = 8>>
+// CHECK-SAME: !mq.weight<6x4xf16, storage = 6, bits = 5, axis = 1, mode = prefix_exact, layout = #mq.layout<dense, 5>>
+// CHECK: mq.slice %{{.*}} : !mq.weight<4x16xf32, storage = 8, bits = 8, mode = prefix_exact> to !mq.weight<4x16xf32, storage = 8, bits = 2, mode = prefix_exact>
+// CHECK: mq.matvec %{{.*}} : tensor<16xf32>, !mq.weight<4x16xf32, storage = 8, bits = 2, mode = prefix_exact, layout = #mq.layout<planes, 2>>
+func.func @prefix_exact(%a: !mq.weight<4x16xf32, storage = 8, bits = 2, mode = prefix_exact, layout = #mq.layout<planes, 2>>,
+                        %b: !mq.weight<4x16xf32, storage = 8, bits = 3, group = 8, mode = prefix_exact, layout = #mq.layout<interleaved, 3, block = 8>>,
+                        %c: !mq.weight<6x4xf16, storage = 6, bits = 5, axis = 1, mode = prefix_exact, layout = #mq.layout<dense, 5>>,
+                        %q: !mq.weight<4x16xf32, storage = 8, bits = 8, mode = prefix_exact>,
+                        %x: tensor<16xf32>, %s: tensor<4x1xf32>) -> tensor<4xf32> {
+  %q2 = mq.slice %q : !mq.weight<4x16xf32, storage = 8, bits = 8, mode = prefix_exact> to !mq.weight<4x16xf32, storage = 8, bits = 2, mode = prefix_exact>
+  %p = mq.pack %q2 : !mq.weight<4x16xf32, storage = 8, bits = 2, mode = prefix_exact> to !mq.weight<4x16xf32, storage = 8, bits = 2, mode = prefix_exact, layout = #mq.layout<planes, 2>>
+  %y = mq.matvec %x, %p, %s, %s : tensor<16xf32>, !mq.weight<4x16xf32, storage = 8, bits = 2, mode = prefix_exact, layout = #mq.layout<planes, 2>>, tensor<4x1xf32>, tensor<4x1xf32> -> tensor<4xf32>
+  return %y : tensor<4xf32>
+}
+
 // CHECK-LABEL: func.func @constant
 // CHECK: mq.constant dense<{{\[}}[0, 3, 1], [2, 2, 0]]> : tensor<2x3xi8> : !mq.weight<2x3xf32, storage = 8, bits = 2>
 func.func @constant() -> !mq.weight<2x3xf32, storage = 8, bits = 2> {
@@ -57,4 +75,16 @@ func.func @constant() -> !mq.weight<2x3xf32, storage = 8, bits = 2> {
 // CHECK-SAME: mq.schedule = #mq.schedule<default = 4, layers = {layers.0.w1 = 2 : i64, layers.1.w1 = 8 : i64}>
 func.func @schedule() attributes {mq.schedule = #mq.schedule<default = 4, layers = {"layers.0.w1" = 2, "layers.1.w1" = 8}>} {
   return
+}
+
+// The stored model at a width chosen at run time (i32 or index).
+// CHECK-LABEL: func.func @dynamic_width
+// CHECK: mq.matvec_dynamic %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, width %{{.*}} {layer = "l0"} : tensor<16xf32>, !mq.weight<4x16xf32, storage = 8, bits = 8, mode = prefix_exact, layout = #mq.layout<planes, 8>>, tensor<4x1xf32>, tensor<4x1xf32>, i32 -> tensor<4xf32>
+// CHECK: mq.matmul_dynamic %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, width %{{.*}} : tensor<3x16xf16>, !mq.weight<4x16xf32, storage = 8, bits = 8, mode = prefix_exact, layout = #mq.layout<planes, 8>>, tensor<4x1xf32>, tensor<4x1xf32>, index -> tensor<3x4xf16>
+func.func @dynamic_width(%x: tensor<16xf32>, %xb: tensor<3x16xf16>,
+                         %w: !mq.weight<4x16xf32, storage = 8, bits = 8, mode = prefix_exact, layout = #mq.layout<planes, 8>>,
+                         %s: tensor<4x1xf32>, %r: i32, %ri: index) -> (tensor<4xf32>, tensor<3x4xf16>) {
+  %y = mq.matvec_dynamic %x, %w, %s, %s, width %r {layer = "l0"} : tensor<16xf32>, !mq.weight<4x16xf32, storage = 8, bits = 8, mode = prefix_exact, layout = #mq.layout<planes, 8>>, tensor<4x1xf32>, tensor<4x1xf32>, i32 -> tensor<4xf32>
+  %z = mq.matmul_dynamic %xb, %w, %s, %s, width %ri : tensor<3x16xf16>, !mq.weight<4x16xf32, storage = 8, bits = 8, mode = prefix_exact, layout = #mq.layout<planes, 8>>, tensor<4x1xf32>, tensor<4x1xf32>, index -> tensor<3x4xf16>
+  return %y, %z : tensor<4xf32>, tensor<3x4xf16>
 }

@@ -57,8 +57,27 @@ Operation *MQDialect::materializeConstant(OpBuilder &builder, Attribute value,
 }
 
 numerics::SliceMode matquant::mq::toNumerics(SliceMode mode) {
-  return mode == SliceMode::clamped ? numerics::SliceMode::Clamped
-                                    : numerics::SliceMode::ExtraPrecision;
+  switch (mode) {
+  case SliceMode::clamped:
+    return numerics::SliceMode::Clamped;
+  case SliceMode::extra_precision:
+    return numerics::SliceMode::ExtraPrecision;
+  case SliceMode::prefix_exact:
+    return numerics::SliceMode::PrefixExact;
+  }
+  llvm_unreachable("unknown slice mode");
+}
+
+SliceMode matquant::mq::fromNumerics(numerics::SliceMode mode) {
+  switch (mode) {
+  case numerics::SliceMode::Clamped:
+    return SliceMode::clamped;
+  case numerics::SliceMode::ExtraPrecision:
+    return SliceMode::extra_precision;
+  case numerics::SliceMode::PrefixExact:
+    return SliceMode::prefix_exact;
+  }
+  llvm_unreachable("unknown slice mode");
 }
 
 //===----------------------------------------------------------------------===//
@@ -312,7 +331,7 @@ Type WeightType::parse(AsmParser &parser) {
       if (!parsed) {
         parser.emitError(modeLoc)
             << "unknown slice mode '" << name
-            << "', expected 'clamped' or 'extra_precision'";
+            << "', expected 'clamped', 'extra_precision' or 'prefix_exact'";
         return {};
       }
       mode = *parsed;

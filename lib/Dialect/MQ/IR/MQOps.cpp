@@ -259,11 +259,12 @@ OpFoldResult DequantizeOp::fold(FoldAdaptor adaptor) {
       toMatrix(type, std::move(*idx), std::move(*alpha), std::move(*offset));
   std::vector<float> out(q.codes.size());
   unsigned c = type.getStorageBits(), r = type.getBits();
+  numerics::SliceMode mode = toNumerics(type.getMode());
   for (int64_t i = 0; i < q.rows; ++i)
     for (int64_t j = 0; j < q.cols; ++j) {
       int64_t g = q.groupIndex(i, j);
       out[i * q.cols + j] = numerics::dequantizeIndex(
-          q.codes[i * q.cols + j], q.alpha[g], q.offset[g], c, r);
+          q.codes[i * q.cols + j], q.alpha[g], q.offset[g], c, r, mode);
     }
   return makeFloats(getResult().getType(), out);
 }
@@ -447,6 +448,41 @@ LogicalResult MatmulOp::verify() {
                          << " of the result does not match the activations' "
                          << in.getDimSize(0);
   return verifyWeightOnly(*this, in.getDimSize(1), out.getDimSize(1),
+                          in.getElementType(), out.getElementType(),
+                          getWeight().getType(), getScales().getType(),
+                          getOffsets().getType());
+}
+
+/// The weight of a dynamic-width op is the stored model: the run-time width
+/// slices it.
+static LogicalResult verifyStoredModel(Operation *op, WeightType weight) {
+  if (weight.getBits() != weight.getStorageBits())
+    return op->emitOpError()
+           << "weight must be the stored model (bits = storage = "
+           << weight.getStorageBits() << "), got a " << weight.getBits()
+           << "-bit slice: the width is chosen at run time";
+  return success();
+}
+
+LogicalResult MatmulDynamicOp::verify() {
+  auto in = getInput().getType(), out = getResult().getType();
+  if (in.getDimSize(0) != out.getDimSize(0))
+    return emitOpError() << "batch size " << out.getDimSize(0)
+                         << " of the result does not match the activations' "
+                         << in.getDimSize(0);
+  if (failed(verifyStoredModel(*this, getWeight().getType())))
+    return failure();
+  return verifyWeightOnly(*this, in.getDimSize(1), out.getDimSize(1),
+                          in.getElementType(), out.getElementType(),
+                          getWeight().getType(), getScales().getType(),
+                          getOffsets().getType());
+}
+
+LogicalResult MatvecDynamicOp::verify() {
+  auto in = getInput().getType(), out = getResult().getType();
+  if (failed(verifyStoredModel(*this, getWeight().getType())))
+    return failure();
+  return verifyWeightOnly(*this, in.getDimSize(0), out.getDimSize(0),
                           in.getElementType(), out.getElementType(),
                           getWeight().getType(), getScales().getType(),
                           getOffsets().getType());

@@ -158,9 +158,7 @@ SmallVector<double> errorsFromConstants(Operation *op, const Site &site) {
       int64_t(q.alpha.size()) != q.scaleRows() * q.scaleCols() ||
       q.offset.size() != q.alpha.size())
     return {};
-  nm::SliceMode mode = site.type.getMode() == SliceMode::clamped
-                           ? nm::SliceMode::Clamped
-                           : nm::SliceMode::ExtraPrecision;
+  nm::SliceMode mode = toNumerics(site.type.getMode());
   std::vector<float> full = nm::dequantize(q, q.opts.bits, mode);
   SmallVector<double> errors;
   for (unsigned r = 1; r <= q.opts.bits; ++r)

@@ -221,7 +221,8 @@ LogicalResult MQQuantizeWeightsPass::parseOptions(nm::MatQuantOptions &opts,
     return fail("option 'widths' (" + widths +
                 ") must contain the storage width bits = " + Twine(bits));
   if (!nm::parseSliceMode(mode, opts.mode))
-    return fail("option 'mode' must be 'clamped' or 'extra_precision', got '" +
+    return fail("option 'mode' must be 'clamped', 'extra_precision' or "
+                "'prefix_exact', got '" +
                 mode + "'");
   if (method == "minmax")
     useSearch = false;
@@ -340,10 +341,7 @@ void MQQuantizeWeightsPass::runOnOperation() {
           typeWidths.push_back(r);
       auto weightType = WeightType::get(
           ctx, {rows, cols}, Float32Type::get(ctx), bits, bits, typeWidths,
-          site.axis, group,
-          opts.mode == nm::SliceMode::Clamped ? SliceMode::clamped
-                                              : SliceMode::extra_precision,
-          LayoutAttr());
+          site.axis, group, fromNumerics(opts.mode), LayoutAttr());
       OpBuilder b(cstOp);
       b.setInsertionPointAfter(cstOp);
       Location loc = cstOp->getLoc();

@@ -30,17 +30,21 @@ struct MQSelectCPULayoutPass
   using Base::Base;
   void runOnOperation() override {
     getOperation().walk([&](Operation *op) {
-      if (!isa<MatmulOp, MatvecOp>(op))
+      if (!isa<MatmulOp, MatvecOp, MatmulDynamicOp, MatvecDynamicOp>(op))
         return;
+      // A run-time width reads the stored model's bit planes.
+      bool dynamic = isa<MatmulDynamicOp, MatvecDynamicOp>(op);
       OpOperand &operand = op->getOpOperand(1);
       auto type = cast<WeightType>(operand.get().getType());
       LayoutAttr layout = type.getLayout();
       if (type.getAxis() != 0)
         return;
       unsigned idxBits = type.getIndexStorageBits();
-      bool usePlanes = idxBits <= planesMaxBits &&
-                       (type.getGroupSize() == 0 ||
-                        type.getGroupSize() % 16 == 0);
+      bool wholeChunks =
+          type.getGroupSize() == 0 || type.getGroupSize() % 16 == 0;
+      if (dynamic && !wholeChunks)
+        return; // The reference lowering runs it.
+      bool usePlanes = dynamic || (idxBits <= planesMaxBits && wholeChunks);
       LayoutAttr want;
       if (usePlanes) {
         want = LayoutAttr::get(&getContext(), LayoutKind::planes, idxBits);

@@ -53,26 +53,32 @@ def code(v, p, c):
     return round_clamp(f32(f32(v / alpha) + z), (1 << c) - 1)
 
 
-def slice_index(q, c, r):
+def slice_index(q, c, r, mode="clamped"):
     if r == c:
         return q
     s = c - r
+    if mode == "prefix_exact":  # truncation: the top r bits
+        return q >> s
     k = (q >> s) + ((q >> (s - 1)) & 1)
     return min(k, (1 << r) - 1)
 
 
-def dequant(k, p, c, r):
+def dequant(k, p, c, r, mode="clamped"):
     alpha, z, m = p
     scale = f32(alpha * float(1 << (c - r)))
+    if mode == "prefix_exact" and r < c:
+        # Mid-point of the truncated codes: m' = m + alpha * 2^(c-r-1).
+        m = f32(m + f32(alpha * float(1 << (c - r - 1))))
     return f32(f32(scale * float(k)) + m)
 
 
-def objective(vals, p, c, widths, lambdas):
+def objective(vals, p, c, widths, lambdas, mode="clamped"):
     obj = 0.0
     for r, lam in zip(widths, lambdas):
         acc = 0.0
         for v in vals:
-            d = v - dequant(slice_index(code(v, p, c), c, r), p, c, r)
+            d = v - dequant(slice_index(code(v, p, c), c, r, mode), p, c, r,
+                            mode)
             acc += d * d
         obj += lam * acc
     return obj
@@ -90,29 +96,31 @@ def grid(gmin=0.5, step=0.05):
     return g
 
 
-def search(vals, c, widths, lambdas):
+def search(vals, c, widths, lambdas, mode):
     mn, mx = min(vals), max(vals)
     if not mx > mn:
         return 1.0, 1.0
-    best = objective(vals, group_params(vals, c, 1.0, 1.0), c, widths, lambdas)
+    best = objective(vals, group_params(vals, c, 1.0, 1.0), c, widths, lambdas,
+                     mode)
     bg, bb = 1.0, 1.0
     for g in grid():
         for b in grid():
             if g == 1.0 and b == 1.0:
                 continue
-            o = objective(vals, group_params(vals, c, g, b), c, widths, lambdas)
+            o = objective(vals, group_params(vals, c, g, b), c, widths, lambdas,
+                          mode)
             if o < best:
                 best, bg, bb = o, g, b
     return bg, bb
 
 
 def quantize_channels(channels, c, method, widths=(8, 4, 2),
-                      lambdas=(0.1, 0.1, 1.0)):
+                      lambdas=(0.1, 0.1, 1.0), mode="clamped"):
     """channels: list of lists (one per output channel). Returns params."""
     out = []
     for vals in channels:
         g, b = (1.0, 1.0) if method == "minmax" else search(
-            vals, c, widths, lambdas)
+            vals, c, widths, lambdas, mode)
         out.append(group_params(vals, c, g, b))
     return out
 
@@ -143,16 +151,20 @@ def main():
 
     c = 8
     layers = {}
-    # a: min-max int8; b: matquant int8; c: matquant sliced to int2.
-    for name, method, r in [("a", "minmax", 8), ("b", "matquant", 8),
-                            ("c", "matquant", 2)]:
-        params = quantize_channels(W, c, method)
+    # a: min-max int8; b: matquant int8; c: matquant sliced to int2;
+    # e: matquant searched for prefix-exact slices, sliced to int2.
+    for name, method, r, mode in [("a", "minmax", 8, "clamped"),
+                                  ("b", "matquant", 8, "clamped"),
+                                  ("c", "matquant", 2, "clamped"),
+                                  ("e", "matquant", 2, "prefix_exact")]:
+        params = quantize_channels(W, c, method, mode=mode)
         y, tol = [], []
         for n in range(N):
             acc, mag = 0.0, 0.0
             for k in range(K):
-                wh = dequant(slice_index(code(W[n][k], params[n], c), c, r),
-                             params[n], c, r)
+                wh = dequant(slice_index(code(W[n][k], params[n], c), c, r,
+                                         mode),
+                             params[n], c, r, mode)
                 acc += x[k] * wh
                 mag += abs(x[k] * wh)
             y.append(acc)
@@ -175,7 +187,7 @@ def main():
     # The test must be able to fail: the float outputs and the three
     # quantized ones must differ by more than the tolerance.
     yf = [sum(x[k] * W[n][k] for k in range(K)) for n in range(N)]
-    for a, b in [("a", "b"), ("b", "c")]:
+    for a, b in [("a", "b"), ("b", "c"), ("c", "e")]:
         assert any(abs(p - q) > 10 * t for p, q, t in
                    zip(layers[a][0], layers[b][0], layers[a][1])), (a, b)
     assert any(abs(p - q) > 10 * t for p, q, t in
@@ -188,7 +200,8 @@ def main():
     w("// Quantizes four linear layers at compile time with mq-quantize-weights")
     w("// (a: min-max int8; b: MatQuant int8; c: MatQuant sliced to int2 by")
     w("// mq-apply-schedule; d: a linalg.matmul with a [K, N] weight and a")
-    w("// non-zero init), runs them through the reference lowering, and prints")
+    w("// non-zero init; e: MatQuant for prefix-exact slices, sliced to int2),")
+    w("// runs them through the reference lowering, and prints")
     w("// per layer the number of outputs farther than 1e-5 * sum |x * w_hat|")
     w("// from the values the generator computed in Python (float32 restated")
     w("// with struct, independent of the C++ library).")
@@ -196,10 +209,11 @@ def main():
     w("// REQUIRES: mlir-runner")
     w("// RUN: matquant-opt %s --mq-quantize-weights=\"method=minmax layers=^a$\" "
       "--mq-quantize-weights=\"layers=^[bcd]$\" "
-      "--mq-apply-schedule='schedule=\"#mq.schedule<default = 8, layers = {c = 2}>\"' "
+      "--mq-quantize-weights=\"layers=^e$ mode=prefix_exact\" "
+      "--mq-apply-schedule='schedule=\"#mq.schedule<default = 8, layers = {c = 2, e = 2}>\"' "
       "--matquant-reference-to-llvm | mlir-runner -e main "
       "-entry-point-result=void %runner_libs | FileCheck %s")
-    w("// CHECK-COUNT-4: {{^}}0{{$}}")
+    w("// CHECK-COUNT-5: {{^}}0{{$}}")
     w("// CHECK-NOT: {{.}}")
     w("")
     w("module {")
@@ -235,7 +249,7 @@ def main():
     w("    %%e = tensor.empty() : tensor<%dxf32>" % N)
     w("    %%z = linalg.fill ins(%%zero : f32) outs(%%e : tensor<%dxf32>) -> tensor<%dxf32>"
       % (N, N))
-    for name in ["a", "b", "c"]:
+    for name in ["a", "b", "c", "e"]:
         y, tol = layers[name]
         w("    %%W_%s = arith.constant dense<[%s]> : tensor<%dx%dxf32>"
           % (name, fmt2(W), N, K))

@@ -9,9 +9,10 @@ include "mlir/IR/EnumAttr.td"
 
 def MQ_SliceModeClamped : I32EnumAttrCase<"clamped", 0>;
 def MQ_SliceModeExtra : I32EnumAttrCase<"extra_precision", 1>;
+def MQ_SliceModePrefix : I32EnumAttrCase<"prefix_exact", 2>;
 def MQ_SliceMode : I32EnumAttr<"SliceMode",
     "how an r-bit slice is taken from c-bit codes",
-    [MQ_SliceModeClamped, MQ_SliceModeExtra]> {
+    [MQ_SliceModeClamped, MQ_SliceModeExtra, MQ_SliceModePrefix]> {
   let cppNamespace = "::matquant::mq";
   let genSpecializedAttr = 0;
 }

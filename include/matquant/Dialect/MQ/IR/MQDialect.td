@@ -18,9 +18,11 @@ def MQ_Dialect : Dialect {
     unsigned indices at some width r, sliced from c-bit storage codes, with
     an affine pair (alpha, m) per output channel or per group of G elements
     along the reduction axis kept in two float tensors beside it. An r-bit
-    index k dequantizes as `(alpha * 2^(c-r)) * k + m`.
+    index k dequantizes as `(alpha * 2^(c-r)) * k + m'`, where m' = m except
+    for a prefix-exact slice (r < c): m' = m + alpha * 2^(c-r-1).
 
-    The exact numerics (rounding, clamping, extra precision) follow
+    The exact numerics (rounding, clamping, extra precision, prefix exact)
+    follow
     `docs/Numerics.md`; the C++ numerics library implements them and every
     folder calls it.
 

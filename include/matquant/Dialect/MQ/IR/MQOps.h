@@ -27,6 +27,7 @@
 namespace matquant::mq {
 /// Converts between the dialect's and the numerics library's slice modes.
 numerics::SliceMode toNumerics(SliceMode mode);
+SliceMode fromNumerics(numerics::SliceMode mode);
 } // namespace matquant::mq
 
 #endif // MATQUANT_DIALECT_MQ_IR_MQOPS_H

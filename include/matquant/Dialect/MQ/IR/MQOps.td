@@ -78,9 +78,11 @@ def MQ_QuantizeOp : MQ_Op<"quantize", [Pure]> {
 def MQ_DequantizeOp : MQ_Op<"dequantize", [Pure]> {
   let summary = "expand r-bit indices to floats";
   let description = [{
-    Computes `(alpha * 2^(c-r)) * k + m` for every index k of a logical
+    Computes `(alpha * 2^(c-r)) * k + m'` for every index k of a logical
     (unpacked) weight, with the alpha and m of its group, in float32, then
-    converts to the result element type. Constant operands fold.
+    converts to the result element type; m' = m, or m + alpha * 2^(c-r-1)
+    for a prefix-exact slice with r < c (numerics::sliceOffset). Constant
+    operands fold.
 
     ```mlir
     %w = mq.dequantize %q, %s, %m : !mq.weight<8x12xf32, storage = 8, bits = 4>,
@@ -182,10 +184,11 @@ def MQ_MatmulOp : MQ_Op<"matmul", [Pure]> {
   let description = [{
     `y[b, n] = sum_k x[b, k] * W_hat[n, k]` for a weight with `axis = 0`
     (shape [N, K]) or `sum_k x[b, k] * W_hat[k, n]` for `axis = 1` (shape
-    [K, N]), where `W_hat = (alpha * 2^(c-r)) * k + m` per group. The weight
-    may be logical or packed; the activations are f32, f16 or bf16 and the
-    result has their type; accumulation is in f32. The optional `layer`
-    names the layer for precision schedules. Code generation lowers this op
+    [K, N]), where `W_hat = (alpha * 2^(c-r)) * k + m'` per group (m' as in
+    `mq.dequantize`). The weight may be logical or packed; the activations
+    are f32, f16 or bf16 and the result has their type; accumulation is in
+    f32. The optional `layer` names the layer for precision schedules. Code
+    generation lowers this op
     to fused kernels that never write the dequantized weight to memory.
 
     ```mlir
@@ -226,6 +229,72 @@ def MQ_MatvecOp : MQ_Op<"matvec", [Pure]> {
     qualified(type($weight)) `,` type($scales) `,` type($offsets) `->` type($result)
   }];
   let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Weight-only matmul / matvec at a width chosen at run time
+//===----------------------------------------------------------------------===//
+
+class MQ_DynamicWidthOp<string mnemonic, string summaryText, Type inputType,
+                        Type resultType>
+    : MQ_Op<mnemonic, [Pure]> {
+  let summary = summaryText;
+  let arguments = (ins inputType:$input, MQ_WeightType:$weight,
+                       MQ_ScaleTensor:$scales, MQ_ScaleTensor:$offsets,
+                       AnyTypeOf<[I32, Index]>:$width,
+                       OptionalAttr<StrAttr>:$layer);
+  let results = (outs resultType:$result);
+  let assemblyFormat = [{
+    $input `,` $weight `,` $scales `,` $offsets `,` `width` $width attr-dict
+    `:` type($input) `,` qualified(type($weight)) `,` type($scales) `,`
+    type($offsets) `,` type($width) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def MQ_MatmulDynamicOp : MQ_DynamicWidthOp<"matmul_dynamic",
+    "float activations times the stored model sliced to a run-time width",
+    MQ_FloatTensor2D, MQ_FloatTensor2D> {
+  let description = [{
+    `mq.matmul` on the r-bit slice of the stored c-bit model, where r is the
+    SSA value `width` (i32 or index) known only at run time:
+    `y[b, n] = sum_k x[b, k] * W_hat_r[n, k]` (axis 0) or
+    `x[b, k] * W_hat_r[k, n]` (axis 1), with W_hat_r the slice in the
+    weight's mode (docs/Numerics.md 3.1, 3.5) and its scales and offsets.
+    The weight must be the stored model itself (`bits` = `storage`): one
+    copy of the c-bit codes serves every width, so a runtime can change a
+    layer's width between calls with no reload and no second copy.
+
+    A width outside [1, c] is clamped into it (r < 1 reads as 1, r > c as
+    c); the weight's `widths` list, if any, is not enforced at run time.
+
+    With the weight in the bit-plane layout `#mq.layout<planes, c>` (plane 0
+    the most significant), the CPU kernel (`convert-mq-to-vector`) reads
+    only the planes the width needs: r planes for `prefix_exact`, r + 1 for
+    the rounding modes (plane r is the rounding bit), for r < c.
+
+    ```mlir
+    %y = mq.matmul_dynamic %x, %q, %s, %m, width %r : tensor<3x64xf32>,
+        !mq.weight<8x64xf32, storage = 8, bits = 8, mode = prefix_exact,
+                   layout = #mq.layout<planes, 8>>,
+        tensor<8x1xf32>, tensor<8x1xf32>, i32 -> tensor<3x8xf32>
+    ```
+  }];
+}
+
+def MQ_MatvecDynamicOp : MQ_DynamicWidthOp<"matvec_dynamic",
+    "a float vector times the stored model sliced to a run-time width",
+    1DTensorOf<[F32, F16, BF16]>, 1DTensorOf<[F32, F16, BF16]>> {
+  let description = [{
+    The batch-1 form of `mq.matmul_dynamic`.
+
+    ```mlir
+    %y = mq.matvec_dynamic %x, %q, %s, %m, width %r : tensor<64xf32>,
+        !mq.weight<8x64xf32, storage = 8, bits = 8,
+                   layout = #mq.layout<planes, 8>>,
+        tensor<8x1xf32>, tensor<8x1xf32>, index -> tensor<8xf32>
+    ```
+  }];
 }
 
 //===----------------------------------------------------------------------===//

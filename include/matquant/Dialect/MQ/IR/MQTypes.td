@@ -24,8 +24,10 @@ def MQ_WeightType : TypeDef<MQ_Dialect, "Weight"> {
       linalg.matmul right-hand side); the other axis is the reduction axis;
     - `group`: G > 0 gives one (alpha, m) pair per G consecutive elements of
       the reduction axis, 0 (the default) one pair per channel;
-    - `mode`: `clamped` (the paper's slice, the default) or
-      `extra_precision` (the clamp dropped, 2^r + 1 levels);
+    - `mode`: `clamped` (the paper's slice, the default),
+      `extra_precision` (the clamp dropped, 2^r + 1 levels) or
+      `prefix_exact` (truncation to the top r bits of the code,
+      reconstructed at the mid-point of the dropped bits);
     - `layout`: absent for the logical value, else a `#mq.layout` for the
       packed form.
 

@@ -115,6 +115,12 @@ def MQSelectCPULayoutPass : Pass<"mq-select-cpu-layout", "::mlir::ModuleOp"> {
     `planes` layout instead, whose kernel adds the activations under each
     plane's bits used as a lane mask (one masked add per plane and vector),
     when the group size is a multiple of 16 (or per channel).
+
+    The weight of `mq.matvec_dynamic` / `mq.matmul_dynamic` (the stored
+    c-bit model) goes to `#mq.layout<planes, c>`, from which the kernel of
+    each run-time width reads only the planes it needs, when the group size
+    is a multiple of 16 (or per channel); otherwise it is left for the
+    reference lowering.
   }];
   let options = [
     Option<"planesMaxBits", "planes-max-bits", "unsigned", /*default=*/"1",
@@ -190,7 +196,7 @@ def MQQuantizeWeightsPass : Pass<"mq-quantize-weights", "::mlir::ModuleOp"> {
     Option<"group", "group", "int64_t", /*default=*/"0",
            "Group size along the reduction axis (0: per channel)">,
     Option<"mode", "mode", "std::string", /*default=*/"\"clamped\"",
-           "Slice mode: clamped or extra_precision">,
+           "Slice mode: clamped, extra_precision or prefix_exact">,
     Option<"method", "method", "std::string", /*default=*/"\"matquant\"",
            "minmax or matquant">,
     Option<"layers", "layers", "std::string", /*default=*/"\"all\"",
@@ -283,6 +289,30 @@ def MQSelectGPULayoutPass : Pass<"mq-select-gpu-layout", "::mlir::ModuleOp"> {
     %y = mq.matvec %x, %p, %s, %m : ...
     ```
   }];
+}
+
+def MQDynamicWidthsPass : Pass<"mq-dynamic-widths", "::mlir::ModuleOp"> {
+  let summary = "Make every named layer's width a run-time value read from one table";
+  let description = [{
+    Rewrites every `mq.matvec` / `mq.matmul` with a `layer` name into
+    `mq.matvec_dynamic` / `mq.matmul_dynamic` on the stored model its
+    weight is sliced from (traced back through `mq.slice`), with the width
+    loaded from a public `memref.global @mq_widths : memref<L x i32>`, one
+    entry per distinct layer name in order of first appearance, initialised
+    to the widths the ops had. The module gets `mq.dynamic_layers`, the
+    layer names in table order. A runtime (`matquant/Runtime/LayerWidths.h`)
+    writes the table between calls: every layer can change its width with no
+    recompilation, no reload and no second copy of the weights (the CPU
+    pipeline keeps the stored model once, in bit planes).
+
+    A named op whose weight does not trace back to a stored model
+    (`bits` = `storage`) is an error.
+  }];
+  let dependentDialects = [
+    "::matquant::mq::MQDialect",
+    "::mlir::arith::ArithDialect",
+    "::mlir::memref::MemRefDialect",
+  ];
 }
 
 #endif // MATQUANT_DIALECT_MQ_TRANSFORMS_PASSES_TD

@@ -21,16 +21,17 @@ C="$BIN/matquant-gpu-compile"
   --rows-per-warp 1 --unroll 1 -o "$OUT/testB.ptx"
 "$C" --widths 4,2 --groups 32 --acts f16 --batches 4,8 --rows-per-warp 1,2 \
   -o "$OUT/testC.ptx"
-# Benchmark: the widths of the issue at group 128, fp16 activations; batch
-# tile 1 with 1, 2, 4 rows per warp (the runtime picks by N and SM count),
-# tile 4 for larger batches.
-"$C" --widths 8,4,2 --groups 128 --batches 1 --rows-per-warp 1,2,4 \
+# Benchmark: the widths of the issue at group 128, fp16 activations, batch
+# tile 1 (larger batches loop over the batch inside the kernel, the weights
+# coming from L1 / L2 after the first row); 1, 2, 4 (and 8 for int2) rows per
+# warp: the runtime picks by N and SM count, matquant-gpu-bench --tune times
+# them all. 3-bit indices (int3, extra-precision int2) carry 6 words per
+# block: they keep one block in flight so that 4 rows per warp do not spill.
+"$C" --widths 8,4 --groups 128 --batches 1 --rows-per-warp 1,2,4 \
   --unroll 2 -o "$OUT/bench_b1.ptx"
-# 3-bit indices (int3, extra-precision int2) carry 6 words per block: with
-# 2 blocks in flight at 4 rows per warp the prefetched loads would spill.
+"$C" --widths 2 --groups 128 --batches 1 --rows-per-warp 1,2,4,8 \
+  --unroll 2 -o "$OUT/bench_b1w2.ptx"
 "$C" --widths 3,2ep --groups 128 --batches 1 --rows-per-warp 1,2,4 \
   --unroll 1 -o "$OUT/bench_b1w3.ptx"
-"$C" --widths 8,4,3,2,2ep --groups 128 --batches 4 --rows-per-warp 1,2 \
-  --unroll 1 -o "$OUT/bench_b4.ptx"
 cp "$BIN/matquant-gpu-test" "$BIN/matquant-gpu-bench" "$OUT/"
 ls -la "$OUT"

@@ -11,6 +11,11 @@
 // timed with CUDA events. Weight bytes count everything a kernel must read
 // of the weights: packed indices plus scales and offsets (fp16 for cuBLAS).
 //
+// The kernel of each point is the runtime's choice (KernelLibrary::choose:
+// batch tile and rows per warp from the problem and the SM count); with
+// --tune every compiled variant of that batch tile is timed and the
+// fastest is reported (the kernel column names it).
+//
 // Output: a table, and with --json FILE a list of records {shape, batch,
 // width, mode, group, time_us, weight_gbps, pct_of_bandwidth,
 // speedup_vs_baseline, kernel} plus copy_bandwidth_gbps and device.
@@ -70,6 +75,7 @@ struct Args {
   ActType act = ActType::F16;
   int64_t rotateMiB = 1024;
   bool noCublas = false;
+  bool tune = false;
 };
 
 Args parseArgs(int argc, char **argv) {
@@ -89,6 +95,8 @@ Args parseArgs(int argc, char **argv) {
       a.cublasPath = value();
     } else if (s == "--no-cublas") {
       a.noCublas = true;
+    } else if (s == "--tune") {
+      a.tune = true;
     } else if (s == "--shapes") {
       a.shapes.clear();
       for (const std::string &sh : split(value(), ',')) {
@@ -115,7 +123,7 @@ Args parseArgs(int argc, char **argv) {
           "\nusage: matquant-gpu-bench --ptx FILE [--shapes NxK,...] "
           "[--batches 1,4,16] [--widths 8,4,3,2,2ep] [--group 128] "
           "[--act f16] [--json FILE] [--cublas libcublas.so] [--no-cublas] "
-          "[--rotate-mib 1024]");
+          "[--rotate-mib 1024] [--tune]");
     }
   }
   if (a.ptx.empty())
@@ -397,9 +405,27 @@ int main(int argc, char **argv) {
               !ctx->copyToDevice(o.offsets, scales.data(), scaleBytes))
             die(ctx->error());
         }
+        // The runtime's heuristic picked `chosen`; with --tune every
+        // compiled variant of the same batch tile (rows per warp, warps,
+        // unroll) is timed and the fastest reported.
         double us = timeIt(*ctx, rot, [&](int i) {
           launchGemv(*ctx, kernel, chosen, ops[i]);
         });
+        if (args.tune)
+          for (const GemvKernelSpec &v : lib.variants(want)) {
+            if (v.batchTile != chosen.batchTile || v.name() == chosen.name())
+              continue;
+            KernelHandle h;
+            if (!ctx->getKernel(v.name(), h))
+              die(ctx->error());
+            double t = timeIt(*ctx, rot, [&](int i) {
+              launchGemv(*ctx, h, v, ops[i]);
+            });
+            if (t < us) {
+              us = t;
+              chosen = v;
+            }
+          }
         for (GemvOperands &o : ops) {
           ctx->free(o.weights);
           ctx->free(o.scales);

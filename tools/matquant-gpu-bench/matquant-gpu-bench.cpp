@@ -13,8 +13,8 @@
 //
 // The kernel of each point is the runtime's choice (KernelLibrary::choose:
 // batch tile and rows per warp from the problem and the SM count); with
-// --tune every compiled variant of that batch tile is timed and the
-// fastest is reported (the kernel column names it).
+// --tune every compiled variant with a batch tile up to the batch is timed
+// and the fastest is reported (the kernel column names it).
 //
 // Output: a table, and with --json FILE a list of records {shape, batch,
 // width, mode, group, time_us, weight_gbps, pct_of_bandwidth,
@@ -406,14 +406,16 @@ int main(int argc, char **argv) {
             die(ctx->error());
         }
         // The runtime's heuristic picked `chosen`; with --tune every
-        // compiled variant of the same batch tile (rows per warp, warps,
-        // unroll) is timed and the fastest reported.
+        // compiled variant whose batch tile does not exceed the batch (batch
+        // tile, rows per warp, warps, unroll) is timed and the fastest
+        // reported.
         double us = timeIt(*ctx, rot, [&](int i) {
           launchGemv(*ctx, kernel, chosen, ops[i]);
         });
         if (args.tune)
           for (const GemvKernelSpec &v : lib.variants(want)) {
-            if (v.batchTile != chosen.batchTile || v.name() == chosen.name())
+            if ((v.batchTile > batch && v.batchTile != chosen.batchTile) ||
+                v.name() == chosen.name())
               continue;
             KernelHandle h;
             if (!ctx->getKernel(v.name(), h))

@@ -50,6 +50,7 @@ tools += [
     ToolSubst("matquant-gpu-compile", unresolved="fatal"),
     ToolSubst("matquant-gpu-test", unresolved="fatal"),
     ToolSubst("MatquantNumericsTests", command=os.path.join(config.matquant_obj_root, "unittests", "Numerics", "MatquantNumericsTests"), unresolved="ignore"),
+    ToolSubst("MatquantGpuRuntimeTests", command=os.path.join(config.matquant_obj_root, "unittests", "GPURuntime", "MatquantGpuRuntimeTests"), unresolved="ignore"),
 ]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 

@@ -1,0 +1,182 @@
+//===- GpuSpecTest.cpp - Host side of the GPU kernels, without a GPU ------===//
+//
+// Kernel specs and their names, the GPU layout's block, the f16 / bf16
+// conversions of the activations, PTX entry parsing, and the runtime's
+// behaviour without a driver. Everything here runs on machines with no GPU.
+//
+//===----------------------------------------------------------------------===//
+
+#include "matquant/Runtime/GpuRuntime.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+
+using namespace matquant;
+using namespace matquant::gpurt;
+
+namespace {
+
+TEST(GpuKernelSpec, NameRoundTripsEverySpec) {
+  int checked = 0;
+  for (unsigned c = 1; c <= 8; ++c)
+    for (unsigned r = 1; r <= c; ++r)
+      for (numerics::SliceMode mode :
+           {numerics::SliceMode::Clamped, numerics::SliceMode::ExtraPrecision,
+            numerics::SliceMode::PrefixExact})
+        for (int64_t g : {int64_t(0), int64_t(32), int64_t(128)})
+          for (ActType act : {ActType::F32, ActType::F16, ActType::BF16}) {
+            GemvKernelSpec s;
+            s.storageBits = c;
+            s.bits = r;
+            s.mode = mode;
+            s.groupSize = g;
+            s.act = act;
+            s.batchTile = 1 + (c + r) % 5;
+            s.rowsPerWarp = 1 + r % 4;
+            s.unroll = 1 + c % 3;
+            if (!s.validate().empty())
+              continue;
+            GemvKernelSpec back;
+            ASSERT_TRUE(GemvKernelSpec::parseName(s.name(), back)) << s.name();
+            EXPECT_EQ(back.name(), s.name());
+            EXPECT_EQ(back.storageBits, c);
+            EXPECT_EQ(back.bits, r);
+            EXPECT_EQ(back.mode, mode);
+            EXPECT_EQ(back.groupSize, g);
+            EXPECT_EQ(back.act, act);
+            ++checked;
+          }
+  EXPECT_GT(checked, 500);
+}
+
+TEST(GpuKernelSpec, ParseRejectsOtherNames) {
+  GemvKernelSpec s;
+  for (const char *bad :
+       {"", "main", "mq_gemv_c8_r4_cl_g128_f16_b1_rw2_wpb4_u2_x",
+        "mq_gemv_c8_r9_cl_g128_f16_b1_rw2_wpb4_u2",
+        "mq_gemv_c8_r4_zz_g128_f16_b1_rw2_wpb4_u2",
+        "mq_gemv_c8_r4_cl_g128_f64_b1_rw2_wpb4_u2",
+        "mq_gemv_c8_r3_cl_g8_f16_b1_rw2_wpb4_u2"})
+    EXPECT_FALSE(GemvKernelSpec::parseName(bad, s)) << bad;
+}
+
+TEST(GpuKernelSpec, ValidateNamesTheProblem) {
+  GemvKernelSpec s;
+  s.bits = 9;
+  EXPECT_NE(s.validate().find("1 <= r <= c <= 8"), std::string::npos);
+  s.bits = 3;
+  s.groupSize = 8;
+  EXPECT_NE(s.validate().find("no GPU interleaved block"), std::string::npos);
+  s.groupSize = 0;
+  s.batchTile = 0;
+  EXPECT_NE(s.validate().find("batch tile"), std::string::npos);
+}
+
+// The block: every piece of a block a whole number of words, the smallest
+// piece filling 16 bytes (8 for 1-bit pieces), dividing the group.
+TEST(GpuInterleavedBlock, MatchesItsDefinition) {
+  EXPECT_EQ(gpuInterleavedBlock(8, 0), 16);
+  EXPECT_EQ(gpuInterleavedBlock(4, 128), 32);
+  EXPECT_EQ(gpuInterleavedBlock(2, 128), 64);
+  EXPECT_EQ(gpuInterleavedBlock(3, 128), 64);
+  EXPECT_EQ(gpuInterleavedBlock(3, 32), 32);
+  EXPECT_EQ(gpuInterleavedBlock(3, 8), 0);
+  EXPECT_EQ(gpuInterleavedBlock(1, 0), 64);
+  for (unsigned bits = 1; bits <= 8; ++bits)
+    for (int64_t g : {0, 8, 16, 24, 32, 48, 64, 96, 128, 256}) {
+      int64_t e = gpuInterleavedBlock(bits, g);
+      if (!e)
+        continue;
+      EXPECT_EQ(e % 8, 0);
+      EXPECT_LE(e, 64);
+      if (g)
+        EXPECT_EQ(g % e, 0);
+      for (unsigned w : numerics::interleavedPieces(bits))
+        EXPECT_EQ((e * w / 8) % 4, 0) << bits << " " << g;
+    }
+}
+
+// f16: every one of the 65536 bit patterns converts to float and back
+// exactly (NaN stays NaN); float -> f16 rounds to nearest even, checked
+// against the neighbouring halves on random floats of every magnitude.
+TEST(HalfFloat, ExhaustiveRoundTripAndNearestEven) {
+  for (uint32_t h = 0; h < 65536; ++h) {
+    float f = halfToFloat(uint16_t(h));
+    if (std::isnan(f)) {
+      EXPECT_TRUE(std::isnan(halfToFloat(floatToHalf(f))));
+      continue;
+    }
+    EXPECT_EQ(floatToHalf(f), uint16_t(h)) << h;
+  }
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> expo(-26.0f, 17.0f);
+  for (int i = 0; i < 200000; ++i) {
+    float f = std::ldexp(1.0f + float(rng() % 1000000) / 1e6f,
+                         int(expo(rng))) * ((rng() & 1) ? -1.0f : 1.0f);
+    uint16_t h = floatToHalf(f);
+    double v = halfToFloat(h);
+    if (std::isinf(v)) {
+      EXPECT_GE(std::fabs(f), 65520.0f);
+      continue;
+    }
+    // No other half is closer.
+    for (int d : {-1, 1}) {
+      uint16_t n = uint16_t(h + d);
+      if ((n & 0x7C00) == 0x7C00 || ((n ^ h) & 0x8000))
+        continue;
+      double w = halfToFloat(n);
+      EXPECT_LE(std::fabs(v - f), std::fabs(w - f)) << f;
+      if (std::fabs(v - f) == std::fabs(w - f))
+        EXPECT_EQ(h & 1, 0) << "tie not to even at " << f;
+    }
+  }
+}
+
+TEST(BFloat16, RoundTripAndNearestEven) {
+  for (uint32_t h = 0; h < 65536; ++h) {
+    float f = bf16ToFloat(uint16_t(h));
+    if (std::isnan(f))
+      continue;
+    EXPECT_EQ(floatToBF16(f), uint16_t(h));
+  }
+  // 1 + 2^-8 is halfway between 1 and 1 + 2^-7: ties to even (1.0).
+  EXPECT_EQ(bf16ToFloat(floatToBF16(1.0f + 0x1p-8f)), 1.0f);
+  EXPECT_EQ(bf16ToFloat(floatToBF16(1.0f + 0x1p-8f + 0x1p-20f)),
+            1.0f + 0x1p-7f);
+  EXPECT_TRUE(std::isnan(bf16ToFloat(floatToBF16(NAN))));
+}
+
+TEST(Ptx, EntryNames) {
+  std::string ptx = ".version 7.8\n.target sm_90\n"
+                    ".visible .entry mq_gemv_c8_r4_cl_g128_f16_b1_rw2_wpb4_u2(\n"
+                    "  .param .u64 a\n)\n{ ret; }\n"
+                    ".visible .entry other (\n)\n{ ret; }\n";
+  std::vector<std::string> names = ptxEntryNames(ptx);
+  ASSERT_EQ(names.size(), 2u);
+  EXPECT_EQ(names[0], "mq_gemv_c8_r4_cl_g128_f16_b1_rw2_wpb4_u2");
+  EXPECT_EQ(names[1], "other");
+}
+
+// Without a driver (CI) the runtime fails cleanly, naming what is missing;
+// with one it must find a device and its SM count.
+TEST(CudaContext, CreateFailsCleanlyOrFindsADevice) {
+  std::string error;
+  std::unique_ptr<CudaContext> ctx = CudaContext::create(error);
+  if (!ctx) {
+    EXPECT_FALSE(error.empty());
+    return;
+  }
+  EXPECT_TRUE(ctx->ok());
+  EXPECT_GT(ctx->multiprocessorCount(), 0);
+  // A bad launch is refused with a message naming the kernel and problem.
+  GemvKernelSpec spec;
+  GemvOperands o;
+  EXPECT_FALSE(launchGemv(*ctx, nullptr, spec, o));
+  EXPECT_NE(ctx->error().find("launchGemv(" + spec.name() + ")"),
+            std::string::npos);
+}
+
+} // namespace

@@ -23,14 +23,12 @@ C="$BIN/matquant-gpu-compile"
   -o "$OUT/testC.ptx"
 # Benchmark: the widths of the issue at group 128, fp16 activations, batch
 # tile 1 (larger batches loop over the batch inside the kernel, the weights
-# coming from L1 / L2 after the first row) and 2, 4 for int8 / int4; 1, 2, 4 (and 8 for int2) rows per
-# warp: the runtime picks by N and SM count, matquant-gpu-bench --tune times
-# them all. 3-bit indices (int3, extra-precision int2) carry 6 words per
+# coming from L1 / L2 after the first row) and 2, 4 for int8 / int4;
+# 1, 2, 4, 8 rows per warp: the runtime picks by N and SM count,
+# matquant-gpu-bench --tune times them all. 3-bit indices (int3, extra-precision int2) carry 6 words per
 # block: they keep one block in flight so that 4 rows per warp do not spill.
-"$C" --widths 8,4 --groups 128 --batches 1 --rows-per-warp 1,2,4 \
+"$C" --widths 8,4,2 --groups 128 --batches 1 --rows-per-warp 1,2,4,8 \
   --unroll 2 -o "$OUT/bench_b1.ptx"
-"$C" --widths 2 --groups 128 --batches 1 --rows-per-warp 1,2,4,8 \
-  --unroll 2 -o "$OUT/bench_b1w2.ptx"
 "$C" --widths 3,2ep --groups 128 --batches 1 --rows-per-warp 1,2,4 \
   --unroll 1 -o "$OUT/bench_b1w3.ptx"
 # Batch tiles 2 and 4 (decode once for 2 or 4 batch rows): faster than tile

@@ -14,7 +14,7 @@ grep -E "^(FAIL|device)|kernels passed" "$OUT/test.log"
 CUBLAS=${CUBLAS:-$(ls /usr/local/cuda/lib64/libcublas.so.* 2>/dev/null | head -1)}
 [ -n "$CUBLAS" ] || CUBLAS=$(find / -xdev -name 'libcublas.so.*' 2>/dev/null | head -1)
 echo "cuBLAS: $CUBLAS"
-./matquant-gpu-bench --ptx bench_b1.ptx,bench_b1w2.ptx,bench_b1w3.ptx,bench_t2.ptx,bench_t4.ptx --tune \
+./matquant-gpu-bench --ptx bench_b1.ptx,bench_b1w3.ptx,bench_t2.ptx,bench_t4.ptx --tune \
   --cublas "$CUBLAS" --json "$OUT/gpu-bench.json" ${BENCH_ARGS:-} 2>&1 | tee "$OUT/bench.log"
 # SASS of the batch-1 int4 and int2 kernels (4 rows per warp), for the
 # hot-loop analysis in docs/GPU-results.md.

@@ -10,6 +10,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 #include <dlfcn.h>
 
 using namespace matquant::gpurt;
@@ -354,6 +356,29 @@ bool KernelLibrary::load(CudaContext &ctx, const std::string &ptx) {
     if (!ctx.getKernel(entry, handle))
       return false;
     kernels[entry] = {spec, handle};
+  }
+  return true;
+}
+
+bool KernelLibrary::loadFiles(CudaContext &ctx,
+                              const std::string &commaSeparated,
+                              std::string &error) {
+  std::stringstream list(commaSeparated);
+  std::string file;
+  while (std::getline(list, file, ',')) {
+    if (file.empty())
+      continue;
+    std::ifstream in(file);
+    if (!in) {
+      error = "cannot read " + file;
+      return false;
+    }
+    std::stringstream text;
+    text << in.rdbuf();
+    if (!load(ctx, text.str())) {
+      error = file + ": " + ctx.error();
+      return false;
+    }
   }
   return true;
 }

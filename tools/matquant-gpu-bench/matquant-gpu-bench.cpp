@@ -247,15 +247,8 @@ int main(int argc, char **argv) {
   if (!ctx)
     die(error);
   KernelLibrary lib;
-  for (const std::string &file : split(args.ptx, ',')) {
-    std::ifstream in(file);
-    if (!in)
-      die("cannot read " + file);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    if (!lib.load(*ctx, ss.str()))
-      die(file + ": " + ctx->error());
-  }
+  if (!lib.loadFiles(*ctx, args.ptx, error))
+    die(error);
   int sms = ctx->multiprocessorCount();
   std::printf("device: %s (sm_%d%d), %d multiprocessors; %zu kernels\n",
               ctx->deviceName().c_str(), ctx->computeCapabilityMajor(),

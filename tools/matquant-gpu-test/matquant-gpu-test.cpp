@@ -93,16 +93,6 @@ Args parseArgs(int argc, char **argv) {
   return a;
 }
 
-std::vector<std::string> splitList(const std::string &s) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  std::string item;
-  while (std::getline(ss, item, ','))
-    if (!item.empty())
-      out.push_back(item);
-  return out;
-}
-
 struct Case {
   int64_t n, k, nb;
 };
@@ -261,20 +251,9 @@ int main(int argc, char **argv) {
     return 2;
   }
   KernelLibrary lib;
-  for (const std::string &file : splitList(args.ptx)) {
-    std::ifstream in(file);
-    if (!in) {
-      std::fprintf(stderr, "matquant-gpu-test: error: cannot read %s\n",
-                   file.c_str());
-      return 2;
-    }
-    std::stringstream ss;
-    ss << in.rdbuf();
-    if (!lib.load(*ctx, ss.str())) {
-      std::fprintf(stderr, "matquant-gpu-test: error: %s: %s\n", file.c_str(),
-                   ctx->error().c_str());
-      return 2;
-    }
+  if (!lib.loadFiles(*ctx, args.ptx, error)) {
+    std::fprintf(stderr, "matquant-gpu-test: error: %s\n", error.c_str());
+    return 2;
   }
   std::printf("device: %s, %d multiprocessors; %zu kernels in %s\n",
               ctx->deviceName().c_str(), ctx->multiprocessorCount(),

@@ -109,6 +109,10 @@ public:
   /// Loads `ptx` into `ctx` and indexes every entry whose name parses as a
   /// GemvKernelSpec. May be called for several PTX files.
   bool load(CudaContext &ctx, const std::string &ptx);
+  /// Reads and loads every PTX file of a comma-separated list; on failure
+  /// `error` names the file and what went wrong.
+  bool loadFiles(CudaContext &ctx, const std::string &commaSeparated,
+                 std::string &error);
   /// The compiled kernels with the same widths, mode, group and
   /// activation type as `want` (batch tile, rows per warp, warps and
   /// unroll may vary).

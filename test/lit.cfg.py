@@ -49,6 +49,7 @@ tools += [
     ToolSubst("llama-ref", unresolved="fatal"),
     ToolSubst("matquant-gpu-compile", unresolved="fatal"),
     ToolSubst("matquant-gpu-test", unresolved="fatal"),
+    ToolSubst("matquant-gpu-bench", unresolved="fatal"),
     ToolSubst("MatquantNumericsTests", command=os.path.join(config.matquant_obj_root, "unittests", "Numerics", "MatquantNumericsTests"), unresolved="ignore"),
     ToolSubst("MatquantGpuRuntimeTests", command=os.path.join(config.matquant_obj_root, "unittests", "GPURuntime", "MatquantGpuRuntimeTests"), unresolved="ignore"),
 ]

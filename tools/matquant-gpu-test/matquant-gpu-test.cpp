@@ -62,6 +62,14 @@ struct Args {
   std::exit(2);
 }
 
+double toNumber(const std::string &flag, const std::string &s) {
+  char *end = nullptr;
+  double v = std::strtod(s.c_str(), &end);
+  if (s.empty() || *end || !(v >= 0))
+    usage((flag + ": not a non-negative number: '" + s + "'").c_str());
+  return v;
+}
+
 Args parseArgs(int argc, char **argv) {
   Args a;
   for (int i = 1; i < argc; ++i) {
@@ -76,13 +84,13 @@ Args parseArgs(int argc, char **argv) {
     else if (s == "--filter")
       a.filter = value();
     else if (s == "--seed")
-      a.seed = unsigned(std::stoul(value()));
+      a.seed = unsigned(toNumber(s, value()));
     else if (s == "--tol-f32")
-      a.tolF32 = std::stod(value());
+      a.tolF32 = toNumber(s, value());
     else if (s == "--tol-f16")
-      a.tolF16 = std::stod(value());
+      a.tolF16 = toNumber(s, value());
     else if (s == "--tol-bf16")
-      a.tolBF16 = std::stod(value());
+      a.tolBF16 = toNumber(s, value());
     else if (s == "-v")
       a.verbose = true;
     else

@@ -1,7 +1,7 @@
 // mq.dot4: u8 x s8 4-way dot products into i32 lanes. The expected values
 // were computed by hand-written Python from the definition (the unsigned
 // bytes 128..255 are printed as negative i8 in the constant).
-// REQUI-40536, -30160, -17352, 2496, 23752, -17072, -168, -14112, -5656, -912, -2440, 1792, 29192, 11408, -9832, 29472: mlir-runner
+// REQUIRES: mlir-runner
 // RUN: matquant-opt %s --matquant-reference-to-llvm | mlir-runner -e main -entry-point-result=void %runner_libs | FileCheck %s
 // RUN: matquant-opt %s --matquant-cpu-to-llvm | mlir-runner -e main -entry-point-result=void %runner_libs | FileCheck %s
 // The VNNI lowering (vpdpbusd), where the CPU has it:

@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "matquant/Dialect/MQ/Transforms/Passes.h"
+#include "matquant/Numerics/Activations.h"
 #include "matquant/Numerics/Search.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -24,6 +25,10 @@
 #include "llvm/ADT/SetVector.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/Regex.h"
+
+#include <cmath>
+#include <deque>
+#include <sstream>
 
 namespace matquant::mq {
 #define GEN_PASS_DEF_MQQUANTIZEWEIGHTSPASS
@@ -121,7 +126,7 @@ SmallVector<AffineMap> matmulMaps(MLIRContext *ctx, bool transposedB) {
 }
 
 /// Recognizes a weight-stationary linear op with a constant f32 weight.
-std::optional<LinearSite> matchSite(Operation *op) {
+std::optional<LinearSite> matchLinalgSite(Operation *op) {
   LinearSite site;
   if (auto mv = dyn_cast<linalg::MatvecOp>(op)) {
     if (!mv.hasPureTensorSemantics() || mv.getInputs().size() != 2 ||
@@ -162,6 +167,12 @@ std::optional<LinearSite> matchSite(Operation *op) {
   return site;
 }
 
+/// A matched site, nothing (not a weight-stationary linear op), or failure
+/// after an error was emitted.
+FailureOr<std::optional<LinearSite>> matchSite(Operation *op) {
+  return matchLinalgSite(op);
+}
+
 //===----------------------------------------------------------------------===//
 // Building
 //===----------------------------------------------------------------------===//
@@ -183,6 +194,46 @@ ElementsAttr makeElements(RankedTensorType type, ArrayRef<char> raw,
   return DenseResourceElementsAttr::get(type, blobName, std::move(blob));
 }
 
+/// Replaces the linear op of `site` by the mq op on the quantized weight
+/// `qv`; returns the new mq op.
+Operation *rewriteSite(LinearSite &site, const QuantizedValues &qv) {
+  Operation *op = site.op;
+  MLIRContext *ctx = op->getContext();
+  OpBuilder b(op);
+  Location loc = op->getLoc();
+  auto resultType = cast<RankedTensorType>(site.init.getType());
+  auto layerAttr = StringAttr::get(ctx, site.layer);
+  Value y;
+  if (site.isMatvec)
+    y = MatvecOp::create(b, loc, resultType, site.input, qv.codes, qv.scales,
+                         qv.offsets, layerAttr);
+  else
+    y = MatmulOp::create(b, loc, resultType, site.input, qv.codes, qv.scales,
+                         qv.offsets, layerAttr);
+  Operation *mqOp = y.getDefiningOp();
+  mqOp->setAttr("mq.slice_errors", DenseF64ArrayAttr::get(ctx, qv.sliceErrors));
+  mqOp->setAttr("mq.weight_sq_norm",
+                FloatAttr::get(Float64Type::get(ctx), qv.squaredNorm));
+  if (!isPositiveZero(site.init)) {
+    // result = init + x W^T, as the linalg op accumulates into its init.
+    Value empty = tensor::EmptyOp::create(b, loc, resultType.getShape(),
+                                          resultType.getElementType());
+    y = linalg::AddOp::create(b, loc, TypeRange{resultType},
+                              ValueRange{site.init, y}, ValueRange{empty})
+            .getResult(0);
+  }
+  op->getResult(0).replaceAllUsesWith(y);
+  op->erase();
+  return mqOp;
+}
+
+/// `v` the way `operator<<` prints a double ("0.5", "-1").
+std::string shortDouble(double v) {
+  std::ostringstream os;
+  os << v;
+  return os.str();
+}
+
 struct MQQuantizeWeightsPass
     : matquant::mq::impl::MQQuantizeWeightsPassBase<MQQuantizeWeightsPass> {
   using Base::Base;
@@ -191,10 +242,12 @@ struct MQQuantizeWeightsPass
 
   /// Parses and checks the options; emits an error and returns failure on
   /// bad ones.
-  LogicalResult parseOptions(nm::MatQuantOptions &opts, bool &useSearch);
+  LogicalResult parseOptions(nm::MatQuantOptions &opts,
+                             nm::CalibrationOptions &calib, bool &useSearch);
 };
 
 LogicalResult MQQuantizeWeightsPass::parseOptions(nm::MatQuantOptions &opts,
+                                                  nm::CalibrationOptions &calib,
                                                   bool &useSearch) {
   ModuleOp module = getOperation();
   auto fail = [&](const Twine &msg) {
@@ -241,15 +294,61 @@ LogicalResult MQQuantizeWeightsPass::parseOptions(nm::MatQuantOptions &opts,
                      opts);
   if (!err.empty())
     return fail("bad options: " + err);
+  // Calibration options.
+  bool calibrated = !calibration.empty();
+  if (calibrated && !useSearch)
+    return fail("option 'calibration' needs method=matquant (min-max "
+                "quantization uses no activations)");
+  if (!calibrated && (gptqLambdas != "" || weightedSearch ||
+                      damp.getNumOccurrences()))
+    return fail("options 'damp', 'gptq-lambdas' and 'weighted-search' need "
+                "'calibration'");
+  if (!(damp >= 0) || !std::isfinite(damp))
+    return fail("option 'damp' must be finite and >= 0, got " + shortDouble(damp));
+  calib.damp = damp;
+  calib.weightedSearch = weightedSearch;
+  if (!gptqLambdas.empty()) {
+    err = nm::parseDoubleList(gptqLambdas, calib.propagationLambdas);
+    if (!err.empty())
+      return fail("option 'gptq-lambdas': " + err);
+    if (calib.propagationLambdas.size() != opts.widths.size())
+      return fail("option 'gptq-lambdas' needs one value per width (" +
+                  Twine(opts.widths.size()) + "), got " +
+                  Twine(calib.propagationLambdas.size()));
+    double sum = 0;
+    for (double l : calib.propagationLambdas) {
+      if (!(l >= 0))
+        return fail("option 'gptq-lambdas': every value must be >= 0, got " +
+                    shortDouble(l));
+      sum += l;
+    }
+    if (!(sum > 0))
+      return fail("option 'gptq-lambdas' must not be all 0");
+  }
   return success();
 }
+
+/// The quantized model of one (weight constant, axis) before it is
+/// materialized.
+struct PendingWeight {
+  Operation *constant = nullptr;
+  unsigned axis = 0;
+  /// The sites that use it, in walk order.
+  SmallVector<LinearSite *> sites;
+  bool isResource = false;
+  nm::QuantizedMatrix q;
+  SmallVector<double> sliceErrors;
+  double squaredNorm = 0;
+  int64_t calibrationRows = 0;
+};
 
 void MQQuantizeWeightsPass::runOnOperation() {
   ModuleOp module = getOperation();
   MLIRContext *ctx = &getContext();
   nm::MatQuantOptions opts;
+  nm::CalibrationOptions calibOpts;
   bool useSearch = true;
-  if (failed(parseOptions(opts, useSearch)))
+  if (failed(parseOptions(opts, calibOpts, useSearch)))
     return signalPassFailure();
 
   // Layer selection.
@@ -273,8 +372,20 @@ void MQQuantizeWeightsPass::runOnOperation() {
     return regex->match(name);
   };
 
+  // The calibration activations.
+  nm::ActivationSet acts;
+  bool calibrated = !calibration.empty();
+  if (calibrated) {
+    std::string err = nm::readActivations(calibration, acts);
+    if (!err.empty()) {
+      mlir::emitError(module.getLoc())
+          << "mq-quantize-weights: calibration file " << err;
+      return signalPassFailure();
+    }
+  }
+
   // Collect the sites first; names are generated in walk order.
-  SmallVector<LinearSite> sites;
+  std::deque<LinearSite> sites;
   llvm::StringSet<> usedNames;
   module.walk([&](Operation *op) {
     if (auto name = op->getAttrOfType<StringAttr>("mq.layer"))
@@ -282,9 +393,23 @@ void MQQuantizeWeightsPass::runOnOperation() {
     if (auto name = op->getAttrOfType<StringAttr>("layer"))
       usedNames.insert(name.getValue());
   });
-  int64_t counter = 0;
+  // Every linear layer name of the module (selected or not, quantized
+  // already or not), for the check of the calibration file.
+  llvm::StringSet<> linearNames;
   module.walk([&](Operation *op) {
-    std::optional<LinearSite> site = matchSite(op);
+    if (isa<MatvecOp, MatmulOp>(op))
+      if (auto name = op->getAttrOfType<StringAttr>("layer"))
+        linearNames.insert(name.getValue());
+  });
+  int64_t counter = 0;
+  bool matchFailed = false;
+  module.walk([&](Operation *op) {
+    FailureOr<std::optional<LinearSite>> matched = matchSite(op);
+    if (failed(matched)) {
+      matchFailed = true;
+      return;
+    }
+    std::optional<LinearSite> site = *matched;
     if (!site)
       return;
     if (auto name = op->getAttrOfType<StringAttr>("mq.layer")) {
@@ -297,112 +422,162 @@ void MQQuantizeWeightsPass::runOnOperation() {
       usedNames.insert(generated);
       site->layer = generated;
     }
+    linearNames.insert(site->layer);
     if (selected(site->layer))
       sites.push_back(*site);
   });
+  if (matchFailed)
+    return signalPassFailure();
 
-  // Quantize each (constant, axis) once.
-  DenseMap<std::pair<Operation *, unsigned>, QuantizedValues> cache;
+  if (calibrated) {
+    for (const nm::LayerActivations &l : acts.layers)
+      if (!linearNames.contains(l.layer)) {
+        mlir::emitError(module.getLoc())
+            << "mq-quantize-weights: calibration file " << calibration
+            << " has activations for layer '" << l.layer
+            << "', which is not a linear layer of this module (a file of "
+               "another model?)";
+        return signalPassFailure();
+      }
+  }
+
+  // Group the sites by (constant, axis): each is quantized once.
+  std::vector<PendingWeight> pending;
+  DenseMap<std::pair<Operation *, unsigned>, size_t> index;
   for (LinearSite &site : sites) {
-    Operation *op = site.op;
-    auto wType = cast<RankedTensorType>(site.weight.getType());
+    auto key = std::make_pair(site.weight.getDefiningOp(), site.axis);
+    auto [it, inserted] = index.try_emplace(key, pending.size());
+    if (inserted) {
+      pending.emplace_back();
+      pending.back().constant = key.first;
+      pending.back().axis = site.axis;
+    }
+    pending[it->second].sites.push_back(&site);
+  }
+
+  // Quantize everything before changing the IR, so that a failure leaves
+  // the module as it was.
+  for (PendingWeight &pw : pending) {
+    LinearSite &first = *pw.sites.front();
+    Operation *op = first.op;
+    auto wType = cast<RankedTensorType>(first.weight.getType());
     int64_t rows = wType.getDimSize(0), cols = wType.getDimSize(1);
-    Operation *cstOp = site.weight.getDefiningOp();
-    auto key = std::make_pair(cstOp, site.axis);
-    auto it = cache.find(key);
-    if (it == cache.end()) {
-      bool isResource = false;
-      std::optional<std::vector<float>> w =
-          readConstantWeight(site.weight, isResource);
-      if (!w) {
-        op->emitOpError() << "weight of layer '" << site.layer
-                          << "' is a resource blob whose data is not loaded";
+    std::optional<std::vector<float>> w =
+        readConstantWeight(first.weight, pw.isResource);
+    if (!w) {
+      op->emitOpError() << "weight of layer '" << first.layer
+                        << "' is a resource blob whose data is not loaded";
+      return signalPassFailure();
+    }
+    nm::MatQuantOptions o = opts;
+    o.quant.axis = pw.axis;
+    std::string err = nm::validate(rows, cols, o);
+    if (!err.empty()) {
+      op->emitOpError() << "cannot quantize the " << rows << "x" << cols
+                        << " weight of layer '" << first.layer << "': " << err;
+      return signalPassFailure();
+    }
+    if (calibrated) {
+      // The rows of every layer that uses this weight.
+      int64_t k = pw.axis == 0 ? cols : rows;
+      std::vector<float> x;
+      int64_t samples = 0;
+      for (LinearSite *site : pw.sites) {
+        const nm::LayerActivations *a = acts.find(site->layer);
+        auto diag = [&]() {
+          return site->op->emitOpError()
+                 << "calibration of layer '" << site->layer << "': ";
+        };
+        if (!a) {
+          diag() << "no activations for it in " << calibration;
+          return signalPassFailure();
+        }
+        if (a->k != k) {
+          diag() << "the activations in " << calibration << " have " << a->k
+                 << " columns, but the layer's reduction length is " << k;
+          return signalPassFailure();
+        }
+        if (a->samples == 0) {
+          diag() << "the activations in " << calibration << " have no rows";
+          return signalPassFailure();
+        }
+        int64_t bad = nm::firstNonFinite(*a);
+        if (bad >= 0) {
+          diag() << "activation (row " << bad / k << ", column " << bad % k
+                 << ") in " << calibration << " is not finite";
+          return signalPassFailure();
+        }
+        x.insert(x.end(), a->data.begin(), a->data.end());
+        samples += a->samples;
+      }
+      pw.q = nm::quantizeCalibrated(w->data(), rows, cols, x.data(), samples,
+                                    o, calibOpts, &err);
+      if (pw.q.rows == 0) {
+        op->emitOpError() << "calibrated quantization of layer '"
+                          << first.layer << "' failed: " << err;
         return signalPassFailure();
       }
-      nm::MatQuantOptions o = opts;
-      o.quant.axis = site.axis;
-      std::string err = nm::validate(rows, cols, o);
-      if (!err.empty()) {
-        op->emitOpError() << "cannot quantize the " << rows << "x" << cols
-                          << " weight of layer '" << site.layer << "': " << err;
-        return signalPassFailure();
-      }
-      nm::QuantizedMatrix q =
-          useSearch ? nm::quantizeMatQuant(w->data(), rows, cols, o)
-                    : nm::quantize(w->data(), rows, cols, o.quant);
-      QuantizedValues qv;
-      for (unsigned r = 1; r <= bits; ++r)
-        qv.sliceErrors.push_back(nm::weightError(q, r, o.mode, w->data()));
-      qv.squaredNorm = nm::squaredNorm(w->data(), rows * cols);
-
-      SmallVector<int64_t> typeWidths;
-      if (restrictWidths)
-        for (unsigned r : opts.widths)
-          typeWidths.push_back(r);
-      auto weightType = WeightType::get(
-          ctx, {rows, cols}, Float32Type::get(ctx), bits, bits, typeWidths,
-          site.axis, group, fromNumerics(opts.mode), LayoutAttr());
-      OpBuilder b(cstOp);
-      b.setInsertionPointAfter(cstOp);
-      Location loc = cstOp->getLoc();
-      std::string base = site.layer;
-      std::replace(base.begin(), base.end(), '.', '_');
-      auto raw = [](const auto &v) {
-        return ArrayRef<char>(reinterpret_cast<const char *>(v.data()),
-                              v.size() * sizeof(v[0]));
-      };
-      ElementsAttr codes =
-          makeElements(weightType.getStorageTensorType(), raw(q.codes),
-                       isResource, base + "_codes");
-      RankedTensorType scaleType = weightType.getScaleTensorType();
-      ElementsAttr scales =
-          makeElements(scaleType, raw(q.alpha), isResource, base + "_scales");
-      ElementsAttr offsets =
-          makeElements(scaleType, raw(q.offset), isResource, base + "_offsets");
-      qv.codes = ConstantOp::create(b, loc, weightType, codes);
-      qv.scales =
-          arith::ConstantOp::create(b, loc, scaleType, cast<TypedAttr>(scales));
-      qv.offsets = arith::ConstantOp::create(b, loc, scaleType,
-                                             cast<TypedAttr>(offsets));
-      it = cache.try_emplace(key, std::move(qv)).first;
+      pw.calibrationRows = samples;
+    } else {
+      pw.q = useSearch ? nm::quantizeMatQuant(w->data(), rows, cols, o)
+                       : nm::quantize(w->data(), rows, cols, o.quant);
     }
-    const QuantizedValues &qv = it->second;
+    for (unsigned r = 1; r <= bits; ++r)
+      pw.sliceErrors.push_back(nm::weightError(pw.q, r, o.mode, w->data()));
+    pw.squaredNorm = nm::squaredNorm(w->data(), rows * cols);
+  }
 
-    OpBuilder b(op);
-    Location loc = op->getLoc();
-    auto resultType = cast<RankedTensorType>(site.init.getType());
-    auto layerAttr = StringAttr::get(ctx, site.layer);
-    Value y;
-    if (site.isMatvec)
-      y = MatvecOp::create(b, loc, resultType, site.input, qv.codes, qv.scales,
-                           qv.offsets, layerAttr);
-    else
-      y = MatmulOp::create(b, loc, resultType, site.input, qv.codes, qv.scales,
-                           qv.offsets, layerAttr);
-    y.getDefiningOp()->setAttr("mq.slice_errors",
-                               DenseF64ArrayAttr::get(ctx, qv.sliceErrors));
-    y.getDefiningOp()->setAttr(
-        "mq.weight_sq_norm",
-        FloatAttr::get(Float64Type::get(ctx), qv.squaredNorm));
-    if (!isPositiveZero(site.init)) {
-      // result = init + x W^T, as the linalg op accumulates into its init.
-      Value empty = tensor::EmptyOp::create(b, loc, resultType.getShape(),
-                                            resultType.getElementType());
-      y = linalg::AddOp::create(b, loc, TypeRange{resultType},
-                                ValueRange{site.init, y}, ValueRange{empty})
-              .getResult(0);
+  // Materialize the quantized weights and rewrite the ops.
+  for (PendingWeight &pw : pending) {
+    Operation *cstOp = pw.constant;
+    const LinearSite &first = *pw.sites.front();
+    auto wType = cast<RankedTensorType>(first.weight.getType());
+    int64_t rows = wType.getDimSize(0), cols = wType.getDimSize(1);
+    SmallVector<int64_t> typeWidths;
+    if (restrictWidths)
+      for (unsigned r : opts.widths)
+        typeWidths.push_back(r);
+    auto weightType = WeightType::get(
+        ctx, {rows, cols}, Float32Type::get(ctx), bits, bits, typeWidths,
+        pw.axis, group, fromNumerics(opts.mode), LayoutAttr());
+    OpBuilder b(cstOp);
+    b.setInsertionPointAfter(cstOp);
+    Location loc = cstOp->getLoc();
+    std::string base = first.layer;
+    std::replace(base.begin(), base.end(), '.', '_');
+    auto raw = [](const auto &v) {
+      return ArrayRef<char>(reinterpret_cast<const char *>(v.data()),
+                            v.size() * sizeof(v[0]));
+    };
+    ElementsAttr codes =
+        makeElements(weightType.getStorageTensorType(), raw(pw.q.codes),
+                     pw.isResource, base + "_codes");
+    RankedTensorType scaleType = weightType.getScaleTensorType();
+    ElementsAttr scales = makeElements(scaleType, raw(pw.q.alpha),
+                                       pw.isResource, base + "_scales");
+    ElementsAttr offsets = makeElements(scaleType, raw(pw.q.offset),
+                                        pw.isResource, base + "_offsets");
+    QuantizedValues qv;
+    qv.codes = ConstantOp::create(b, loc, weightType, codes);
+    qv.scales =
+        arith::ConstantOp::create(b, loc, scaleType, cast<TypedAttr>(scales));
+    qv.offsets =
+        arith::ConstantOp::create(b, loc, scaleType, cast<TypedAttr>(offsets));
+    qv.sliceErrors = pw.sliceErrors;
+    qv.squaredNorm = pw.squaredNorm;
+    for (LinearSite *site : pw.sites) {
+      Operation *newOp = rewriteSite(*site, qv);
+      if (calibrated)
+        newOp->setAttr("mq.calibration_rows",
+                       IntegerAttr::get(IntegerType::get(ctx, 64),
+                                        pw.calibrationRows));
     }
-    op->getResult(0).replaceAllUsesWith(y);
-    op->erase();
   }
 
   // Drop float weights that no longer have users.
-  llvm::SetVector<Operation *> constants;
-  for (auto &entry : cache)
-    constants.insert(entry.first.first);
-  for (Operation *cstOp : constants)
-    if (cstOp->use_empty())
-      cstOp->erase();
+  for (PendingWeight &pw : pending)
+    if (pw.constant->use_empty())
+      pw.constant->erase();
 }
 
 } // namespace

@@ -185,6 +185,18 @@ def MQQuantizeWeightsPass : Pass<"mq-quantize-weights", "::mlir::ModuleOp"> {
     ```
     Weights given as `dense_resource` blobs produce `dense_resource` codes,
     scales and offsets.
+
+    With `calibration=FILE` (an activation file, `Numerics/Activations.h`,
+    written by `matquant-report --write-activations` from
+    `mq-capture-layer-inputs` runs), `method=matquant` runs the calibrated
+    quantizer instead (`quantizeCalibrated`: GPTQ with H = 2 X^T X + `damp`,
+    the clip factors searched per group on the error-compensated weights,
+    the column error lambda-weighted over the slices, or weighted by
+    `gptq-lambdas`). Every rewritten layer needs its activations, found by
+    layer name, with K columns (K the reduction length) and finite values; a
+    weight shared by several layers is calibrated on all their rows. Every
+    layer of the file must name a linear layer of the module. The new op
+    also carries `mq.calibration_rows`, the number of rows used.
   }];
   let options = [
     Option<"bits", "bits", "unsigned", /*default=*/"8",
@@ -214,6 +226,18 @@ def MQQuantizeWeightsPass : Pass<"mq-quantize-weights", "::mlir::ModuleOp"> {
     Option<"restrictWidths", "restrict-widths", "bool", /*default=*/"false",
            "Record `widths` in the weight type, so that only those slices "
            "may be taken later">,
+    Option<"calibration", "calibration", "std::string", /*default=*/"\"\"",
+           "Activation file (matquant-report --write-activations): method "
+           "`matquant` then runs the calibrated quantizer (GPTQ) on each "
+           "layer with its own inputs">,
+    Option<"damp", "damp", "double", /*default=*/"0.01",
+           "Calibrated: dampening of H = 2 X^T X, fraction of its mean "
+           "diagonal">,
+    Option<"gptqLambdas", "gptq-lambdas", "std::string", /*default=*/"\"\"",
+           "Calibrated: weights of the error GPTQ propagates, one per width "
+           "(default: `lambdas`)">,
+    Option<"weightedSearch", "weighted-search", "bool", /*default=*/"false",
+           "Calibrated: weigh the clipping search by diag(X^T X)">,
   ];
   let dependentDialects = [
     "::matquant::mq::MQDialect",

@@ -54,6 +54,10 @@ struct LinearSite {
   /// The weight's channel axis: 0 for [N, K], 1 for [K, N].
   unsigned axis = 0;
   bool isMatvec = false;
+  /// The activation has several row dimensions (a broadcast-weight
+  /// linalg.batch_matmul, or a generic contraction with several m loops):
+  /// they are collapsed into one for the mq.matmul and expanded after it.
+  bool collapseRows = false;
   std::string layer;
 };
 
@@ -167,9 +171,154 @@ std::optional<LinearSite> matchLinalgSite(Operation *op) {
   return site;
 }
 
+/// True if `v` is an arith.constant f32 tensor of any rank: a weight that
+/// does not change at run time.
+bool isFloatConstant(Value v) {
+  auto cst = v.getDefiningOp<arith::ConstantOp>();
+  auto type = cst ? dyn_cast<RankedTensorType>(cst.getType()) : nullptr;
+  return type && type.getElementType().isF32();
+}
+
+/// True if `body` is exactly `yield(addf(out, mulf(in0, in1)))`, the operands
+/// of the mulf and of the addf in either order (both commute exactly).
+bool isMulAddBody(Block &body) {
+  if (body.getNumArguments() != 3 || !llvm::hasNItems(body, 3))
+    return false;
+  auto mul = dyn_cast<arith::MulFOp>(&body.front());
+  auto add = dyn_cast<arith::AddFOp>(body.front().getNextNode());
+  auto yield = dyn_cast<linalg::YieldOp>(body.getTerminator());
+  if (!mul || !add || !yield || yield.getNumOperands() != 1 ||
+      yield.getOperand(0) != add.getResult())
+    return false;
+  Value a = body.getArgument(0), b = body.getArgument(1),
+        c = body.getArgument(2), p = mul.getResult();
+  return ((mul.getLhs() == a && mul.getRhs() == b) ||
+          (mul.getLhs() == b && mul.getRhs() == a)) &&
+         ((add.getLhs() == c && add.getRhs() == p) ||
+          (add.getLhs() == p && add.getRhs() == c));
+}
+
+/// linalg.batch_matmul and linalg.generic contractions with a constant
+/// weight. The loops are classified from the indexing maps: k (reduction,
+/// in the activation and the weight), n (the weight and the result), m
+/// (the activation and the result) and batch (all three). Rewritten when
+/// there is one k and one n loop, no batch loop, the weight is (n, k) or
+/// (k, n), the activation (m..., k) and the result (m..., n) with the m
+/// loops in the same order: no m loop gives an mq.matvec, one an
+/// mq.matmul, several an mq.matmul on the collapsed rows. Any other
+/// contraction with a constant f32 weight gets a warning saying why it stays
+/// in float; ops that are not multiply-add contractions are not linear ops
+/// and are passed over silently.
+/// The site of contraction `op` with input `wIdx` as the weight, or why it
+/// cannot be rewritten.
+FailureOr<LinearSite> contractionSite(linalg::LinalgOp op, int wIdx,
+                                      std::string &why) {
+  int xIdx = 1 - wIdx;
+  auto warn = [&](const Twine &reason) -> FailureOr<LinearSite> {
+    why = reason.str();
+    return failure();
+  };
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  AffineMap xm = maps[xIdx], wm = maps[wIdx], om = maps[2];
+  if (!xm.isProjectedPermutation() || !wm.isProjectedPermutation() ||
+      !om.isProjectedPermutation())
+    return warn("an indexing map is not a projected permutation");
+  SmallVector<unsigned> m, n, k, batch;
+  SmallVector<utils::IteratorType> iters = op.getIteratorTypesArray();
+  for (unsigned d = 0; d < op.getNumLoops(); ++d) {
+    bool inX = xm.isFunctionOfDim(d), inW = wm.isFunctionOfDim(d),
+         inO = om.isFunctionOfDim(d);
+    bool reduction = iters[d] == utils::IteratorType::reduction;
+    if (reduction && inX && inW && !inO)
+      k.push_back(d);
+    else if (!reduction && inX && inO && !inW)
+      m.push_back(d);
+    else if (!reduction && inW && inO && !inX)
+      n.push_back(d);
+    else if (!reduction && inX && inW && inO)
+      batch.push_back(d);
+    else
+      return warn("loop d" + Twine(d) + " is not a contraction loop");
+  }
+  if (!batch.empty())
+    return warn("the weight has a batch dimension (one matrix per batch "
+                "element); mq ops take one 2-D weight");
+  if (k.size() != 1 || n.size() != 1)
+    return warn("it has " + Twine(k.size()) + " reduction and " +
+                Twine(n.size()) +
+                " output-channel loops; mq ops take one of each");
+  MLIRContext *ctx = op->getContext();
+  AffineExpr kx = getAffineDimExpr(k[0], ctx), nx = getAffineDimExpr(n[0], ctx);
+  LinearSite site;
+  site.op = op;
+  site.input = op.getDpsInputs()[xIdx];
+  site.weight = op.getDpsInputs()[wIdx];
+  site.init = op.getDpsInits()[0];
+  ArrayRef<AffineExpr> wr = wm.getResults(), xr = xm.getResults(),
+                       orr = om.getResults();
+  if (wr.size() == 2 && wr[0] == nx && wr[1] == kx)
+    site.axis = 0;
+  else if (wr.size() == 2 && wr[0] == kx && wr[1] == nx)
+    site.axis = 1;
+  else
+    return warn("the weight is not indexed (n, k) or (k, n)");
+  if (xr.back() != kx)
+    return warn("the reduction dimension is not the activation's last");
+  if (orr.back() != nx || orr.size() != xr.size() ||
+      !llvm::equal(xr.drop_back(), orr.drop_back()))
+    return warn("the result is not laid out as the activation's rows "
+                "followed by the output channels");
+  if (!isWeightConstant(site.weight))
+    return warn("the weight is not a static 2-D dense or dense_resource f32 "
+                "constant");
+  auto inType = dyn_cast<RankedTensorType>(site.input.getType());
+  auto outType = dyn_cast<RankedTensorType>(site.init.getType());
+  if (!inType || !outType || !inType.getElementType().isF32() ||
+      !outType.getElementType().isF32() || !inType.hasStaticShape() ||
+      !outType.hasStaticShape())
+    return warn("the activation and the result must be static f32 tensors");
+  site.isMatvec = m.empty();
+  site.collapseRows = m.size() >= 2;
+  return site;
+}
+
+std::optional<LinearSite> matchContraction(linalg::LinalgOp op) {
+  bool isBatch = isa<linalg::BatchMatmulOp>(op);
+  if (!isBatch && !isa<linalg::GenericOp>(op))
+    return std::nullopt;
+  if (!op.hasPureTensorSemantics() || op.getNumDpsInputs() != 2 ||
+      op.getNumDpsInits() != 1 || op->getNumResults() != 1 ||
+      !isMulAddBody(*op.getBlock()))
+    return std::nullopt;
+  // The weight is a constant input (the right-hand side of batch_matmul;
+  // either input of a generic: when both are constant, the first that gives
+  // a supported layout).
+  std::string firstWhy;
+  bool anyConstant = false;
+  for (int i = isBatch ? 1 : 0; i < 2; ++i) {
+    if (!isFloatConstant(op.getDpsInputs()[i]))
+      continue;
+    anyConstant = true;
+    std::string why;
+    FailureOr<LinearSite> site = contractionSite(op, i, why);
+    if (succeeded(site))
+      return *site;
+    if (firstWhy.empty())
+      firstWhy = why;
+  }
+  if (anyConstant)
+    op->emitWarning() << "mq-quantize-weights: this contraction with a "
+                         "constant weight stays in float: "
+                      << firstWhy;
+  return std::nullopt;
+}
+
 /// A matched site, nothing (not a weight-stationary linear op), or failure
 /// after an error was emitted.
 FailureOr<std::optional<LinearSite>> matchSite(Operation *op) {
+  if (auto linalgOp = dyn_cast<linalg::LinalgOp>(op))
+    if (isa<linalg::BatchMatmulOp, linalg::GenericOp>(op))
+      return matchContraction(linalgOp);
   return matchLinalgSite(op);
 }
 
@@ -204,13 +353,33 @@ Operation *rewriteSite(LinearSite &site, const QuantizedValues &qv) {
   auto resultType = cast<RankedTensorType>(site.init.getType());
   auto layerAttr = StringAttr::get(ctx, site.layer);
   Value y;
-  if (site.isMatvec)
+  Operation *mqOp;
+  if (site.isMatvec) {
     y = MatvecOp::create(b, loc, resultType, site.input, qv.codes, qv.scales,
                          qv.offsets, layerAttr);
-  else
+    mqOp = y.getDefiningOp();
+  } else if (!site.collapseRows) {
     y = MatmulOp::create(b, loc, resultType, site.input, qv.codes, qv.scales,
                          qv.offsets, layerAttr);
-  Operation *mqOp = y.getDefiningOp();
+    mqOp = y.getDefiningOp();
+  } else {
+    // [m1, ..., mj, K] -> [m1 * ... * mj, K], then the result back.
+    auto inType = cast<RankedTensorType>(site.input.getType());
+    int64_t rank = inType.getRank();
+    ReassociationIndices rows;
+    for (int64_t i = 0; i < rank - 1; ++i)
+      rows.push_back(i);
+    SmallVector<ReassociationIndices> re = {rows, {rank - 1}};
+    Value x = tensor::CollapseShapeOp::create(b, loc, site.input, re);
+    int64_t m = cast<RankedTensorType>(x.getType()).getDimSize(0);
+    auto flatType =
+        RankedTensorType::get({m, resultType.getShape().back()},
+                              resultType.getElementType());
+    y = MatmulOp::create(b, loc, flatType, x, qv.codes, qv.scales, qv.offsets,
+                         layerAttr);
+    mqOp = y.getDefiningOp();
+    y = tensor::ExpandShapeOp::create(b, loc, resultType, y, re);
+  }
   mqOp->setAttr("mq.slice_errors", DenseF64ArrayAttr::get(ctx, qv.sliceErrors));
   mqOp->setAttr("mq.weight_sq_norm",
                 FloatAttr::get(Float64Type::get(ctx), qv.squaredNorm));

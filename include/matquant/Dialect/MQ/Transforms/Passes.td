@@ -140,7 +140,21 @@ def MQQuantizeWeightsPass : Pass<"mq-quantize-weights", "::mlir::ModuleOp"> {
     - `linalg.matmul ins(%x, %W)` with the transposed-B maps
       `(m, n, k) -> (m, k), (n, k), (m, n)`: the weight is [N, K] (axis 0);
     - `linalg.matmul ins(%x, %W)` with the default maps: the weight is
-      [K, N] (axis 1); both become an `mq.matmul`.
+      [K, N] (axis 1); both become an `mq.matmul`;
+    - `linalg.batch_matmul` with a broadcast 2-D weight
+      (`(b, m, n, k) -> (k, n)`) and `linalg.generic` multiply-add
+      contractions (body exactly `yield(addf(out, mulf(a, w)))`, operands in
+      either order) with a constant weight: the loops are classified from
+      the indexing maps into k (activation and weight), n (weight and
+      result) and m (activation and result). One k and one n loop, no loop
+      shared by all three operands, a weight indexed (n, k) (axis 0) or
+      (k, n) (axis 1), an activation (m..., k) and a result (m..., n) give
+      an `mq.matvec` (no m loop), an `mq.matmul` (one) or an `mq.matmul` on
+      the rows collapsed by `tensor.collapse_shape` and expanded after (more
+      than one). Other contractions with a constant f32 weight (a per-batch
+      weight of `batch_matmul`, transposed activations or results, several
+      k or n loops, non-permutation maps) stay in float with a warning on
+      the op that says why.
 
     The weight is quantized to c = `bits` bit codes (`mq.constant`) with one
     (alpha, m) pair per channel (`group` = 0) or per `group` elements of the

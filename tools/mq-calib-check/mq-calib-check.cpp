@@ -5,7 +5,7 @@
 //
 //   mq-calib-check IN.mlir OUT.mlir --calibration=FILE [--held=FILE]
 //                  [--widths=8,4,2 --lambdas=... --group=G --mode=M
-//                   --damp=D --gptq-lambdas=...]
+//                   --grid-max=G --damp=D --gptq-lambdas=... --weighted-search]
 //
 // For every mq.matvec / mq.matmul of OUT.mlir (the pass's output), finds the
 // float weight of the same layer in IN.mlir (the linalg op with that
@@ -13,7 +13,10 @@
 // of FILE, and compares the codes, scales and offsets of OUT.mlir with
 // those, bit for bit. With --held, also prints the relative output error
 // on those (held-out) activations of the pass's model and of the data-free
-// MatQuant model at each width of --widths. Exit status 1 on any mismatch.
+// MatQuant model at each width of --widths, and the total relative output
+// error of the pass's model over those layers at every width (the number
+// matquant-report gives for the same setting). Exit status 1 on any
+// mismatch.
 //
 //===----------------------------------------------------------------------===//
 
@@ -56,6 +59,8 @@ static cl::opt<std::string> gptqLambdasOpt("gptq-lambdas", cl::init(""));
 static cl::opt<unsigned> groupOpt("group", cl::init(0));
 static cl::opt<std::string> modeOpt("mode", cl::init("clamped"));
 static cl::opt<double> dampOpt("damp", cl::init(0.01));
+static cl::opt<bool> weightedSearchOpt("weighted-search", cl::init(false));
+static cl::opt<double> gridMaxOpt("grid-max", cl::init(1.0));
 
 namespace {
 
@@ -136,8 +141,10 @@ int main(int argc, char **argv) {
   if (!nm::parseSliceMode(modeOpt, opts.mode))
     fail("bad --mode");
   opts.quant.groupSize = groupOpt;
+  opts.gridMax = gridMaxOpt;
   nm::CalibrationOptions calib;
   calib.damp = dampOpt;
+  calib.weightedSearch = weightedSearchOpt;
   if (!gptqLambdasOpt.empty() &&
       !(err = nm::parseDoubleList(gptqLambdasOpt, calib.propagationLambdas))
            .empty())
@@ -160,6 +167,9 @@ int main(int argc, char **argv) {
   });
 
   int mismatches = 0, checked = 0;
+  // Totals over the layers with held-out activations: width -> (sum of
+  // squared output errors of the pass's model, sum of output energies).
+  std::map<unsigned, std::pair<double, double>> totals;
   out->walk([&](Operation *op) {
     if (!isa<matquant::mq::MatvecOp, matquant::mq::MatmulOp>(op))
       return;
@@ -213,6 +223,14 @@ int main(int argc, char **argv) {
           it->second.data(), type.getRows(), type.getCols(), o);
       nm::QuantizedMatrix minmax = nm::quantize(
           it->second.data(), type.getRows(), type.getCols(), o.quant);
+      double energy = nm::outputEnergy(it->second.data(), pass.rows, pass.cols,
+                                       pass.opts.axis, h->data.data(),
+                                       h->samples);
+      for (unsigned r = 1; r <= o.quant.bits; ++r) {
+        totals[r].first += nm::outputError(pass, r, o.mode, it->second.data(),
+                                           h->data.data(), h->samples);
+        totals[r].second += energy;
+      }
       for (unsigned r : opts.widths) {
         double ep = relOutputError(pass, r, o.mode, it->second, *h);
         double ef = relOutputError(free, r, o.mode, it->second, *h);
@@ -224,6 +242,12 @@ int main(int argc, char **argv) {
       }
     }
   });
+  if (!totals.empty()) {
+    llvm::outs() << "total held-out relative output error of the pass's model:";
+    for (auto &[r, t] : totals)
+      llvm::outs() << llvm::format(" r=%u %.5f", r, std::sqrt(t.first / t.second));
+    llvm::outs() << "\n";
+  }
   llvm::outs() << checked << " layers checked, " << mismatches
                << " mismatched\n";
   if (checked == 0)

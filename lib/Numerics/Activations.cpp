@@ -85,6 +85,9 @@ std::string parseActivations(const char *data, size_t size,
       return "truncated at " + where + " (name length)";
     if (n == 0)
       return where + " has an empty name";
+    if (n > r.size - r.pos)
+      return "truncated at " + where + " (name of " + std::to_string(n) +
+             " bytes)";
     std::string name(n, '\0');
     if (!r.read(name.data(), n))
       return "truncated at " + where + " (name)";

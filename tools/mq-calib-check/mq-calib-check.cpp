@@ -173,7 +173,10 @@ int main(int argc, char **argv) {
   out->walk([&](Operation *op) {
     if (!isa<matquant::mq::MatvecOp, matquant::mq::MatmulOp>(op))
       return;
-    std::string layer = op->getAttrOfType<StringAttr>("layer").getValue().str();
+    auto layerAttr = op->getAttrOfType<StringAttr>("layer");
+    if (!layerAttr)
+      fail("a quantized op has no layer name");
+    std::string layer = layerAttr.getValue().str();
     auto type = cast<matquant::mq::WeightType>(op->getOperand(1).getType());
     auto it = weights.find(layer);
     if (it == weights.end())

@@ -94,6 +94,12 @@ TEST(Activations, Malformed) {
   std::memcpy(&huge[12 + 4 + 21], &big, 8);
   EXPECT_NE(parseActivations(huge.data(), huge.size(), out).find("truncated"),
             std::string::npos);
+  // A huge name length is a truncation, not a 4 GB allocation.
+  std::string longName = bytes;
+  uint32_t huge32 = 0xffffffffu;
+  std::memcpy(&longName[12], &huge32, 4);
+  EXPECT_EQ(parseActivations(longName.data(), longName.size(), out),
+            "truncated at layer 0 of 2 (name of 4294967295 bytes)");
   EXPECT_EQ(readActivations(tempPath("does-not-exist"), out).find("cannot open"),
             tempPath("does-not-exist").size() + 2);
 }

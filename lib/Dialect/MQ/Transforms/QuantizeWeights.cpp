@@ -1,11 +1,13 @@
 //===- QuantizeWeights.cpp - Quantize constant linear weights ----*- C++
 //-*-===//
 //
-// The `mq-quantize-weights` pass: finds linalg.matvec / linalg.matmul ops
-// whose weight operand is a float32 constant, quantizes the weight at compile
-// time through the numerics library (min-max or the MatQuant clipping
-// search) and rewrites the op into mq.constant + scale / offset constants +
-// mq.matvec / mq.matmul.
+// The `mq-quantize-weights` pass: finds linalg.matvec / linalg.matmul /
+// linalg.batch_matmul ops and linalg.generic contractions whose weight
+// operand is a float32 constant, quantizes the weight at compile time through
+// the numerics library (min-max, the MatQuant clipping search, or with
+// calibration activations the calibrated MatQuant quantizer) and rewrites
+// the op into mq.constant + scale / offset constants + mq.matvec /
+// mq.matmul.
 //
 //===----------------------------------------------------------------------===//
 
@@ -22,7 +24,6 @@
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/Matchers.h"
 #include "llvm/ADT/DenseMap.h"
-#include "llvm/ADT/SetVector.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/Regex.h"
 

@@ -42,6 +42,7 @@ tools += [
     ToolSubst("mlir-opt", command=os.path.join(config.mlir_tools_dir, "mlir-opt"), unresolved="ignore"),
     ToolSubst("mlir-runner", command=os.path.join(config.mlir_tools_dir, "mlir-runner"), unresolved="ignore"),
     ToolSubst("mq-testgen", unresolved="fatal"),
+    ToolSubst("mq-calib-check", unresolved="fatal"),
     ToolSubst("matquant-import", unresolved="fatal"),
     ToolSubst("matquant-aot", unresolved="fatal"),
     ToolSubst("matquant-run", unresolved="fatal"),

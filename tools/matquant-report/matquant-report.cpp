@@ -32,6 +32,7 @@
 #include "matquant/Dialect/MQ/Transforms/Passes.h"
 #include "matquant/Import/Llama.h"
 #include "matquant/InitAllDialects.h"
+#include "matquant/Numerics/Activations.h"
 #include "matquant/Numerics/Search.h"
 #include "matquant/Runtime/Jit.h"
 #include "matquant/Runtime/MemRef.h"
@@ -137,6 +138,16 @@ static cl::opt<bool> weightedSearchOpt(
     "weighted-search",
     cl::desc("calibrated: weight the clipping search by diag(X^T X)"),
     cl::init(false), cl::cat(cat));
+static cl::opt<std::string> writeActivationsOpt(
+    "write-activations",
+    cl::desc("write the captured activations of the --layers to "
+             "PREFIX.calib.mqact and PREFIX.held.mqact (for "
+             "mq-quantize-weights calibration=FILE)"),
+    cl::value_desc("PREFIX"), cl::init(""), cl::cat(cat));
+static cl::opt<bool> captureOnly(
+    "capture-only",
+    cl::desc("only capture (and write) the activations; no report"),
+    cl::init(false), cl::cat(cat));
 static cl::opt<unsigned> jobsOpt("jobs", cl::desc("threads (0: all cores)"),
                                  cl::init(0), cl::cat(cat));
 static cl::opt<std::string> jsonOut("json", cl::desc("write JSON here"),
@@ -202,7 +213,7 @@ Options parseOptions() {
     fail("bad options: " + err);
   if (calibSeqs < 0 || heldSeqs < 0 || seqLen <= 0)
     fail("--calib-seqs, --held-seqs must be >= 0 and --seq-len > 0");
-  if (calibSeqs > 0 && heldSeqs == 0)
+  if (calibSeqs > 0 && heldSeqs == 0 && !captureOnly)
     fail("calibration needs held-out sequences (--held-seqs > 0)");
   if (!(temperatureOpt > 0))
     fail("--temperature must be positive");
@@ -710,6 +721,33 @@ int checkpointMode() {
   std::unique_ptr<Activations> acts;
   if (calibSeqs > 0 || heldSeqs > 0)
     acts = std::make_unique<Activations>(captureActivations(ctx, *weights));
+
+  if (!writeActivationsOpt.empty()) {
+    if (!acts)
+      fail("--write-activations needs --calib-seqs or --held-seqs > 0");
+    auto write = [&](const std::map<std::string, std::vector<float>> &byLayer,
+                     int64_t rows, const std::string &path) {
+      nm::ActivationSet set;
+      for (const Linear &l : linearLayers(*weights)) {
+        auto it = byLayer.find(l.name);
+        if (it == byLayer.end() || !filter(l.name))
+          continue;
+        set.layers.push_back({l.name, rows, rows ? l.cols : 0, it->second});
+      }
+      std::string err = nm::writeActivations(path, set);
+      if (!err.empty())
+        fail(err);
+    };
+    if (acts->calibRows)
+      write(acts->calib, acts->calibRows, writeActivationsOpt + ".calib.mqact");
+    if (acts->heldRows)
+      write(acts->held, acts->heldRows, writeActivationsOpt + ".held.mqact");
+  }
+  if (captureOnly) {
+    if (writeActivationsOpt.empty())
+      fail("--capture-only needs --write-activations");
+    return 0;
+  }
 
   std::vector<LayerReport> layers;
   for (const Linear &l : linearLayers(*weights))

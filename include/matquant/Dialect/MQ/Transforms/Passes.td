@@ -140,7 +140,21 @@ def MQQuantizeWeightsPass : Pass<"mq-quantize-weights", "::mlir::ModuleOp"> {
     - `linalg.matmul ins(%x, %W)` with the transposed-B maps
       `(m, n, k) -> (m, k), (n, k), (m, n)`: the weight is [N, K] (axis 0);
     - `linalg.matmul ins(%x, %W)` with the default maps: the weight is
-      [K, N] (axis 1); both become an `mq.matmul`.
+      [K, N] (axis 1); both become an `mq.matmul`;
+    - `linalg.batch_matmul` with a broadcast 2-D weight
+      (`(b, m, n, k) -> (k, n)`) and `linalg.generic` multiply-add
+      contractions (body exactly `yield(addf(out, mulf(a, w)))`, operands in
+      either order) with a constant weight: the loops are classified from
+      the indexing maps into k (activation and weight), n (weight and
+      result) and m (activation and result). One k and one n loop, no loop
+      shared by all three operands, a weight indexed (n, k) (axis 0) or
+      (k, n) (axis 1), an activation (m..., k) and a result (m..., n) give
+      an `mq.matvec` (no m loop), an `mq.matmul` (one) or an `mq.matmul` on
+      the rows collapsed by `tensor.collapse_shape` and expanded after (more
+      than one). Other contractions with a constant f32 weight (a per-batch
+      weight of `batch_matmul`, transposed activations or results, several
+      k or n loops, non-permutation maps) stay in float with a warning on
+      the op that says why.
 
     The weight is quantized to c = `bits` bit codes (`mq.constant`) with one
     (alpha, m) pair per channel (`group` = 0) or per `group` elements of the
@@ -185,6 +199,18 @@ def MQQuantizeWeightsPass : Pass<"mq-quantize-weights", "::mlir::ModuleOp"> {
     ```
     Weights given as `dense_resource` blobs produce `dense_resource` codes,
     scales and offsets.
+
+    With `calibration=FILE` (an activation file, `Numerics/Activations.h`,
+    written by `matquant-report --write-activations` from
+    `mq-capture-layer-inputs` runs), `method=matquant` runs the calibrated
+    quantizer instead (`quantizeCalibrated`: GPTQ with H = 2 X^T X + `damp`,
+    the clip factors searched per group on the error-compensated weights,
+    the column error lambda-weighted over the slices, or weighted by
+    `gptq-lambdas`). Every rewritten layer needs its activations, found by
+    layer name, with K columns (K the reduction length) and finite values; a
+    weight shared by several layers is calibrated on all their rows. Every
+    layer of the file must name a linear layer of the module. The new op
+    also carries `mq.calibration_rows`, the number of rows used.
   }];
   let options = [
     Option<"bits", "bits", "unsigned", /*default=*/"8",
@@ -214,6 +240,18 @@ def MQQuantizeWeightsPass : Pass<"mq-quantize-weights", "::mlir::ModuleOp"> {
     Option<"restrictWidths", "restrict-widths", "bool", /*default=*/"false",
            "Record `widths` in the weight type, so that only those slices "
            "may be taken later">,
+    Option<"calibration", "calibration", "std::string", /*default=*/"\"\"",
+           "Activation file (matquant-report --write-activations): method "
+           "`matquant` then runs the calibrated quantizer (GPTQ) on each "
+           "layer with its own inputs">,
+    Option<"damp", "damp", "double", /*default=*/"0.01",
+           "Calibrated: dampening of H = 2 X^T X, fraction of its mean "
+           "diagonal">,
+    Option<"gptqLambdas", "gptq-lambdas", "std::string", /*default=*/"\"\"",
+           "Calibrated: weights of the error GPTQ propagates, one per width "
+           "(default: `lambdas`)">,
+    Option<"weightedSearch", "weighted-search", "bool", /*default=*/"false",
+           "Calibrated: weigh the clipping search by diag(X^T X)">,
   ];
   let dependentDialects = [
     "::matquant::mq::MQDialect",

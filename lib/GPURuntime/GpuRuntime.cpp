@@ -281,7 +281,6 @@ bool matquant::gpurt::launchGemv(CudaContext &ctx, KernelHandle kernel,
   if (!ctx.ok())
     return false;
   int64_t block = spec.block();
-  unsigned actBytes = actTypeBytes(spec.act);
   int64_t groups = spec.groupSize ? o.k / (spec.groupSize ? spec.groupSize : 1)
                                   : 1;
   std::string bad;
@@ -306,7 +305,6 @@ bool matquant::gpurt::launchGemv(CudaContext &ctx, KernelHandle kernel,
     ctx.fail("launchGemv(" + spec.name() + "): " + bad);
     return false;
   }
-  (void)actBytes;
   Descriptor w{o.weights, o.weights, 0, int32_t(o.weightBytes), 1};
   Descriptor s{o.scales, o.scales, 0, int32_t(o.scaleCount), 1};
   Descriptor m{o.offsets, o.offsets, 0, int32_t(o.scaleCount), 1};

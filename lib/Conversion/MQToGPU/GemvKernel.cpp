@@ -319,7 +319,7 @@ SmallVector<Value> GemvKernelBuilder::blockLoop(Value lo, Value hi,
                                                 unsigned unroll,
                                                 ValueRange acc) {
   // Software pipelining in registers: an iteration issues the loads of the
-  // next one (weights and scales, carried by the loop) before it computes
+  // next one (weights and group scales, carried by the loop) before it computes
   // on the ones the previous iteration loaded, so `unroll` blocks of every
   // row stay in flight however the backend schedules. Prefetch indices
   // past the last whole block are clamped to it (loaded, never used).
@@ -333,10 +333,14 @@ SmallVector<Value> GemvKernelBuilder::blockLoop(Value lo, Value hi,
       for (const BlockWords &row : loadBlock(kb))
         for (const SmallVector<Value> &piece : row)
           out.append(piece.begin(), piece.end());
-      SmallVector<Value> sc, of;
-      loadScales(kb, sc, of);
-      out.append(sc.begin(), sc.end());
-      out.append(of.begin(), of.end());
+      // Per-channel scales are loop-invariant (loaded once before the
+      // loop); only grouped scales travel with the weights.
+      if (spec.groupSize != 0) {
+        SmallVector<Value> sc, of;
+        loadScales(kb, sc, of);
+        out.append(sc.begin(), sc.end());
+        out.append(of.begin(), of.end());
+      }
     }
   };
   SmallVector<Value> init(acc.begin(), acc.end());
@@ -361,12 +365,13 @@ SmallVector<Value> GemvKernelBuilder::blockLoop(Value lo, Value hi,
             }
             words.push_back(row);
           }
-          SmallVector<Value> sc(args.begin() + at,
-                                args.begin() + at + spec.rowsPerWarp);
-          at += spec.rowsPerWarp;
-          SmallVector<Value> of(args.begin() + at,
-                                args.begin() + at + spec.rowsPerWarp);
-          at += spec.rowsPerWarp;
+          SmallVector<Value> sc = channelScale, of = channelOffset;
+          if (spec.groupSize != 0) {
+            sc.assign(args.begin() + at, args.begin() + at + spec.rowsPerWarp);
+            at += spec.rowsPerWarp;
+            of.assign(args.begin() + at, args.begin() + at + spec.rowsPerWarp);
+            at += spec.rowsPerWarp;
+          }
           Value kb = add(add(iv, lane), cI(32 * u));
           accumulateBlock(kb, words, sc, of, a, /*ragged=*/false);
         }

@@ -12,13 +12,16 @@
 //   each iteration issues the next iteration's loads (carried in
 //   registers) before computing on the current ones;
 // - each 32-bit word of a piece of width w holds 4 consecutive elements in
-//   each of its 8 / w slots: one shift and one mask move the piece to the
-//   top of the mantissa of 1.0 (OR 0x3F800000): the B-bit index k becomes
-//   the float 1 + k 2^-B exactly, with no conversion instruction;
-// - the products with the activations accumulate per block (P = sum x f,
-//   X = sum x); per block and row, y += A (P - 1.5 X) + (m + A / 2) X with
-//   A = alpha * 2^(c-r) * 2^B, which is sum x (alpha' k + m) centred so
-//   the two terms do not cancel (prefix-exact slices add alpha' / 2 to m);
+//   each of its 8 / w slots: one shift and one mask per piece extract the
+//   4 indices into the bytes of a word (SWAR), one byte permutation per
+//   element (PRMT) builds the float 2^23 + k and one subtraction of
+//   2^23 + zc leaves k - zc exactly (zc = 2^(B-1)): no conversion
+//   instruction;
+// - the products with the activations accumulate per block
+//   (P = sum x (k - zc), X = sum x); per block and row,
+//   y += alpha' P + (m + alpha' zc) X with alpha' = alpha 2^(c-r): the
+//   centred form of sum x (alpha' k + m), whose two terms do not cancel
+//   for centred weights (prefix-exact slices add alpha' / 2 to m);
 // - gpu.shuffle (xor) reduces the lanes' partial sums; lane 0 stores.
 //
 // Ragged K: the packed rows are padded to whole blocks with index 0; the

@@ -37,5 +37,22 @@ C="$BIN/matquant-gpu-compile"
   --unroll 1 -o "$OUT/bench_t2.ptx"
 "$C" --widths 8,4 --groups 128 --batches 4 --rows-per-warp 1,2,4 \
   --unroll 1 -o "$OUT/bench_t4.ptx"
+# Tensor-core (mma.sync) kernels, f16 activations, batch tiles 8 and 16.
+# Tests: every width and mode per channel and per group of 128; groups of
+# 64 and 32, 32 rows per warp, 2 warps, batch tile 16.
+"$C" --mma --widths 1,2,3,4,5,6,7,8,1ep,2ep,3ep,4ep,7ep,1pe,2pe,3pe,4pe,8pe \
+  --groups 0,128 --acts f16 --batches 8 --rows-per-warp 16 \
+  --warps-per-block 4 --unroll 2 -o "$OUT/testD.ptx"
+"$C" --mma --widths 8,4,2,3ep,2pe --groups 0,64,32 --acts f16 --batches 8,16 \
+  --rows-per-warp 16,32 --warps-per-block 2 --unroll 1 -o "$OUT/testE.ptx"
+# Benchmark: 16 or 32 rows per block, 4, 8 or 16 warps splitting K, 2, 4
+# or 8 column tiles per iteration (bytes in flight per lane).
+for wpb in 4 8 16; do
+  for u in 2 4 8; do
+    "$C" --mma --widths 8,4,3,2,2ep --groups 128 --acts f16 --batches 8,16 \
+      --rows-per-warp 16,32 --warps-per-block $wpb --unroll $u \
+      -o "$OUT/bench_mma_w${wpb}_u$u.ptx"
+  done
+done
 cp "$BIN/matquant-gpu-test" "$BIN/matquant-gpu-bench" "$OUT/"
 ls -la "$OUT"

@@ -8,13 +8,13 @@ OUT=${OUT:-/tmp/matquant-gpu}
 mkdir -p "$OUT"
 cd build/gpu
 nvidia-smi --query-gpu=name,memory.total,clocks.max.sm,clocks.max.mem,driver_version --format=csv | tee "$OUT/device.txt"
-./matquant-gpu-test --ptx testA.ptx,testB.ptx,testC.ptx > "$OUT/test.log" 2>&1
+./matquant-gpu-test --ptx ${TESTS:-testA.ptx,testB.ptx,testC.ptx,testD.ptx,testE.ptx} > "$OUT/test.log" 2>&1
 echo "matquant-gpu-test exit $?" | tee -a "$OUT/test.log"
 grep -E "^(FAIL|device)|kernels passed" "$OUT/test.log"
 CUBLAS=${CUBLAS:-$(ls /usr/local/cuda/lib64/libcublas.so.* 2>/dev/null | head -1)}
 [ -n "$CUBLAS" ] || CUBLAS=$(find / -xdev -name 'libcublas.so.*' 2>/dev/null | head -1)
 echo "cuBLAS: $CUBLAS"
-./matquant-gpu-bench --ptx bench_b1.ptx,bench_b1w3.ptx,bench_t2.ptx,bench_t4.ptx --tune \
+./matquant-gpu-bench --ptx ${BENCH_PTX:-$(ls bench_*.ptx | paste -sd, -)} --tune \
   --cublas "$CUBLAS" --json "$OUT/gpu-bench.json" ${BENCH_ARGS:-} 2>&1 | tee "$OUT/bench.log"
 # SASS of the batch-1 int4 and int2 kernels (4 rows per warp), for the
 # hot-loop analysis in docs/GPU-results.md.

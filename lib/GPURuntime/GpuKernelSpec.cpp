@@ -137,6 +137,19 @@ int64_t gpurt::gpuInterleavedBlock(unsigned indexBits, int64_t groupSize) {
   return 0;
 }
 
+int64_t gpurt::gpuMmaKTile(unsigned indexBits, int64_t groupSize) {
+  if (indexBits < 1 || indexBits > 8 || groupSize < 0)
+    return 0;
+  unsigned minPiece = numerics::interleavedPieces(indexBits).back();
+  for (int64_t t = 16 * (16 / minPiece); t >= 16; t /= 2) {
+    if (!numerics::mmaTileValid(indexBits, t))
+      return 0;
+    if (groupSize == 0 || groupSize % t == 0)
+      return t;
+  }
+  return 0;
+}
+
 namespace {
 const char *modeTag(numerics::SliceMode m) {
   switch (m) {
@@ -159,6 +172,24 @@ int64_t GemvKernelSpec::block() const {
   return gpuInterleavedBlock(indexBits(), groupSize);
 }
 
+int64_t GemvKernelSpec::kTile() const {
+  return gpuMmaKTile(indexBits(), groupSize);
+}
+
+int64_t GemvKernelSpec::weightBytes(int64_t n, int64_t k) const {
+  if (mma)
+    return kTile() ? numerics::mmaPackedBytes(n, k, indexBits(), kTile()) : 0;
+  return block() ? n * numerics::interleavedRowBytes(k, indexBits(), block())
+                 : 0;
+}
+
+std::vector<uint8_t> GemvKernelSpec::packWeights(const uint8_t *idx, int64_t n,
+                                                 int64_t k) const {
+  if (mma)
+    return numerics::packMma(idx, n, k, indexBits(), kTile());
+  return numerics::packInterleaved(idx, n, k, indexBits(), block());
+}
+
 std::string GemvKernelSpec::validate() const {
   char buf[160];
   if (storageBits < 1 || storageBits > 8 || bits < 1 || bits > storageBits) {
@@ -168,6 +199,32 @@ std::string GemvKernelSpec::validate() const {
   }
   if (groupSize < 0)
     return "group size must be 0 (per channel) or positive";
+  if (mma) {
+    if (act != ActType::F16)
+      return "MMA kernels take f16 activations";
+    if (kTile() == 0) {
+      std::snprintf(buf, sizeof buf,
+                    "no MMA column tile divides group size %lld at %u index "
+                    "bits",
+                    static_cast<long long>(groupSize), indexBits());
+      return buf;
+    }
+    if (batchTile != 8 && batchTile != 16)
+      return "MMA kernels take a batch tile of 8 or 16";
+    if (rowsPerWarp % 16 != 0 || rowsPerWarp < 16 || rowsPerWarp > 64)
+      return "MMA kernels take 16, 32, 48 or 64 rows per warp";
+    if (warpsPerBlock < 1 || warpsPerBlock > 16)
+      return "warps per block must be in 1..16";
+    int64_t perGroup = groupSize ? groupSize / kTile() : 1;
+    if (unroll < 1 || unroll > 16 || unroll % perGroup != 0) {
+      std::snprintf(buf, sizeof buf,
+                    "unroll must be in 1..16 and a multiple of the %lld "
+                    "column tiles of a group",
+                    static_cast<long long>(perGroup));
+      return buf;
+    }
+    return "";
+  }
   if (block() == 0) {
     std::snprintf(buf, sizeof buf,
                   "no GPU interleaved block divides group size %lld at "
@@ -188,8 +245,8 @@ std::string GemvKernelSpec::validate() const {
 
 std::string GemvKernelSpec::name() const {
   char buf[128];
-  std::snprintf(buf, sizeof buf, "mq_gemv_c%u_r%u_%s_g%lld_%s_b%u_rw%u_wpb%u_u%u",
-                storageBits, bits, modeTag(mode),
+  std::snprintf(buf, sizeof buf, "mq_%s_c%u_r%u_%s_g%lld_%s_b%u_rw%u_wpb%u_u%u",
+                mma ? "mma" : "gemv", storageBits, bits, modeTag(mode),
                 static_cast<long long>(groupSize), actTypeName(act), batchTile,
                 rowsPerWarp, warpsPerBlock, unroll);
   return buf;
@@ -197,14 +254,18 @@ std::string GemvKernelSpec::name() const {
 
 bool GemvKernelSpec::parseName(const std::string &name, GemvKernelSpec &spec) {
   GemvKernelSpec s;
-  char mode[8] = {0}, act[8] = {0};
+  char kind[8] = {0}, mode[8] = {0}, act[8] = {0};
   long long g = 0;
   int used = 0;
   if (std::sscanf(name.c_str(),
-                  "mq_gemv_c%u_r%u_%2[a-z]_g%lld_%4[a-z0-9]_b%u_rw%u_wpb%u_u%u%n",
-                  &s.storageBits, &s.bits, mode, &g, act, &s.batchTile,
-                  &s.rowsPerWarp, &s.warpsPerBlock, &s.unroll, &used) != 9 ||
+                  "mq_%4[a-z]_c%u_r%u_%2[a-z]_g%lld_%4[a-z0-9]_b%u_rw%u_wpb%u_u%u%n",
+                  kind, &s.storageBits, &s.bits, mode, &g, act, &s.batchTile,
+                  &s.rowsPerWarp, &s.warpsPerBlock, &s.unroll, &used) != 10 ||
       static_cast<size_t>(used) != name.size())
+    return false;
+  if (!std::strcmp(kind, "mma"))
+    s.mma = true;
+  else if (std::strcmp(kind, "gemv"))
     return false;
   if (!std::strcmp(mode, "cl"))
     s.mode = numerics::SliceMode::Clamped;

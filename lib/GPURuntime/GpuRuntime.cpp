@@ -280,7 +280,6 @@ bool matquant::gpurt::launchGemv(CudaContext &ctx, KernelHandle kernel,
                                const GemvOperands &o) {
   if (!ctx.ok())
     return false;
-  int64_t block = spec.block();
   int64_t groups = spec.groupSize ? o.k / (spec.groupSize ? spec.groupSize : 1)
                                   : 1;
   std::string bad;
@@ -290,10 +289,10 @@ bool matquant::gpurt::launchGemv(CudaContext &ctx, KernelHandle kernel,
     bad = "ldx must be a multiple of 8 and at least k";
   else if (spec.groupSize && o.k % spec.groupSize != 0)
     bad = "k must be a multiple of the group size";
-  else if (block == 0 ||
-           o.weightBytes < size_t(o.n * numerics::interleavedRowBytes(
-                                            o.k, spec.indexBits(), block)))
-    bad = "weight buffer smaller than n packed rows";
+  else if (!spec.validate().empty())
+    bad = spec.validate();
+  else if (o.weightBytes < size_t(spec.weightBytes(o.n, o.k)))
+    bad = "weight buffer smaller than the packed n x k weights";
   else if (o.scaleCount < size_t(o.n * groups))
     bad = "scale / offset buffers smaller than n * groups";
   else if (o.xCount < size_t(o.nb * o.ldx) || o.yCount < size_t(o.nb * o.n))
@@ -388,7 +387,7 @@ KernelLibrary::variants(const GemvKernelSpec &want) const {
     const GemvKernelSpec &s = entry.first;
     if (s.storageBits == want.storageBits && s.bits == want.bits &&
         s.mode == want.mode && s.groupSize == want.groupSize &&
-        s.act == want.act)
+        s.act == want.act && s.mma == want.mma)
       out.push_back(s);
   }
   return out;

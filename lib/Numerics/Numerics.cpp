@@ -490,7 +490,6 @@ std::vector<uint8_t> unpackPlanes(const uint8_t *packed, int64_t rows,
   }
   return out;
 }
-
 } // namespace matquant::numerics
 
 //===----------------------------------------------------------------------===//
@@ -578,6 +577,98 @@ std::vector<uint8_t> unpackInterleaved(const uint8_t *packed, int64_t rows,
                                                    (piece << s));
         });
   }
+  return out;
+}
+
+bool mmaTileValid(unsigned bits, int64_t kTile) {
+  if (bits < 1 || bits > 8 || kTile <= 0 || kTile % 16 != 0)
+    return false;
+  for (unsigned w : interleavedPieces(bits))
+    if ((kTile / 16) * w % 4 != 0)
+      return false;
+  return true;
+}
+
+int64_t mmaPackedBytes(int64_t rows, int64_t cols, unsigned bits,
+                       int64_t kTile) {
+  assert(mmaTileValid(bits, kTile) && "invalid MMA column tile");
+  int64_t rowTiles = (rows + 15) / 16;
+  int64_t colTiles = (cols + kTile - 1) / kTile;
+  return rowTiles * colTiles * 2 * kTile * bits;
+}
+
+namespace {
+/// Calls fn(row, col, byte, bitOffset, width, shift) for every piece of
+/// every element (padding included) of the MMA-fragment layout.
+template <typename Fn>
+void forEachMmaPiece(int64_t rows, int64_t cols, unsigned bits, int64_t kTile,
+                     Fn fn) {
+  std::vector<unsigned> pieces = interleavedPieces(bits);
+  int64_t rowTiles = (rows + 15) / 16;
+  int64_t colTiles = (cols + kTile - 1) / kTile;
+  int64_t steps = kTile / 16;
+  int64_t tileBytes = 2 * kTile * bits;
+  for (int64_t mt = 0; mt < rowTiles; ++mt)
+    for (int64_t kt = 0; kt < colTiles; ++kt) {
+      int64_t base = (mt * colTiles + kt) * tileBytes;
+      unsigned shift = bits;
+      for (unsigned w : pieces) {
+        shift -= w;
+        int64_t laneBytes = steps * w;
+        int64_t chunk = std::min<int64_t>(16, laneBytes);
+        int64_t pairsPerWord = 16 / w;
+        for (int64_t lane = 0; lane < 32; ++lane) {
+          int64_t g = lane / 4, t = lane % 4;
+          for (int64_t pair = 0; pair < 4 * steps; ++pair) {
+            int64_t s = pair / 4, a = pair % 4;
+            int64_t word = pair / pairsPerWord, j = pair % pairsPerWord;
+            for (int64_t h = 0; h < 2; ++h) {
+              int64_t row = mt * 16 + g + 8 * (a & 1);
+              int64_t col = kt * kTile + 4 * steps * t + 4 * s + 2 * (a >> 1) + h;
+              int64_t bit = 16 * h + j * w;
+              int64_t laneByte = word * 4 + bit / 8;
+              int64_t byte = base + (laneByte / chunk) * 32 * chunk +
+                             lane * chunk + laneByte % chunk;
+              fn(row, col, byte, static_cast<unsigned>(bit % 8), w, shift);
+            }
+          }
+        }
+        base += 32 * laneBytes;
+      }
+    }
+}
+} // namespace
+
+std::vector<uint8_t> packMma(const uint8_t *idx, int64_t rows, int64_t cols,
+                             unsigned bits, int64_t kTile) {
+  std::vector<uint8_t> out(
+      static_cast<size_t>(mmaPackedBytes(rows, cols, bits, kTile)), 0);
+  forEachMmaPiece(rows, cols, bits, kTile,
+                  [&](int64_t i, int64_t j, int64_t byte, unsigned off,
+                      unsigned w, unsigned s) {
+                    if (i >= rows || j >= cols)
+                      return;
+                    uint32_t k = idx[i * cols + j];
+                    assert(k < (1u << bits) &&
+                           "index does not fit the layout width");
+                    uint32_t piece = (k >> s) & ((1u << w) - 1u);
+                    out[byte] = static_cast<uint8_t>(out[byte] | (piece << off));
+                  });
+  return out;
+}
+
+std::vector<uint8_t> unpackMma(const uint8_t *packed, int64_t rows,
+                               int64_t cols, unsigned bits, int64_t kTile) {
+  std::vector<uint8_t> out(static_cast<size_t>(rows * cols), 0);
+  forEachMmaPiece(rows, cols, bits, kTile,
+                  [&](int64_t i, int64_t j, int64_t byte, unsigned off,
+                      unsigned w, unsigned s) {
+                    if (i >= rows || j >= cols)
+                      return;
+                    uint32_t piece = (packed[byte] >> off) & ((1u << w) - 1u);
+                    out[i * cols + j] =
+                        static_cast<uint8_t>(out[i * cols + j] | (piece << s));
+                  });
   return out;
 }
 

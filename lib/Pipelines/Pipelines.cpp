@@ -97,6 +97,8 @@ void matquant::buildGPUKernelsToPTXPipeline(OpPassManager &pm,
                                             const GPUPipelineOptions &options) {
   OpPassManager &kernels = pm.nest<gpu::GPUModuleOp>();
   kernels.addPass(createSCFToControlFlowPass());
+  // nvgpu.mma.sync (tensor-core kernels) -> nvvm.mma.sync.
+  kernels.addPass(createConvertNVGPUToNVVMPass());
   ConvertGpuOpsToNVVMOpsOptions nvvm;
   nvvm.indexBitwidth = 32;
   kernels.addPass(createConvertGpuOpsToNVVMOps(nvvm));

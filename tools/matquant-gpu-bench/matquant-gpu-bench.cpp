@@ -350,7 +350,11 @@ int main(int argc, char **argv) {
           mode = numerics::SliceMode::PrefixExact;
           wn = wn.substr(0, wn.size() - 2);
         }
+        // Each width with the SIMT kernel and, where the library has one,
+        // the tensor-core (MMA) kernel.
+        for (bool mma : {false, true}) {
         GemvKernelSpec want;
+        want.mma = mma;
         want.bits = unsigned(toInt(wn, "widths"));
         want.mode = mode;
         want.groupSize = args.group;
@@ -358,14 +362,14 @@ int main(int argc, char **argv) {
         GemvKernelSpec chosen;
         KernelHandle kernel = nullptr;
         bool found = lib.choose(want, n, batch, sms, chosen, kernel);
+        if (!found && mma)
+          continue;
         if (!found) {
           std::printf("%-11s %5lld %-6s (no kernel in the library)\n",
                       shape.c_str(), (long long)batch, wname.c_str());
           continue;
         }
-        int64_t rowBytes = numerics::interleavedRowBytes(
-            k, chosen.indexBits(), chosen.block());
-        size_t packedBytes = size_t(n * rowBytes);
+        size_t packedBytes = size_t(chosen.weightBytes(n, k));
         int64_t groups = args.group ? k / args.group : 1;
         size_t scaleBytes = size_t(n * groups) * 4;
         size_t perCopy = packedBytes + 2 * scaleBytes;
@@ -435,6 +439,7 @@ int main(int argc, char **argv) {
                     shape.c_str(), (long long)batch, wname.c_str(),
                     numerics::sliceModeName(mode), us, gbps,
                     100.0 * gbps / copyGbps, speedup, chosen.name().c_str());
+        }
       }
     }
     for (DevicePtr p : fp16W)

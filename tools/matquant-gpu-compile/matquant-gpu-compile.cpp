@@ -58,6 +58,11 @@ static cl::opt<unsigned> unroll("unroll", cl::desc("Blocks per lane in flight"),
                                 cl::init(2), cl::cat(category));
 static cl::opt<std::string> chip("chip", cl::desc("Target chip"),
                                  cl::init("sm_90"), cl::cat(category));
+static cl::opt<bool> mma("mma",
+                         cl::desc("tensor-core kernels (mma.sync, f16 "
+                                  "activations; --rows-per-warp in multiples "
+                                  "of 16, --batches 8 or 16)"),
+                         cl::init(false), cl::cat(category));
 static cl::opt<std::string> emit("emit", cl::desc("ptx (default) or mlir"),
                                  cl::init("ptx"), cl::cat(category));
 
@@ -136,6 +141,14 @@ int main(int argc, char **argv) {
             s.rowsPerWarp = unsigned(rw);
             s.warpsPerBlock = warpsPerBlock;
             s.unroll = unroll;
+            s.mma = mma;
+            // An MMA kernel's unroll counts column tiles, a whole number
+            // of groups: round it up.
+            if (mma && s.kTile() && g) {
+              unsigned perGroup = unsigned(g / s.kTile());
+              s.unroll = (std::max(s.unroll, perGroup) + perGroup - 1) /
+                         perGroup * perGroup;
+            }
             std::string bad = s.validate();
             if (!bad.empty())
               return fail(s.name() + ": " + bad);

@@ -107,7 +107,7 @@ struct Case {
 
 std::vector<Case> casesFor(const GemvKernelSpec &s) {
   std::vector<int64_t> ks;
-  int64_t e = s.block();
+  int64_t e = s.mma ? s.kTile() : s.block();
   if (s.groupSize == 0)
     ks = {e, 3 * e + 8, 1000, 2048 + 5 * 8 + 4};
   else
@@ -160,8 +160,7 @@ double runCase(CudaContext &ctx, KernelHandle kernel,
   qo.groupSize = spec.groupSize;
   numerics::QuantizedMatrix q = numerics::quantize(w.data(), c.n, c.k, qo);
   std::vector<uint8_t> idx = numerics::sliceAll(q, spec.bits, spec.mode);
-  std::vector<uint8_t> packed = numerics::packInterleaved(
-      idx.data(), c.n, c.k, spec.indexBits(), spec.block());
+  std::vector<uint8_t> packed = spec.packWeights(idx.data(), c.n, c.k);
   // Activations, rounded to the kernel's type.
   int64_t ldx = (c.k + 7) / 8 * 8;
   std::vector<float> x(size_t(c.nb * c.k));

@@ -13,6 +13,7 @@
 #include <cfloat>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <random>
 #include <set>
@@ -1015,4 +1016,95 @@ TEST(Interleaved, LayoutMatchesDefinition) {
   // Byte 0 holds the 2-bit pieces of elements 0, 4, 8, 12 at bits 0, 2, 4, 6:
   // idx 3, 7, 3, 7 -> pieces 1, 3, 1, 3 -> 0b11011101.
   EXPECT_EQ(p[0], 0xDD);
+}
+
+TEST(Mma, TileValidity) {
+  EXPECT_TRUE(mmaTileValid(4, 64));
+  EXPECT_TRUE(mmaTileValid(4, 16));
+  EXPECT_TRUE(mmaTileValid(8, 16));
+  EXPECT_TRUE(mmaTileValid(2, 32));
+  EXPECT_FALSE(mmaTileValid(2, 16)); // 2-bit lane words would be half full
+  EXPECT_TRUE(mmaTileValid(3, 64));  // pieces [2, 1]
+  EXPECT_FALSE(mmaTileValid(3, 32));
+  EXPECT_FALSE(mmaTileValid(1, 48));
+  EXPECT_FALSE(mmaTileValid(4, 24));
+  EXPECT_FALSE(mmaTileValid(9, 64));
+}
+
+TEST(Mma, RoundTripEveryWidthAndRaggedShapes) {
+  std::mt19937 rng(91);
+  for (unsigned bits = 1; bits <= 8; ++bits)
+    for (int64_t kTile : {16, 32, 64, 128, 256}) {
+      if (!mmaTileValid(bits, kTile))
+        continue;
+      for (int64_t cols : {1, 15, 16, 70, 257})
+        for (int64_t rows : {1, 16, 21}) {
+          std::vector<uint8_t> idx(rows * cols);
+          for (uint8_t &v : idx)
+            v = static_cast<uint8_t>(rng() & ((1u << bits) - 1u));
+          std::vector<uint8_t> packed =
+              packMma(idx.data(), rows, cols, bits, kTile);
+          ASSERT_EQ(static_cast<int64_t>(packed.size()),
+                    (rows + 15) / 16 * ((cols + kTile - 1) / kTile) * 16 *
+                        kTile * bits / 8);
+          EXPECT_EQ(unpackMma(packed.data(), rows, cols, bits, kTile), idx)
+              << "bits " << bits << " kTile " << kTile << " cols " << cols;
+        }
+    }
+}
+
+// The kernel's view, restated from the PTX fragment of mma.m16n8k16 (A row
+// major: register a of lane l holds row l / 4 + 8 (a & 1), fragment columns
+// 8 (a >> 1) + 2 (l % 4) + {0, 1}, which the layout maps to the tile's
+// columns 4 S (l % 4) + 4 s + 2 (a >> 1) + {0, 1}): each lane loads its
+// chunks, and per register one shift and mask per piece puts both indices
+// at bits 0 and 16.
+TEST(Mma, LaneDecodeGivesTheFragments) {
+  std::mt19937 rng(5);
+  for (unsigned bits : {2u, 3u, 4u, 6u, 8u}) {
+    const int64_t rows = 16, kTile = bits == 3 || bits == 6 ? 64 : 32;
+    const int64_t cols = 2 * kTile;
+    std::vector<uint8_t> idx(rows * cols);
+    for (uint8_t &v : idx)
+      v = static_cast<uint8_t>(rng() & ((1u << bits) - 1u));
+    std::vector<uint8_t> p = packMma(idx.data(), rows, cols, bits, kTile);
+    int64_t steps = kTile / 16;
+    for (int64_t kt = 0; kt < 2; ++kt)
+      for (int64_t lane = 0; lane < 32; ++lane) {
+        // Concatenate the lane's chunks of every piece.
+        std::vector<std::vector<uint32_t>> words;
+        int64_t base = kt * 2 * kTile * bits;
+        for (unsigned w : interleavedPieces(bits)) {
+          int64_t laneBytes = steps * w, chunk = std::min<int64_t>(16, laneBytes);
+          std::vector<uint8_t> bytes;
+          for (int64_t c = 0; c < laneBytes / chunk; ++c)
+            for (int64_t i = 0; i < chunk; ++i)
+              bytes.push_back(p[base + c * 32 * chunk + lane * chunk + i]);
+          std::vector<uint32_t> ws(bytes.size() / 4);
+          std::memcpy(ws.data(), bytes.data(), bytes.size());
+          words.push_back(ws);
+          base += 32 * laneBytes;
+        }
+        for (int64_t s = 0; s < steps; ++s)
+          for (int64_t a = 0; a < 4; ++a) {
+            int64_t pair = 4 * s + a;
+            uint32_t reg = 0;
+            unsigned shift = bits, pi = 0;
+            for (unsigned w : interleavedPieces(bits)) {
+              shift -= w;
+              int64_t ppw = 16 / w;
+              uint32_t word = words[pi++][pair / ppw];
+              int64_t at = (pair % ppw) * w;
+              uint32_t v = at >= shift ? word >> (at - shift)
+                                       : word << (shift - at);
+              reg |= v & (((1u << w) - 1u) << shift) * 0x00010001u;
+            }
+            int64_t row = lane / 4 + 8 * (a & 1);
+            int64_t col =
+                kt * kTile + 4 * steps * (lane % 4) + 4 * s + 2 * (a >> 1);
+            EXPECT_EQ(reg & 0xFFFFu, idx[row * cols + col]);
+            EXPECT_EQ(reg >> 16, idx[row * cols + col + 1]);
+          }
+      }
+  }
 }

@@ -22,6 +22,11 @@ mlir::gpu::GPUModuleOp getOrCreateKernelModule(mlir::ModuleOp module,
 mlir::gpu::GPUFuncOp getOrBuildGemvKernel(mlir::gpu::GPUModuleOp kernels,
                                           const gpurt::GemvKernelSpec &spec);
 
+/// The tensor-core kernel of an MMA spec (spec.mma), built into `kernels`
+/// (MmaKernel.cpp): nvgpu.mma.sync on weights in the MMA-fragment layout.
+mlir::gpu::GPUFuncOp buildMmaGemvKernel(mlir::gpu::GPUModuleOp kernels,
+                                        const gpurt::GemvKernelSpec &spec);
+
 } // namespace matquant
 
 #endif // MATQUANT_CONVERSION_MQTOGPU_H

@@ -226,6 +226,35 @@ std::vector<uint8_t> unpackInterleaved(const uint8_t *packed, int64_t rows,
                                        int64_t cols, unsigned bits,
                                        int64_t block);
 
+/// MMA-fragment layout, the one the GPU tensor-core kernels read: each lane
+/// of a warp finds in its own bytes the elements of the A operand it holds
+/// in `mma.sync.m16n8k16` (rows = output channels), so one coalesced
+/// 16-byte load per lane feeds several k-steps. Rows are padded to whole
+/// tiles of 16 and columns to whole tiles of `kTile` (a multiple of 16:
+/// S = kTile / 16 k-steps) with index 0. Tiles follow each other in the
+/// order (row tile, column tile), each 2 * kTile * bits bytes; within a
+/// tile the pieces of interleavedPieces(bits) follow each other, piece p
+/// taking 32 lanes x L_p bytes (L_p = S * w_p, a multiple of 4), stored
+/// [L_p / C_p][32 lanes][C_p] with C_p = min(16, L_p), so the warp's
+/// c-th load of the piece is 32 consecutive C_p-byte chunks. Lane l
+/// (g = l / 4, t = l % 4) reads its L_p bytes as little-endian 32-bit
+/// words; word u holds the pairs P = u * 16 / w_p + j (j < 16 / w_p),
+/// pair element h (0, 1) at bit 16 h + j w_p. Pair P = 4 s + a is
+/// register a of k-step s: element (row g + 8 (a & 1), column 4 S t +
+/// 4 s + 2 (a >> 1) + h) of the tile. So a shift and a mask per pair and
+/// piece place both elements of a register at bits 0 and 16, and the k
+/// order inside a tile is permuted (the fragment's columns 2t, 2t + 1,
+/// 2t + 8, 2t + 9 of k-step s are the tile's 4 S t + 4 s + 0..3): the
+/// activations a lane needs are one contiguous run of 4 S.
+/// True when `kTile` is a valid tile for `bits`.
+bool mmaTileValid(unsigned bits, int64_t kTile);
+int64_t mmaPackedBytes(int64_t rows, int64_t cols, unsigned bits,
+                       int64_t kTile);
+std::vector<uint8_t> packMma(const uint8_t *idx, int64_t rows, int64_t cols,
+                             unsigned bits, int64_t kTile);
+std::vector<uint8_t> unpackMma(const uint8_t *packed, int64_t rows,
+                               int64_t cols, unsigned bits, int64_t kTile);
+
 } // namespace matquant::numerics
 
 #endif // MATQUANT_NUMERICS_NUMERICS_H

@@ -48,6 +48,13 @@ unsigned actTypeBytes(ActType t);
 /// number of 32-bit words. 0 when no block fits.
 int64_t gpuInterleavedBlock(unsigned indexBits, int64_t groupSize);
 
+/// The column tile of the MMA-fragment layout (numerics::packMma) the
+/// tensor-core kernels want for an index of `indexBits` bits: 16 / minPiece
+/// k-steps of 16 (a lane's share of the narrowest piece fills one 16-byte
+/// load), halved until it divides the group size and while the layout
+/// stays valid. 0 when none fits (groups not a multiple of 16 or 32).
+int64_t gpuMmaKTile(unsigned indexBits, int64_t groupSize);
+
 /// IEEE binary16 and bfloat16 <-> float32, round to nearest even (NaN
 /// stays NaN). The host side of f16 / bf16 activations.
 uint16_t floatToHalf(float f);
@@ -67,21 +74,36 @@ struct GemvKernelSpec {
   unsigned rowsPerWarp = 1;   ///< output rows a warp computes together
   unsigned warpsPerBlock = 4; ///< warps per thread block
   unsigned unroll = 2;        ///< K blocks per lane in flight per iteration
+  /// Tensor-core kernel (mma.sync m16n8k16, f16 activations) on the
+  /// MMA-fragment layout: rowsPerWarp is then a multiple of 16 (row tiles),
+  /// the warps of a block share those rows and split K, batchTile is 8 or
+  /// 16 and unroll counts column tiles (a multiple of the tiles per group).
+  bool mma = false;
 
   /// Bits of the stored index: r, or r + 1 for extra precision below c.
   unsigned indexBits() const;
   /// gpuInterleavedBlock(indexBits(), groupSize).
   int64_t block() const;
+  /// gpuMmaKTile(indexBits(), groupSize) (MMA kernels).
+  int64_t kTile() const;
+  /// Bytes of the packed weights of an n x k matrix in the layout the
+  /// kernel reads (interleaved or MMA fragments).
+  int64_t weightBytes(int64_t n, int64_t k) const;
+  /// Packs indices [n, k] into that layout.
+  std::vector<uint8_t> packWeights(const uint8_t *idx, int64_t n,
+                                   int64_t k) const;
   /// Empty when the spec can be compiled, else what is wrong.
   std::string validate() const;
   /// A symbol name that encodes every field, e.g.
-  /// mq_gemv_c8_r4_cl_g128_f16_b1_rw2_wpb4_u2.
+  /// mq_gemv_c8_r4_cl_g128_f16_b1_rw2_wpb4_u2 (mq_mma_... for MMA kernels).
   std::string name() const;
   /// Parses what name() writes; false on anything else.
   static bool parseName(const std::string &name, GemvKernelSpec &spec);
 
   unsigned threadsPerBlock() const { return 32 * warpsPerBlock; }
-  int64_t rowsPerBlock() const { return int64_t(warpsPerBlock) * rowsPerWarp; }
+  int64_t rowsPerBlock() const {
+    return mma ? int64_t(rowsPerWarp) : int64_t(warpsPerBlock) * rowsPerWarp;
+  }
   int64_t gridSize(int64_t n) const {
     return (n + rowsPerBlock() - 1) / rowsPerBlock();
   }

@@ -551,6 +551,8 @@ matquant::getOrBuildGemvKernel(mlir::gpu::GPUModuleOp kernels,
   if (auto fn = SymbolTable::lookupNearestSymbolFrom<mlir::gpu::GPUFuncOp>(
           kernels, StringAttr::get(kernels.getContext(), name)))
     return fn;
+  if (spec.mma)
+    return buildMmaGemvKernel(kernels, spec);
   OpBuilder b(kernels.getContext());
   GemvKernelBuilder builder(b, kernels.getLoc(), spec);
   return builder.build(kernels);

@@ -1,0 +1,618 @@
+//===- MmaKernel.cpp - Tensor-core weight-only GEMV / GEMM kernels --------===//
+//
+// Builds, from a GemvKernelSpec with `mma` set, a gpu.func that multiplies
+// with the tensor cores: nvgpu.mma.sync m16n8k16 (f16 operands, f32
+// accumulation), the weights as the A operand (16 output rows by 16 k),
+// the activations as B (16 k by 8 batch rows). The weights come in the
+// MMA-fragment layout of numerics::packMma, so each lane's coalesced
+// 16-byte load holds the A-fragment elements of several k-steps.
+//
+// - Decoding: per A register (two elements) and piece, one shift and one
+//   mask put both indices at bits 0 and 16; an OR with 0x64006400 makes the
+//   f16 pair 1024 + k, and one f16x2 subtraction of 1024 + zc leaves
+//   k - zc exactly (zc = 2^(B-1)). So about 1.5 instructions per weight,
+//   the products themselves exact in the tensor core.
+// - The layout permutes k inside a column tile (numerics::packMma): lane
+//   t of a quad covers 4 S consecutive columns, so its B fragments come
+//   from one contiguous run of activations (one 16-byte load per two
+//   k-steps) instead of two 4-byte loads per k-step.
+// - A second mma with an all-ones A gives X = sum x per batch row in the
+//   accumulator's own layout, so each group adds
+//     alpha' D + (m + alpha' (zc + mid)) X,   D = sum x (k - zc),
+//   with D and X restarted per group (f32 accumulation throughout).
+// - A block's warps share its rows and split K (whole super-tiles of
+//   `unroll` column tiles, interleaved); the main loop is software
+//   pipelined (the next super-tile's weights and group scales are carried
+//   in registers). The partial sums of the warps meet in shared memory.
+// - Ragged N: row tiles past the packed ones are read clamped and never
+//   stored. Ragged K (per channel): the last, partial column tile reads its
+//   activations with masked loads (the packed padding is index 0).
+//
+//===----------------------------------------------------------------------===//
+
+#include "matquant/Conversion/MQToGPU.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/Builders.h"
+
+using namespace mlir;
+using namespace matquant;
+using gpurt::GemvKernelSpec;
+
+namespace {
+
+struct MmaPiece {
+  unsigned width;   ///< w_p
+  unsigned shift;   ///< s_p
+  int64_t offset;   ///< byte offset of the piece inside a tile
+  int64_t laneBytes; ///< S * w_p
+  int64_t chunk;    ///< bytes per load: min(16, laneBytes)
+};
+
+class MmaKernelBuilder {
+public:
+  MmaKernelBuilder(OpBuilder &b, Location loc, const GemvKernelSpec &spec)
+      : b(b), loc(loc), spec(spec) {
+    f32 = b.getF32Type();
+    f16 = b.getF16Type();
+    i32 = b.getI32Type();
+    kTile = spec.kTile();
+    steps = kTile / 16;
+    bits = spec.indexBits();
+    tileBytes = 2 * kTile * bits;
+    unsigned shift = bits;
+    int64_t offset = 0;
+    for (unsigned w : numerics::interleavedPieces(bits)) {
+      shift -= w;
+      MmaPiece p{w, shift, offset, steps * w,
+                 std::min<int64_t>(16, steps * w)};
+      offset += 32 * p.laneBytes;
+      pieces.push_back(p);
+    }
+    mt = spec.rowsPerWarp / 16;
+    nt = spec.batchTile / 8;
+    perGroup = spec.groupSize ? spec.groupSize / kTile : 0;
+  }
+
+  gpu::GPUFuncOp build(gpu::GPUModuleOp kernels);
+
+private:
+  Value cI(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+  Value cF(float v) {
+    return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
+  }
+  Value cI32(int32_t v) {
+    return arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(v));
+  }
+  Value add(Value a, Value c) { return arith::AddIOp::create(b, loc, a, c); }
+  Value mul(Value a, Value c) { return arith::MulIOp::create(b, loc, a, c); }
+  Value fma(Value a, Value x, Value acc) {
+    auto contract = arith::FastMathFlagsAttr::get(
+        b.getContext(), arith::FastMathFlags::contract);
+    Value m = arith::MulFOp::create(b, loc, a, x, contract);
+    return arith::AddFOp::create(b, loc, m, acc, contract);
+  }
+
+  /// The lane's words of column tile `kt` of row tile i: [piece][word].
+  using TileWords = SmallVector<SmallVector<Value>>;
+  TileWords loadTile(unsigned i, Value kt);
+  /// alpha' and m' (offset + alpha' (zc + mid)) of rows g and g + 8 of row
+  /// tile i for group `grp`: {aLo, aHi, oLo, oHi}.
+  SmallVector<Value> loadScales(unsigned i, Value grp);
+  /// The lane's activations of column tile kt for batch tile n, in
+  /// loads of up to 8 elements.
+  SmallVector<Value> loadX(unsigned n, Value kt, bool ragged);
+  /// Those as B fragments: [step] -> vector<2x2xf16>.
+  SmallVector<Value> xFragments(ArrayRef<Value> chunks);
+  int64_t xChunk() const { return std::min<int64_t>(8, 4 * steps); }
+  /// The A fragment of k-step s of a tile.
+  Value decode(const TileWords &words, int64_t s);
+  /// Runs the mma of column tile kt (weights words[i]) into d[i * nt + n]
+  /// and ones[n].
+  void tileMma(ArrayRef<TileWords> words, Value kt, bool ragged,
+               SmallVector<Value> &d, SmallVector<Value> &ones);
+  /// acc[(i * nt + n) * 4 + c] += alpha' d + m' ones.
+  void epilogue(ArrayRef<SmallVector<Value>> sc, ArrayRef<Value> d,
+                ArrayRef<Value> ones, SmallVector<Value> &acc);
+  /// Processes `count` consecutive column tiles from kt0 whose weights
+  /// (words[t][i]) and group scales (per group of the run) are loaded.
+  /// What a run of tiles from kt0 computes on; the activations are
+  /// loaded where they are used (carrying them too measured slower).
+  struct Loaded {
+    Value kt0;
+    bool ragged = false;
+    SmallVector<SmallVector<TileWords>> words;       ///< [tile][row tile]
+    SmallVector<SmallVector<SmallVector<Value>>> sc; ///< [group][row tile]
+  };
+  void run(int64_t count, const Loaded &in, SmallVector<Value> &state);
+  /// Loads the weights and group scales of `count` tiles from kt0,
+  /// flattened (the loop carries them).
+  void fetch(Value kt0, int64_t count, SmallVector<Value> &out);
+  /// Splits what fetch() returned.
+  Loaded unflatten(ValueRange vals, int64_t count, Value kt0, bool ragged);
+
+  OpBuilder &b;
+  Location loc;
+  const GemvKernelSpec &spec;
+  Type f32, f16, i32;
+  int64_t kTile = 0, steps = 0, tileBytes = 0, perGroup = 0;
+  unsigned bits = 0, mt = 1, nt = 1;
+  SmallVector<MmaPiece> pieces;
+
+  Value w, scales, offsets, x, y, n, k, nb, ldx;
+  Value lane, g, t, groups, rowTileBytes, tileStart;
+  SmallVector<Value> rowTileBase; ///< byte offset of each row tile
+  SmallVector<Value> rowLo, rowHi; ///< clamped rows g and g + 8
+  SmallVector<SmallVector<Value>> channelScales;
+  Value zeroAcc, onesA;
+};
+
+MmaKernelBuilder::TileWords MmaKernelBuilder::loadTile(unsigned i, Value kt) {
+  TileWords words;
+  Value base = add(rowTileBase[i], mul(kt, cI(tileBytes)));
+  for (const MmaPiece &p : pieces) {
+    SmallVector<Value> pw;
+    auto bytesType = VectorType::get({p.chunk}, b.getI8Type());
+    auto wordsType = VectorType::get({p.chunk / 4}, i32);
+    for (int64_t c = 0; c < p.laneBytes / p.chunk; ++c) {
+      Value at = add(add(base, cI(p.offset + c * 32 * p.chunk)),
+                     mul(lane, cI(p.chunk)));
+      Value v = vector::LoadOp::create(b, loc, bytesType, w, ValueRange{at},
+                                       /*nontemporal=*/false,
+                                       llvm::MaybeAlign(p.chunk));
+      Value ws = vector::BitCastOp::create(b, loc, wordsType, v);
+      for (int64_t j = 0; j < p.chunk / 4; ++j)
+        pw.push_back(vector::ExtractOp::create(b, loc, ws, j));
+    }
+    words.push_back(pw);
+  }
+  return words;
+}
+
+SmallVector<Value> MmaKernelBuilder::loadScales(unsigned i, Value grp) {
+  Value scale = cF(float(1u << (spec.storageBits - spec.bits)));
+  float mid = spec.mode == numerics::SliceMode::PrefixExact &&
+                      spec.bits < spec.storageBits
+                  ? 0.5f
+                  : 0.0f;
+  Value centre = cF(float(1u << (bits - 1)) + mid);
+  SmallVector<Value> a, o;
+  for (Value row : {rowLo[i], rowHi[i]}) {
+    Value at = grp ? add(mul(row, groups), grp) : row;
+    Value s = arith::MulFOp::create(
+        b, loc, memref::LoadOp::create(b, loc, scales, ValueRange{at}), scale);
+    Value m = memref::LoadOp::create(b, loc, offsets, ValueRange{at});
+    a.push_back(s);
+    o.push_back(fma(s, centre, m));
+  }
+  return {a[0], a[1], o[0], o[1]};
+}
+
+SmallVector<Value> MmaKernelBuilder::loadX(unsigned bn, Value kt, bool ragged) {
+  // Lane (g, t) reads batch row tileStart + 8 bn + g (clamped to nb - 1:
+  // columns past nb are computed but never stored), activations
+  // [kt kTile + 4 S t, + 4 S): k-step s takes elements 4 s .. 4 s + 3.
+  Value row = arith::MinUIOp::create(
+      b, loc, add(add(tileStart, cI(8 * bn)), g),
+      arith::SubIOp::create(b, loc, nb, cI(1)));
+  Value col = add(mul(kt, cI(kTile)), mul(t, cI(4 * steps)));
+  Value base = add(mul(row, ldx), col);
+  int64_t chunk = xChunk(); // f16 elements per load
+  auto xType = VectorType::get({chunk}, f16);
+  SmallVector<Value> elems;
+  for (int64_t c = 0; c < 4 * steps; c += chunk) {
+    Value at = add(base, cI(c));
+    Value v;
+    if (!ragged) {
+      v = vector::LoadOp::create(b, loc, xType, x, ValueRange{at},
+                                 /*nontemporal=*/false,
+                                 llvm::MaybeAlign(2 * chunk));
+    } else {
+      // Elements at and past K read as zero.
+      Value left = arith::SubIOp::create(b, loc, k, add(col, cI(c)));
+      auto idxType = VectorType::get({chunk}, b.getIndexType());
+      SmallVector<Attribute> iota;
+      for (int64_t e = 0; e < chunk; ++e)
+        iota.push_back(b.getIndexAttr(e));
+      Value mask = arith::CmpIOp::create(
+          b, loc, arith::CmpIPredicate::slt,
+          arith::ConstantOp::create(b, loc,
+                                    DenseElementsAttr::get(idxType, iota)),
+          vector::BroadcastOp::create(b, loc, idxType, left));
+      Value pass = arith::ConstantOp::create(
+          b, loc, DenseElementsAttr::get(xType, b.getZeroAttr(f16)));
+      v = vector::MaskedLoadOp::create(b, loc, xType, x, ValueRange{at}, mask,
+                                       pass);
+    }
+    elems.push_back(v);
+  }
+  return elems;
+}
+
+SmallVector<Value> MmaKernelBuilder::xFragments(ArrayRef<Value> elems) {
+  int64_t chunk = xChunk();
+  SmallVector<Value> frags;
+  auto bType = VectorType::get({2, 2}, f16);
+  Value zero = arith::ConstantOp::create(
+      b, loc, DenseElementsAttr::get(bType, b.getZeroAttr(f16)));
+  for (int64_t s = 0; s < steps; ++s) {
+    Value src = elems[(4 * s) / chunk];
+    int64_t at = (4 * s) % chunk;
+    Value frag = zero;
+    for (int64_t r = 0; r < 2; ++r) {
+      Value pair = vector::ShuffleOp::create(
+          b, loc, src, src, ArrayRef<int64_t>{at + 2 * r, at + 2 * r + 1});
+      frag = vector::InsertOp::create(b, loc, pair, frag, r);
+    }
+    frags.push_back(frag);
+  }
+  return frags;
+}
+
+Value MmaKernelBuilder::decode(const TileWords &words, int64_t s) {
+  auto pairType = VectorType::get({2}, f16);
+  auto word1 = VectorType::get({1}, i32);
+  float zc = float(1u << (bits - 1));
+  Value bias = arith::ConstantOp::create(
+      b, loc, DenseElementsAttr::get(pairType, b.getF16FloatAttr(1024.0f + zc)));
+  Value a = arith::ConstantOp::create(
+      b, loc,
+      DenseElementsAttr::get(VectorType::get({4, 2}, f16), b.getZeroAttr(f16)));
+  for (int64_t r = 0; r < 4; ++r) {
+    int64_t pair = 4 * s + r;
+    Value reg;
+    for (unsigned pi = 0; pi < pieces.size(); ++pi) {
+      const MmaPiece &p = pieces[pi];
+      int64_t perWord = 16 / p.width;
+      Value word = words[pi][pair / perWord];
+      int64_t at = (pair % perWord) * p.width;
+      Value v = word;
+      if (at > int64_t(p.shift))
+        v = arith::ShRUIOp::create(b, loc, word, cI32(at - p.shift));
+      else if (at < int64_t(p.shift))
+        v = arith::ShLIOp::create(b, loc, word, cI32(p.shift - at));
+      uint32_t m = (((1u << p.width) - 1u) << p.shift) * 0x00010001u;
+      v = arith::AndIOp::create(b, loc, v, cI32(int32_t(m)));
+      reg = reg ? arith::OrIOp::create(b, loc, reg, v) : v;
+    }
+    reg = arith::OrIOp::create(b, loc, reg, cI32(0x64006400));
+    Value half2 = vector::BitCastOp::create(
+        b, loc, pairType,
+        vector::FromElementsOp::create(b, loc, word1, ValueRange{reg}));
+    half2 = arith::SubFOp::create(b, loc, half2, bias);
+    a = vector::InsertOp::create(b, loc, half2, a, r);
+  }
+  return a;
+}
+
+void MmaKernelBuilder::tileMma(ArrayRef<TileWords> words, Value kt,
+                               bool ragged, SmallVector<Value> &d,
+                               SmallVector<Value> &ones) {
+  SmallVector<SmallVector<Value>> xf;
+  for (unsigned bn = 0; bn < nt; ++bn)
+    xf.push_back(xFragments(loadX(bn, kt, ragged)));
+  for (int64_t s = 0; s < steps; ++s) {
+    for (unsigned i = 0; i < mt; ++i) {
+      Value a = decode(words[i], s);
+      for (unsigned bn = 0; bn < nt; ++bn)
+        d[i * nt + bn] = nvgpu::MmaSyncOp::create(
+            b, loc, a, xf[bn][s], d[i * nt + bn], ArrayRef<int64_t>{16, 8, 16});
+    }
+    for (unsigned bn = 0; bn < nt; ++bn)
+      ones[bn] = nvgpu::MmaSyncOp::create(b, loc, onesA, xf[bn][s], ones[bn],
+                                          ArrayRef<int64_t>{16, 8, 16});
+  }
+}
+
+void MmaKernelBuilder::epilogue(ArrayRef<SmallVector<Value>> sc,
+                                ArrayRef<Value> d, ArrayRef<Value> ones,
+                                SmallVector<Value> &acc) {
+  for (unsigned i = 0; i < mt; ++i)
+    for (unsigned bn = 0; bn < nt; ++bn)
+      for (int64_t c = 0; c < 4; ++c) {
+        int64_t hi = c / 2, col = c % 2;
+        Value dv = vector::ExtractOp::create(b, loc, d[i * nt + bn],
+                                             ArrayRef<int64_t>{hi, col});
+        Value xs = vector::ExtractOp::create(b, loc, ones[bn],
+                                             ArrayRef<int64_t>{0, col});
+        Value &a = acc[(i * nt + bn) * 4 + c];
+        a = fma(sc[i][hi], dv, a);
+        a = fma(sc[i][2 + hi], xs, a);
+      }
+}
+
+void MmaKernelBuilder::run(int64_t count, const Loaded &in,
+                           SmallVector<Value> &state) {
+  // state: grouped: acc (scalars); per channel: d[mt * nt], ones[nt].
+  if (!perGroup) {
+    SmallVector<Value> d(state.begin(), state.begin() + mt * nt);
+    SmallVector<Value> ones(state.begin() + mt * nt, state.end());
+    for (int64_t u = 0; u < count; ++u)
+      tileMma(in.words[u], add(in.kt0, cI(u)), in.ragged, d, ones);
+    state.assign(d.begin(), d.end());
+    state.append(ones.begin(), ones.end());
+    return;
+  }
+  for (int64_t g0 = 0; g0 < count; g0 += perGroup) {
+    SmallVector<Value> d(mt * nt, zeroAcc), ones(nt, zeroAcc);
+    for (int64_t u = g0; u < g0 + perGroup; ++u)
+      tileMma(in.words[u], add(in.kt0, cI(u)), in.ragged, d, ones);
+    epilogue(in.sc[g0 / perGroup], d, ones, state);
+  }
+}
+
+void MmaKernelBuilder::fetch(Value kt0, int64_t count,
+                             SmallVector<Value> &out) {
+  for (int64_t u = 0; u < count; ++u) {
+    Value kt = add(kt0, cI(u));
+    for (unsigned i = 0; i < mt; ++i)
+      for (const SmallVector<Value> &piece : loadTile(i, kt))
+        out.append(piece.begin(), piece.end());
+  }
+  if (perGroup)
+    for (int64_t g0 = 0; g0 < count; g0 += perGroup) {
+      Value grp = arith::DivUIOp::create(b, loc, add(kt0, cI(g0)),
+                                         cI(perGroup));
+      for (unsigned i = 0; i < mt; ++i) {
+        SmallVector<Value> s = loadScales(i, grp);
+        out.append(s.begin(), s.end());
+      }
+    }
+}
+
+MmaKernelBuilder::Loaded MmaKernelBuilder::unflatten(ValueRange vals,
+                                                     int64_t count, Value kt0,
+                                                     bool ragged) {
+  Loaded in;
+  in.kt0 = kt0;
+  in.ragged = ragged;
+  auto &words = in.words;
+  auto &sc = in.sc;
+  size_t at = 0;
+  words.assign(count, {});
+  for (int64_t u = 0; u < count; ++u) {
+    for (unsigned i = 0; i < mt; ++i) {
+      TileWords tw;
+      for (const MmaPiece &p : pieces) {
+        tw.emplace_back(vals.begin() + at, vals.begin() + at + p.laneBytes / 4);
+        at += p.laneBytes / 4;
+      }
+      words[u].push_back(tw);
+    }
+  }
+  if (perGroup)
+    for (int64_t g0 = 0; g0 < count; g0 += perGroup) {
+      SmallVector<SmallVector<Value>> perRowTile;
+      for (unsigned i = 0; i < mt; ++i) {
+        perRowTile.emplace_back(vals.begin() + at, vals.begin() + at + 4);
+        at += 4;
+      }
+      sc.push_back(perRowTile);
+    }
+  else
+    sc.assign(1, channelScales);
+  return in;
+}
+
+gpu::GPUFuncOp MmaKernelBuilder::build(gpu::GPUModuleOp kernels) {
+  MLIRContext *ctx = b.getContext();
+  auto dyn = [&](Type ty) {
+    return MemRefType::get({ShapedType::kDynamic}, ty);
+  };
+  Type idx = b.getIndexType();
+  auto fnType = FunctionType::get(
+      ctx, {dyn(b.getI8Type()), dyn(f32), dyn(f32), dyn(f16), dyn(f16), idx,
+            idx, idx, idx},
+      {});
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToEnd(kernels.getBody());
+  auto fn = gpu::GPUFuncOp::create(b, loc, spec.name(), fnType);
+  fn->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
+  fn.setKnownBlockSizeAttr(b.getDenseI32ArrayAttr(
+      {int32_t(spec.threadsPerBlock()), 1, 1}));
+  unsigned warps = spec.warpsPerBlock;
+  int64_t values = int64_t(mt) * nt * 4; // accumulators per lane
+  Value shared;
+  if (warps > 1) {
+    auto smemType = MemRefType::get(
+        {int64_t(warps) * values * 32}, f32, AffineMap(),
+        gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup));
+    shared = fn.addWorkgroupAttribution(smemType, loc);
+  }
+  Block &entry = fn.getBody().front();
+  b.setInsertionPointToStart(&entry);
+  w = entry.getArgument(0);
+  scales = entry.getArgument(1);
+  offsets = entry.getArgument(2);
+  x = entry.getArgument(3);
+  y = entry.getArgument(4);
+  n = entry.getArgument(5);
+  k = entry.getArgument(6);
+  nb = entry.getArgument(7);
+  ldx = entry.getArgument(8);
+
+  Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
+  Value bid = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
+  Value warp = arith::DivUIOp::create(b, loc, tid, cI(32));
+  lane = arith::RemUIOp::create(b, loc, tid, cI(32));
+  g = arith::DivUIOp::create(b, loc, lane, cI(4));
+  t = arith::RemUIOp::create(b, loc, lane, cI(4));
+  Value kTiles = arith::CeilDivUIOp::create(b, loc, k, cI(kTile));
+  Value fullTiles = arith::DivUIOp::create(b, loc, k, cI(kTile));
+  rowTileBytes = mul(kTiles, cI(tileBytes));
+  if (spec.groupSize)
+    groups = arith::DivUIOp::create(b, loc, k, cI(spec.groupSize));
+  Value lastRowTile = arith::SubIOp::create(
+      b, loc, arith::CeilDivUIOp::create(b, loc, n, cI(16)), cI(1));
+  Value lastRow = arith::SubIOp::create(b, loc, n, cI(1));
+  Value firstRowTile = mul(bid, cI(mt));
+  for (unsigned i = 0; i < mt; ++i) {
+    Value rt =
+        arith::MinUIOp::create(b, loc, add(firstRowTile, cI(i)), lastRowTile);
+    rowTileBase.push_back(mul(rt, rowTileBytes));
+    Value lo = add(mul(rt, cI(16)), g);
+    rowLo.push_back(arith::MinUIOp::create(b, loc, lo, lastRow));
+    rowHi.push_back(arith::MinUIOp::create(b, loc, add(lo, cI(8)), lastRow));
+    if (!spec.groupSize)
+      channelScales.push_back(loadScales(i, Value()));
+  }
+  zeroAcc = arith::ConstantOp::create(
+      b, loc,
+      DenseElementsAttr::get(VectorType::get({2, 2}, f32), b.getZeroAttr(f32)));
+  onesA = arith::ConstantOp::create(
+      b, loc,
+      DenseElementsAttr::get(VectorType::get({4, 2}, f16),
+                             b.getF16FloatAttr(1.0f)));
+
+  // Batch rows in tiles of batchTile; the weights are read once per tile.
+  auto tiles = scf::ForOp::create(b, loc, cI(0), nb, cI(spec.batchTile));
+  OpBuilder::InsertionGuard tileGuard(b);
+  b.setInsertionPoint(tiles.getBody()->getTerminator());
+  tileStart = tiles.getInductionVar();
+  SmallVector<Value> state;
+  if (perGroup)
+    state.assign(values, cF(0.0f));
+  else
+    state.assign(mt * nt + nt, zeroAcc);
+  size_t nState = state.size();
+
+  // Main loop: super-tiles of `unroll` column tiles, warp w taking
+  // super-tiles w, w + W, ...; the next one's loads are carried.
+  int64_t unroll = spec.unroll;
+  Value superTiles = arith::DivUIOp::create(b, loc, fullTiles, cI(unroll));
+  Value lastSuper = arith::SubIOp::create(
+      b, loc, arith::MaxUIOp::create(b, loc, superTiles, cI(1)), cI(1));
+  auto fetchSuper = [&](Value st, SmallVector<Value> &out) {
+    Value clamped = arith::MinUIOp::create(b, loc, st, lastSuper);
+    fetch(mul(clamped, cI(unroll)), unroll, out);
+  };
+  {
+    SmallVector<Value> init = state;
+    fetchSuper(warp, init);
+    auto loop = scf::ForOp::create(
+        b, loc, warp, superTiles, cI(warps), init,
+        [&](OpBuilder &, Location, Value st, ValueRange args) {
+          SmallVector<Value> s(args.begin(), args.begin() + nState);
+          SmallVector<Value> next;
+          fetchSuper(add(st, cI(warps)), next);
+          run(unroll,
+              unflatten(args.drop_front(nState), unroll, mul(st, cI(unroll)),
+                        /*ragged=*/false),
+              s);
+          s.append(next.begin(), next.end());
+          scf::YieldOp::create(b, loc, s);
+        });
+    state.assign(loop.getResults().begin(),
+                 loop.getResults().begin() + nState);
+  }
+  // Whole tiles after the super-tiles, one unit (a group, or one tile per
+  // channel) per warp and iteration.
+  int64_t unit = perGroup ? perGroup : 1;
+  {
+    Value first = arith::DivUIOp::create(b, loc, mul(superTiles, cI(unroll)),
+                                         cI(unit));
+    Value units = arith::DivUIOp::create(b, loc, fullTiles, cI(unit));
+    auto loop = scf::ForOp::create(
+        b, loc, add(first, warp), units, cI(warps), state,
+        [&](OpBuilder &, Location, Value u, ValueRange args) {
+          SmallVector<Value> s(args.begin(), args.end());
+          SmallVector<Value> loaded;
+          Value kt0 = mul(u, cI(unit));
+          fetch(kt0, unit, loaded);
+          run(unit, unflatten(loaded, unit, kt0, /*ragged=*/false), s);
+          scf::YieldOp::create(b, loc, s);
+        });
+    state.assign(loop.getResults().begin(), loop.getResults().end());
+  }
+  // The partial last tile (per channel, K % kTile != 0), on warp 0.
+  if (!perGroup) {
+    Value cond = arith::AndIOp::create(
+        b, loc,
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, fullTiles,
+                              kTiles),
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, warp, cI(0)));
+    SmallVector<Type> types;
+    for (Value v : state)
+      types.push_back(v.getType());
+    auto ifOp = scf::IfOp::create(b, loc, types, cond, /*withElse=*/true);
+    OpBuilder::InsertionGuard g2(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    SmallVector<Value> s = state, loaded;
+    fetch(fullTiles, 1, loaded);
+    run(1, unflatten(loaded, 1, fullTiles, /*ragged=*/true), s);
+    scf::YieldOp::create(b, loc, s);
+    b.setInsertionPointToStart(ifOp.elseBlock());
+    scf::YieldOp::create(b, loc, state);
+    b.setInsertionPointAfter(ifOp);
+    state.assign(ifOp.getResults().begin(), ifOp.getResults().end());
+  }
+  // Per channel: one epilogue at the end.
+  SmallVector<Value> acc;
+  if (perGroup) {
+    acc = state;
+  } else {
+    acc.assign(values, cF(0.0f));
+    SmallVector<Value> d(state.begin(), state.begin() + mt * nt);
+    SmallVector<Value> ones(state.begin() + mt * nt, state.end());
+    epilogue(channelScales, d, ones, acc);
+  }
+  // The warps' partial sums meet in shared memory; warp 0 adds and stores.
+  if (warps > 1) {
+    gpu::BarrierOp::create(b, loc); // the previous batch tile is done
+    for (int64_t v = 0; v < values; ++v)
+      memref::StoreOp::create(
+          b, loc, acc[v], shared,
+          ValueRange{add(mul(add(mul(warp, cI(values)), cI(v)), cI(32)), lane)});
+    gpu::BarrierOp::create(b, loc);
+  }
+  Value warp0 =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, warp, cI(0));
+  auto store = scf::IfOp::create(b, loc, warp0, /*withElse=*/false);
+  {
+    OpBuilder::InsertionGuard g2(b);
+    b.setInsertionPointToStart(store.thenBlock());
+    for (unsigned i = 0; i < mt; ++i)
+      for (unsigned bn = 0; bn < nt; ++bn)
+        for (int64_t c = 0; c < 4; ++c) {
+          int64_t v = (i * nt + bn) * 4 + c;
+          Value sum = acc[v];
+          for (unsigned ww = 1; ww < warps; ++ww)
+            sum = arith::AddFOp::create(
+                b, loc, sum,
+                memref::LoadOp::create(
+                    b, loc, shared,
+                    ValueRange{add(cI((int64_t(ww) * values + v) * 32), lane)}));
+          Value row = add(add(mul(add(firstRowTile, cI(i)), cI(16)), g),
+                          cI(8 * (c / 2)));
+          Value batch =
+              add(add(tileStart, cI(8 * bn + c % 2)), mul(t, cI(2)));
+          Value ok = arith::AndIOp::create(
+              b, loc,
+              arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, row, n),
+              arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, batch,
+                                    nb));
+          auto guarded = scf::IfOp::create(b, loc, ok, /*withElse=*/false);
+          OpBuilder::InsertionGuard g3(b);
+          b.setInsertionPointToStart(guarded.thenBlock());
+          memref::StoreOp::create(b, loc,
+                                  arith::TruncFOp::create(b, loc, f16, sum), y,
+                                  ValueRange{add(mul(batch, n), row)});
+        }
+  }
+  b.setInsertionPointToEnd(&entry);
+  gpu::ReturnOp::create(b, loc);
+  return fn;
+}
+
+} // namespace
+
+gpu::GPUFuncOp matquant::buildMmaGemvKernel(gpu::GPUModuleOp kernels,
+                                            const GemvKernelSpec &spec) {
+  OpBuilder b(kernels.getContext());
+  MmaKernelBuilder builder(b, kernels.getLoc(), spec);
+  return builder.build(kernels);
+}

@@ -116,7 +116,9 @@ void matquant::buildGPUKernelsToPTXPipeline(OpPassManager &pm,
 
 void matquant::buildMQToPTXPipeline(OpPassManager &pm,
                                     const GPUPipelineOptions &options) {
-  pm.addPass(mq::createMQSelectGPULayoutPass());
+  mq::MQSelectGPULayoutPassOptions layout;
+  layout.kernel = options.kernel;
+  pm.addPass(mq::createMQSelectGPULayoutPass(layout));
   pm.addPass(createCanonicalizerPass());
   ConvertMQToGPUPassOptions gpu;
   gpu.rowsPerWarp = options.rowsPerWarp;

@@ -99,6 +99,73 @@ TEST(GpuInterleavedBlock, MatchesItsDefinition) {
     }
 }
 
+TEST(GpuKernelSpec, MmaNamesAndValidation) {
+  GemvKernelSpec s;
+  s.mma = true;
+  s.bits = 4;
+  s.groupSize = 128;
+  s.batchTile = 16;
+  s.rowsPerWarp = 32;
+  s.warpsPerBlock = 8;
+  s.unroll = 2;
+  ASSERT_EQ(s.validate(), "");
+  EXPECT_EQ(s.name(), "mq_mma_c8_r4_cl_g128_f16_b16_rw32_wpb8_u2");
+  GemvKernelSpec back;
+  ASSERT_TRUE(GemvKernelSpec::parseName(s.name(), back));
+  EXPECT_TRUE(back.mma);
+  EXPECT_EQ(back.name(), s.name());
+  // The warps share the block's rows; the packed weights are whole tiles.
+  EXPECT_EQ(s.rowsPerBlock(), 32);
+  EXPECT_EQ(s.gridSize(33), 2);
+  EXPECT_EQ(s.kTile(), 64);
+  EXPECT_EQ(s.weightBytes(33, 130), 3 * 3 * 16 * 64 * 4 / 8);
+  // What the tensor-core kernels cannot do is named.
+  GemvKernelSpec t = s;
+  t.act = ActType::F32;
+  EXPECT_NE(t.validate().find("f16 activations"), std::string::npos);
+  t = s;
+  t.batchTile = 4;
+  EXPECT_NE(t.validate().find("batch tile of 8 or 16"), std::string::npos);
+  t = s;
+  t.rowsPerWarp = 8;
+  EXPECT_NE(t.validate().find("16, 32, 48 or 64 rows"), std::string::npos);
+  t = s;
+  t.bits = 8; // tiles of 32: a group of 128 is 4 tiles
+  EXPECT_NE(t.validate().find("multiple of the 4 column tiles"),
+            std::string::npos);
+  t.unroll = 4;
+  EXPECT_EQ(t.validate(), "");
+  t.bits = 2;
+  t.groupSize = 16; // 2-bit lane words need 32 columns
+  EXPECT_NE(t.validate().find("no MMA column tile"), std::string::npos);
+  EXPECT_FALSE(GemvKernelSpec::parseName(
+      "mq_mma_c8_r4_cl_g128_f32_b8_rw16_wpb4_u2", back));
+  EXPECT_FALSE(GemvKernelSpec::parseName(
+      "mq_tc_c8_r4_cl_g128_f16_b8_rw16_wpb4_u2", back));
+}
+
+// The MMA column tile: 16 / smallest piece k-steps, halved to divide the
+// group, valid for numerics::packMma.
+TEST(GpuMmaKTile, MatchesItsDefinition) {
+  EXPECT_EQ(gpuMmaKTile(8, 0), 32);
+  EXPECT_EQ(gpuMmaKTile(4, 0), 64);
+  EXPECT_EQ(gpuMmaKTile(2, 0), 128);
+  EXPECT_EQ(gpuMmaKTile(3, 0), 256);
+  EXPECT_EQ(gpuMmaKTile(3, 128), 128);
+  EXPECT_EQ(gpuMmaKTile(3, 32), 0);
+  EXPECT_EQ(gpuMmaKTile(4, 32), 32);
+  EXPECT_EQ(gpuMmaKTile(8, 24), 0);
+  for (unsigned bits = 1; bits <= 8; ++bits)
+    for (int64_t g : {0, 16, 32, 48, 64, 128, 256}) {
+      int64_t t = gpuMmaKTile(bits, g);
+      if (!t)
+        continue;
+      EXPECT_TRUE(numerics::mmaTileValid(bits, t)) << bits << " " << g;
+      if (g)
+        EXPECT_EQ(g % t, 0);
+    }
+}
+
 // f16: every one of the 65536 bit patterns converts to float and back
 // exactly (NaN stays NaN); float -> f16 rounds to nearest even, checked
 // against the neighbouring halves on random floats of every magnitude.

@@ -70,6 +70,10 @@ struct GPUPipelineOptions
   Option<unsigned> unroll{*this, "unroll",
                           llvm::cl::desc("Blocks per lane in flight"),
                           llvm::cl::init(2)};
+  Option<std::string> kernel{
+      *this, "kernel",
+      llvm::cl::desc("auto (tensor cores for f16 matmuls), simt or mma"),
+      llvm::cl::init("auto")};
 };
 
 /// gpu.module kernels -> NVVM -> PTX in a gpu.binary (format = isa):

@@ -37,6 +37,33 @@ struct ConvertMQToGPUPass
     spec.warpsPerBlock = warpsPerBlock;
     spec.unroll = unroll;
     LayoutAttr layout = type.getLayout();
+    if (layout && layout.getKind() == LayoutKind::mma) {
+      // Tensor-core kernel: 16 rows per warp, the warps of a block split K,
+      // batch tiles of 8 or 16, unroll rounded up to whole groups.
+      spec.mma = true;
+      spec.batchTile = spec.batchTile <= 8 ? 8 : 16;
+      spec.rowsPerWarp = 16;
+      int64_t tile = spec.kTile();
+      if (tile == 0 || layout.getBits() != spec.indexBits() ||
+          layout.getBlock() != tile || type.getAxis() != 0) {
+        InFlightDiagnostic d =
+            op->emitOpError("weight is not in the tensor-core kernel layout");
+        if (tile)
+          d << ": expected channel axis 0 and #mq.layout<mma, "
+            << spec.indexBits() << ", block = " << tile << ">";
+        return failure();
+      }
+      if (int64_t perGroup = spec.groupSize ? spec.groupSize / tile : 1)
+        spec.unroll = unsigned((std::max<int64_t>(spec.unroll, perGroup) +
+                                perGroup - 1) /
+                               perGroup * perGroup);
+      std::string error = spec.validate();
+      if (!error.empty()) {
+        op->emitOpError("cannot generate a GPU kernel: ") << error;
+        return failure();
+      }
+      return spec;
+    }
     int64_t block = spec.block();
     if (type.getAxis() != 0 || !layout ||
         layout.getKind() != LayoutKind::interleaved ||

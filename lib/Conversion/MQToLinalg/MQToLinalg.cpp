@@ -802,6 +802,24 @@ struct ConvertMQToLinalgPass
   using Base::Base;
   void runOnOperation() override {
     MLIRContext *ctx = &getContext();
+    // The MMA-fragment layout is read by the GPU tensor-core kernels only;
+    // its (un)packing folds on constants but has no reference lowering.
+    WalkResult mma = getOperation()->walk([&](Operation *op) {
+      if (!isa<MQDialect>(op->getDialect()))
+        return WalkResult::advance();
+      for (Type t : llvm::concat<Type>(op->getOperandTypes(),
+                                       op->getResultTypes()))
+        if (auto w = dyn_cast<WeightType>(t))
+          if (w.getLayout() && w.getLayout().getKind() == LayoutKind::mma) {
+            op->emitOpError("the mma layout (GPU tensor-core kernels) has no "
+                            "reference lowering; pack constants at compile "
+                            "time or choose another layout");
+            return WalkResult::interrupt();
+          }
+      return WalkResult::advance();
+    });
+    if (mma.wasInterrupted())
+      return signalPassFailure();
     TypeConverter converter;
     converter.addConversion([](Type t) { return t; });
     populateMQToLinalgTypeConversion(converter);

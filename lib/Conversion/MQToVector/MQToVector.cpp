@@ -991,6 +991,8 @@ struct LowerWeightOnly : OpRewritePattern<OpTy> {
       return rewriter.notifyMatchFailure(op, "weight not packed on axis 0");
     if (layout.getKind() == LayoutKind::dense)
       return rewriter.notifyMatchFailure(op, "dense layout: not a kernel's");
+    if (layout.getKind() == LayoutKind::mma)
+      return rewriter.notifyMatchFailure(op, "mma layout: a GPU kernel's");
     // Bit-plane kernels need whole mask chunks per group.
     if (layout.getKind() == LayoutKind::planes &&
         (cfg.vectorWidth < 8 ||

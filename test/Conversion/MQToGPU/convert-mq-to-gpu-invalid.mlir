@@ -27,3 +27,21 @@ func.func @big_batch(%x: tensor<65x64xf32>, %w: !mq.weight<4x64xf32, storage = 8
   %y = mq.matmul %x, %w, %s, %s : tensor<65x64xf32>, !mq.weight<4x64xf32, storage = 8, bits = 4, layout = #mq.layout<interleaved, 4, block = 32>>, tensor<4x1xf32>, tensor<4x1xf32> -> tensor<65x4xf32>
   return %y : tensor<65x4xf32>
 }
+
+// -----
+
+func.func @mma_tile(%x: tensor<2x256xf16>, %w: !mq.weight<16x256xf16, storage = 8, bits = 4, layout = #mq.layout<mma, 4, block = 32>>,
+                    %s: tensor<16x1xf32>) -> tensor<2x16xf16> {
+  // expected-error @+1 {{weight is not in the tensor-core kernel layout: expected channel axis 0 and #mq.layout<mma, 4, block = 64>}}
+  %y = mq.matmul %x, %w, %s, %s : tensor<2x256xf16>, !mq.weight<16x256xf16, storage = 8, bits = 4, layout = #mq.layout<mma, 4, block = 32>>, tensor<16x1xf32>, tensor<16x1xf32> -> tensor<2x16xf16>
+  return %y : tensor<2x16xf16>
+}
+
+// -----
+
+func.func @mma_f32(%x: tensor<2x256xf32>, %w: !mq.weight<16x256xf32, storage = 8, bits = 4, layout = #mq.layout<mma, 4, block = 64>>,
+                   %s: tensor<16x1xf32>) -> tensor<2x16xf32> {
+  // expected-error @+1 {{cannot generate a GPU kernel: MMA kernels take f16 activations}}
+  %y = mq.matmul %x, %w, %s, %s : tensor<2x256xf32>, !mq.weight<16x256xf32, storage = 8, bits = 4, layout = #mq.layout<mma, 4, block = 64>>, tensor<16x1xf32>, tensor<16x1xf32> -> tensor<2x16xf32>
+  return %y : tensor<2x16xf32>
+}

@@ -616,3 +616,39 @@ func.func @pack_prefix_constant() -> !mq.weight<1x3xf32, storage = 8, bits = 3, 
   %0 = mq.pack %c : !mq.weight<1x3xf32, storage = 8, bits = 3, mode = prefix_exact> to !mq.weight<1x3xf32, storage = 8, bits = 3, mode = prefix_exact, layout = #mq.layout<dense, 3>>
   return %0 : !mq.weight<1x3xf32, storage = 8, bits = 3, mode = prefix_exact, layout = #mq.layout<dense, 3>>
 }
+
+// -----
+
+// The tensor-core layout, 8 bits, tiles of 16 x 16 (one k-step, 8 bytes
+// per lane). From the mma.m16n8k16 A fragment: lane l = 4 g + t holds rows
+// g and g + 8; its word 0 is registers a0 (row g) and a1 (row g + 8) of
+// columns 4t, 4t + 1 at bits 0 / 16 and 8 / 24, word 1 the same for
+// columns 4t + 2, 4t + 3. So lane 0 reads [w00, w80, w01, w81, w02, w82,
+// w03, w83], lane 1 [w04, w84, 0...] (columns past 5 and rows past 2 are
+// padding, index 0), lane 4 row 1 and 9.
+
+// CHECK-LABEL: func.func @pack_mma_constant
+// CHECK: mq.constant dense<"0x010002000300040005000000000000000000000000000000000000000000000006000700080009000A00{{0+}}"> : tensor<1x256xi8> : !mq.weight<2x5xf16, storage = 8, bits = 8, layout = #mq.layout<mma, 8, block = 16>>
+// CHECK-NOT: mq.pack
+func.func @pack_mma_constant() -> !mq.weight<2x5xf16, storage = 8, bits = 8, layout = #mq.layout<mma, 8, block = 16>> {
+  %c = mq.constant dense<[[1, 2, 3, 4, 5], [6, 7, 8, 9, 10]]> : tensor<2x5xi8> : !mq.weight<2x5xf16, storage = 8, bits = 8>
+  %0 = mq.pack %c : !mq.weight<2x5xf16, storage = 8, bits = 8> to !mq.weight<2x5xf16, storage = 8, bits = 8, layout = #mq.layout<mma, 8, block = 16>>
+  return %0 : !mq.weight<2x5xf16, storage = 8, bits = 8, layout = #mq.layout<mma, 8, block = 16>>
+}
+
+// -----
+
+// And back: packing into the 3-bit tensor-core layout (pieces 2 + 1,
+// tiles of 64 columns) and unpacking folds to the same indices.
+
+// CHECK-LABEL: func.func @mma_round_trip
+// CHECK: %[[C:[a-zA-Z0-9_]+]] = mq.constant dense<{{\[}}[1, 2, 3, 4, 5, 6, 7, 0, 1, 2], [7, 6, 5, 4, 3, 2, 1, 0, 7, 6], [0, 1, 0, 1, 0, 1, 0, 1, 0, 1]]> : tensor<3x10xi8> : !mq.weight<3x10xf16, storage = 8, bits = 3>
+// CHECK-NOT: mq.pack
+// CHECK-NOT: mq.unpack
+// CHECK: return %[[C]]
+func.func @mma_round_trip() -> !mq.weight<3x10xf16, storage = 8, bits = 3> {
+  %c = mq.constant dense<[[1, 2, 3, 4, 5, 6, 7, 0, 1, 2], [7, 6, 5, 4, 3, 2, 1, 0, 7, 6], [0, 1, 0, 1, 0, 1, 0, 1, 0, 1]]> : tensor<3x10xi8> : !mq.weight<3x10xf16, storage = 8, bits = 3>
+  %0 = mq.pack %c : !mq.weight<3x10xf16, storage = 8, bits = 3> to !mq.weight<3x10xf16, storage = 8, bits = 3, layout = #mq.layout<mma, 3, block = 64>>
+  %1 = mq.unpack %0 : !mq.weight<3x10xf16, storage = 8, bits = 3, layout = #mq.layout<mma, 3, block = 64>> to !mq.weight<3x10xf16, storage = 8, bits = 3>
+  return %1 : !mq.weight<3x10xf16, storage = 8, bits = 3>
+}

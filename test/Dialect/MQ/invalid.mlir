@@ -409,7 +409,7 @@ func.func @interleaved_no_block(%a: !mq.weight<4x24xf32, storage = 8, bits = 4, 
 
 // -----
 
-// expected-error @+1 {{only the interleaved layout takes a block}}
+// expected-error @+1 {{only the interleaved and mma layouts take a block}}
 func.func @dense_block(%a: !mq.weight<4x24xf32, storage = 8, bits = 4, layout = #mq.layout<dense, 4, block = 8>>)
 
 // -----
@@ -477,3 +477,23 @@ func.func @dynamic_width_type(%x: tensor<16xf32>, %w: !mq.weight<4x16xf32, stora
   %y = "mq.matvec_dynamic"(%x, %w, %s, %s, %r) : (tensor<16xf32>, !mq.weight<4x16xf32, storage = 8, bits = 8>, tensor<4x1xf32>, tensor<4x1xf32>, f32) -> tensor<4xf32>
   return
 }
+
+// -----
+
+// expected-error @+1 {{mma layout needs a column tile that is a multiple of 16 giving every piece of a 2-bit index whole 32-bit lane words, got 16}}
+func.func @mma_tile(%a: !mq.weight<16x64xf16, storage = 8, bits = 2, layout = #mq.layout<mma, 2, block = 16>>)
+
+// -----
+
+// expected-error @+1 {{mma layout needs a column tile that is a multiple of 16 giving every piece of a 4-bit index whole 32-bit lane words, got 24}}
+func.func @mma_tile24(%a: !mq.weight<16x64xf16, storage = 8, bits = 4, layout = #mq.layout<mma, 4, block = 24>>)
+
+// -----
+
+// expected-error @+1 {{the mma layout needs channel axis 0}}
+func.func @mma_axis(%a: !mq.weight<64x16xf16, storage = 8, bits = 4, axis = 1, layout = #mq.layout<mma, 4, block = 64>>)
+
+// -----
+
+// expected-error @+1 {{mma block 64 does not divide the group size 32}}
+func.func @mma_group(%a: !mq.weight<16x64xf16, storage = 8, bits = 4, group = 32, layout = #mq.layout<mma, 4, block = 64>>)

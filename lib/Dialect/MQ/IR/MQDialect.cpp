@@ -92,8 +92,14 @@ LogicalResult LayoutAttr::verify(function_ref<InFlightDiagnostic()> emitError,
       return emitError() << "interleaved layout needs a block that is a "
                             "positive multiple of 8 (at most 4096), got "
                          << block;
+  } else if (kind == LayoutKind::mma) {
+    if (bits >= 1 && bits <= 8 && !numerics::mmaTileValid(bits, block))
+      return emitError() << "mma layout needs a column tile that is a "
+                            "multiple of 16 giving every piece of a "
+                         << bits << "-bit index whole 32-bit lane words, got "
+                         << block;
   } else if (block != 0) {
-    return emitError() << "only the interleaved layout takes a block";
+    return emitError() << "only the interleaved and mma layouts take a block";
   }
   // An index needs at most c <= 8 bits (r + 1 <= c for extra precision).
   if (bits < 1 || bits > 8)
@@ -191,11 +197,14 @@ LogicalResult WeightType::verify(function_ref<InFlightDiagnostic()> emitError,
                          << " does not match the index width " << need
                          << " of a " << bits << "-bit "
                          << stringifySliceMode(mode) << " slice";
-    if (layout.getKind() == LayoutKind::interleaved) {
+    if (layout.getKind() == LayoutKind::interleaved ||
+        layout.getKind() == LayoutKind::mma) {
+      StringRef kind = stringifyLayoutKind(layout.getKind());
       if (axis != 0)
-        return emitError() << "the interleaved layout needs channel axis 0";
+        return emitError() << "the " << kind
+                           << " layout needs channel axis 0";
       if (groupSize > 0 && groupSize % layout.getBlock() != 0)
-        return emitError() << "interleaved block " << layout.getBlock()
+        return emitError() << kind << " block " << layout.getBlock()
                            << " does not divide the group size "
                            << groupSize;
     }
@@ -248,6 +257,15 @@ RankedTensorType WeightType::getStorageTensorType() const {
         {getRows(), numerics::interleavedRowBytes(getCols(), layout.getBits(),
                                                   layout.getBlock())},
         i8);
+  if (layout.getKind() == LayoutKind::mma) {
+    int64_t rowTiles = (getRows() + 15) / 16;
+    return RankedTensorType::get(
+        {rowTiles, numerics::mmaPackedBytes(getRows(), getCols(),
+                                            layout.getBits(),
+                                            layout.getBlock()) /
+                       rowTiles},
+        i8);
+  }
   return RankedTensorType::get({static_cast<int64_t>(layout.getBits()),
                                 getRows(), numerics::planeRowBytes(getCols())},
                                i8);

@@ -365,6 +365,9 @@ static std::vector<uint8_t> packBytes(WeightType packed,
     return numerics::packInterleaved(idx.data(), packed.getRows(),
                                      packed.getCols(), layout.getBits(),
                                      layout.getBlock());
+  if (layout.getKind() == LayoutKind::mma)
+    return numerics::packMma(idx.data(), packed.getRows(), packed.getCols(),
+                             layout.getBits(), layout.getBlock());
   return numerics::packPlanes(idx.data(), packed.getRows(), packed.getCols(),
                               layout.getBits());
 }
@@ -379,6 +382,10 @@ static std::vector<uint8_t> unpackBytes(WeightType packed,
     return numerics::unpackInterleaved(bytes.data(), packed.getRows(),
                                        packed.getCols(), layout.getBits(),
                                        layout.getBlock());
+  if (layout.getKind() == LayoutKind::mma)
+    return numerics::unpackMma(bytes.data(), packed.getRows(),
+                               packed.getCols(), layout.getBits(),
+                               layout.getBlock());
   return numerics::unpackPlanes(bytes.data(), packed.getRows(),
                                 packed.getCols(), layout.getBits());
 }

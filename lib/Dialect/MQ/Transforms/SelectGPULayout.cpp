@@ -18,7 +18,15 @@ namespace {
 
 struct MQSelectGPULayoutPass
     : matquant::mq::impl::MQSelectGPULayoutPassBase<MQSelectGPULayoutPass> {
+  using Base::Base;
+
   void runOnOperation() override {
+    if (kernel != "auto" && kernel != "simt" && kernel != "mma") {
+      getOperation().emitError()
+          << "mq-select-gpu-layout: kernel must be auto, simt or mma, got '"
+          << kernel << "'";
+      return signalPassFailure();
+    }
     WalkResult result = getOperation().walk([&](Operation *op) {
       if (!isa<MatmulOp, MatvecOp>(op))
         return WalkResult::advance();
@@ -30,7 +38,26 @@ struct MQSelectGPULayoutPass
         return WalkResult::interrupt();
       }
       unsigned idxBits = type.getIndexStorageBits();
-      int64_t block = gpurt::gpuInterleavedBlock(idxBits, type.getGroupSize());
+      bool f16 = cast<ShapedType>(op->getResult(0).getType())
+                     .getElementType()
+                     .isF16();
+      bool mma = kernel == "mma" || (kernel == "auto" && f16 && isa<MatmulOp>(op));
+      if (mma && !f16) {
+        op->emitOpError("tensor-core (mma) kernels need f16 activations");
+        return WalkResult::interrupt();
+      }
+      int64_t tile = gpurt::gpuMmaKTile(idxBits, type.getGroupSize());
+      if (mma && tile == 0) {
+        if (kernel == "mma") {
+          op->emitOpError("no mma layout column tile fits group size ")
+              << type.getGroupSize() << " at " << idxBits << " index bits";
+          return WalkResult::interrupt();
+        }
+        mma = false;
+      }
+      int64_t block = mma ? tile
+                          : gpurt::gpuInterleavedBlock(idxBits,
+                                                        type.getGroupSize());
       if (block == 0) {
         op->emitOpError("no GPU kernel layout fits group size ")
             << type.getGroupSize() << " at " << idxBits
@@ -38,8 +65,9 @@ struct MQSelectGPULayoutPass
                "whole 32-bit words of every piece)";
         return WalkResult::interrupt();
       }
-      auto want = LayoutAttr::get(&getContext(), LayoutKind::interleaved,
-                                  idxBits, block);
+      auto want = LayoutAttr::get(
+          &getContext(), mma ? LayoutKind::mma : LayoutKind::interleaved,
+          idxBits, block);
       LayoutAttr layout = type.getLayout();
       if (layout == want)
         return WalkResult::advance();

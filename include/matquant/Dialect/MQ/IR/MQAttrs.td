@@ -20,9 +20,10 @@ def MQ_SliceMode : I32EnumAttr<"SliceMode",
 def MQ_LayoutDense : I32EnumAttrCase<"dense", 0>;
 def MQ_LayoutPlanes : I32EnumAttrCase<"planes", 1>;
 def MQ_LayoutInterleaved : I32EnumAttrCase<"interleaved", 2>;
+def MQ_LayoutMma : I32EnumAttrCase<"mma", 3>;
 def MQ_LayoutKind : I32EnumAttr<"LayoutKind",
     "how the indices of a weight are packed into bytes",
-    [MQ_LayoutDense, MQ_LayoutPlanes, MQ_LayoutInterleaved]> {
+    [MQ_LayoutDense, MQ_LayoutPlanes, MQ_LayoutInterleaved, MQ_LayoutMma]> {
   let cppNamespace = "::matquant::mq";
   let genSpecializedAttr = 0;
 }
@@ -53,6 +54,16 @@ def MQ_LayoutAttr : MQ_Attr<"Layout", "layout"> {
       shift by a constant give the pieces of E * w / 8 consecutive elements.
       Storage: `tensor<rows x ceil(cols/E)*E*B/8 x i8>`. The channel axis
       must be 0, and E must divide the group size.
+    - `mma, B, block = T`: the layout the GPU tensor-core kernels read
+      (`numerics::packMma`): tiles of 16 rows by T columns (T a multiple of
+      16, rows and columns padded with index 0), each lane of a warp
+      finding in its own bytes the A-operand elements it holds in
+      `mma.sync.m16n8k16`, one coalesced 16-byte load per lane feeding
+      several k-steps; the pieces of the index are stored one after the
+      other inside a tile, and the columns of a tile are permuted so that a
+      lane's activations are contiguous. Storage: `tensor<ceil(rows/16) x
+      ceil(cols/T)*2*T*B x i8>` (one row of bytes per 16-row tile). The
+      channel axis must be 0 and T must divide the group size.
 
     B must be the number of bits an index of the weight needs: its width r,
     or r + 1 for an extra-precision slice (r < c), whose top level is 2^r.
@@ -61,6 +72,8 @@ def MQ_LayoutAttr : MQ_Attr<"Layout", "layout"> {
     !mq.weight<64x172xf32, storage = 8, bits = 4, layout = #mq.layout<dense, 4>>
     !mq.weight<64x256xf32, storage = 8, bits = 3, group = 128,
                layout = #mq.layout<interleaved, 3, block = 128>>
+    !mq.weight<64x256xf16, storage = 8, bits = 4, group = 128,
+               layout = #mq.layout<mma, 4, block = 64>>
     ```
   }];
   let parameters = (ins EnumParameter<MQ_LayoutKind>:$kind, "unsigned":$bits,

@@ -326,7 +326,17 @@ def MQSelectGPULayoutPass : Pass<"mq-select-gpu-layout", "::mlir::ModuleOp"> {
                       layout = #mq.layout<interleaved, 4, block = 32>>
     %y = mq.matvec %x, %p, %s, %m : ...
     ```
+
+    With `kernel=mma` (or `auto`, the default, for an `mq.matmul` with f16
+    activations) the weight goes to `#mq.layout<mma, B, block = T>`
+    instead, the layout of the tensor-core kernels (T = 16 * 16 / smallest
+    piece, halved until it divides the group size); `kernel=simt` keeps
+    the interleaved layout everywhere.
   }];
+  let options = [
+    Option<"kernel", "kernel", "std::string", /*default=*/"\"auto\"",
+           "auto (tensor cores for f16 matmuls), simt or mma">,
+  ];
 }
 
 def MQDynamicWidthsPass : Pass<"mq-dynamic-widths", "::mlir::ModuleOp"> {

@@ -1,0 +1,73 @@
+// RUN: matquant-opt %s --mq-select-gpu-layout --split-input-file | FileCheck %s --check-prefix=LAYOUT
+// RUN: matquant-opt %s --mq-select-gpu-layout --canonicalize --split-input-file | FileCheck %s --check-prefix=FOLD
+// RUN: matquant-opt %s --mq-select-gpu-layout --canonicalize --convert-mq-to-gpu --split-input-file | FileCheck %s
+// RUN: matquant-opt %s --mq-select-gpu-layout=kernel=simt --split-input-file | FileCheck %s --check-prefix=SIMT
+
+// An f16 matmul (batch 4) goes to the tensor-core layout: tiles of 16 rows
+// by 64 columns at 4 bits (one 16-byte load per lane per tile); the
+// matvec and the f32 matmul keep the interleaved layout.
+// LAYOUT-LABEL: func.func @auto
+// LAYOUT: mq.pack {{.*}} to !mq.weight<20x256xf16, storage = 8, bits = 4, group = 128, layout = #mq.layout<mma, 4, block = 64>>
+// LAYOUT: mq.pack {{.*}} layout = #mq.layout<interleaved, 4, block = 32>>
+// LAYOUT: mq.pack {{.*}} layout = #mq.layout<interleaved, 4, block = 32>>
+// SIMT-LABEL: func.func @auto
+// SIMT-NOT: #mq.layout<mma
+// The repacking folds on constants: 2 row tiles of 4 column tiles of
+// 512 bytes; 200 sliced to 4 bits is 13 (0xD), 0xDD = -35, and the padding
+// rows 20..31 hold index 0.
+// FOLD-LABEL: func.func @auto
+// FOLD: mq.constant dense<{{.*}}> : tensor<2x2048xi8> : !mq.weight<20x256xf16, storage = 8, bits = 4, group = 128, layout = #mq.layout<mma, 4, block = 64>>
+// CHECK-LABEL: func.func @auto
+// CHECK: mq.matmul {{.*}} {mq.gpu_kernel = @matquant_kernels::@mq_mma_c8_r4_cl_g128_f16_b8_rw16_wpb4_u2}
+// CHECK: mq.matvec {{.*}} {mq.gpu_kernel = @matquant_kernels::@mq_gemv_c8_r4_cl_g128_f16_b1_rw2_wpb4_u2}
+// CHECK: gpu.func @mq_mma_c8_r4_cl_g128_f16_b8_rw16_wpb4_u2(%{{.*}}: memref<?xi8>, %{{.*}}: memref<?xf32>, %{{.*}}: memref<?xf32>, %{{.*}}: memref<?xf16>, %{{.*}}: memref<?xf16>, %{{.*}}: index, %{{.*}}: index, %{{.*}}: index, %{{.*}}: index) workgroup(%{{.*}} : memref<512xf32, #gpu.address_space<workgroup>>) kernel
+// One 16-byte load per lane per tile, two 4-bit indices per register
+// (bits 0 and 16) or'ed into the f16 pair 1024 + k, 1024 + 8 subtracted.
+// CHECK: vector.load %{{.*}} {alignment = 16 : i64} : memref<?xi8>, vector<16xi8>
+// CHECK: arith.andi %{{.*}}, %c983055_i32 : i32
+// CHECK: arith.ori %{{.*}}, %c1677747200_i32 : i32
+// CHECK: vector.bitcast %{{.*}} : vector<1xi32> to vector<2xf16>
+// CHECK: arith.subf %{{.*}}, %cst{{.*}} : vector<2xf16>
+// CHECK: nvgpu.mma.sync(%{{.*}}, %{{.*}}, %{{.*}}) {mmaShape = [16, 8, 16]} : (vector<4x2xf16>, vector<2x2xf16>, vector<2x2xf32>) -> vector<2x2xf32>
+// The warps' partial sums meet in shared memory.
+// CHECK: gpu.barrier
+// CHECK: memref.store %{{.*}}, %{{.*}} : memref<512xf32, #gpu.address_space<workgroup>>
+func.func @auto(%x4: tensor<4x256xf16>, %x1: tensor<256xf16>, %x32: tensor<4x256xf32>,
+                %s: tensor<20x2xf32>, %m: tensor<20x2xf32>) -> (tensor<4x20xf16>, tensor<20xf16>, tensor<4x20xf32>) {
+  %c = mq.constant dense<200> : tensor<20x256xi8> : !mq.weight<20x256xf16, storage = 8, bits = 8, group = 128>
+  %q = mq.slice %c : !mq.weight<20x256xf16, storage = 8, bits = 8, group = 128> to !mq.weight<20x256xf16, storage = 8, bits = 4, group = 128>
+  %a = mq.matmul %x4, %q, %s, %m : tensor<4x256xf16>, !mq.weight<20x256xf16, storage = 8, bits = 4, group = 128>, tensor<20x2xf32>, tensor<20x2xf32> -> tensor<4x20xf16>
+  %b = mq.matvec %x1, %q, %s, %m : tensor<256xf16>, !mq.weight<20x256xf16, storage = 8, bits = 4, group = 128>, tensor<20x2xf32>, tensor<20x2xf32> -> tensor<20xf16>
+  %c32 = mq.constant dense<200> : tensor<20x256xi8> : !mq.weight<20x256xf32, storage = 8, bits = 8, group = 128>
+  %q32 = mq.slice %c32 : !mq.weight<20x256xf32, storage = 8, bits = 8, group = 128> to !mq.weight<20x256xf32, storage = 8, bits = 4, group = 128>
+  %d = mq.matmul %x32, %q32, %s, %m : tensor<4x256xf32>, !mq.weight<20x256xf32, storage = 8, bits = 4, group = 128>, tensor<20x2xf32>, tensor<20x2xf32> -> tensor<4x20xf32>
+  return %a, %b, %d : tensor<4x20xf16>, tensor<20xf16>, tensor<4x20xf32>
+}
+
+// -----
+
+// Tiles per width (16 / smallest piece k-steps, halved to divide the
+// group): int8 32, int2 128, int3 (pieces 2 + 1) 256, halved to 128 by
+// groups of 128; batch 12 takes the batch tile 16; int8 at groups of 128
+// unrolls 4 tiles (a whole group).
+// LAYOUT-LABEL: func.func @widths
+// LAYOUT: #mq.layout<mma, 8, block = 32>
+// LAYOUT: #mq.layout<mma, 2, block = 128>
+// LAYOUT: #mq.layout<mma, 3, block = 256>
+// LAYOUT: #mq.layout<mma, 3, block = 128>
+// CHECK-LABEL: func.func @widths
+// CHECK: @mq_mma_c8_r8_cl_g128_f16_b16_rw16_wpb4_u4
+// CHECK: @mq_mma_c8_r2_cl_g0_f16_b16_rw16_wpb4_u2
+// CHECK: @mq_mma_c8_r2_ep_g0_f16_b16_rw16_wpb4_u2
+// CHECK: @mq_mma_c8_r3_cl_g128_f16_b16_rw16_wpb4_u2
+func.func @widths(%x: tensor<12x256xf16>, %w8: !mq.weight<16x256xf16, storage = 8, bits = 8, group = 128>,
+                  %w2: !mq.weight<16x256xf16, storage = 8, bits = 2>,
+                  %w2ep: !mq.weight<16x256xf16, storage = 8, bits = 2, mode = extra_precision>,
+                  %w3g: !mq.weight<16x256xf16, storage = 8, bits = 3, group = 128>,
+                  %s: tensor<16x1xf32>, %sg: tensor<16x2xf32>) -> (tensor<12x16xf16>, tensor<12x16xf16>, tensor<12x16xf16>, tensor<12x16xf16>) {
+  %a = mq.matmul %x, %w8, %sg, %sg : tensor<12x256xf16>, !mq.weight<16x256xf16, storage = 8, bits = 8, group = 128>, tensor<16x2xf32>, tensor<16x2xf32> -> tensor<12x16xf16>
+  %b = mq.matmul %x, %w2, %s, %s : tensor<12x256xf16>, !mq.weight<16x256xf16, storage = 8, bits = 2>, tensor<16x1xf32>, tensor<16x1xf32> -> tensor<12x16xf16>
+  %c = mq.matmul %x, %w2ep, %s, %s : tensor<12x256xf16>, !mq.weight<16x256xf16, storage = 8, bits = 2, mode = extra_precision>, tensor<16x1xf32>, tensor<16x1xf32> -> tensor<12x16xf16>
+  %d = mq.matmul %x, %w3g, %sg, %sg : tensor<12x256xf16>, !mq.weight<16x256xf16, storage = 8, bits = 3, group = 128>, tensor<16x2xf32>, tensor<16x2xf32> -> tensor<12x16xf16>
+  return %a, %b, %c, %d : tensor<12x16xf16>, tensor<12x16xf16>, tensor<12x16xf16>, tensor<12x16xf16>
+}

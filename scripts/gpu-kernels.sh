@@ -54,5 +54,22 @@ for wpb in 4 8 16; do
       -o "$OUT/bench_mma_w${wpb}_u$u.ptx"
   done
 done
+# Width chosen at run time: tensor-core kernels on the stored int8 model's
+# bit planes, each width reading only its planes (r, or r + 1 to round).
+"$C" --planes --widths 1,2,3,4,5,6,7,8,1ep,2ep,3ep,4ep,7ep,1pe,2pe,3pe,4pe,7pe,8pe \
+  --groups 0,128 --acts f16 --batches 8 --rows-per-warp 16 \
+  --warps-per-block 4 --unroll 2 -o "$OUT/testF.ptx"
+"$C" --planes --widths 8,4,2,3ep,2pe --groups 64 --acts f16 --batches 16 \
+  --rows-per-warp 32 --warps-per-block 2 --unroll 1 -o "$OUT/testG.ptx"
+# Benchmark: plane kernels next to the static MMA kernels of the same
+# widths (prefix-exact and the paper's rounding).
+for wpb in 4 8; do
+  "$C" --mma --widths 2pe,3pe,4pe,8pe --groups 128 --acts f16 --batches 8 \
+    --rows-per-warp 16 --warps-per-block $wpb --unroll 2 \
+    -o "$OUT/bench_dyn_s$wpb.ptx"
+  "$C" --planes --widths 2pe,3pe,4pe,8pe,2,3,4,8,2ep --groups 128 --acts f16 \
+    --batches 8 --rows-per-warp 16 --warps-per-block $wpb --unroll 2 \
+    -o "$OUT/bench_dyn_p$wpb.ptx"
+done
 cp "$BIN/matquant-gpu-test" "$BIN/matquant-gpu-bench" "$OUT/"
 ls -la "$OUT"

@@ -173,10 +173,18 @@ int64_t GemvKernelSpec::block() const {
 }
 
 int64_t GemvKernelSpec::kTile() const {
-  return gpuMmaKTile(indexBits(), groupSize);
+  return gpuMmaKTile(planes ? 1 : indexBits(), groupSize);
+}
+
+unsigned GemvKernelSpec::planesRead() const {
+  return mode == numerics::SliceMode::PrefixExact || bits == storageBits
+             ? bits
+             : bits + 1;
 }
 
 int64_t GemvKernelSpec::weightBytes(int64_t n, int64_t k) const {
+  if (mma && planes)
+    return kTile() ? numerics::mmaPackedBytes(n, k, storageBits, kTile()) : 0;
   if (mma)
     return kTile() ? numerics::mmaPackedBytes(n, k, indexBits(), kTile()) : 0;
   return block() ? n * numerics::interleavedRowBytes(k, indexBits(), block())
@@ -185,6 +193,8 @@ int64_t GemvKernelSpec::weightBytes(int64_t n, int64_t k) const {
 
 std::vector<uint8_t> GemvKernelSpec::packWeights(const uint8_t *idx, int64_t n,
                                                  int64_t k) const {
+  if (mma && planes)
+    return numerics::packMmaPlanes(idx, n, k, storageBits, kTile());
   if (mma)
     return numerics::packMma(idx, n, k, indexBits(), kTile());
   return numerics::packInterleaved(idx, n, k, indexBits(), block());
@@ -199,6 +209,8 @@ std::string GemvKernelSpec::validate() const {
   }
   if (groupSize < 0)
     return "group size must be 0 (per channel) or positive";
+  if (planes && !mma)
+    return "bit-plane kernels are tensor-core (mma) kernels";
   if (mma) {
     if (act != ActType::F16)
       return "MMA kernels take f16 activations";
@@ -246,7 +258,7 @@ std::string GemvKernelSpec::validate() const {
 std::string GemvKernelSpec::name() const {
   char buf[128];
   std::snprintf(buf, sizeof buf, "mq_%s_c%u_r%u_%s_g%lld_%s_b%u_rw%u_wpb%u_u%u",
-                mma ? "mma" : "gemv", storageBits, bits, modeTag(mode),
+                planes ? "pmma" : mma ? "mma" : "gemv", storageBits, bits, modeTag(mode),
                 static_cast<long long>(groupSize), actTypeName(act), batchTile,
                 rowsPerWarp, warpsPerBlock, unroll);
   return buf;
@@ -265,6 +277,8 @@ bool GemvKernelSpec::parseName(const std::string &name, GemvKernelSpec &spec) {
     return false;
   if (!std::strcmp(kind, "mma"))
     s.mma = true;
+  else if (!std::strcmp(kind, "pmma"))
+    s.mma = s.planes = true;
   else if (std::strcmp(kind, "gemv"))
     return false;
   if (!std::strcmp(mode, "cl"))

@@ -387,7 +387,7 @@ KernelLibrary::variants(const GemvKernelSpec &want) const {
     const GemvKernelSpec &s = entry.first;
     if (s.storageBits == want.storageBits && s.bits == want.bits &&
         s.mode == want.mode && s.groupSize == want.groupSize &&
-        s.act == want.act && s.mma == want.mma)
+        s.act == want.act && s.mma == want.mma && s.planes == want.planes)
       out.push_back(s);
   }
   return out;

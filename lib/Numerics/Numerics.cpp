@@ -602,8 +602,7 @@ namespace {
 /// every element (padding included) of the MMA-fragment layout.
 template <typename Fn>
 void forEachMmaPiece(int64_t rows, int64_t cols, unsigned bits, int64_t kTile,
-                     Fn fn) {
-  std::vector<unsigned> pieces = interleavedPieces(bits);
+                     const std::vector<unsigned> &pieces, Fn fn) {
   int64_t rowTiles = (rows + 15) / 16;
   int64_t colTiles = (cols + kTile - 1) / kTile;
   int64_t steps = kTile / 16;
@@ -639,11 +638,13 @@ void forEachMmaPiece(int64_t rows, int64_t cols, unsigned bits, int64_t kTile,
 }
 } // namespace
 
-std::vector<uint8_t> packMma(const uint8_t *idx, int64_t rows, int64_t cols,
-                             unsigned bits, int64_t kTile) {
+namespace {
+std::vector<uint8_t> packMmaWith(const uint8_t *idx, int64_t rows,
+                                 int64_t cols, unsigned bits, int64_t kTile,
+                                 const std::vector<unsigned> &pieces) {
   std::vector<uint8_t> out(
       static_cast<size_t>(mmaPackedBytes(rows, cols, bits, kTile)), 0);
-  forEachMmaPiece(rows, cols, bits, kTile,
+  forEachMmaPiece(rows, cols, bits, kTile, pieces,
                   [&](int64_t i, int64_t j, int64_t byte, unsigned off,
                       unsigned w, unsigned s) {
                     if (i >= rows || j >= cols)
@@ -657,10 +658,11 @@ std::vector<uint8_t> packMma(const uint8_t *idx, int64_t rows, int64_t cols,
   return out;
 }
 
-std::vector<uint8_t> unpackMma(const uint8_t *packed, int64_t rows,
-                               int64_t cols, unsigned bits, int64_t kTile) {
+std::vector<uint8_t> unpackMmaWith(const uint8_t *packed, int64_t rows,
+                                   int64_t cols, unsigned bits, int64_t kTile,
+                                   const std::vector<unsigned> &pieces) {
   std::vector<uint8_t> out(static_cast<size_t>(rows * cols), 0);
-  forEachMmaPiece(rows, cols, bits, kTile,
+  forEachMmaPiece(rows, cols, bits, kTile, pieces,
                   [&](int64_t i, int64_t j, int64_t byte, unsigned off,
                       unsigned w, unsigned s) {
                     if (i >= rows || j >= cols)
@@ -670,6 +672,34 @@ std::vector<uint8_t> unpackMma(const uint8_t *packed, int64_t rows,
                         static_cast<uint8_t>(out[i * cols + j] | (piece << s));
                   });
   return out;
+}
+} // namespace
+
+std::vector<uint8_t> packMma(const uint8_t *idx, int64_t rows, int64_t cols,
+                             unsigned bits, int64_t kTile) {
+  return packMmaWith(idx, rows, cols, bits, kTile, interleavedPieces(bits));
+}
+
+std::vector<uint8_t> unpackMma(const uint8_t *packed, int64_t rows,
+                               int64_t cols, unsigned bits, int64_t kTile) {
+  return unpackMmaWith(packed, rows, cols, bits, kTile,
+                       interleavedPieces(bits));
+}
+
+std::vector<uint8_t> packMmaPlanes(const uint8_t *idx, int64_t rows,
+                                   int64_t cols, unsigned bits,
+                                   int64_t kTile) {
+  assert(mmaTileValid(1, kTile) && "invalid MMA plane column tile");
+  return packMmaWith(idx, rows, cols, bits, kTile,
+                     std::vector<unsigned>(bits, 1u));
+}
+
+std::vector<uint8_t> unpackMmaPlanes(const uint8_t *packed, int64_t rows,
+                                     int64_t cols, unsigned bits,
+                                     int64_t kTile) {
+  assert(mmaTileValid(1, kTile) && "invalid MMA plane column tile");
+  return unpackMmaWith(packed, rows, cols, bits, kTile,
+                       std::vector<unsigned>(bits, 1u));
 }
 
 } // namespace matquant::numerics

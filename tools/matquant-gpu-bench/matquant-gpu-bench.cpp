@@ -196,6 +196,7 @@ struct Record {
   std::string shape, width, mode, kernel;
   int64_t batch, group;
   double timeUs, weightGbps, pct, speedup;
+  int64_t bytesRead = 0; ///< weight bytes (indices, scales, offsets) a call reads
 };
 
 /// Median over 5 runs of the mean time per call of `launch(i)`, in us.
@@ -335,7 +336,8 @@ int main(int argc, char **argv) {
           die(why);
         double gbps = double(fp16Bytes) / (baseUs * 1e3);
         records.push_back({shape, "fp16", "cublas", "cublasGemmEx", batch, 0,
-                           baseUs, gbps, 100.0 * gbps / copyGbps, 1.0});
+                           baseUs, gbps, 100.0 * gbps / copyGbps, 1.0,
+                           int64_t(fp16Bytes)});
         std::printf("%-11s %5lld %-6s %-16s %10.2f %9.0f %6.1f%% %8.2f  %s\n",
                     shape.c_str(), (long long)batch, "fp16", "cublas", baseUs,
                     gbps, 100.0 * gbps / copyGbps, 1.0, "cublasGemmEx");
@@ -352,9 +354,11 @@ int main(int argc, char **argv) {
         }
         // Each width with the SIMT kernel and, where the library has one,
         // the tensor-core (MMA) kernel.
-        for (bool mma : {false, true}) {
+        for (int kind : {0, 1, 2}) {
+        bool mma = kind > 0;
         GemvKernelSpec want;
         want.mma = mma;
+        want.planes = kind == 2;
         want.bits = unsigned(toInt(wn, "widths"));
         want.mode = mode;
         want.groupSize = args.group;
@@ -370,6 +374,11 @@ int main(int argc, char **argv) {
           continue;
         }
         size_t packedBytes = size_t(chosen.weightBytes(n, k));
+        // A plane kernel reads planesRead() of the c planes of its buffer.
+        size_t readBytes =
+            chosen.planes ? packedBytes / chosen.storageBits *
+                                chosen.planesRead()
+                          : packedBytes;
         int64_t groups = args.group ? k / args.group : 1;
         size_t scaleBytes = size_t(n * groups) * 4;
         size_t perCopy = packedBytes + 2 * scaleBytes;
@@ -430,11 +439,12 @@ int main(int argc, char **argv) {
           ctx->free(o.scales);
           ctx->free(o.offsets);
         }
-        double gbps = double(perCopy) / (us * 1e3);
+        double gbps = double(readBytes + 2 * scaleBytes) / (us * 1e3);
         double speedup = baseUs > 0 ? baseUs / us : 0.0;
         records.push_back({shape, wname, numerics::sliceModeName(mode),
                            chosen.name(), batch, args.group, us, gbps,
-                           100.0 * gbps / copyGbps, speedup});
+                           100.0 * gbps / copyGbps, speedup,
+                           int64_t(readBytes + 2 * scaleBytes)});
         std::printf("%-11s %5lld %-6s %-16s %10.2f %9.0f %6.1f%% %8.2f  %s\n",
                     shape.c_str(), (long long)batch, wname.c_str(),
                     numerics::sliceModeName(mode), us, gbps,
@@ -463,10 +473,11 @@ int main(int argc, char **argv) {
           "    {\"shape\": \"%s\", \"batch\": %lld, \"width\": \"%s\", "
           "\"mode\": \"%s\", \"group\": %lld, \"time_us\": %.3f, "
           "\"weight_gbps\": %.1f, \"pct_of_bandwidth\": %.2f, "
-          "\"speedup_vs_baseline\": %.3f, \"kernel\": \"%s\"}%s\n",
+          "\"speedup_vs_baseline\": %.3f, \"weight_bytes\": %lld, "
+          "\"kernel\": \"%s\"}%s\n",
           r.shape.c_str(), (long long)r.batch, r.width.c_str(), r.mode.c_str(),
           (long long)r.group, r.timeUs, r.weightGbps, r.pct, r.speedup,
-          r.kernel.c_str(), i + 1 < records.size() ? "," : "");
+          (long long)r.bytesRead, r.kernel.c_str(), i + 1 < records.size() ? "," : "");
       out << buf;
     }
     out << "  ]\n}\n";

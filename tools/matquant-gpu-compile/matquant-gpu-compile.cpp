@@ -63,6 +63,11 @@ static cl::opt<bool> mma("mma",
                                   "activations; --rows-per-warp in multiples "
                                   "of 16, --batches 8 or 16)"),
                          cl::init(false), cl::cat(category));
+static cl::opt<bool> planes(
+    "planes",
+    cl::desc("tensor-core kernels on the stored model's bit planes, reading "
+             "only the planes each width needs (implies --mma)"),
+    cl::init(false), cl::cat(category));
 static cl::opt<std::string> emit("emit", cl::desc("ptx (default) or mlir"),
                                  cl::init("ptx"), cl::cat(category));
 
@@ -141,10 +146,11 @@ int main(int argc, char **argv) {
             s.rowsPerWarp = unsigned(rw);
             s.warpsPerBlock = warpsPerBlock;
             s.unroll = unroll;
-            s.mma = mma;
+            s.mma = mma || planes;
+            s.planes = planes;
             // An MMA kernel's unroll counts column tiles, a whole number
             // of groups: round it up.
-            if (mma && s.kTile() && g) {
+            if (s.mma && s.kTile() && g) {
               unsigned perGroup = unsigned(g / s.kTile());
               s.unroll = (std::max(s.unroll, perGroup) + perGroup - 1) /
                          perGroup * perGroup;

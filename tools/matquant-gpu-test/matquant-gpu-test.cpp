@@ -160,7 +160,9 @@ double runCase(CudaContext &ctx, KernelHandle kernel,
   qo.groupSize = spec.groupSize;
   numerics::QuantizedMatrix q = numerics::quantize(w.data(), c.n, c.k, qo);
   std::vector<uint8_t> idx = numerics::sliceAll(q, spec.bits, spec.mode);
-  std::vector<uint8_t> packed = spec.packWeights(idx.data(), c.n, c.k);
+  // Plane kernels read the stored c-bit model and slice it themselves.
+  std::vector<uint8_t> packed =
+      spec.packWeights(spec.planes ? q.codes.data() : idx.data(), c.n, c.k);
   // Activations, rounded to the kernel's type.
   int64_t ldx = (c.k + 7) / 8 * 8;
   std::vector<float> x(size_t(c.nb * c.k));

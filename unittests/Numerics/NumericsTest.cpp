@@ -1108,3 +1108,34 @@ TEST(Mma, LaneDecodeGivesTheFragments) {
       }
   }
 }
+
+// Bit planes in the fragment layout: a round trip, and the prefix property
+// the run-time-width kernels rely on: the first r planes of every tile
+// (its first r * 32 * S bytes) hold the top r bits of every index.
+TEST(MmaPlanes, RoundTripAndPrefixes) {
+  std::mt19937 rng(17);
+  const unsigned c = 8;
+  for (int64_t kTile : {64, 128, 256})
+    for (int64_t cols : {5, 128, 300})
+      for (int64_t rows : {3, 16, 33}) {
+        std::vector<uint8_t> idx(rows * cols);
+        for (uint8_t &v : idx)
+          v = static_cast<uint8_t>(rng());
+        std::vector<uint8_t> p = packMmaPlanes(idx.data(), rows, cols, c, kTile);
+        ASSERT_EQ(static_cast<int64_t>(p.size()),
+                  mmaPackedBytes(rows, cols, c, kTile));
+        EXPECT_EQ(unpackMmaPlanes(p.data(), rows, cols, c, kTile), idx);
+        int64_t tileBytes = 2 * kTile * c, planeBytes = 32 * (kTile / 16);
+        for (unsigned r = 1; r <= c; ++r) {
+          std::vector<uint8_t> cut = p;
+          for (size_t b = 0; b < cut.size(); ++b)
+            if (int64_t(b) % tileBytes >= int64_t(r) * planeBytes)
+              cut[b] = 0;
+          std::vector<uint8_t> top =
+              unpackMmaPlanes(cut.data(), rows, cols, c, kTile);
+          for (size_t e = 0; e < idx.size(); ++e)
+            ASSERT_EQ(top[e], (idx[e] >> (c - r)) << (c - r))
+                << "r " << r << " kTile " << kTile;
+        }
+      }
+}

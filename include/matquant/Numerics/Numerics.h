@@ -254,6 +254,16 @@ std::vector<uint8_t> packMma(const uint8_t *idx, int64_t rows, int64_t cols,
                              unsigned bits, int64_t kTile);
 std::vector<uint8_t> unpackMma(const uint8_t *packed, int64_t rows,
                                int64_t cols, unsigned bits, int64_t kTile);
+/// The same fragment layout with the `bits`-bit index cut into `bits`
+/// 1-bit pieces (bit planes), the most significant first: the layout of
+/// the GPU kernels whose width is chosen at run time, which read only the
+/// first planes of every tile. Same size as packMma; needs
+/// mmaTileValid(1, kTile).
+std::vector<uint8_t> packMmaPlanes(const uint8_t *idx, int64_t rows,
+                                   int64_t cols, unsigned bits, int64_t kTile);
+std::vector<uint8_t> unpackMmaPlanes(const uint8_t *packed, int64_t rows,
+                                     int64_t cols, unsigned bits,
+                                     int64_t kTile);
 
 } // namespace matquant::numerics
 

@@ -79,6 +79,14 @@ struct GemvKernelSpec {
   /// the warps of a block share those rows and split K, batchTile is 8 or
   /// 16 and unroll counts column tiles (a multiple of the tiles per group).
   bool mma = false;
+  /// With mma: the weights are the stored c-bit model in bit planes
+  /// (numerics::packMmaPlanes) and the kernel reads only the planes width
+  /// r needs: r (prefix-exact, or r = c), else r + 1, rounding in
+  /// registers. One stored copy serves every width; the launcher picks
+  /// the kernel of the width wanted per call.
+  bool planes = false;
+  /// Planes a plane kernel reads.
+  unsigned planesRead() const;
 
   /// Bits of the stored index: r, or r + 1 for extra precision below c.
   unsigned indexBits() const;
@@ -89,7 +97,8 @@ struct GemvKernelSpec {
   /// Bytes of the packed weights of an n x k matrix in the layout the
   /// kernel reads (interleaved or MMA fragments).
   int64_t weightBytes(int64_t n, int64_t k) const;
-  /// Packs indices [n, k] into that layout.
+  /// Packs indices [n, k] into that layout: the width-r indices, or for
+  /// plane kernels the stored c-bit ones.
   std::vector<uint8_t> packWeights(const uint8_t *idx, int64_t n,
                                    int64_t k) const;
   /// Empty when the spec can be compiled, else what is wrong.

@@ -63,10 +63,17 @@ public:
     kTile = spec.kTile();
     steps = kTile / 16;
     bits = spec.indexBits();
-    tileBytes = 2 * kTile * bits;
-    unsigned shift = bits;
+    // Static kernels read the pieces of the B-bit index; plane kernels the
+    // first planes of the stored c-bit model (tiles of c planes).
+    unsigned read = spec.planes ? spec.planesRead() : bits;
+    std::vector<unsigned> widths =
+        spec.planes ? std::vector<unsigned>(read, 1u)
+                    : numerics::interleavedPieces(bits);
+    tileBytes = 2 * kTile * (spec.planes ? spec.storageBits : bits);
+    rounds = spec.planes && read > spec.bits;
+    unsigned shift = read;
     int64_t offset = 0;
-    for (unsigned w : numerics::interleavedPieces(bits)) {
+    for (unsigned w : widths) {
       shift -= w;
       MmaPiece p{w, shift, offset, steps * w,
                  std::min<int64_t>(16, steps * w)};
@@ -141,6 +148,7 @@ private:
   Type f32, f16, i32;
   int64_t kTile = 0, steps = 0, tileBytes = 0, perGroup = 0;
   unsigned bits = 0, mt = 1, nt = 1;
+  bool rounds = false; ///< plane kernel reading r + 1 planes
   SmallVector<MmaPiece> pieces;
 
   Value w, scales, offsets, x, y, n, k, nb, ldx;
@@ -279,10 +287,26 @@ Value MmaKernelBuilder::decode(const TileWords &words, int64_t s) {
       v = arith::AndIOp::create(b, loc, v, cI32(int32_t(m)));
       reg = reg ? arith::OrIOp::create(b, loc, reg, v) : v;
     }
+    if (rounds) {
+      // The r-bit slice of r + 1 top bits v: (v + 1) >> 1 (the paper's
+      // rounding), in both 16-bit halves at once.
+      reg = arith::AddIOp::create(b, loc, reg, cI32(0x00010001));
+      reg = arith::ShRUIOp::create(b, loc, reg, cI32(1));
+      reg = arith::AndIOp::create(b, loc, reg, cI32(0x01FF01FF));
+    }
     reg = arith::OrIOp::create(b, loc, reg, cI32(0x64006400));
     Value half2 = vector::BitCastOp::create(
         b, loc, pairType,
         vector::FromElementsOp::create(b, loc, word1, ValueRange{reg}));
+    if (rounds && spec.mode == numerics::SliceMode::Clamped) {
+      // Clamped slices saturate at 2^r - 1.
+      Value top = arith::ConstantOp::create(
+          b, loc,
+          DenseElementsAttr::get(
+              pairType,
+              b.getF16FloatAttr(1024.0f + float((1u << spec.bits) - 1))));
+      half2 = arith::MinNumFOp::create(b, loc, half2, top);
+    }
     half2 = arith::SubFOp::create(b, loc, half2, bias);
     a = vector::InsertOp::create(b, loc, half2, a, r);
   }

@@ -144,6 +144,35 @@ TEST(GpuKernelSpec, MmaNamesAndValidation) {
       "mq_tc_c8_r4_cl_g128_f16_b8_rw16_wpb4_u2", back));
 }
 
+// Plane kernels: the stored c-bit model in 1-bit pieces, of which width r
+// reads r (prefix-exact, r = c) or r + 1 planes.
+TEST(GpuKernelSpec, PlaneKernels) {
+  GemvKernelSpec s;
+  s.mma = s.planes = true;
+  s.bits = 3;
+  s.mode = numerics::SliceMode::PrefixExact;
+  s.groupSize = 128;
+  s.batchTile = 8;
+  s.rowsPerWarp = 16;
+  s.unroll = 1;
+  ASSERT_EQ(s.validate(), "");
+  EXPECT_EQ(s.name(), "mq_pmma_c8_r3_pe_g128_f16_b8_rw16_wpb4_u1");
+  GemvKernelSpec back;
+  ASSERT_TRUE(GemvKernelSpec::parseName(s.name(), back));
+  EXPECT_TRUE(back.mma && back.planes);
+  EXPECT_EQ(s.planesRead(), 3u);
+  EXPECT_EQ(s.kTile(), 128); // 1-bit pieces: 256, halved to the group
+  // The buffer holds all 8 planes, whatever the width.
+  EXPECT_EQ(s.weightBytes(16, 256), 16 * 256);
+  s.mode = numerics::SliceMode::Clamped;
+  EXPECT_EQ(s.planesRead(), 4u);
+  s.bits = 8;
+  EXPECT_EQ(s.planesRead(), 8u);
+  s.mma = false;
+  EXPECT_NE(s.validate().find("bit-plane kernels are tensor-core"),
+            std::string::npos);
+}
+
 // The MMA column tile: 16 / smallest piece k-steps, halved to divide the
 // group, valid for numerics::packMma.
 TEST(GpuMmaKTile, MatchesItsDefinition) {

@@ -293,20 +293,18 @@ Value MmaKernelBuilder::decode(const TileWords &words, int64_t s) {
       reg = arith::AddIOp::create(b, loc, reg, cI32(0x00010001));
       reg = arith::ShRUIOp::create(b, loc, reg, cI32(1));
       reg = arith::AndIOp::create(b, loc, reg, cI32(0x01FF01FF));
+      if (spec.mode == numerics::SliceMode::Clamped) {
+        // Clamped slices saturate at 2^r - 1: k - (k >> r) for k <= 2^r
+        // (integer ops: an f16 min would become a libdevice call).
+        Value top = arith::ShRUIOp::create(b, loc, reg, cI32(spec.bits));
+        top = arith::AndIOp::create(b, loc, top, cI32(0x00010001));
+        reg = arith::SubIOp::create(b, loc, reg, top);
+      }
     }
     reg = arith::OrIOp::create(b, loc, reg, cI32(0x64006400));
     Value half2 = vector::BitCastOp::create(
         b, loc, pairType,
         vector::FromElementsOp::create(b, loc, word1, ValueRange{reg}));
-    if (rounds && spec.mode == numerics::SliceMode::Clamped) {
-      // Clamped slices saturate at 2^r - 1.
-      Value top = arith::ConstantOp::create(
-          b, loc,
-          DenseElementsAttr::get(
-              pairType,
-              b.getF16FloatAttr(1024.0f + float((1u << spec.bits) - 1))));
-      half2 = arith::MinNumFOp::create(b, loc, half2, top);
-    }
     half2 = arith::SubFOp::create(b, loc, half2, bias);
     a = vector::InsertOp::create(b, loc, half2, a, r);
   }

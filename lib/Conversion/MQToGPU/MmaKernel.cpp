@@ -157,6 +157,7 @@ private:
   SmallVector<Value> rowLo, rowHi; ///< clamped rows g and g + 8
   SmallVector<SmallVector<Value>> channelScales;
   Value zeroAcc, onesA;
+  Value magic; ///< 0x64006400 in a register
 };
 
 MmaKernelBuilder::TileWords MmaKernelBuilder::loadTile(unsigned i, Value kt) {
@@ -270,6 +271,53 @@ Value MmaKernelBuilder::decode(const TileWords &words, int64_t s) {
   Value a = arith::ConstantOp::create(
       b, loc,
       DenseElementsAttr::get(VectorType::get({4, 2}, f16), b.getZeroAttr(f16)));
+  auto contract = arith::FastMathFlagsAttr::get(b.getContext(),
+                                                arith::FastMathFlags::contract);
+  // One-piece indices (1, 2, 4, 8 bits): a field at bit p < 10 - w + 1 of
+  // a half is decoded in place: the mask leaves 2^p k under the exponent
+  // bits of 0x6400, the f16 pair is 1024 + 2^p k, and one f16x2 fma by
+  // 2^-p with -(1024 2^-p + zc) gives k - zc exactly. So only the fields
+  // from bit s0 = w floor(10 / w) on need a shift (one per word) instead of
+  // one shift per register.
+  if (pieces.size() == 1 && !rounds) {
+    const MmaPiece &p = pieces[0];
+    unsigned w = p.width;
+    int64_t perWord = 16 / w, s0 = int64_t(w) * (10 / w);
+    llvm::DenseMap<Value, Value> shifted;
+    for (int64_t r = 0; r < 4; ++r) {
+      int64_t pair = 4 * s + r;
+      Value word = words[0][pair / perWord];
+      int64_t at = (pair % perWord) * w, pos = at;
+      Value src = word;
+      if (at >= s0) {
+        Value &sh = shifted[word];
+        if (!sh)
+          sh = arith::ShRUIOp::create(b, loc, word, cI32(s0));
+        src = sh;
+        pos = at - s0;
+      }
+      uint32_t m = (((1u << w) - 1u) << pos) * 0x00010001u;
+      Value reg = arith::AndIOp::create(b, loc, src, cI32(int32_t(m)));
+      reg = arith::OrIOp::create(b, loc, reg, magic);
+      Value half2 = vector::BitCastOp::create(
+          b, loc, pairType,
+          vector::FromElementsOp::create(b, loc, word1, ValueRange{reg}));
+      if (pos == 0) {
+        half2 = arith::SubFOp::create(b, loc, half2, bias);
+      } else {
+        float scale = 1.0f / float(1u << pos);
+        auto splat = [&](float v) {
+          return arith::ConstantOp::create(
+              b, loc, DenseElementsAttr::get(pairType, b.getF16FloatAttr(v)));
+        };
+        half2 = arith::MulFOp::create(b, loc, half2, splat(scale), contract);
+        half2 = arith::AddFOp::create(b, loc, half2,
+                                      splat(-(1024.0f * scale + zc)), contract);
+      }
+      a = vector::InsertOp::create(b, loc, half2, a, r);
+    }
+    return a;
+  }
   for (int64_t r = 0; r < 4; ++r) {
     int64_t pair = 4 * s + r;
     Value reg;
@@ -301,7 +349,7 @@ Value MmaKernelBuilder::decode(const TileWords &words, int64_t s) {
         reg = arith::SubIOp::create(b, loc, reg, top);
       }
     }
-    reg = arith::OrIOp::create(b, loc, reg, cI32(0x64006400));
+    reg = arith::OrIOp::create(b, loc, reg, magic);
     Value half2 = vector::BitCastOp::create(
         b, loc, pairType,
         vector::FromElementsOp::create(b, loc, word1, ValueRange{reg}));
@@ -482,6 +530,14 @@ gpu::GPUFuncOp MmaKernelBuilder::build(gpu::GPUModuleOp kernels) {
     if (!spec.groupSize)
       channelScales.push_back(loadScales(i, Value()));
   }
+  // 0x64006400 (the f16 pair 1024, 1024), computed so that neither LLVM
+  // nor ptxas sees a constant (k < 2^31, so k >> 31 is 0): with one of the
+  // two constants of (w & mask) | magic in a register, ptxas fuses the
+  // mask and the OR into one LOP3.
+  magic = arith::OrIOp::create(
+      b, loc, cI32(0x64006400),
+      arith::ShRUIOp::create(
+          b, loc, arith::IndexCastUIOp::create(b, loc, i32, k), cI32(31)));
   zeroAcc = arith::ConstantOp::create(
       b, loc,
       DenseElementsAttr::get(VectorType::get({2, 2}, f32), b.getZeroAttr(f32)));

@@ -32,6 +32,8 @@
 
 #include "matquant/Conversion/MQToGPU.h"
 
+#include "KernelBuilder.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -56,10 +58,10 @@ struct Piece {
   int64_t align;     ///< guaranteed alignment of each load
 };
 
-class GemvKernelBuilder {
+class GemvKernelBuilder : KernelIRBuilder {
 public:
   GemvKernelBuilder(OpBuilder &b, Location loc, const GemvKernelSpec &spec)
-      : b(b), loc(loc), spec(spec) {
+      : KernelIRBuilder(b, loc), spec(spec) {
     f32 = b.getF32Type();
     i32 = b.getI32Type();
     act = spec.act == gpurt::ActType::F32   ? Type(f32)
@@ -91,27 +93,6 @@ public:
   gpu::GPUFuncOp build(gpu::GPUModuleOp kernels);
 
 private:
-  Value cI(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
-  Value cF(float v) {
-    return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
-  }
-  Value cI32(int32_t v) {
-    return arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(v));
-  }
-  Value add(Value a, Value c) { return arith::AddIOp::create(b, loc, a, c); }
-  Value mul(Value a, Value c) { return arith::MulIOp::create(b, loc, a, c); }
-  Value mulAdd(Value a, int64_t m, int64_t c) {
-    Value r = m == 1 ? a : mul(a, cI(m));
-    return c == 0 ? r : add(r, cI(c));
-  }
-  /// a * x + acc, contractible into one fma (the NVPTX backend fuses it;
-  /// math.fma would become a libdevice call).
-  Value fma(Value a, Value x, Value acc) {
-    auto contract = arith::FastMathFlagsAttr::get(
-        b.getContext(), arith::FastMathFlags::contract);
-    Value m = arith::MulFOp::create(b, loc, a, x, contract);
-    return arith::AddFOp::create(b, loc, m, acc, contract);
-  }
 
   /// The loaded words of one block of one row: words[piece][word].
   using BlockWords = SmallVector<SmallVector<Value>>;
@@ -130,8 +111,6 @@ private:
   SmallVector<Value> blockLoop(Value lo, Value hi, unsigned unroll,
                                ValueRange acc);
 
-  OpBuilder &b;
-  Location loc;
   const GemvKernelSpec &spec;
   Type f32, i32, act;
   int64_t block = 0, blockBytes = 0;
@@ -386,32 +365,20 @@ SmallVector<Value> GemvKernelBuilder::blockLoop(Value lo, Value hi,
 }
 
 gpu::GPUFuncOp GemvKernelBuilder::build(gpu::GPUModuleOp kernels) {
-  MLIRContext *ctx = b.getContext();
-  auto dyn = [&](Type t) {
-    return MemRefType::get({ShapedType::kDynamic}, t);
-  };
-  Type idx = b.getIndexType();
-  auto fnType = FunctionType::get(
-      ctx, {dyn(b.getI8Type()), dyn(f32), dyn(f32), dyn(act), dyn(act), idx,
-            idx, idx, idx},
-      {});
   OpBuilder::InsertionGuard guard(b);
-  b.setInsertionPointToEnd(kernels.getBody());
-  auto fn = gpu::GPUFuncOp::create(b, loc, spec.name(), fnType);
-  fn->setAttr(mlir::gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
-  fn.setKnownBlockSizeAttr(b.getDenseI32ArrayAttr(
-      {int32_t(spec.threadsPerBlock()), 1, 1}));
+  auto fn = createKernel(kernels, spec, act);
   Block &entry = fn.getBody().front();
   b.setInsertionPointToStart(&entry);
-  w = entry.getArgument(0);
-  scales = entry.getArgument(1);
-  offsets = entry.getArgument(2);
-  x = entry.getArgument(3);
-  y = entry.getArgument(4);
-  n = entry.getArgument(5);
-  k = entry.getArgument(6);
-  nb = entry.getArgument(7);
-  ldx = entry.getArgument(8);
+  KernelArgs args = kernelArgs(fn);
+  w = args.w;
+  scales = args.scales;
+  offsets = args.offsets;
+  x = args.x;
+  y = args.y;
+  n = args.n;
+  k = args.k;
+  nb = args.nb;
+  ldx = args.ldx;
 
   unsigned rw = spec.rowsPerWarp, bt = spec.batchTile;
   Value tid = mlir::gpu::ThreadIdOp::create(b, loc, mlir::gpu::Dimension::x);

@@ -32,6 +32,8 @@
 
 #include "matquant/Conversion/MQToGPU.h"
 
+#include "KernelBuilder.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
@@ -53,10 +55,10 @@ struct MmaPiece {
   int64_t chunk;    ///< bytes per load: min(16, laneBytes)
 };
 
-class MmaKernelBuilder {
+class MmaKernelBuilder : KernelIRBuilder {
 public:
   MmaKernelBuilder(OpBuilder &b, Location loc, const GemvKernelSpec &spec)
-      : b(b), loc(loc), spec(spec) {
+      : KernelIRBuilder(b, loc), spec(spec) {
     f32 = b.getF32Type();
     f16 = b.getF16Type();
     i32 = b.getI32Type();
@@ -88,21 +90,6 @@ public:
   gpu::GPUFuncOp build(gpu::GPUModuleOp kernels);
 
 private:
-  Value cI(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
-  Value cF(float v) {
-    return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
-  }
-  Value cI32(int32_t v) {
-    return arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(v));
-  }
-  Value add(Value a, Value c) { return arith::AddIOp::create(b, loc, a, c); }
-  Value mul(Value a, Value c) { return arith::MulIOp::create(b, loc, a, c); }
-  Value fma(Value a, Value x, Value acc) {
-    auto contract = arith::FastMathFlagsAttr::get(
-        b.getContext(), arith::FastMathFlags::contract);
-    Value m = arith::MulFOp::create(b, loc, a, x, contract);
-    return arith::AddFOp::create(b, loc, m, acc, contract);
-  }
 
   /// The lane's words of column tile `kt` of row tile i: [piece][word].
   using TileWords = SmallVector<SmallVector<Value>>;
@@ -142,8 +129,6 @@ private:
   /// Splits what fetch() returned.
   Loaded unflatten(ValueRange vals, int64_t count, Value kt0, bool ragged);
 
-  OpBuilder &b;
-  Location loc;
   const GemvKernelSpec &spec;
   Type f32, f16, i32;
   int64_t kTile = 0, steps = 0, tileBytes = 0, perGroup = 0;
@@ -470,20 +455,8 @@ MmaKernelBuilder::Loaded MmaKernelBuilder::unflatten(ValueRange vals,
 
 gpu::GPUFuncOp MmaKernelBuilder::build(gpu::GPUModuleOp kernels) {
   MLIRContext *ctx = b.getContext();
-  auto dyn = [&](Type ty) {
-    return MemRefType::get({ShapedType::kDynamic}, ty);
-  };
-  Type idx = b.getIndexType();
-  auto fnType = FunctionType::get(
-      ctx, {dyn(b.getI8Type()), dyn(f32), dyn(f32), dyn(f16), dyn(f16), idx,
-            idx, idx, idx},
-      {});
   OpBuilder::InsertionGuard guard(b);
-  b.setInsertionPointToEnd(kernels.getBody());
-  auto fn = gpu::GPUFuncOp::create(b, loc, spec.name(), fnType);
-  fn->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
-  fn.setKnownBlockSizeAttr(b.getDenseI32ArrayAttr(
-      {int32_t(spec.threadsPerBlock()), 1, 1}));
+  auto fn = createKernel(kernels, spec, f16);
   unsigned warps = spec.warpsPerBlock;
   int64_t values = int64_t(mt) * nt * 4; // accumulators per lane
   Value shared;
@@ -495,15 +468,16 @@ gpu::GPUFuncOp MmaKernelBuilder::build(gpu::GPUModuleOp kernels) {
   }
   Block &entry = fn.getBody().front();
   b.setInsertionPointToStart(&entry);
-  w = entry.getArgument(0);
-  scales = entry.getArgument(1);
-  offsets = entry.getArgument(2);
-  x = entry.getArgument(3);
-  y = entry.getArgument(4);
-  n = entry.getArgument(5);
-  k = entry.getArgument(6);
-  nb = entry.getArgument(7);
-  ldx = entry.getArgument(8);
+  KernelArgs args = kernelArgs(fn);
+  w = args.w;
+  scales = args.scales;
+  offsets = args.offsets;
+  x = args.x;
+  y = args.y;
+  n = args.n;
+  k = args.k;
+  nb = args.nb;
+  ldx = args.ldx;
 
   Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
   Value bid = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);

@@ -1,0 +1,90 @@
+//===- KernelBuilder.h - What the GPU kernel builders share ------*- C++ -*-===//
+//
+// The IR helpers of GemvKernel.cpp (SIMT kernels) and MmaKernel.cpp
+// (tensor-core kernels), and the gpu.func with the kernel ABI of
+// GpuKernelSpec.h that both fill.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MATQUANT_LIB_CONVERSION_MQTOGPU_KERNELBUILDER_H
+#define MATQUANT_LIB_CONVERSION_MQTOGPU_KERNELBUILDER_H
+
+#include "matquant/Runtime/GpuKernelSpec.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/IR/Builders.h"
+
+namespace matquant {
+
+class KernelIRBuilder {
+protected:
+  KernelIRBuilder(mlir::OpBuilder &b, mlir::Location loc) : b(b), loc(loc) {}
+
+  mlir::Value cI(int64_t v) {
+    return mlir::arith::ConstantIndexOp::create(b, loc, v);
+  }
+  mlir::Value cF(float v) {
+    return mlir::arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
+  }
+  mlir::Value cI32(int32_t v) {
+    return mlir::arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(v));
+  }
+  mlir::Value add(mlir::Value a, mlir::Value c) {
+    return mlir::arith::AddIOp::create(b, loc, a, c);
+  }
+  mlir::Value mul(mlir::Value a, mlir::Value c) {
+    return mlir::arith::MulIOp::create(b, loc, a, c);
+  }
+  /// a * x + acc, contractible into one fma (the NVPTX backend fuses it;
+  /// math.fma would become a libdevice call).
+  mlir::Value fma(mlir::Value a, mlir::Value x, mlir::Value acc) {
+    auto contract = mlir::arith::FastMathFlagsAttr::get(
+        b.getContext(), mlir::arith::FastMathFlags::contract);
+    mlir::Value m = mlir::arith::MulFOp::create(b, loc, a, x, contract);
+    return mlir::arith::AddFOp::create(b, loc, m, acc, contract);
+  }
+
+  /// The arguments of the kernel ABI.
+  struct KernelArgs {
+    mlir::Value w, scales, offsets, x, y, n, k, nb, ldx;
+  };
+  /// Creates the kernel `spec.name()` at the end of `kernels` with the ABI
+  /// of GpuKernelSpec.h (activations and results of type `act`), marked a
+  /// kernel with its known block size. The caller fills its entry block.
+  mlir::gpu::GPUFuncOp createKernel(mlir::gpu::GPUModuleOp kernels,
+                                    const gpurt::GemvKernelSpec &spec,
+                                    mlir::Type act) {
+    mlir::OpBuilder::InsertionGuard guard(b);
+    auto dyn = [&](mlir::Type t) {
+      return mlir::MemRefType::get({mlir::ShapedType::kDynamic}, t);
+    };
+    mlir::Type idx = b.getIndexType(), f32 = b.getF32Type();
+    auto fnType = mlir::FunctionType::get(
+        b.getContext(),
+        {dyn(b.getI8Type()), dyn(f32), dyn(f32), dyn(act), dyn(act), idx, idx,
+         idx, idx},
+        {});
+    b.setInsertionPointToEnd(kernels.getBody());
+    auto fn = mlir::gpu::GPUFuncOp::create(b, loc, spec.name(), fnType);
+    fn->setAttr(mlir::gpu::GPUDialect::getKernelFuncAttrName(),
+                b.getUnitAttr());
+    fn.setKnownBlockSizeAttr(b.getDenseI32ArrayAttr(
+        {int32_t(spec.threadsPerBlock()), 1, 1}));
+    return fn;
+  }
+  /// The ABI arguments of a kernel made by createKernel.
+  static KernelArgs kernelArgs(mlir::gpu::GPUFuncOp fn) {
+    mlir::Block &entry = fn.getBody().front();
+    return {entry.getArgument(0), entry.getArgument(1), entry.getArgument(2),
+            entry.getArgument(3), entry.getArgument(4), entry.getArgument(5),
+            entry.getArgument(6), entry.getArgument(7), entry.getArgument(8)};
+  }
+
+  mlir::OpBuilder &b;
+  mlir::Location loc;
+};
+
+} // namespace matquant
+
+#endif // MATQUANT_LIB_CONVERSION_MQTOGPU_KERNELBUILDER_H

@@ -117,7 +117,6 @@ private:
   SmallVector<Piece> pieces;
 
   // Kernel values.
-  Value w, scales, offsets, x, y, n, k, nb, ldx;
   Value lane, rowBytes, groups, blocksPerGroup, tileStart;
   SmallVector<Value> rowsClamped, rowWeightBase;
   SmallVector<Value> channelScale, channelOffset; // per channel only
@@ -369,16 +368,7 @@ gpu::GPUFuncOp GemvKernelBuilder::build(gpu::GPUModuleOp kernels) {
   auto fn = createKernel(kernels, spec, act);
   Block &entry = fn.getBody().front();
   b.setInsertionPointToStart(&entry);
-  KernelArgs args = kernelArgs(fn);
-  w = args.w;
-  scales = args.scales;
-  offsets = args.offsets;
-  x = args.x;
-  y = args.y;
-  n = args.n;
-  k = args.k;
-  nb = args.nb;
-  ldx = args.ldx;
+  bindArgs(fn);
 
   unsigned rw = spec.rowsPerWarp, bt = spec.batchTile;
   Value tid = mlir::gpu::ThreadIdOp::create(b, loc, mlir::gpu::Dimension::x);

@@ -45,10 +45,6 @@ protected:
     return mlir::arith::AddFOp::create(b, loc, m, acc, contract);
   }
 
-  /// The arguments of the kernel ABI.
-  struct KernelArgs {
-    mlir::Value w, scales, offsets, x, y, n, k, nb, ldx;
-  };
   /// Creates the kernel `spec.name()` at the end of `kernels` with the ABI
   /// of GpuKernelSpec.h (activations and results of type `act`), marked a
   /// kernel with its known block size. The caller fills its entry block.
@@ -73,16 +69,25 @@ protected:
         {int32_t(spec.threadsPerBlock()), 1, 1}));
     return fn;
   }
-  /// The ABI arguments of a kernel made by createKernel.
-  static KernelArgs kernelArgs(mlir::gpu::GPUFuncOp fn) {
+  /// Binds the ABI arguments of a kernel made by createKernel.
+  void bindArgs(mlir::gpu::GPUFuncOp fn) {
     mlir::Block &entry = fn.getBody().front();
-    return {entry.getArgument(0), entry.getArgument(1), entry.getArgument(2),
-            entry.getArgument(3), entry.getArgument(4), entry.getArgument(5),
-            entry.getArgument(6), entry.getArgument(7), entry.getArgument(8)};
+    w = entry.getArgument(0);
+    scales = entry.getArgument(1);
+    offsets = entry.getArgument(2);
+    x = entry.getArgument(3);
+    y = entry.getArgument(4);
+    n = entry.getArgument(5);
+    k = entry.getArgument(6);
+    nb = entry.getArgument(7);
+    ldx = entry.getArgument(8);
   }
 
   mlir::OpBuilder &b;
   mlir::Location loc;
+  /// The kernel's arguments: packed weights, scales, offsets, activations,
+  /// results, n, k, nb, ldx.
+  mlir::Value w, scales, offsets, x, y, n, k, nb, ldx;
 };
 
 } // namespace matquant

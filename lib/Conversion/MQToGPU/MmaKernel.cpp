@@ -136,7 +136,6 @@ private:
   bool rounds = false; ///< plane kernel reading r + 1 planes
   SmallVector<MmaPiece> pieces;
 
-  Value w, scales, offsets, x, y, n, k, nb, ldx;
   Value lane, g, t, groups, rowTileBytes, tileStart;
   SmallVector<Value> rowTileBase; ///< byte offset of each row tile
   SmallVector<Value> rowLo, rowHi; ///< clamped rows g and g + 8
@@ -468,16 +467,7 @@ gpu::GPUFuncOp MmaKernelBuilder::build(gpu::GPUModuleOp kernels) {
   }
   Block &entry = fn.getBody().front();
   b.setInsertionPointToStart(&entry);
-  KernelArgs args = kernelArgs(fn);
-  w = args.w;
-  scales = args.scales;
-  offsets = args.offsets;
-  x = args.x;
-  y = args.y;
-  n = args.n;
-  k = args.k;
-  nb = args.nb;
-  ldx = args.ldx;
+  bindArgs(fn);
 
   Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
   Value bid = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);

@@ -427,44 +427,28 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
             continue;
           }
           // Quantized: loop over groups, then over the blocks of a group.
-          // Carried: the scaled vector sums, then the offset terms.
+          // Carried: the scaled vector sums.
           int64_t blockBytes = block * bits / 8;
           int64_t perTile = rows * bn;
           SmallVector<Value> outerInit(perTile, zeroVec);
-          for (int64_t i = 0; i < perTile; ++i)
-            outerInit.push_back(cF32(fb, fl, 0.0f));
           /// Ends a group: per row and batch element, the scaled total
-          /// takes `scaled(r, bi, eff, total)` (eff = alpha * 2^(c-r)) and
-          /// the offset term m * (sum of the group's activations); yields
-          /// both.
+          /// takes `scaled(r, bi, alpha, total)`; yields the totals. The
+          /// constant 2^(c-r) of the effective scale alpha * 2^(c-r) is
+          /// applied once after the last group, and the offset terms
+          /// sum_g m_g * (sum of group g's activations) are computed after
+          /// the group loop, 16 groups at a time.
           auto finishGroup =
               [&](OpBuilder &gb, Location gl, Value g, ValueRange carried,
                   function_ref<Value(int64_t, int64_t, Value, Value)> scaled) {
-                SmallVector<Value> nextScaled, nextOffset;
+                SmallVector<Value> next;
                 for (int64_t r = 0; r < rows; ++r) {
                   Value alpha = tensor::ExtractOp::create(
                       gb, gl, w.scales, ValueRange{rowIdx[r], g});
-                  Value eff = arith::MulFOp::create(gb, gl, alpha,
-                                                    cF32(gb, gl, factor));
-                  Value m = tensor::ExtractOp::create(
-                      gb, gl, w.offsets, ValueRange{rowIdx[r], g});
-                  if (halfFactor != 0.0f)
-                    m = arith::AddFOp::create(
-                        gb, gl, m,
-                        arith::MulFOp::create(gb, gl, alpha,
-                                              cF32(gb, gl, halfFactor)));
-                  for (int64_t bi = 0; bi < bn; ++bi) {
-                    nextScaled.push_back(
-                        scaled(r, bi, eff, carried[r * bn + bi]));
-                    Value xsum = tensor::ExtractOp::create(
-                        gb, gl, xs, ValueRange{cIdx(gb, gl, b0 + bi), g});
-                    Value prod = arith::MulFOp::create(gb, gl, m, xsum);
-                    nextOffset.push_back(arith::AddFOp::create(
-                        gb, gl, carried[perTile + r * bn + bi], prod));
-                  }
+                  for (int64_t bi = 0; bi < bn; ++bi)
+                    next.push_back(
+                        scaled(r, bi, alpha, carried[r * bn + bi]));
                 }
-                nextScaled.append(nextOffset);
-                scf::YieldOp::create(gb, gl, nextScaled);
+                scf::YieldOp::create(gb, gl, next);
               };
           auto groupLoop = scf::ForOp::create(
               fb, fl, cIdx(fb, fl, 0), cIdx(fb, fl, groups), cIdx(fb, fl, 1),
@@ -662,6 +646,7 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
                 if (a8) {
                   auto i32Vec = VectorType::get({16}, gb.getI32Type());
                   auto bytes64 = VectorType::get({64}, gb.getI8Type());
+                  bool oneBlock = groups > 1 && blocksPerGroup == 1;
                   SmallVector<Value> init(rows * bn, zeroVec);
                   auto loop = scf::ForOp::create(
                       gb, gl, firstBlock, lastBlock, cIdx(gb, gl, 1), init,
@@ -696,6 +681,49 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
                             splat(bb, bl, i32Vec, bb.getI32IntegerAttr(0));
                         for (Value &d : dots)
                           d = zeroI;
+                        /// A piece shorter than 64 bytes (pb bytes hold
+                        /// 8 / pw slots of pb elements): its bytes repeated
+                        /// 64 / pb times (one broadcast load), each 8-byte
+                        /// word rotated by its own slot's shift (one
+                        /// vprorvq) and masked: 64 indices in two
+                        /// operations.
+                        DenseMap<Value, Value> repeated;
+                        auto shortChunk = [&](Value bytes, int64_t pb,
+                                             unsigned pw, unsigned shift,
+                                             int64_t e0) -> Value {
+                          Value &rep = repeated[bytes];
+                          if (!rep) {
+                            SmallVector<int64_t> mask;
+                            for (int64_t j = 0; j < 64; ++j)
+                              mask.push_back(j % pb);
+                            rep = vector::ShuffleOp::create(bb, bl, bytes,
+                                                            bytes, mask);
+                          }
+                          // Rotate each 8-byte word right by its slot's
+                          // shift (either sign: the bits kept never cross
+                          // a byte), then one mask.
+                          SmallVector<int64_t> amounts;
+                          for (int64_t q = 0; q < 8; ++q) {
+                            int64_t t = e0 / pb + (q * 8) / pb;
+                            int64_t sh = t * pw - static_cast<int64_t>(shift);
+                            amounts.push_back(((sh % 64) + 64) % 64);
+                          }
+                          auto words = VectorType::get({8}, bb.getI64Type());
+                          Value v =
+                              vector::BitCastOp::create(bb, bl, words, rep);
+                          Value amt = arith::ConstantOp::create(
+                              bb, bl,
+                              DenseElementsAttr::get(
+                                  words, ArrayRef<int64_t>(amounts)));
+                          v = LLVM::FshrOp::create(bb, bl, v, v, amt);
+                          v = vector::BitCastOp::create(bb, bl, bytes64, v);
+                          unsigned mask = ((1u << pw) - 1u) << shift;
+                          return arith::AndIOp::create(
+                              bb, bl, v,
+                              splat(bb, bl, bytes64,
+                                    bb.getI8IntegerAttr(
+                                        static_cast<int8_t>(mask))));
+                        };
                         /// Bytes of one piece for 64 consecutive elements
                         /// from e0, moved to the piece's place and masked.
                         auto pieceChunk = [&](Value bytes, int64_t pb,
@@ -728,14 +756,7 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
                                 vector::ExtractStridedSliceOp::create(
                                     bb, bl, bytes, {e0 % pb}, {64}, {1}),
                                 e0 / pb);
-                          // Several slots of a short piece side by side.
-                          Value out = splat(bb, bl, bytes64,
-                                            bb.getI8IntegerAttr(0));
-                          for (int64_t s2 = 0; s2 < 64 / pb; ++s2)
-                            out = vector::InsertStridedSliceOp::create(
-                                bb, bl, place(bytes, e0 / pb + s2), out,
-                                {s2 * pb}, {1});
-                          return out;
+                          return shortChunk(bytes, pb, pw, shift, e0);
                         };
                         for (int64_t e0 = 0; e0 < block; e0 += 64) {
                           Value kpos = arith::AddIOp::create(
@@ -771,11 +792,17 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
                         SmallVector<Value> next;
                         for (int64_t r = 0; r < rows; ++r)
                           for (int64_t bi = 0; bi < bn; ++bi) {
+                            Value f = arith::SIToFPOp::create(
+                                bb, bl, vecType, dots[r * bn + bi]);
+                            // One block per group: the group's epilogue
+                            // applies both scales at once.
+                            if (oneBlock) {
+                              next.push_back(f);
+                              continue;
+                            }
                             Value sx = tensor::ExtractOp::create(
                                 bb, bl, xScales,
                                 ValueRange{cIdx(bb, bl, b0 + bi), blk});
-                            Value f = arith::SIToFPOp::create(
-                                bb, bl, vecType, dots[r * bn + bi]);
                             next.push_back(vector::FMAOp::create(
                                 bb, bl,
                                 vector::BroadcastOp::create(bb, bl, vecType,
@@ -787,6 +814,13 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
                   finishGroup(gb, gl, g, carried,
                               [&](int64_t r, int64_t bi, Value eff,
                                   Value total) -> Value {
+                                if (oneBlock)
+                                  eff = arith::MulFOp::create(
+                                      gb, gl, eff,
+                                      tensor::ExtractOp::create(
+                                          gb, gl, xScales,
+                                          ValueRange{cIdx(gb, gl, b0 + bi),
+                                                     firstBlock}));
                                 return vector::FMAOp::create(
                                     gb, gl,
                                     vector::BroadcastOp::create(gb, gl,
@@ -898,13 +932,52 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
                                   sum, total);
                             });
               });
+          // Offset terms: sum_g m'_g * xs_g per row and batch element, with
+          // m' = m (+ alpha * 2^(c-r-1) for prefix-exact slices), 16 groups
+          // per vector (the tail read masked).
+          int64_t lanesV = vecType.getNumElements();
+          int64_t chunks = (groups + lanesV - 1) / lanesV;
+          auto offsetLoop = scf::ForOp::create(
+              fb, fl, cIdx(fb, fl, 0), cIdx(fb, fl, chunks * lanesV),
+              cIdx(fb, fl, lanesV), SmallVector<Value>(perTile, zeroVec),
+              [&](OpBuilder &ob, Location ol, Value g0, ValueRange acc) {
+                bool inBounds = groups % lanesV == 0;
+                auto read = [&](Value t, Value row) -> Value {
+                  return vector::TransferReadOp::create(
+                      ob, ol, vecType, t, ValueRange{row, g0},
+                      cF32(ob, ol, 0.0f), ArrayRef<bool>{inBounds});
+                };
+                SmallVector<Value> xsv;
+                for (int64_t bi = 0; bi < bn; ++bi)
+                  xsv.push_back(read(xs, cIdx(ob, ol, b0 + bi)));
+                SmallVector<Value> next;
+                for (int64_t r = 0; r < rows; ++r) {
+                  Value m = read(w.offsets, rowIdx[r]);
+                  if (halfFactor != 0.0f)
+                    m = vector::FMAOp::create(
+                        ob, ol, read(w.scales, rowIdx[r]),
+                        splat(ob, ol, vecType,
+                              ob.getF32FloatAttr(halfFactor)),
+                        m);
+                  for (int64_t bi = 0; bi < bn; ++bi)
+                    next.push_back(vector::FMAOp::create(
+                        ob, ol, m, xsv[bi], acc[r * bn + bi]));
+                }
+                scf::YieldOp::create(ob, ol, next);
+              });
           for (int64_t r = 0; r < rows; ++r)
             for (int64_t bi = 0; bi < bn; ++bi) {
               Value dot = vector::ReductionOp::create(
                   fb, fl, vector::CombiningKind::ADD,
                   groupLoop.getResult(r * bn + bi));
-              results[r * batch + b0 + bi] = arith::AddFOp::create(
-                  fb, fl, dot, groupLoop.getResult(perTile + r * bn + bi));
+              if (factor != 1.0f)
+                dot = arith::MulFOp::create(fb, fl, dot,
+                                            cF32(fb, fl, factor));
+              Value off = vector::ReductionOp::create(
+                  fb, fl, vector::CombiningKind::ADD,
+                  offsetLoop.getResult(r * bn + bi));
+              results[r * batch + b0 + bi] =
+                  arith::AddFOp::create(fb, fl, dot, off);
             }
         }
         Value tileValues = tensor::FromElementsOp::create(
@@ -1131,11 +1204,12 @@ struct LowerFloat : OpRewritePattern<OpTy> {
   KernelConfig cfg;
 };
 
-bool hostHasVNNI() {
+bool hostHas(StringRef feature) {
   llvm::StringMap<bool> features = llvm::sys::getHostCPUFeatures();
-  auto it = features.find("avx512vnni");
+  auto it = features.find(feature);
   return it != features.end() && it->second;
 }
+bool hostHasVNNI() { return hostHas("avx512vnni"); }
 
 /// 16 f32 lanes with AVX-512, 8 with AVX2, else 4 (SSE, NEON, generic).
 int64_t hostVectorWidth() {

@@ -715,7 +715,14 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
                               bb, bl,
                               DenseElementsAttr::get(
                                   words, ArrayRef<int64_t>(amounts)));
-                          v = LLVM::FshrOp::create(bb, bl, v, v, amt);
+                          // All shifts right: a plain per-word shift
+                          // (vpsrlvq), which leaves the multiply ports free.
+                          bool right = llvm::all_of(
+                              amounts, [](int64_t a) { return a < 8; });
+                          v = right ? arith::ShRUIOp::create(bb, bl, v, amt)
+                                          .getResult()
+                                    : LLVM::FshrOp::create(bb, bl, v, v, amt)
+                                          .getResult();
                           v = vector::BitCastOp::create(bb, bl, bytes64, v);
                           unsigned mask = ((1u << pw) - 1u) << shift;
                           return arith::AndIOp::create(
@@ -794,15 +801,20 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
                           for (int64_t bi = 0; bi < bn; ++bi) {
                             Value f = arith::SIToFPOp::create(
                                 bb, bl, vecType, dots[r * bn + bi]);
-                            // One block per group: the group's epilogue
-                            // applies both scales at once.
-                            if (oneBlock) {
-                              next.push_back(f);
-                              continue;
-                            }
+                            // One block per group: no accumulation across
+                            // blocks, the block scale is a multiply (shared
+                            // by the rows: a broadcast from memory).
                             Value sx = tensor::ExtractOp::create(
                                 bb, bl, xScales,
                                 ValueRange{cIdx(bb, bl, b0 + bi), blk});
+                            if (oneBlock) {
+                              next.push_back(arith::MulFOp::create(
+                                  bb, bl,
+                                  vector::BroadcastOp::create(bb, bl, vecType,
+                                                              sx),
+                                  f));
+                              continue;
+                            }
                             next.push_back(vector::FMAOp::create(
                                 bb, bl,
                                 vector::BroadcastOp::create(bb, bl, vecType,
@@ -814,13 +826,6 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
                   finishGroup(gb, gl, g, carried,
                               [&](int64_t r, int64_t bi, Value eff,
                                   Value total) -> Value {
-                                if (oneBlock)
-                                  eff = arith::MulFOp::create(
-                                      gb, gl, eff,
-                                      tensor::ExtractOp::create(
-                                          gb, gl, xScales,
-                                          ValueRange{cIdx(gb, gl, b0 + bi),
-                                                     firstBlock}));
                                 return vector::FMAOp::create(
                                     gb, gl,
                                     vector::BroadcastOp::create(gb, gl,

@@ -66,9 +66,10 @@ def ConvertMQToVectorPass : Pass<"convert-mq-to-vector", "::mlir::ModuleOp"> {
       `vector.fma` with the matching activations, into `accumulators`
       independent accumulators; the dequantized weights never reach memory;
     - at the end of a group, the accumulators are scaled by the group's
-      effective scale alpha * 2^(c-r) with one vector fma; the offsets add
-      m * (sum of the group's activations), with the group sums computed
-      once per call;
+      scale alpha with one vector fma, and the constant 2^(c-r) multiplies
+      each row's sum once after the last group; the offsets add
+      sum_g m_g * (sum of group g's activations), 16 groups per vector
+      after the group loop, with the group sums computed once per call;
     - activations are padded with zeros to whole blocks once per call, so
       every load is in bounds for any K; batches are processed in tiles of
       `batch-tile` rows that share each decoded weight vector.
@@ -106,7 +107,9 @@ def ConvertMQToVectorPass : Pass<"convert-mq-to-vector", "::mlir::ModuleOp"> {
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
+    "::mlir::bufferization::BufferizationDialect",
     "::mlir::linalg::LinalgDialect",
+    "::mlir::memref::MemRefDialect",
     "::mlir::scf::SCFDialect",
     "::mlir::tensor::TensorDialect",
     "::mlir::vector::VectorDialect",

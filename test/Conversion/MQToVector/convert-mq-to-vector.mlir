@@ -56,19 +56,24 @@ func.func @int1_planes(%x: tensor<30xf32>, %w: !w1, %s: tensor<4x1xf32>, %m: ten
 // -----
 
 // Prefix-exact int4 of int8: the kernel reads 4-bit indices (no extra bit)
-// and ends each group with the mid-point offset m' = m + alpha * 2^3
-// (numerics::sliceOffset) in place of m, next to the scale alpha * 2^4.
+// and scales each group by alpha; the offset terms, computed 16 groups at a
+// time after the group loop, use the mid-point offset m' = m + alpha * 2^3
+// (numerics::sliceOffset) in place of m; the constant 2^4 of the effective
+// scale alpha * 2^4 multiplies each row's sum once.
 // CHECK-LABEL: func.func @prefix_exact_matvec
 // CHECK-SAME: (%{{.*}}: tensor<64xf32>, %{{.*}}: !mq.weight<{{.*}}>, %[[S:.*]]: tensor<8x2xf32>, %[[M:.*]]: tensor<8x2xf32>)
 // CHECK: builtin.unrealized_conversion_cast %{{.*}} : !mq.weight<{{.*}}> to tensor<8x32xi8>
 // CHECK: %[[A:.*]] = tensor.extract %[[S]][%{{.*}}, %{{.*}}] : tensor<8x2xf32>
+// CHECK: %[[AB:.*]] = vector.broadcast %[[A]] : f32 to vector<16xf32>
+// CHECK: vector.fma %[[AB]], %{{.*}}, %{{.*}} : vector<16xf32>
+// CHECK: %[[OFF:.*]] = vector.transfer_read %[[M]][%{{.*}}, %{{.*}}], %{{.*}} : tensor<8x2xf32>, vector<16xf32>
+// CHECK: %[[C8:.*]] = arith.constant dense<8.000000e+00> : vector<16xf32>
+// CHECK: %[[AV:.*]] = vector.transfer_read %[[S]][%{{.*}}, %{{.*}}], %{{.*}} : tensor<8x2xf32>, vector<16xf32>
+// CHECK: %[[MP:.*]] = vector.fma %[[AV]], %[[C8]], %[[OFF]] : vector<16xf32>
+// CHECK: vector.fma %[[MP]], %{{.*}}, %{{.*}} : vector<16xf32>
+// CHECK: %[[SUM:.*]] = vector.reduction <add>, %{{.*}} : vector<16xf32> into f32
 // CHECK: %[[C16:.*]] = arith.constant 1.600000e+01 : f32
-// CHECK: arith.mulf %[[A]], %[[C16]] : f32
-// CHECK: %[[OFF:.*]] = tensor.extract %[[M]][%{{.*}}, %{{.*}}] : tensor<8x2xf32>
-// CHECK: %[[C8:.*]] = arith.constant 8.000000e+00 : f32
-// CHECK: %[[H:.*]] = arith.mulf %[[A]], %[[C8]] : f32
-// CHECK: %[[MP:.*]] = arith.addf %[[OFF]], %[[H]] : f32
-// CHECK: arith.mulf %[[MP]], %{{.*}} : f32
+// CHECK: arith.mulf %[[SUM]], %[[C16]] : f32
 !wpe = !mq.weight<8x64xf32, storage = 8, bits = 4, group = 32, mode = prefix_exact, layout = #mq.layout<interleaved, 4, block = 32>>
 func.func @prefix_exact_matvec(%x: tensor<64xf32>, %w: !wpe, %s: tensor<8x2xf32>, %m: tensor<8x2xf32>) -> tensor<8xf32> {
   %y = mq.matvec %x, %w, %s, %m : tensor<64xf32>, !wpe, tensor<8x2xf32>, tensor<8x2xf32> -> tensor<8xf32>

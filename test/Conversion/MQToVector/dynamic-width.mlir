@@ -28,8 +28,8 @@
 // CHECK-NEXT: %[[K0:.*]] = vector.extract_strided_slice %[[K]] {offsets = [0], sizes = [16], strides = [1]} : vector<64xi8> to vector<16xi8>
 // CHECK-NEXT: arith.uitofp %[[K0]] : vector<16xi8> to vector<16xf32>
 // CHECK-NOT: vector.transfer_read %[[W]]
+// CHECK: arith.constant dense<3.200000e+01> : vector<16xf32>
 // CHECK: arith.constant 6.400000e+01 : f32
-// CHECK: arith.constant 3.200000e+01 : f32
 // CHECK: case 3 {
 // CHECK: case 7 {
 // CHECK: default {

@@ -176,6 +176,17 @@ int64_t GemvKernelSpec::kTile() const {
   return gpuMmaKTile(planes ? 1 : indexBits(), groupSize);
 }
 
+int64_t GemvKernelSpec::tilesPerGroup() const {
+  return groupSize && kTile() ? groupSize / kTile() : 1;
+}
+
+void GemvKernelSpec::roundUnrollToGroups() {
+  if (!mma || !groupSize || !kTile())
+    return;
+  unsigned perGroup = unsigned(tilesPerGroup());
+  unroll = (std::max(unroll, perGroup) + perGroup - 1) / perGroup * perGroup;
+}
+
 unsigned GemvKernelSpec::planesRead() const {
   return mode == numerics::SliceMode::PrefixExact || bits == storageBits
              ? bits
@@ -227,7 +238,7 @@ std::string GemvKernelSpec::validate() const {
       return "MMA kernels take 16, 32, 48 or 64 rows per warp";
     if (warpsPerBlock < 1 || warpsPerBlock > 16)
       return "warps per block must be in 1..16";
-    int64_t perGroup = groupSize ? groupSize / kTile() : 1;
+    int64_t perGroup = tilesPerGroup();
     if (unroll < 1 || unroll > 16 || unroll % perGroup != 0) {
       std::snprintf(buf, sizeof buf,
                     "unroll must be in 1..16 and a multiple of the %lld "

@@ -150,11 +150,7 @@ int main(int argc, char **argv) {
             s.planes = planes;
             // An MMA kernel's unroll counts column tiles, a whole number
             // of groups: round it up.
-            if (s.mma && s.kTile() && g) {
-              unsigned perGroup = unsigned(g / s.kTile());
-              s.unroll = (std::max(s.unroll, perGroup) + perGroup - 1) /
-                         perGroup * perGroup;
-            }
+            s.roundUnrollToGroups();
             std::string bad = s.validate();
             if (!bad.empty())
               return fail(s.name() + ": " + bad);

@@ -92,8 +92,15 @@ struct GemvKernelSpec {
   unsigned indexBits() const;
   /// gpuInterleavedBlock(indexBits(), groupSize).
   int64_t block() const;
-  /// gpuMmaKTile(indexBits(), groupSize) (MMA kernels).
+  /// gpuMmaKTile(indexBits(), groupSize) (MMA kernels; 1-bit pieces for
+  /// plane kernels).
   int64_t kTile() const;
+  /// Column tiles per group of an MMA kernel (1 per channel): its unroll
+  /// must be a multiple.
+  int64_t tilesPerGroup() const;
+  /// For a grouped MMA kernel whose tile fits, rounds unroll up to a whole
+  /// number of groups (at least one); otherwise leaves it alone.
+  void roundUnrollToGroups();
   /// Bytes of the packed weights of an n x k matrix in the layout the
   /// kernel reads (interleaved or MMA fragments).
   int64_t weightBytes(int64_t n, int64_t k) const;

@@ -131,17 +131,8 @@ GemvKernelBuilder::loadBlock(Value kb) {
     Value base = add(rowWeightBase[i], blockBase);
     for (const Piece &p : pieces) {
       SmallVector<Value> pw;
-      auto bytesType = VectorType::get({p.chunk}, b.getI8Type());
-      auto wordsType = VectorType::get({p.chunk / 4}, i32);
-      for (int64_t c = 0; c < p.bytes / p.chunk; ++c) {
-        Value at = add(base, cI(p.offset + c * p.chunk));
-        Value v = vector::LoadOp::create(b, loc, bytesType, w, ValueRange{at},
-                                         /*nontemporal=*/false,
-                                         llvm::MaybeAlign(p.align));
-        Value ws = vector::BitCastOp::create(b, loc, wordsType, v);
-        for (int64_t j = 0; j < p.chunk / 4; ++j)
-          pw.push_back(vector::ExtractOp::create(b, loc, ws, j));
-      }
+      for (int64_t c = 0; c < p.bytes / p.chunk; ++c)
+        loadWords(add(base, cI(p.offset + c * p.chunk)), p.chunk, p.align, pw);
       words.push_back(pw);
     }
     all.push_back(words);

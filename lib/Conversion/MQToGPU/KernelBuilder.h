@@ -13,6 +13,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/Builders.h"
 
 namespace matquant {
@@ -43,6 +44,20 @@ protected:
         b.getContext(), mlir::arith::FastMathFlags::contract);
     mlir::Value m = mlir::arith::MulFOp::create(b, loc, a, x, contract);
     return mlir::arith::AddFOp::create(b, loc, m, acc, contract);
+  }
+
+  /// Loads `bytes` bytes of the packed weights at byte `at` (aligned to
+  /// `align`) in one vector load and appends them as 32-bit words.
+  void loadWords(mlir::Value at, int64_t bytes, int64_t align,
+                 llvm::SmallVectorImpl<mlir::Value> &out) {
+    auto bytesType = mlir::VectorType::get({bytes}, b.getI8Type());
+    auto wordsType = mlir::VectorType::get({bytes / 4}, b.getI32Type());
+    mlir::Value v = mlir::vector::LoadOp::create(
+        b, loc, bytesType, w, mlir::ValueRange{at}, /*nontemporal=*/false,
+        llvm::MaybeAlign(align));
+    mlir::Value ws = mlir::vector::BitCastOp::create(b, loc, wordsType, v);
+    for (int64_t j = 0; j < bytes / 4; ++j)
+      out.push_back(mlir::vector::ExtractOp::create(b, loc, ws, j));
   }
 
   /// Creates the kernel `spec.name()` at the end of `kernels` with the ABI

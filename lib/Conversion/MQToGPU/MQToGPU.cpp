@@ -53,10 +53,7 @@ struct ConvertMQToGPUPass
             << spec.indexBits() << ", block = " << tile << ">";
         return failure();
       }
-      if (int64_t perGroup = spec.groupSize ? spec.groupSize / tile : 1)
-        spec.unroll = unsigned((std::max<int64_t>(spec.unroll, perGroup) +
-                                perGroup - 1) /
-                               perGroup * perGroup);
+      spec.roundUnrollToGroups();
       std::string error = spec.validate();
       if (!error.empty()) {
         op->emitOpError("cannot generate a GPU kernel: ") << error;

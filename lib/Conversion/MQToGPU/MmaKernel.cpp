@@ -149,18 +149,10 @@ MmaKernelBuilder::TileWords MmaKernelBuilder::loadTile(unsigned i, Value kt) {
   Value base = add(rowTileBase[i], mul(kt, cI(tileBytes)));
   for (const MmaPiece &p : pieces) {
     SmallVector<Value> pw;
-    auto bytesType = VectorType::get({p.chunk}, b.getI8Type());
-    auto wordsType = VectorType::get({p.chunk / 4}, i32);
-    for (int64_t c = 0; c < p.laneBytes / p.chunk; ++c) {
-      Value at = add(add(base, cI(p.offset + c * 32 * p.chunk)),
-                     mul(lane, cI(p.chunk)));
-      Value v = vector::LoadOp::create(b, loc, bytesType, w, ValueRange{at},
-                                       /*nontemporal=*/false,
-                                       llvm::MaybeAlign(p.chunk));
-      Value ws = vector::BitCastOp::create(b, loc, wordsType, v);
-      for (int64_t j = 0; j < p.chunk / 4; ++j)
-        pw.push_back(vector::ExtractOp::create(b, loc, ws, j));
-    }
+    for (int64_t c = 0; c < p.laneBytes / p.chunk; ++c)
+      loadWords(add(add(base, cI(p.offset + c * 32 * p.chunk)),
+                    mul(lane, cI(p.chunk))),
+                p.chunk, p.chunk, pw);
     words.push_back(pw);
   }
   return words;

@@ -282,15 +282,15 @@ bool matquant::gpurt::launchGemv(CudaContext &ctx, KernelHandle kernel,
     return false;
   int64_t groups = spec.groupSize ? o.k / (spec.groupSize ? spec.groupSize : 1)
                                   : 1;
-  std::string bad;
+  std::string bad, invalid = spec.validate();
   if (o.n < 1 || o.k < 1 || o.nb < 1)
     bad = "n, k and nb must be positive";
   else if (o.ldx < o.k || o.ldx % 8 != 0)
     bad = "ldx must be a multiple of 8 and at least k";
   else if (spec.groupSize && o.k % spec.groupSize != 0)
     bad = "k must be a multiple of the group size";
-  else if (!spec.validate().empty())
-    bad = spec.validate();
+  else if (!invalid.empty())
+    bad = invalid;
   else if (o.weightBytes < size_t(spec.weightBytes(o.n, o.k)))
     bad = "weight buffer smaller than the packed n x k weights";
   else if (o.scaleCount < size_t(o.n * groups))

@@ -113,8 +113,9 @@ private:
   const LlamaConfig &c;
   int64_t seqLen;
   Type f32;
-  /// Rotary frequency tables of @decode_step, by length (dim or kv_dim).
-  llvm::SmallDenseMap<int64_t, Value> freqTables;
+  /// cos and sin of the rotary angles at this step's position, by length
+  /// (dim or kv_dim): computed once per step, used by every layer.
+  llvm::SmallDenseMap<int64_t, std::pair<Value, Value>> ropeTables;
 };
 } // namespace
 
@@ -189,16 +190,27 @@ Value LlamaModuleBuilder::rope(Value x, int64_t n, Value posF) {
     freq[e] = 1.0f / powf(c.ropeTheta, static_cast<float>(pairStart) /
                                            static_cast<float>(hs));
   }
-  // One table per length, shared by all layers (the first use is in layer 0
-  // and dominates the others).
-  Value &freqTable = freqTables[n];
-  if (!freqTable)
-    freqTable = arith::ConstantOp::create(
+  // cos and sin of pos * f once per length, shared by all layers (the first
+  // use is in layer 0 and dominates the others).
+  auto &[cosTable, sinTable] = ropeTables[n];
+  if (!cosTable) {
+    Value freqTable = arith::ConstantOp::create(
         b, loc, DenseElementsAttr::get(tensorType({n}), ArrayRef<float>(freq)));
+    auto angleFn = [posF](bool sine) {
+      return [posF, sine](OpBuilder &nb, Location l, ValueRange a) {
+        Value angle = arith::MulFOp::create(nb, l, posF, a[0]);
+        Value r = sine ? math::SinOp::create(nb, l, angle).getResult()
+                       : math::CosOp::create(nb, l, angle).getResult();
+        linalg::YieldOp::create(nb, l, r);
+      };
+    };
+    cosTable = elementwise({freqTable}, n, angleFn(false));
+    sinTable = elementwise({freqTable}, n, angleFn(true));
+  }
   bool interleaved = c.rope == RopeStyle::Interleaved;
   return elementwise(
-      {x, freqTable}, n,
-      [&, x, posF, interleaved, hs](OpBuilder &nb, Location l, ValueRange a) {
+      {x, cosTable, sinTable}, n,
+      [&, x, interleaved, hs](OpBuilder &nb, Location l, ValueRange a) {
         Value e = linalg::IndexOp::create(nb, l, 0);
         auto idx = [&](int64_t v) {
           return arith::ConstantIndexOp::create(nb, l, v);
@@ -217,9 +229,7 @@ Value LlamaModuleBuilder::rope(Value x, int64_t n, Value posF) {
           Value down = arith::SubIOp::create(nb, l, e, idx(hs / 2));
           partner = arith::SelectOp::create(nb, l, isFirst, up, down);
         }
-        Value angle = arith::MulFOp::create(nb, l, posF, a[1]);
-        Value cosA = math::CosOp::create(nb, l, angle);
-        Value sinA = math::SinOp::create(nb, l, angle);
+        Value cosA = a[1], sinA = a[2];
         Value xp = tensor::ExtractOp::create(nb, l, x, ValueRange{partner});
         Value lhs = arith::MulFOp::create(nb, l, a[0], cosA);
         Value rhs = arith::MulFOp::create(nb, l, xp, sinA);
@@ -307,12 +317,14 @@ Value LlamaModuleBuilder::attention(Value q, Value kCache, Value vCache,
                 Value r = arith::DivFOp::create(nb, l, a[0], a[1]);
                 linalg::YieldOp::create(nb, l, r);
               });
-  // out[g, m, d] = sum_{t <= pos} p[g, m, t] v[t, g, d]   (dims g, m, d, t)
+  // out[g, m, d] = sum_{t <= pos} p[g, m, t] v[t, g, d]   (dims g, m, t, d:
+  // the innermost loop runs along d, contiguous in v and out, so it
+  // vectorizes while each sum still adds t in order).
   Value out = generic(
       {probs, v3}, filled({kvh, g, hs}, 0.0f),
-      {map(4, {0, 1, 3}), map(4, {3, 0, 2}), map(4, {0, 1, 2})},
-      {par, par, par, red}, [pos](OpBuilder &nb, Location l, ValueRange a) {
-        Value t = linalg::IndexOp::create(nb, l, 3);
+      {map(4, {0, 1, 2}), map(4, {2, 0, 3}), map(4, {0, 1, 3})},
+      {par, par, red, par}, [pos](OpBuilder &nb, Location l, ValueRange a) {
+        Value t = linalg::IndexOp::create(nb, l, 2);
         Value live =
             arith::CmpIOp::create(nb, l, arith::CmpIPredicate::ule, t, pos);
         Value p = arith::MulFOp::create(nb, l, a[0], a[1]);

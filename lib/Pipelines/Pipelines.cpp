@@ -70,6 +70,8 @@ void matquant::buildCPUToLLVMPipeline(OpPassManager &pm,
   bufferization::BufferDeallocationPipelineOptions dealloc;
   bufferization::buildBufferDeallocationPipeline(pm, dealloc);
   pm.addPass(createConvertBufferizationToMemRefPass());
+  if (options.externalizeWeights)
+    pm.addPass(mq::createMQExternalizeWeightsPass());
   pm.addNestedPass<func::FuncOp>(createExpandStridedCopiesPass());
   LowerDot4PassOptions dot4;
   dot4.vnni = options.activationBits == 8;

@@ -5,7 +5,9 @@
 
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
@@ -34,15 +36,18 @@ StringRef matquant::ompRuntimePath() {
   return "/usr/lib/llvm-22/lib/libomp.so";
 }
 
-llvm::Expected<std::unique_ptr<JitModule>>
-JitModule::compile(StringRef source, const JitOptions &options) {
+static void initializeNativeTarget() {
   static bool initialized = [] {
     llvm::InitializeNativeTarget();
     llvm::InitializeNativeTargetAsmPrinter();
     return true;
   }();
   (void)initialized;
+}
 
+llvm::Expected<std::unique_ptr<JitModule>>
+JitModule::compile(StringRef source, const JitOptions &options) {
+  initializeNativeTarget();
   std::unique_ptr<JitModule> jit(new JitModule());
   DialectRegistry registry;
   registerCompilerDialects(registry);
@@ -57,6 +62,25 @@ JitModule::compile(StringRef source, const JitOptions &options) {
   if (!module)
     return llvm::createStringError("matquant jit: cannot parse module:\n" +
                                    diagnostics);
+  return build(std::move(jit), *module, options, diagnostics);
+}
+
+llvm::Expected<std::unique_ptr<JitModule>>
+JitModule::compile(ModuleOp module, const JitOptions &options) {
+  initializeNativeTarget();
+  std::unique_ptr<JitModule> jit(new JitModule());
+  std::string diagnostics;
+  llvm::raw_string_ostream diagStream(diagnostics);
+  llvm::SourceMgr sourceMgr;
+  SourceMgrDiagnosticHandler handler(sourceMgr, module.getContext(),
+                                     diagStream);
+  return build(std::move(jit), module, options, diagnostics);
+}
+
+llvm::Expected<std::unique_ptr<JitModule>>
+JitModule::build(std::unique_ptr<JitModule> jit, ModuleOp module,
+                 const JitOptions &options, std::string &diagnostics) {
+  MLIRContext *ctx = module.getContext();
   PassManager pm(ctx);
   if (options.reference) {
     buildReferenceToLLVMPipeline(pm, ReferencePipelineOptions());
@@ -68,11 +92,21 @@ JitModule::compile(StringRef source, const JitOptions &options) {
     cpu.batchTile = options.batchTile;
     cpu.rowTile = options.rowTile;
     cpu.activationBits = options.activationBits;
+    cpu.externalizeWeights = options.externalizeWeights;
     buildCPUToLLVMPipeline(pm, cpu);
   }
-  if (failed(pm.run(*module)))
+  if (failed(pm.run(module)))
     return llvm::createStringError("matquant jit: pipeline failed:\n" +
                                    diagnostics);
+  // The arena stays in the context's resources; the module loses the
+  // attributes, which are not code.
+  if (auto data =
+          module->getAttrOfType<DenseResourceElementsAttr>("mq.arena_data")) {
+    if (AsmResourceBlob *blob = data.getRawHandle().getBlob())
+      jit->arenaData = blob->getData();
+    module->removeAttr("mq.arena_data");
+    module->removeAttr("mq.arena");
+  }
 
   auto tmBuilder = llvm::orc::JITTargetMachineBuilder::detectHost();
   if (!tmBuilder)
@@ -93,7 +127,7 @@ JitModule::compile(StringRef source, const JitOptions &options) {
   if (options.threads > 0)
     libs.push_back(ompRuntimePath());
   engineOptions.sharedLibPaths = libs;
-  auto engine = ExecutionEngine::create(*module, engineOptions,
+  auto engine = ExecutionEngine::create(module, engineOptions,
                                         std::move(*tm));
   if (!engine)
     return engine.takeError();

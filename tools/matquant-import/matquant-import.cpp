@@ -40,8 +40,14 @@ static cl::opt<bool> emitBytecode("emit-bytecode",
 static cl::opt<std::string> checkpointFormat(
     "format",
     cl::desc("Checkpoint format: llama2c or safetensors (default: "
-             "from the extension, .bin or .safetensors)"),
-    cl::value_desc("llama2c|safetensors"), cl::cat(importCategory));
+             "from the extension, .bin or .safetensors), or synthetic: "
+             "deterministic random weights at the shape of a preset "
+             "(tinyllama-1.1b, llama-3-8b) or of a JSON config, named by "
+             "the positional argument"),
+    cl::value_desc("llama2c|safetensors|synthetic"), cl::cat(importCategory));
+static cl::opt<uint64_t> syntheticSeed("seed",
+                                       cl::desc("Seed of --format=synthetic"),
+                                       cl::init(1), cl::cat(importCategory));
 static cl::opt<std::string>
     configFile("config",
                cl::desc("JSON model config of a safetensors checkpoint "
@@ -76,9 +82,17 @@ static Expected<matquant::LlamaWeights> readCheckpoint() {
               .Case("llama2c", matquant::CheckpointFormat::Llama2c)
               .Case("safetensors", matquant::CheckpointFormat::Safetensors)
               .Default(std::nullopt);
+    if (checkpointFormat == "synthetic") {
+      Expected<matquant::LlamaConfig> config =
+          matquant::syntheticConfig(inputFile);
+      if (!config)
+        return config.takeError();
+      return matquant::makeSyntheticLlama(*config, syntheticSeed);
+    }
     if (!fmt)
       return createStringError("unknown --format '" + checkpointFormat +
-                               "' (expected llama2c or safetensors)");
+                               "' (expected llama2c, safetensors or "
+                               "synthetic)");
   } else if (StringRef(inputFile).ends_with(".bin")) {
     fmt = matquant::CheckpointFormat::Llama2c;
   } else if (StringRef(inputFile).ends_with(".safetensors")) {

@@ -9,14 +9,27 @@
 // agreement, mean KL(float32 || variant), perplexity of the sequence, weight
 // bytes and tokens/s. Prints a table and, with --json, writes the records.
 //
+// With --speed it only decodes: every model generates greedily from the
+// prompt and the runner reports tokens/s next to the weight-streaming limit
+// (bytes read per token over the read bandwidth measured in the same run).
+// The input may be `synthetic:<preset or JSON config>`, a model with
+// deterministic random weights imported in process (matquant-import
+// --format=synthetic), for speed runs at the shape of large models. By
+// default the weights are kept out of the compiled code
+// (mq-externalize-weights) and passed at each step from one arena.
+//
 //===----------------------------------------------------------------------===//
 
+#include "matquant/Dialect/MQ/IR/MQOps.h"
+#include "matquant/Import/Llama.h"
 #include "matquant/InitAllPasses.h"
+#include "matquant/Runtime/Bandwidth.h"
 #include "matquant/Runtime/Jit.h"
 #include "matquant/Runtime/LayerWidths.h"
 #include "matquant/Runtime/MemRef.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/InitAllPasses.h"
@@ -38,8 +51,39 @@
 using namespace mlir;
 namespace cl = llvm::cl;
 
-static cl::opt<std::string> inputFile(cl::Positional, cl::Required,
-                                      cl::desc("<imported model .mlir>"));
+static cl::opt<std::string>
+    inputFile(cl::Positional, cl::Required,
+              cl::desc("<imported model .mlir | synthetic:PRESET|CONFIG>"));
+static cl::opt<int64_t> maxSeqLen(
+    "max-seq-len",
+    cl::desc("KV-cache length of a synthetic model (default 256)"),
+    cl::init(256));
+static cl::opt<uint64_t> syntheticSeed("synthetic-seed",
+                                       cl::desc("Seed of a synthetic model"),
+                                       cl::init(1));
+static cl::opt<bool> speedOnly(
+    "speed", cl::desc("Only decode and report tokens/s against the "
+                      "weight-streaming limit (no quality comparison)"),
+    cl::init(false));
+static cl::opt<int> warmupSteps("warmup",
+                                cl::desc("--speed: untimed steps first"),
+                                cl::init(2));
+static cl::opt<bool> skipFloat(
+    "skip-float32", cl::desc("--speed: do not run the float32 model"),
+    cl::init(false));
+static cl::opt<int64_t> membwMiB(
+    "membw-mib", cl::desc("--speed: MiB read to measure the bandwidth"),
+    cl::init(1024));
+static cl::opt<int64_t> activationBits(
+    "activation-bits",
+    cl::desc("8: quantized layers take int8 activations per block (W{r}A8, "
+             "opt-in; its error shows in the comparison)"),
+    cl::init(0));
+static cl::opt<bool> externalize(
+    "externalize-weights",
+    cl::desc("Pass the weights at run time from one arena instead of "
+             "compiling them into the code (mq-externalize-weights)"),
+    cl::init(true));
 static cl::opt<int> steps("steps", cl::desc("tokens to generate"),
                           cl::init(64));
 static cl::opt<std::string> prompt("prompt", cl::desc("prompt token ids"),
@@ -88,6 +132,10 @@ struct StepResult {
 
 using StepFn = void (*)(StepResult *, int64_t, int64_t, MemRef<float, 3> *,
                         MemRef<float, 3> *);
+/// The same with the weight arena of mq-externalize-weights last.
+using ArenaStepFn = void (*)(StepResult *, int64_t, int64_t,
+                             MemRef<float, 3> *, MemRef<float, 3> *,
+                             MemRef<int8_t, 1> *);
 
 [[noreturn]] void fail(const llvm::Twine &msg) {
   llvm::errs() << "matquant-run: " << msg << "\n";
@@ -104,6 +152,11 @@ struct Model {
   /// The run-time width table of a model compiled with mq-dynamic-widths.
   std::optional<matquant::LayerWidths> widths;
   double bits = 32; // effective bits per weight of the linear layers
+  /// Bytes of the linear layers' weights (packed indices, scales, offsets):
+  /// what one step reads in full.
+  double weightBytes = 0;
+  /// The weights, when they are passed at run time.
+  llvm::ArrayRef<char> arena;
 
   void reset() {
     release();
@@ -124,7 +177,15 @@ struct Model {
   /// Runs one step; returns the logits.
   std::vector<float> run(int64_t token, int64_t pos) {
     StepResult r;
-    step(&r, token, pos, &k, &v);
+    if (!arena.empty()) {
+      auto *base = const_cast<int8_t *>(
+          reinterpret_cast<const int8_t *>(arena.data()));
+      MemRef<int8_t, 1> a{base, base, 0,
+                          {static_cast<int64_t>(arena.size())}, {1}};
+      reinterpret_cast<ArenaStepFn>(step)(&r, token, pos, &k, &v, &a);
+    } else {
+      step(&r, token, pos, &k, &v);
+    }
     std::vector<float> logits(r.logits.data, r.logits.data + vocab);
     std::free(r.logits.basePtr);
     release();
@@ -135,6 +196,33 @@ struct Model {
   }
   ~Model() { release(); }
 };
+
+/// Bytes of the weights of the linear layers (ops with a layer name):
+/// dense f32 weights, or packed indices plus scales and offsets.
+double linearWeightBytes(ModuleOp module) {
+  double bytes = 0;
+  auto tensorBytes = [](Type t) {
+    auto st = dyn_cast<ShapedType>(t);
+    if (!st || !st.hasStaticShape())
+      return 0.0;
+    return double(st.getNumElements()) *
+           double(st.getElementTypeBitWidth()) / 8;
+  };
+  module.walk([&](Operation *op) {
+    if (isa<linalg::MatvecOp>(op) && op->hasAttr("mq.layer")) {
+      bytes += tensorBytes(op->getOperand(0).getType());
+    } else if (isa<matquant::mq::MatvecOp, matquant::mq::MatmulOp>(op)) {
+      auto w = cast<matquant::mq::WeightType>(op->getOperand(1).getType());
+      int64_t rows = w.getRows() * w.getCols() / w.getReductionSize();
+      bytes += double(rows) *
+               std::ceil(double(w.getReductionSize()) *
+                         w.getIndexStorageBits() / 8);
+      bytes += tensorBytes(op->getOperand(2).getType()) +
+               tensorBytes(op->getOperand(3).getType());
+    }
+  });
+  return bytes;
+}
 
 std::unique_ptr<Model> compile(ModuleOp module, StringRef label) {
   auto fn = module.lookupSymbol<func::FuncOp>("decode_step");
@@ -156,21 +244,28 @@ std::unique_ptr<Model> compile(ModuleOp module, StringRef label) {
   m->vocab = logits.getDimSize(0);
   if (auto bits = module->getAttrOfType<FloatAttr>("mq.effective_bits"))
     m->bits = bits.getValueAsDouble();
-  std::string text;
-  llvm::raw_string_ostream os(text);
-  module.print(os);
+  m->weightBytes = linearWeightBytes(module);
   matquant::JitOptions opts;
   opts.threads = threads;
-  auto jit = matquant::JitModule::compile(text, opts);
+  opts.externalizeWeights = externalize;
+  opts.activationBits = activationBits;
+  bool dynamic = module->hasAttr("mq.dynamic_layers");
+  // Compiled in place: the module is not needed afterwards, except for
+  // the width table's layer names.
+  OwningOpRef<ModuleOp> names;
+  if (dynamic)
+    names = module.clone();
+  auto jit = matquant::JitModule::compile(module, opts);
   if (!jit)
     fail(label + ": " + llvm::toString(jit.takeError()));
+  m->arena = (*jit)->arena();
   auto addr = (*jit)->lookup("decode_step");
   if (!addr)
     fail(label + ": " + llvm::toString(addr.takeError()));
   m->jit = std::move(*jit);
   m->step = reinterpret_cast<StepFn>(*addr);
-  if (module->hasAttr("mq.dynamic_layers")) {
-    auto widths = matquant::LayerWidths::bind(*m->jit, module);
+  if (dynamic) {
+    auto widths = matquant::LayerWidths::bind(*m->jit, *names);
     if (!widths)
       fail(label + ": " + llvm::toString(widths.takeError()));
     m->widths = std::move(*widths);
@@ -196,6 +291,123 @@ int64_t argmax(const std::vector<float> &v) {
   return std::max_element(v.begin(), v.end()) - v.begin();
 }
 
+/// Applies a variant's pipeline to a copy of `module`.
+OwningOpRef<ModuleOp> buildVariant(MLIRContext &ctx, ModuleOp module,
+                                   StringRef name, StringRef pipeline) {
+  OwningOpRef<ModuleOp> copy = module.clone();
+  PassManager pm(&ctx);
+  std::string err;
+  llvm::raw_string_ostream es(err);
+  if (failed(parsePassPipeline(pipeline, pm, es)))
+    fail("variant " + name + ": bad pipeline: " + err);
+  if (failed(pm.run(*copy)))
+    fail("variant " + name + ": the pipeline failed");
+  return copy;
+}
+
+/// --speed: every model decodes greedily from the prompt; tokens/s next to
+/// the limit, bytes per step over the read bandwidth of this run.
+int speedRun(MLIRContext &ctx, ModuleOp module,
+             const std::vector<int64_t> &prompt) {
+  unsigned t = static_cast<unsigned>(std::max(1, threads.getValue()));
+  std::vector<uint64_t> data = matquant::bandwidthArray(membwMiB);
+  double bandwidth = matquant::readBandwidth(data, t);
+  data = {};
+  llvm::outs() << llvm::format("read bandwidth, %u thread(s): %.2f GB/s\n",
+                               t, bandwidth);
+  struct Row {
+    std::string name;
+    double bits, weightMB, cacheMB, tokPerSec, limit, compileSecs;
+  };
+  std::vector<Row> rows;
+  auto measure = [&](ModuleOp m, const std::string &name) {
+    auto c0 = std::chrono::steady_clock::now();
+    std::unique_ptr<Model> model = compile(m, name);
+    double compileSecs = std::chrono::duration<double>(
+                             std::chrono::steady_clock::now() - c0)
+                             .count();
+    if (static_cast<int64_t>(prompt.size()) + steps + warmupSteps >
+        model->seq)
+      fail("prompt, warm-up and steps exceed the KV cache length " +
+           llvm::Twine(model->seq));
+    for (int64_t tok : prompt)
+      if (tok < 0 || tok >= model->vocab)
+        fail("prompt token " + llvm::Twine(tok) + " outside the vocabulary");
+    model->reset();
+    std::vector<double> stepSecs;
+    int64_t token = prompt[0];
+    int64_t total = static_cast<int64_t>(prompt.size()) + warmupSteps + steps;
+    for (int64_t pos = 0; pos + 1 < total; ++pos) {
+      auto s0 = std::chrono::steady_clock::now();
+      std::vector<float> logits = model->run(token, pos);
+      double secs = std::chrono::duration<double>(
+                        std::chrono::steady_clock::now() - s0)
+                        .count();
+      if (pos >= warmupSteps)
+        stepSecs.push_back(secs);
+      token = pos + 1 < static_cast<int64_t>(prompt.size()) ? prompt[pos + 1]
+                                                              : argmax(logits);
+      if (!quiet)
+        llvm::errs() << llvm::format("\r%s: %lld/%lld steps, %.1f tokens/s",
+                                     name.c_str(), (long long)pos + 1,
+                                     (long long)total - 1, 1.0 / secs);
+    }
+    if (!quiet)
+      llvm::errs() << "\n";
+    std::sort(stepSecs.begin(), stepSecs.end());
+    double median = stepSecs[stepSecs.size() / 2];
+    // Per step: every weight once; the caches are copied (read) once and
+    // read once by attention.
+    double cacheBytes =
+        2.0 * 2.0 * double(model->layers * model->seq * model->kvDim) * 4;
+    double bytes = model->weightBytes + cacheBytes;
+    rows.push_back({name, model->bits, model->weightBytes / 1e6,
+                    cacheBytes / 1e6, 1.0 / median, bandwidth * 1e9 / bytes,
+                    compileSecs});
+  };
+  if (!skipFloat) {
+    OwningOpRef<ModuleOp> copy = module.clone();
+    measure(*copy, "float32");
+  }
+  for (const std::string &spec : variants) {
+    auto [name, pipeline] = StringRef(spec).split('=');
+    if (name.empty() || pipeline.empty())
+      fail("--variant needs NAME=PIPELINE, got '" + spec + "'");
+    OwningOpRef<ModuleOp> copy = buildVariant(ctx, module, name, pipeline);
+    measure(*copy, name.str());
+  }
+  llvm::outs() << llvm::format("%-12s %7s %10s %9s %10s %10s %8s %9s\n",
+                               "model", "bits/w", "weights MB", "cache MB",
+                               "tokens/s", "limit t/s", "% limit",
+                               "compile s");
+  llvm::json::Array records;
+  for (const Row &r : rows) {
+    llvm::outs() << llvm::format(
+        "%-12s %7.3f %10.1f %9.1f %10.2f %10.2f %7.1f%% %9.1f\n",
+        r.name.c_str(), r.bits, r.weightMB, r.cacheMB, r.tokPerSec, r.limit,
+        100 * r.tokPerSec / r.limit, r.compileSecs);
+    records.push_back(llvm::json::Object{
+        {"model", r.name},
+        {"bits_per_weight", r.bits},
+        {"weight_mb", r.weightMB},
+        {"cache_mb", r.cacheMB},
+        {"tokens_per_s", r.tokPerSec},
+        {"limit_tokens_per_s", r.limit},
+        {"pct_of_limit", 100 * r.tokPerSec / r.limit},
+        {"threads", static_cast<int64_t>(t)},
+        {"read_bandwidth_gbps", bandwidth}});
+  }
+  if (!jsonOut.empty()) {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(jsonOut, ec);
+    if (ec)
+      fail("cannot write " + jsonOut + ": " + ec.message());
+    os << llvm::formatv("{0:2}", llvm::json::Value(std::move(records)))
+       << "\n";
+  }
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -208,9 +420,25 @@ int main(int argc, char **argv) {
   MLIRContext ctx(registry);
   llvm::SourceMgr sourceMgr;
   SourceMgrDiagnosticHandler handler(sourceMgr, &ctx);
-  OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(inputFile, &ctx);
-  if (!module)
-    fail("cannot read " + inputFile);
+  OwningOpRef<ModuleOp> module;
+  if (StringRef(inputFile).starts_with("synthetic:")) {
+    auto config = matquant::syntheticConfig(
+        StringRef(inputFile).drop_front(strlen("synthetic:")));
+    if (!config)
+      fail(llvm::toString(config.takeError()));
+    matquant::LlamaImportOptions importOptions;
+    importOptions.maxSeqLen = maxSeqLen;
+    auto imported = matquant::importLlama(
+        ctx, matquant::makeSyntheticLlama(*config, syntheticSeed),
+        importOptions);
+    if (!imported)
+      fail(llvm::toString(imported.takeError()));
+    module = std::move(*imported);
+  } else {
+    module = parseSourceFile<ModuleOp>(inputFile, &ctx);
+    if (!module)
+      fail("cannot read " + inputFile);
+  }
 
   std::vector<int64_t> tokens;
   for (StringRef t : llvm::split(prompt.getValue(), ',')) {
@@ -238,6 +466,9 @@ int main(int argc, char **argv) {
         fail("--switch-widths positions must increase, got '" + entry + "'");
       switches.push_back({pos, width});
     }
+
+  if (speedOnly)
+    return speedRun(ctx, *module, tokens);
 
   // The float32 reference: generate the sequence.
   OwningOpRef<ModuleOp> refCopy = module->clone();
@@ -376,14 +607,7 @@ int main(int argc, char **argv) {
     auto [name, pipeline] = StringRef(spec).split('=');
     if (name.empty() || pipeline.empty())
       fail("--variant needs NAME=PIPELINE, got '" + spec + "'");
-    OwningOpRef<ModuleOp> copy = module->clone();
-    PassManager pm(&ctx);
-    std::string err;
-    llvm::raw_string_ostream es(err);
-    if (failed(parsePassPipeline(pipeline, pm, es)))
-      fail("variant " + name + ": bad pipeline: " + err);
-    if (failed(pm.run(*copy)))
-      fail("variant " + name + ": the pipeline failed");
+    OwningOpRef<ModuleOp> copy = buildVariant(ctx, *module, name, pipeline);
     std::unique_ptr<Model> m = compile(*copy, name);
     evaluate(*m, name.str(), false);
   }

@@ -121,6 +121,24 @@ readSafetensorsCheckpoint(llvm::StringRef fileName,
                           llvm::MemoryBufferRef buffer,
                           const LlamaConfig &config);
 
+/// A model of `config`'s shape with deterministic pseudo-random weights
+/// (counter-based, so any tensor is reproducible on its own): linear weights
+/// uniform with standard deviation 1 / sqrt(in_features), embeddings with
+/// standard deviation 1, norm weights 1. For speed runs at the shape of
+/// models whose weights are not at hand; the classifier is separate unless
+/// `sharedClassifier`.
+LlamaWeights makeSyntheticLlama(const LlamaConfig &config, uint64_t seed,
+                                bool sharedClassifier = false);
+
+/// The configs of `makeSyntheticLlama` presets: "tinyllama-1.1b" (dim 2048,
+/// hidden 5632, 22 layers, 32 heads, 4 KV heads, vocab 32000, seq 2048) and
+/// "llama-3-8b" (4096, 14336, 32, 32, 8, 128256, 8192, rope theta 500000).
+std::optional<LlamaConfig> syntheticPreset(llvm::StringRef name);
+
+/// The config of a synthetic model: a preset name or a JSON config file
+/// (parseLlamaConfigJson's keys); checked with checkLlamaConfig.
+llvm::Expected<LlamaConfig> syntheticConfig(llvm::StringRef spec);
+
 /// Options of the MLIR module builder.
 struct LlamaImportOptions {
   /// Number of positions in the KV cache; 0 means the model's seq_len.

@@ -42,6 +42,11 @@ struct CPUPipelineOptions
   Option<int64_t> batchTile{*this, "batch-tile",
                             llvm::cl::desc("Batch rows per decoded weight"),
                             llvm::cl::init(4)};
+  Option<bool> externalizeWeights{
+      *this, "externalize-weights",
+      llvm::cl::desc("Move large constants into a run-time arena argument "
+                     "(mq-externalize-weights) instead of the compiled code"),
+      llvm::cl::init(false)};
 };
 
 /// mq (and float linalg matvec / matmul) -> vectorized, OpenMP-parallel

@@ -11,6 +11,7 @@
 
 #include "matquant/Pipelines/Pipelines.h"
 
+#include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
 
@@ -21,6 +22,7 @@ namespace mlir {
 class DialectRegistry;
 class ExecutionEngine;
 class MLIRContext;
+class ModuleOp;
 } // namespace mlir
 
 namespace matquant {
@@ -35,6 +37,10 @@ struct JitOptions {
   int64_t activationBits = 0; ///< 8: W{r}A8 (int8 activations, VNNI)
   bool reference = false;   ///< use matquant-reference-to-llvm instead
   std::string cpu;          ///< target CPU ("" = the host's)
+  /// Keep large constants out of the code (mq-externalize-weights): the
+  /// functions that read them take the arena (`arena()`) as a last
+  /// `memref<?xi8>` argument.
+  bool externalizeWeights = false;
 };
 
 /// A compiled module. Keeps its context and engine alive.
@@ -43,7 +49,17 @@ public:
   /// Parses `source`, runs the pipeline and JIT-compiles it.
   static llvm::Expected<std::unique_ptr<JitModule>>
   compile(llvm::StringRef source, const JitOptions &options);
+  /// Runs the pipeline on `module` in place (in the caller's context, which
+  /// must outlive the JitModule when the weights are externalized: the arena
+  /// is a resource of that context) and JIT-compiles it. No printing and
+  /// parsing: a model of gigabytes is not copied through text.
+  static llvm::Expected<std::unique_ptr<JitModule>>
+  compile(mlir::ModuleOp module, const JitOptions &options);
   ~JitModule();
+
+  /// The weight arena of a module compiled with `externalizeWeights`
+  /// (empty otherwise), aligned as the pass's `alignment`.
+  llvm::ArrayRef<char> arena() const { return arenaData; }
 
   /// The address of `_mlir_ciface_<name>` (functions need the
   /// `llvm.emit_c_interface` attribute).
@@ -55,6 +71,12 @@ private:
   JitModule();
   std::unique_ptr<mlir::MLIRContext> context;
   std::unique_ptr<mlir::ExecutionEngine> engine;
+  llvm::ArrayRef<char> arenaData;
+
+  /// Pipeline, arena and engine, for both `compile`s.
+  static llvm::Expected<std::unique_ptr<JitModule>>
+  build(std::unique_ptr<JitModule> jit, mlir::ModuleOp module,
+        const JitOptions &options, std::string &diagnostics);
 };
 
 /// Adds every upstream dialect, extension and LLVM IR translation and every

@@ -363,4 +363,43 @@ def MQDynamicWidthsPass : Pass<"mq-dynamic-widths", "::mlir::ModuleOp"> {
   ];
 }
 
+def MQExternalizeWeightsPass
+    : Pass<"mq-externalize-weights", "::mlir::ModuleOp"> {
+  let summary = "Move large constant buffers into one run-time weight arena";
+  let description = [{
+    Runs after bufferization. Every constant `memref.global` whose initial
+    value (dense or `dense_resource`, byte-sized elements, not a splat) has
+    at least `min-bytes` bytes is moved into one byte arena: its uses
+    (`memref.get_global`) become `memref.view`s of a new last argument
+    `memref<?xi8>` (with the unit attribute `mq.arena`) of each function that
+    reads it, at an offset aligned to `alignment` bytes, and the global is
+    erased. The module gets `mq.arena`, a dictionary with the arena's `size`
+    and its `entries` (global name, offset, bytes), and `mq.arena_data`, a
+    `dense_resource<mq_arena> : tensor<size x i8>` holding the bytes; with
+    `file` the bytes are also written there, so an ahead-of-time build can
+    map them at run time.
+
+    This keeps a model's weights out of the compiled code: the JIT and the
+    object file hold only the code, and the runtime passes the weights (read
+    from the file, or the arena blob) at each call, as a serving stack passes
+    its parameters.
+
+    Errors: a function that reads an arena global and has callers in the
+    module (its signature would change under them), a global read outside a
+    function, alignment not a power of two, a file that cannot be written.
+  }];
+  let options = [
+    Option<"minBytes", "min-bytes", "int64_t", /*default=*/"4096",
+           "Smallest constant (in bytes) moved into the arena">,
+    Option<"alignment", "alignment", "int64_t", /*default=*/"64",
+           "Alignment of every entry's offset (a power of two)">,
+    Option<"file", "file", "std::string", /*default=*/"\"\"",
+           "Also write the arena's bytes to this file">,
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::memref::MemRefDialect",
+  ];
+}
+
 #endif // MATQUANT_DIALECT_MQ_TRANSFORMS_PASSES_TD

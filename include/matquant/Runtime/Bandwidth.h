@@ -1,0 +1,25 @@
+//===- Bandwidth.h - Measured memory read bandwidth --------------*- C++ -*-===//
+//
+// The CPU's read bandwidth, measured the way ../shared/tools/membw.cpp does
+// (threads summing disjoint parts of a large array): the limit of a
+// weight-streaming GEMV, measured in the same run as the kernels it judges.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MATQUANT_RUNTIME_BANDWIDTH_H
+#define MATQUANT_RUNTIME_BANDWIDTH_H
+
+#include <cstdint>
+#include <vector>
+
+namespace matquant {
+
+/// An array of `mib` MiB to read (filled, so no page is shared or zero).
+std::vector<uint64_t> bandwidthArray(int64_t mib);
+
+/// Median GB/s over 5 passes of summing `data` with `threads` threads.
+double readBandwidth(const std::vector<uint64_t> &data, unsigned threads);
+
+} // namespace matquant
+
+#endif // MATQUANT_RUNTIME_BANDWIDTH_H

@@ -46,6 +46,8 @@ void matquant::buildCPUToLLVMPipeline(OpPassManager &pm,
                                       const CPUPipelineOptions &options) {
   pm.addPass(mq::createMQSelectCPULayoutPass());
   pm.addPass(createCanonicalizerPass());
+  if (options.outlineKernels)
+    pm.addPass(mq::createMQOutlineKernelsPass());
   ConvertMQToVectorPassOptions vector;
   vector.vectorWidth = options.vectorWidth;
   vector.accumulators = options.accumulators;

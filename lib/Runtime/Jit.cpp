@@ -93,6 +93,7 @@ JitModule::build(std::unique_ptr<JitModule> jit, ModuleOp module,
     cpu.rowTile = options.rowTile;
     cpu.activationBits = options.activationBits;
     cpu.externalizeWeights = options.externalizeWeights;
+    cpu.outlineKernels = options.outlineKernels;
     buildCPUToLLVMPipeline(pm, cpu);
   }
   if (failed(pm.run(module)))

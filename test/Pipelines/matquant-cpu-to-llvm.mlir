@@ -1,15 +1,27 @@
 // RUN: matquant-opt %s --matquant-cpu-to-llvm="vector-width=16" | FileCheck %s
 // RUN: matquant-opt %s --matquant-cpu-to-llvm="vector-width=16 threads=2" | FileCheck %s --check-prefix=OMP
 
+// RUN: matquant-opt %s --matquant-cpu-to-llvm="vector-width=16 outline-kernels=false" | FileCheck %s --check-prefix=INLINE
+
 // The whole CPU pipeline ends in the LLVM dialect with vector code; with
-// threads the row loop becomes an OpenMP parallel loop.
+// threads the row loop becomes an OpenMP parallel loop. The kernel is a
+// private function (mq-outline-kernels) that the caller calls, or, with
+// outline-kernels=false, code in the caller itself.
 // CHECK-LABEL: llvm.func @kernel
+// CHECK: llvm.call @[[$K:mq_kernel[_0-9]*]](
+// CHECK-LABEL: llvm.func @_mlir_ciface_kernel
+// CHECK: llvm.func internal @[[$K]](
 // CHECK: llvm.load {{.*}} -> vector<64xi8>
 // CHECK: llvm.uitofp {{.*}} : vector<16xi8> to vector<16xf32>
 // CHECK: llvm.intr.fmuladd({{.*}}) : (vector<16xf32>, vector<16xf32>, vector<16xf32>) -> vector<16xf32>
 // CHECK: llvm.intr.vector.reduce.fadd
-// CHECK-LABEL: llvm.func @_mlir_ciface_kernel
 // CHECK-NOT: omp.
+// INLINE-LABEL: llvm.func @kernel
+// INLINE-NOT: llvm.call @mq_kernel
+// INLINE: llvm.load {{.*}} -> vector<64xi8>
+// INLINE: llvm.intr.fmuladd({{.*}}) : (vector<16xf32>, vector<16xf32>, vector<16xf32>) -> vector<16xf32>
+// INLINE-LABEL: llvm.func @_mlir_ciface_kernel
+// INLINE-NOT: llvm.func @mq_kernel
 // OMP: omp.parallel num_threads
 // OMP: omp.wsloop
 !w = !mq.weight<16x256xf32, storage = 8, bits = 4, group = 128>

@@ -79,6 +79,10 @@ static cl::opt<int64_t> activationBits(
     cl::desc("8: quantized layers take int8 activations per block (W{r}A8, "
              "opt-in; its error shows in the comparison)"),
     cl::init(0));
+static cl::opt<bool> outlineKernels(
+    "outline-kernels",
+    cl::desc("One function per kernel signature (mq-outline-kernels)"),
+    cl::init(true));
 static cl::opt<bool> externalize(
     "externalize-weights",
     cl::desc("Pass the weights at run time from one arena instead of "
@@ -249,6 +253,7 @@ std::unique_ptr<Model> compile(ModuleOp module, StringRef label) {
   opts.threads = threads;
   opts.externalizeWeights = externalize;
   opts.activationBits = activationBits;
+  opts.outlineKernels = outlineKernels;
   bool dynamic = module->hasAttr("mq.dynamic_layers");
   // Compiled in place: the module is not needed afterwards, except for
   // the width table's layer names.

@@ -42,6 +42,11 @@ struct CPUPipelineOptions
   Option<int64_t> batchTile{*this, "batch-tile",
                             llvm::cl::desc("Batch rows per decoded weight"),
                             llvm::cl::init(4)};
+  Option<bool> outlineKernels{
+      *this, "outline-kernels",
+      llvm::cl::desc("One private function per kernel signature "
+                     "(mq-outline-kernels), called by every op of it"),
+      llvm::cl::init(true)};
   Option<bool> externalizeWeights{
       *this, "externalize-weights",
       llvm::cl::desc("Move large constants into a run-time arena argument "

@@ -41,6 +41,8 @@ struct JitOptions {
   /// functions that read them take the arena (`arena()`) as a last
   /// `memref<?xi8>` argument.
   bool externalizeWeights = false;
+  /// One function per kernel signature (mq-outline-kernels).
+  bool outlineKernels = true;
 };
 
 /// A compiled module. Keeps its context and engine alive.

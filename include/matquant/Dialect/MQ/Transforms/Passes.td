@@ -402,4 +402,24 @@ def MQExternalizeWeightsPass
   ];
 }
 
+def MQOutlineKernelsPass : Pass<"mq-outline-kernels", "::mlir::ModuleOp"> {
+  let summary = "Move each weight-only op into a private kernel function, one per signature";
+  let description = [{
+    Every `mq.matvec`, `mq.matmul`, `mq.matvec_dynamic` and `mq.matmul_dynamic`
+    in a `func.func` becomes a `func.call` of a private function
+    `@mq_kernel_<n>` that holds the op alone, with the op's operands as
+    arguments. Ops that differ only in their operands and their `layer` name
+    (the same types, modes and layouts) share one function, so a model whose
+    layers repeat a few shapes gets a few kernels instead of one copy per
+    layer: the compiled code, and the time to compile it, no longer grow with
+    the depth of the model. The call keeps the `layer` name as `mq.layer`.
+
+    Runs after the layout is chosen (`mq-select-cpu-layout`) and before the
+    kernels are generated; `matquant-cpu-to-llvm` runs it by default
+    (`outline-kernels=false` keeps the ops in place).
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect",
+                           "::mlir::LLVM::LLVMDialect"];
+}
+
 #endif // MATQUANT_DIALECT_MQ_TRANSFORMS_PASSES_TD

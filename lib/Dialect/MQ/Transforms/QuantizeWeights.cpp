@@ -20,6 +20,7 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/AffineMap.h"
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/Threading.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/Matchers.h"
@@ -688,14 +689,26 @@ void MQQuantizeWeightsPass::runOnOperation() {
         return signalPassFailure();
       }
       pw.calibrationRows = samples;
-    } else {
+    }
+  }
+
+  // The data-free quantization and every weight's slice errors: independent
+  // per weight, on the context's threads.
+  parallelForEach(ctx, pending, [&](PendingWeight &pw) {
+    LinearSite &first = *pw.sites.front();
+    auto wType = cast<RankedTensorType>(first.weight.getType());
+    int64_t rows = wType.getDimSize(0), cols = wType.getDimSize(1);
+    std::optional<std::vector<float>> w =
+        readConstantWeight(first.weight, pw.isResource);
+    nm::MatQuantOptions o = opts;
+    o.quant.axis = pw.axis;
+    if (!calibrated)
       pw.q = useSearch ? nm::quantizeMatQuant(w->data(), rows, cols, o)
                        : nm::quantize(w->data(), rows, cols, o.quant);
-    }
     for (unsigned r = 1; r <= bits; ++r)
       pw.sliceErrors.push_back(nm::weightError(pw.q, r, o.mode, w->data()));
     pw.squaredNorm = nm::squaredNorm(w->data(), rows * cols);
-  }
+  });
 
   // Materialize the quantized weights and rewrite the ops.
   for (PendingWeight &pw : pending) {

@@ -63,6 +63,10 @@ struct MQOutlineKernelsPass
         // their own link together.
         kernel->setAttr("llvm.linkage",
                         LLVM::LinkageAttr::get(ctx, LLVM::Linkage::Internal));
+        // Kept out of line: a call costs nothing next to a kernel, while
+        // inlined copies make one function of the whole model again.
+        kernel->setAttr("passthrough",
+                        ArrayAttr::get(ctx, {StringAttr::get(ctx, "noinline")}));
         symbols.insert(kernel); // renames to a unique mq_kernel_<n>
         Block *body = kernel.addEntryBlock();
         OpBuilder b = OpBuilder::atBlockEnd(body);

@@ -296,6 +296,17 @@ int64_t argmax(const std::vector<float> &v) {
   return std::max_element(v.begin(), v.end()) - v.begin();
 }
 
+/// Writes the records to --json, when given.
+void writeJson(llvm::json::Array records) {
+  if (jsonOut.empty())
+    return;
+  std::error_code ec;
+  llvm::raw_fd_ostream os(jsonOut, ec);
+  if (ec)
+    fail("cannot write " + jsonOut + ": " + ec.message());
+  os << llvm::formatv("{0:2}", llvm::json::Value(std::move(records))) << "\n";
+}
+
 /// Applies a variant's pipeline to a copy of `module`.
 OwningOpRef<ModuleOp> buildVariant(MLIRContext &ctx, ModuleOp module,
                                    StringRef name, StringRef pipeline) {
@@ -402,14 +413,7 @@ int speedRun(MLIRContext &ctx, ModuleOp module,
         {"threads", static_cast<int64_t>(t)},
         {"read_bandwidth_gbps", bandwidth}});
   }
-  if (!jsonOut.empty()) {
-    std::error_code ec;
-    llvm::raw_fd_ostream os(jsonOut, ec);
-    if (ec)
-      fail("cannot write " + jsonOut + ": " + ec.message());
-    os << llvm::formatv("{0:2}", llvm::json::Value(std::move(records)))
-       << "\n";
-  }
+  writeJson(std::move(records));
   return 0;
 }
 
@@ -636,13 +640,6 @@ int main(int argc, char **argv) {
   for (int64_t t : seqs.front().tokens)
     llvm::outs() << " " << t;
   llvm::outs() << "\n";
-  if (!jsonOut.empty()) {
-    std::error_code ec;
-    llvm::raw_fd_ostream os(jsonOut, ec);
-    if (ec)
-      fail("cannot write " + jsonOut + ": " + ec.message());
-    os << llvm::formatv("{0:2}", llvm::json::Value(std::move(records)))
-       << "\n";
-  }
+  writeJson(std::move(records));
   return 0;
 }

@@ -63,10 +63,12 @@ struct LinearSite {
   std::string layer;
 };
 
-/// The f32 elements of a constant weight, or nullopt if `v` is not an
-/// arith.constant holding a readable f32 dense / dense_resource attribute.
-std::optional<std::vector<float>> readConstantWeight(Value v,
-                                                     bool &isResource) {
+/// The f32 elements of a constant weight, row-major, or nullopt if `v` is
+/// not an arith.constant holding a readable f32 dense / dense_resource
+/// attribute. A view of the attribute's own storage (no copy of a model's
+/// weights); only a splat is expanded, into `storage`.
+std::optional<ArrayRef<float>> constantWeightData(Value v, bool &isResource,
+                                                  std::vector<float> &storage) {
   auto cst = v.getDefiningOp<arith::ConstantOp>();
   if (!cst)
     return std::nullopt;
@@ -77,18 +79,20 @@ std::optional<std::vector<float>> readConstantWeight(Value v,
   Attribute value = cst.getValue();
   if (auto dense = dyn_cast<DenseFPElementsAttr>(value)) {
     isResource = false;
-    std::vector<float> out;
-    out.reserve(dense.getNumElements());
-    for (float f : dense.getValues<float>())
-      out.push_back(f);
-    return out;
+    if (dense.isSplat()) {
+      storage.assign(dense.getNumElements(), dense.getSplatValue<float>());
+      return ArrayRef<float>(storage);
+    }
+    ArrayRef<char> raw = dense.getRawData();
+    return ArrayRef<float>(reinterpret_cast<const float *>(raw.data()),
+                           dense.getNumElements());
   }
   if (auto blob = dyn_cast<DenseF32ResourceElementsAttr>(value)) {
     std::optional<ArrayRef<float>> data = blob.tryGetAsArrayRef();
     if (!data)
       return std::nullopt;
     isResource = true;
-    return std::vector<float>(data->begin(), data->end());
+    return *data;
   }
   return std::nullopt;
 }
@@ -633,8 +637,9 @@ void MQQuantizeWeightsPass::runOnOperation() {
     Operation *op = first.op;
     auto wType = cast<RankedTensorType>(first.weight.getType());
     int64_t rows = wType.getDimSize(0), cols = wType.getDimSize(1);
-    std::optional<std::vector<float>> w =
-        readConstantWeight(first.weight, pw.isResource);
+    std::vector<float> storage;
+    std::optional<ArrayRef<float>> w =
+        constantWeightData(first.weight, pw.isResource, storage);
     if (!w) {
       op->emitOpError() << "weight of layer '" << first.layer
                         << "' is a resource blob whose data is not loaded";
@@ -698,8 +703,9 @@ void MQQuantizeWeightsPass::runOnOperation() {
     LinearSite &first = *pw.sites.front();
     auto wType = cast<RankedTensorType>(first.weight.getType());
     int64_t rows = wType.getDimSize(0), cols = wType.getDimSize(1);
-    std::optional<std::vector<float>> w =
-        readConstantWeight(first.weight, pw.isResource);
+    std::vector<float> storage;
+    std::optional<ArrayRef<float>> w =
+        constantWeightData(first.weight, pw.isResource, storage);
     nm::MatQuantOptions o = opts;
     o.quant.axis = pw.axis;
     if (!calibrated)

@@ -307,9 +307,25 @@ void writeJson(llvm::json::Array records) {
   os << llvm::formatv("{0:2}", llvm::json::Value(std::move(records))) << "\n";
 }
 
-/// Applies a variant's pipeline to a copy of `module`.
-OwningOpRef<ModuleOp> buildVariant(MLIRContext &ctx, ModuleOp module,
-                                   StringRef name, StringRef pipeline) {
+/// Fails unless `positions` steps fit the model's KV cache and every prompt
+/// token is in its vocabulary.
+void checkPrompt(const Model &m, const std::vector<int64_t> &tokens,
+                 int64_t positions, const llvm::Twine &what) {
+  if (positions > m.seq)
+    fail(what + " exceed the KV cache length " + llvm::Twine(m.seq) +
+         " (import with a larger --max-seq-len)");
+  for (int64_t t : tokens)
+    if (t < 0 || t >= m.vocab)
+      fail("prompt token " + llvm::Twine(t) + " outside the vocabulary");
+}
+
+/// A --variant NAME=PIPELINE: its name, and the pipeline applied to a copy
+/// of `module`.
+std::pair<std::string, OwningOpRef<ModuleOp>>
+buildVariant(MLIRContext &ctx, ModuleOp module, StringRef spec) {
+  auto [name, pipeline] = spec.split('=');
+  if (name.empty() || pipeline.empty())
+    fail("--variant needs NAME=PIPELINE, got '" + spec + "'");
   OwningOpRef<ModuleOp> copy = module.clone();
   PassManager pm(&ctx);
   std::string err;
@@ -318,7 +334,7 @@ OwningOpRef<ModuleOp> buildVariant(MLIRContext &ctx, ModuleOp module,
     fail("variant " + name + ": bad pipeline: " + err);
   if (failed(pm.run(*copy)))
     fail("variant " + name + ": the pipeline failed");
-  return copy;
+  return {name.str(), std::move(copy)};
 }
 
 /// --speed: every model decodes greedily from the prompt; tokens/s next to
@@ -342,13 +358,9 @@ int speedRun(MLIRContext &ctx, ModuleOp module,
     double compileSecs = std::chrono::duration<double>(
                              std::chrono::steady_clock::now() - c0)
                              .count();
-    if (static_cast<int64_t>(prompt.size()) + steps + warmupSteps >
-        model->seq)
-      fail("prompt, warm-up and steps exceed the KV cache length " +
-           llvm::Twine(model->seq));
-    for (int64_t tok : prompt)
-      if (tok < 0 || tok >= model->vocab)
-        fail("prompt token " + llvm::Twine(tok) + " outside the vocabulary");
+    checkPrompt(*model, prompt,
+                static_cast<int64_t>(prompt.size()) + steps + warmupSteps,
+                "prompt, warm-up and steps");
     model->reset();
     std::vector<double> stepSecs;
     int64_t token = prompt[0];
@@ -386,11 +398,8 @@ int speedRun(MLIRContext &ctx, ModuleOp module,
     measure(*copy, "float32");
   }
   for (const std::string &spec : variants) {
-    auto [name, pipeline] = StringRef(spec).split('=');
-    if (name.empty() || pipeline.empty())
-      fail("--variant needs NAME=PIPELINE, got '" + spec + "'");
-    OwningOpRef<ModuleOp> copy = buildVariant(ctx, module, name, pipeline);
-    measure(*copy, name.str());
+    auto [name, copy] = buildVariant(ctx, module, spec);
+    measure(*copy, name);
   }
   llvm::outs() << llvm::format("%-12s %7s %10s %9s %10s %10s %8s %9s\n",
                                "model", "bits/w", "weights MB", "cache MB",
@@ -483,12 +492,8 @@ int main(int argc, char **argv) {
   OwningOpRef<ModuleOp> refCopy = module->clone();
   std::unique_ptr<Model> refModel = compile(*refCopy, "float32");
   Model &ref = *refModel;
-  if (static_cast<int64_t>(tokens.size()) + steps > ref.seq)
-    fail("prompt plus steps exceed the KV cache length " +
-         llvm::Twine(ref.seq) + " (import with a larger --max-seq-len)");
-  for (int64_t t : tokens)
-    if (t < 0 || t >= ref.vocab)
-      fail("prompt token " + llvm::Twine(t) + " outside the vocabulary");
+  checkPrompt(ref, tokens, static_cast<int64_t>(tokens.size()) + steps,
+              "prompt plus steps");
   // float32 generates every sequence (sampling seed: seed + index).
   struct Sequence {
     std::vector<int64_t> tokens;
@@ -613,12 +618,9 @@ int main(int argc, char **argv) {
   evaluate(ref, "float32", true);
 
   for (const std::string &spec : variants) {
-    auto [name, pipeline] = StringRef(spec).split('=');
-    if (name.empty() || pipeline.empty())
-      fail("--variant needs NAME=PIPELINE, got '" + spec + "'");
-    OwningOpRef<ModuleOp> copy = buildVariant(ctx, *module, name, pipeline);
+    auto [name, copy] = buildVariant(ctx, *module, spec);
     std::unique_ptr<Model> m = compile(*copy, name);
-    evaluate(*m, name.str(), false);
+    evaluate(*m, name, false);
   }
 
   llvm::outs() << llvm::format("%-22s %8s %10s %10s %10s %10s\n", "model",

@@ -47,6 +47,16 @@ struct DriverApi {
   int (*cuEventElapsedTime)(float *, void *, void *);
   int (*cuEventDestroy)(void *);
   int (*cuGetErrorName)(int, const char **);
+  int (*cuStreamCreate)(void **, unsigned);
+  int (*cuStreamDestroy)(void *);
+  int (*cuStreamSynchronize)(void *);
+  int (*cuStreamBeginCapture)(void *, int);
+  int (*cuStreamEndCapture)(void *, void **);
+  int (*cuGraphInstantiateWithFlags)(void **, void *, unsigned long long);
+  int (*cuGraphLaunch)(void *, void *);
+  int (*cuGraphExecDestroy)(void *);
+  int (*cuGraphDestroy)(void *);
+  int (*cuMemcpyDtoDAsync)(DevicePtr, DevicePtr, size_t, void *);
 };
 } // namespace matquant::gpurt
 
@@ -115,6 +125,17 @@ std::unique_ptr<CudaContext> CudaContext::create(std::string &error,
   sym(a.cuEventElapsedTime, "cuEventElapsedTime_v2", "cuEventElapsedTime");
   sym(a.cuEventDestroy, "cuEventDestroy_v2", "cuEventDestroy");
   sym(a.cuGetErrorName, "cuGetErrorName");
+  sym(a.cuStreamCreate, "cuStreamCreate");
+  sym(a.cuStreamDestroy, "cuStreamDestroy_v2", "cuStreamDestroy");
+  sym(a.cuStreamSynchronize, "cuStreamSynchronize");
+  sym(a.cuStreamBeginCapture, "cuStreamBeginCapture_v2",
+      "cuStreamBeginCapture");
+  sym(a.cuStreamEndCapture, "cuStreamEndCapture");
+  sym(a.cuGraphInstantiateWithFlags, "cuGraphInstantiateWithFlags");
+  sym(a.cuGraphLaunch, "cuGraphLaunch");
+  sym(a.cuGraphExecDestroy, "cuGraphExecDestroy");
+  sym(a.cuGraphDestroy, "cuGraphDestroy");
+  sym(a.cuMemcpyDtoDAsync, "cuMemcpyDtoDAsync_v2", "cuMemcpyDtoDAsync");
   if (missing)
     return nullptr;
   int count = 0;
@@ -220,6 +241,87 @@ bool CudaContext::loadModule(const std::string &ptx) {
   }
   modules.push_back(module);
   return true;
+}
+
+void *CudaContext::loadModuleHandle(const void *image) {
+  if (!err.empty())
+    return nullptr;
+  char log[8192] = {0};
+  int options[] = {kJitErrorLogBuffer, kJitErrorLogBufferSize};
+  void *values[] = {log, reinterpret_cast<void *>(sizeof log - 1)};
+  void *module = nullptr;
+  int r = api->cuModuleLoadDataEx(&module, image, 2, options, values);
+  if (!check(r, "cuModuleLoadDataEx")) {
+    if (log[0])
+      err += ": " + std::string(log);
+    return nullptr;
+  }
+  modules.push_back(module);
+  return module;
+}
+
+bool CudaContext::getFunction(void *module, const char *name,
+                              KernelHandle &kernel) {
+  kernel = nullptr;
+  if (!err.empty())
+    return false;
+  if (!module) {
+    fail(std::string("cuModuleGetFunction(") + name + "): no module");
+    return false;
+  }
+  return check(api->cuModuleGetFunction(&kernel, module, name),
+               ("cuModuleGetFunction(" + std::string(name) + ")").c_str());
+}
+
+bool CudaContext::launch3(KernelHandle kernel, const unsigned grid[3],
+                          const unsigned block[3], unsigned sharedBytes,
+                          StreamHandle stream, void **params) {
+  if (!err.empty())
+    return false;
+  return check(api->cuLaunchKernel(kernel, grid[0], grid[1], grid[2],
+                                   block[0], block[1], block[2], sharedBytes,
+                                   stream, params, nullptr),
+               "cuLaunchKernel");
+}
+
+bool CudaContext::createStream(StreamHandle &stream) {
+  stream = nullptr;
+  // CU_STREAM_NON_BLOCKING: capturable, no implicit sync with stream 0.
+  return check(api->cuStreamCreate(&stream, 1), "cuStreamCreate");
+}
+bool CudaContext::destroyStream(StreamHandle stream) {
+  return check(api->cuStreamDestroy(stream), "cuStreamDestroy");
+}
+bool CudaContext::synchronizeStream(StreamHandle stream) {
+  return check(api->cuStreamSynchronize(stream), "cuStreamSynchronize");
+}
+bool CudaContext::copyOnDeviceAsync(DevicePtr dst, DevicePtr src,
+                                    size_t bytes, StreamHandle stream) {
+  return !bytes || check(api->cuMemcpyDtoDAsync(dst, src, bytes, stream),
+                         "cuMemcpyDtoDAsync");
+}
+bool CudaContext::beginCapture(StreamHandle stream) {
+  // CU_STREAM_CAPTURE_MODE_THREAD_LOCAL.
+  return check(api->cuStreamBeginCapture(stream, 1), "cuStreamBeginCapture");
+}
+bool CudaContext::endCapture(StreamHandle stream, GraphHandle &exec) {
+  void *graph = nullptr;
+  exec = nullptr;
+  if (!check(api->cuStreamEndCapture(stream, &graph), "cuStreamEndCapture"))
+    return false;
+  bool ok = check(api->cuGraphInstantiateWithFlags(&exec, graph, 0),
+                  "cuGraphInstantiateWithFlags");
+  api->cuGraphDestroy(graph);
+  return ok;
+}
+bool CudaContext::launchGraph(GraphHandle exec, StreamHandle stream) {
+  return check(api->cuGraphLaunch(exec, stream), "cuGraphLaunch");
+}
+bool CudaContext::destroyGraph(GraphHandle exec) {
+  return !exec || check(api->cuGraphExecDestroy(exec), "cuGraphExecDestroy");
+}
+bool CudaContext::recordOn(EventHandle event, StreamHandle stream) {
+  return check(api->cuEventRecord(event, stream), "cuEventRecord");
 }
 
 bool CudaContext::getKernel(const std::string &kernelName,

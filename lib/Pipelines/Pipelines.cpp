@@ -97,14 +97,19 @@ void matquant::buildCPUToLLVMPipeline(OpPassManager &pm,
   pm.addPass(createReconcileUnrealizedCastsPass());
 }
 
-void matquant::buildGPUKernelsToPTXPipeline(OpPassManager &pm,
-                                            const GPUPipelineOptions &options) {
+/// The kernels of every gpu.module to PTX, with index of `indexBitwidth`
+/// bits in the kernels.
+static void addKernelsToPTX(OpPassManager &pm,
+                            const matquant::GPUPipelineOptions &options,
+                            unsigned indexBitwidth) {
   OpPassManager &kernels = pm.nest<gpu::GPUModuleOp>();
+  // affine.apply of fused linalg.index computations.
+  kernels.addPass(createLowerAffinePass());
   kernels.addPass(createSCFToControlFlowPass());
   // nvgpu.mma.sync (tensor-core kernels) -> nvvm.mma.sync.
   kernels.addPass(createConvertNVGPUToNVVMPass());
   ConvertGpuOpsToNVVMOpsOptions nvvm;
-  nvvm.indexBitwidth = 32;
+  nvvm.indexBitwidth = indexBitwidth;
   kernels.addPass(createConvertGpuOpsToNVVMOps(nvvm));
   kernels.addPass(createCanonicalizerPass());
   kernels.addPass(createCSEPass());
@@ -116,6 +121,65 @@ void matquant::buildGPUKernelsToPTXPipeline(OpPassManager &pm,
   GpuModuleToBinaryPassOptions binary;
   binary.compilationTarget = "isa";
   pm.addPass(createGpuModuleToBinaryPass(binary));
+}
+
+void matquant::buildGPUKernelsToPTXPipeline(OpPassManager &pm,
+                                            const GPUPipelineOptions &options) {
+  addKernelsToPTX(pm, options, /*indexBitwidth=*/32);
+}
+
+void matquant::buildDecodeToGPUPipeline(OpPassManager &pm,
+                                        const GPUPipelineOptions &options) {
+  mq::MQSelectGPULayoutPassOptions layout;
+  layout.kernel = options.kernel;
+  pm.addPass(mq::createMQSelectGPULayoutPass(layout));
+  pm.addPass(createCanonicalizerPass());
+  ConvertMQToGPUPassOptions gpu;
+  gpu.rowsPerWarp = options.rowsPerWarp;
+  gpu.warpsPerBlock = options.warpsPerBlock;
+  gpu.unroll = options.unroll;
+  gpu.launch = true;
+  pm.addPass(createConvertMQToGPUPass(gpu));
+  pm.addPass(createConvertMQToLinalgPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  // Fewer kernels: elementwise producers fused into their consumers.
+  pm.addPass(createLinalgElementwiseOpFusionPass());
+  pm.addPass(createSinkTensorExtractsPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  pm.addPass(createConvertTensorToLinalgPass());
+  bufferization::OneShotBufferizePassOptions bufferization;
+  bufferization.bufferizeFunctionBoundaries = true;
+  bufferization.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferization));
+  bufferization::BufferResultsToOutParamsPassOptions outParams;
+  outParams.hoistStaticAllocs = true;
+  outParams.modifyPublicFunctions = true;
+  pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
+  pm.addPass(createCanonicalizerPass());
+  // Every constant, however small, goes to the arena: the kernels read
+  // device memory only.
+  mq::MQExternalizeWeightsPassOptions externalize;
+  externalize.minBytes = 0;
+  externalize.alignment = 256;
+  pm.addPass(mq::createMQExternalizeWeightsPass(externalize));
+  pm.addPass(createConvertLinalgToGPUKernelsPass());
+  pm.addPass(createGPUWorkspacePass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  // The kernels take memref descriptors from host code, whose index is
+  // 64-bit: the kernels use 64-bit index too.
+  addKernelsToPTX(pm, options, /*indexBitwidth=*/64);
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(createGpuToLLVMConversionPass());
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(createConvertToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
 }
 
 void matquant::buildMQToPTXPipeline(OpPassManager &pm,
@@ -143,6 +207,12 @@ void matquant::registerPipelines() {
       "Generate GPU kernels for the mq weight-only ops (repacked for the "
       "GPU at compile time) and lower them to PTX",
       buildMQToPTXPipeline);
+  PassPipelineRegistration<GPUPipelineOptions>(
+      "matquant-decode-to-gpu",
+      "Compile a whole function (a decode step: linalg, tensor, arith, math "
+      "and mq ops) to GPU kernels in PTX and host code in the LLVM dialect "
+      "that launches them through the mgpu* runtime functions",
+      buildDecodeToGPUPipeline);
   PassPipelineRegistration<CPUPipelineOptions>(
       "matquant-cpu-to-llvm",
       "Compile mq weight-only ops (and float matvec / matmul) to vectorized, "

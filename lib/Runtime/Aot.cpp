@@ -20,6 +20,7 @@
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
+#include "mlir/Pass/Pass.h"
 #include "mlir/Pass/PassInstrumentation.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Target/LLVMIR/Export.h"
@@ -30,7 +31,11 @@
 #include "llvm/IR/Module.h"
 #include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/TargetRegistry.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/Program.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/TargetSelect.h"
@@ -691,4 +696,183 @@ llvm::Expected<AotArtifacts> matquant::compileAot(StringRef source,
   writeHeader(headerStream, *functions, prototypes, resolved, bufferName,
               target->description, externals);
   return artifacts;
+}
+
+//===----------------------------------------------------------------------===//
+// GPU models
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// "f32 5 8 32": element type and shape of a statically shaped tensor.
+llvm::Expected<std::string> describeTensor(Type type) {
+  auto tensor = dyn_cast<RankedTensorType>(type);
+  if (!tensor || !tensor.hasStaticShape() ||
+      !tensor.getElementType().isF32())
+    return llvm::createStringError("unsupported argument or result type");
+  std::string out = "f32";
+  for (int64_t d : tensor.getShape())
+    out += " " + std::to_string(d);
+  return out;
+}
+
+llvm::Error writeBytes(StringRef path, StringRef bytes) {
+  std::error_code ec;
+  llvm::raw_fd_ostream os(path, ec, llvm::sys::fs::OF_None);
+  if (ec)
+    return llvm::createStringError("cannot write " + path + ": " +
+                                   ec.message());
+  os << bytes;
+  os.close();
+  if (os.has_error())
+    return llvm::createStringError("cannot write " + path + ": " +
+                                   os.error().message());
+  return llvm::Error::success();
+}
+} // namespace
+
+llvm::Expected<GpuModelSummary>
+matquant::compileGpuModel(ModuleOp module, StringRef function,
+                          StringRef prefix, const GpuModelOptions &options) {
+  static bool initialized = [] {
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+    return true;
+  }();
+  (void)initialized;
+  auto fail = [&](const Twine &message) -> llvm::Error {
+    return llvm::createStringError("@" + function + ": " + message);
+  };
+  auto fn = module.lookupSymbol<func::FuncOp>(function);
+  if (!fn)
+    return fail("no such function in the module");
+  // The runner's convention: (token, position, state...) -> (logits,
+  // next state...), with each next state shaped as its state.
+  FunctionType type = fn.getFunctionType();
+  unsigned nIn = type.getNumInputs(), nOut = type.getNumResults();
+  if (nIn < 2 || !type.getInput(0).isIndex() || !type.getInput(1).isIndex() ||
+      nOut != nIn - 1)
+    return fail("expected (index token, index position, state...) -> "
+                "(logits, next state...)");
+  std::string manifest = "function " + function.str() + "\n";
+  manifest += "arg index token\narg index position\n";
+  std::string stateLines, nextLines;
+  for (unsigned i = 2; i < nIn; ++i) {
+    llvm::Expected<std::string> in = describeTensor(type.getInput(i));
+    llvm::Expected<std::string> out = describeTensor(type.getResult(i - 1));
+    if (!in || !out || *in != *out) {
+      llvm::consumeError(in.takeError());
+      llvm::consumeError(out.takeError());
+      return fail("state " + Twine(i - 2) +
+                  " must be a static f32 tensor and its next state alike");
+    }
+    stateLines += "arg state " + std::to_string(i - 2) + " " + *in + "\n";
+    nextLines += "arg next " + std::to_string(i - 2) + " " + *in + "\n";
+  }
+  llvm::Expected<std::string> logits = describeTensor(type.getResult(0));
+  if (!logits)
+    return fail("logits: " + llvm::toString(logits.takeError()));
+  manifest += stateLines + "arg logits " + *logits + "\n" + nextLines;
+  fn->setAttr(LLVM::LLVMDialect::getEmitCWrapperAttrName(),
+              UnitAttr::get(module.getContext()));
+
+  PassManager pm(module.getContext());
+  GPUPipelineOptions gpu;
+  gpu.chip = options.chip;
+  gpu.rowsPerWarp = options.rowsPerWarp;
+  gpu.warpsPerBlock = options.warpsPerBlock;
+  gpu.unroll = options.unroll;
+  gpu.kernel = "simt";
+  buildDecodeToGPUPipeline(pm, gpu);
+  GpuModelSummary summary;
+  // Count kernels and launches before the host code is lowered.
+  struct Counter : public PassInstrumentation {
+    GpuModelSummary &s;
+    explicit Counter(GpuModelSummary &s) : s(s) {}
+    void runAfterPass(Pass *pass, Operation *op) override {
+      if (pass->getArgument() != "mq-gpu-workspace")
+        return;
+      s.kernels = s.launches = 0;
+      op->walk([&](Operation *o) {
+        if (isa<gpu::GPUFuncOp>(o))
+          ++s.kernels;
+        else if (isa<gpu::LaunchFuncOp>(o))
+          ++s.launches;
+      });
+    }
+  };
+  pm.addInstrumentation(std::make_unique<Counter>(summary));
+  if (failed(pm.run(module)))
+    return fail("pipeline matquant-decode-to-gpu failed");
+
+  // The arena and the workspace.
+  StringRef arena;
+  if (auto data =
+          module->getAttrOfType<DenseResourceElementsAttr>("mq.arena_data"))
+    if (AsmResourceBlob *blob = data.getRawHandle().getBlob())
+      arena = StringRef(blob->getData().data(), blob->getData().size());
+  if (!arena.empty())
+    manifest += "arg arena " + std::to_string(arena.size()) + "\n";
+  if (auto ws = module->getAttrOfType<DictionaryAttr>("mq.workspace"))
+    if (auto bytes = ws.getAs<IntegerAttr>(function)) {
+      summary.workspaceBytes = bytes.getInt();
+      manifest +=
+          "arg workspace " + std::to_string(summary.workspaceBytes) + "\n";
+    }
+  summary.arenaBytes = int64_t(arena.size());
+  if (llvm::Error e = writeBytes((prefix + ".arena").str(), arena))
+    return std::move(e);
+  module->removeAttr("mq.arena_data");
+  module->removeAttr("mq.arena");
+  module->removeAttr("mq.workspace");
+
+  // matquant's argument markers mean nothing to LLVM.
+  module.walk([](LLVM::LLVMFuncOp f) {
+    for (unsigned i = 0, e = f.getNumArguments(); i < e; ++i) {
+      f.removeArgAttr(i, "mq.arena");
+      f.removeArgAttr(i, "mq.workspace");
+    }
+  });
+  llvm::Expected<TargetChoice> target = createTarget(options.hostCpu);
+  if (!target)
+    return target.takeError();
+  llvm::TargetMachine &machine = *target->machine;
+  llvm::LLVMContext llvmContext;
+  std::unique_ptr<llvm::Module> llvmModule =
+      translateModuleToLLVMIR(module, llvmContext, function);
+  if (!llvmModule)
+    return fail("cannot translate the host code to LLVM IR");
+  llvmModule->setTargetTriple(machine.getTargetTriple());
+  llvmModule->setDataLayout(machine.createDataLayout());
+  auto optimize =
+      makeOptimizingTransformer(/*optLevel=*/2, /*sizeLevel=*/0, &machine);
+  if (llvm::Error error = optimize(llvmModule.get()))
+    return fail("LLVM optimization failed: " +
+                llvm::toString(std::move(error)));
+  SmallString<0> object;
+  llvm::raw_svector_ostream objectStream(object);
+  llvm::legacy::PassManager codegen;
+  if (machine.addPassesToEmitFile(codegen, objectStream, nullptr,
+                                  llvm::CodeGenFileType::ObjectFile))
+    return fail("the host target cannot emit object files");
+  codegen.run(*llvmModule);
+  std::string objectPath = (prefix + ".o").str(),
+              soPath = (prefix + ".so").str();
+  if (llvm::Error e = writeBytes(objectPath, object.str()))
+    return std::move(e);
+  if (llvm::Error e = writeBytes((prefix + ".manifest").str(), manifest))
+    return std::move(e);
+  llvm::ErrorOr<std::string> linker =
+      llvm::sys::findProgramByName(options.linker);
+  if (!linker)
+    return fail("cannot find the linker driver '" + options.linker +
+                "' in PATH");
+  std::string message;
+  SmallVector<StringRef> argv = {*linker, "-shared", "-o", soPath,
+                                 objectPath};
+  int rc = llvm::sys::ExecuteAndWait(*linker, argv, std::nullopt, {}, 0, 0,
+                                     &message);
+  if (rc != 0)
+    return fail("linking " + soPath + " failed" +
+                (message.empty() ? "" : ": " + message));
+  return summary;
 }

@@ -23,6 +23,7 @@
 #include "matquant/Dialect/MQ/IR/MQOps.h"
 #include "matquant/Import/Llama.h"
 #include "matquant/InitAllPasses.h"
+#include "matquant/Runtime/Aot.h"
 #include "matquant/Runtime/Bandwidth.h"
 #include "matquant/Runtime/Jit.h"
 #include "matquant/Runtime/LayerWidths.h"
@@ -38,6 +39,7 @@
 #include "mlir/Pass/PassRegistry.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/SourceMgr.h"
@@ -115,6 +117,15 @@ static cl::opt<std::string> switchWidths(
              "tokens, through the runtime width table (no recompilation, "
              "no reload, one copy of the weights)"),
     cl::init(""));
+static cl::opt<std::string> gpuOut(
+    "gpu-out",
+    cl::desc("compile float32 and every --variant for an NVIDIA GPU "
+             "(matquant-decode-to-gpu) into DIR/<name>.so, .arena and "
+             ".manifest for matquant-gpu-run, instead of running on the CPU"),
+    cl::value_desc("DIR"), cl::init(""));
+static cl::opt<std::string> gpuChip("gpu-chip",
+                                    cl::desc("GPU target chip (--gpu-out)"),
+                                    cl::init("sm_90"));
 static cl::opt<std::string> jsonOut("json", cl::desc("write JSON records"),
                                     cl::init(""));
 static cl::opt<bool> quiet("quiet", cl::desc("no per-token progress"),
@@ -428,6 +439,43 @@ int speedRun(MLIRContext &ctx, ModuleOp module,
 
 } // namespace
 
+/// --gpu-out: float32 and every variant, compiled for the GPU.
+int gpuBuild(MLIRContext &ctx, ModuleOp module) {
+  if (std::error_code ec = llvm::sys::fs::create_directories(gpuOut))
+    fail("cannot create " + gpuOut + ": " + ec.message());
+  std::vector<std::string> specs = {"float32="};
+  specs.insert(specs.end(), variants.begin(), variants.end());
+  for (const std::string &spec : specs) {
+    std::string name = "float32";
+    OwningOpRef<ModuleOp> copy;
+    if (spec == "float32=") {
+      copy = module.clone();
+    } else {
+      auto built = buildVariant(ctx, module, spec);
+      name = built.first;
+      copy = std::move(built.second);
+    }
+    matquant::GpuModelOptions options;
+    options.chip = gpuChip;
+    std::string prefix = (gpuOut + "/" + name);
+    auto start = std::chrono::steady_clock::now();
+    auto summary =
+        matquant::compileGpuModel(*copy, "decode_step", prefix, options);
+    if (!summary)
+      fail("variant " + name + ": " + llvm::toString(summary.takeError()));
+    double secs = std::chrono::duration<double>(
+                      std::chrono::steady_clock::now() - start)
+                      .count();
+    llvm::outs() << llvm::format(
+        "%-12s %4lld kernels %5lld launches/step  arena %9.3f MB  "
+        "workspace %8.3f MB  %.1f s  -> %s.so\n",
+        name.c_str(), (long long)summary->kernels,
+        (long long)summary->launches, summary->arenaBytes / 1e6,
+        summary->workspaceBytes / 1e6, secs, prefix.c_str());
+  }
+  return 0;
+}
+
 int main(int argc, char **argv) {
   mlir::registerAllPasses();
   matquant::registerAllPasses();
@@ -485,6 +533,8 @@ int main(int argc, char **argv) {
       switches.push_back({pos, width});
     }
 
+  if (!gpuOut.empty())
+    return gpuBuild(ctx, *module);
   if (speedOnly)
     return speedRun(ctx, *module, tokens);
 

@@ -168,6 +168,85 @@ def ExpandStridedCopiesPass
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
+def ConvertLinalgToGPUKernelsPass
+    : Pass<"convert-linalg-to-gpu-kernels", "::mlir::ModuleOp"> {
+  let summary = "Run the buffer-level linalg ops of host functions as GPU "
+                "kernels";
+  let description = [{
+    Every `linalg` op with buffer semantics (after bufferization) and every
+    `memref.copy` in a host function becomes a `gpu.func` kernel in the
+    `gpu.module` named `kernel-module` and a `gpu.launch_func` in its place.
+    Named ops are generalized first. The kernel of an op depends on its
+    iteration space:
+    - no reduction loop: one thread per point of the iteration space;
+    - reduction loops of at least 32 points whose body is
+      `yield combiner(out, f(ins))` for an arith combiner with a neutral
+      element (add, mul, max, min) and an f32 result: one warp per point of
+      the parallel loops; lanes stride over the reduction space from the
+      neutral element, `gpu.shuffle xor` combines the lanes, and lane 0
+      combines the total with the output's initial value;
+    - other reductions: one thread per parallel point, a sequential loop
+      over the reduction space.
+    Operands (memrefs of any layout) and the scalars or memrefs the body
+    captures become kernel arguments; structurally identical kernels are
+    emitted once. Ops with dynamic loop bounds are an error.
+  }];
+  let options = [
+    Option<"kernelModule", "kernel-module", "std::string",
+           /*default=*/"\"linalg_kernels\"",
+           "Name of the gpu.module that receives the kernels">,
+    Option<"threadsPerBlock", "threads-per-block", "int64_t",
+           /*default=*/"256", "Threads per block (a multiple of 32)">,
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::gpu::GPUDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect",
+  ];
+}
+
+def SinkTensorExtractsPass : Pass<"mq-sink-tensor-extracts"> {
+  let summary = "Move scalar computations on tensor elements into the "
+                "linalg ops that use them";
+  let description = [{
+    A linalg op whose body uses a scalar computed outside it from a
+    `tensor.extract` (RMSNorm's 1 / sqrt(mean + eps), say) gets a copy of
+    that computation at the start of its body, reading the element there.
+    Where every linalg op runs as a GPU kernel, this keeps the host from
+    reading device memory; the host then only computes on its scalar
+    arguments.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
+def GPUWorkspacePass : Pass<"mq-gpu-workspace", "::mlir::ModuleOp"> {
+  let summary = "Place the buffers of GPU host functions in one workspace "
+                "argument and check that the host never reads them";
+  let description = [{
+    For every public function of the module (after bufferization, buffer
+    results as out-parameters and `convert-linalg-to-gpu-kernels`), each
+    `memref.alloc` of static shape becomes a `memref.view` of a new last
+    argument `memref<?xi8> {mq.workspace}` at an offset aligned to
+    `alignment` bytes; `memref.dealloc`s of them are dropped. The module
+    records the workspace size. The caller passes a
+    device buffer of that size, so a decode step allocates nothing. The
+    size is the function's `mq.workspace_bytes` and an entry of the
+    module's `mq.workspace` dictionary (function name to bytes).
+    Errors: a dynamic allocation, a function with callers, and a
+    `memref.load`, `memref.store` or other op that reads or writes memory
+    left in a host function (it would touch device memory from the host).
+  }];
+  let options = [
+    Option<"alignment", "alignment", "int64_t", /*default=*/"256",
+           "Alignment of every buffer in bytes (a power of two)">,
+  ];
+  let dependentDialects = ["::mlir::memref::MemRefDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 def ConvertMQToGPUPass : Pass<"convert-mq-to-gpu", "::mlir::ModuleOp"> {
   let summary = "Generate GPU kernels for weight-only matvec / matmul";
   let description = [{
@@ -211,8 +290,14 @@ def ConvertMQToGPUPass : Pass<"convert-mq-to-gpu", "::mlir::ModuleOp"> {
     Option<"kernelModule", "kernel-module", "std::string",
            /*default=*/"\"matquant_kernels\"",
            "Name of the gpu.module that receives the kernels">,
+    Option<"launch", "launch", "bool", /*default=*/"false",
+           "Also replace each op (on tensors) by a gpu.launch_func of its "
+           "kernel on the buffers of its operands (bufferization.to_buffer) "
+           "and a new result buffer, for host code lowered by MLIR "
+           "(gpu-to-llvm)">,
   ];
   let dependentDialects = [
+    "::mlir::bufferization::BufferizationDialect",
     "::mlir::arith::ArithDialect",
     "::mlir::gpu::GPUDialect",
     "::mlir::math::MathDialect",

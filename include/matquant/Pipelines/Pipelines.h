@@ -92,6 +92,17 @@ struct GPUPipelineOptions
 void buildGPUKernelsToPTXPipeline(mlir::OpPassManager &pm,
                                   const GPUPipelineOptions &options);
 
+/// A whole function on the GPU (`matquant-decode-to-gpu`): mq ops become
+/// launches of their generated kernels, the other ops are fused, bufferized
+/// (results as out-parameters), constants move to the arena argument
+/// (mq-externalize-weights), linalg ops become generated kernels
+/// (convert-linalg-to-gpu-kernels), buffers become views of the workspace
+/// argument (mq-gpu-workspace); kernels go to PTX (64-bit index) and the
+/// host code to the LLVM dialect (gpu-to-llvm), calling the mgpu* functions
+/// of matquant's runtime (matquant/Runtime/Mgpu.h).
+void buildDecodeToGPUPipeline(mlir::OpPassManager &pm,
+                              const GPUPipelineOptions &options);
+
 /// mq weight-only ops -> GPU kernels -> PTX: mq-select-gpu-layout,
 /// canonicalize (folds the repacking of constants), convert-mq-to-gpu,
 /// then buildGPUKernelsToPTXPipeline.

@@ -11,6 +11,7 @@
 #ifndef MATQUANT_RUNTIME_AOT_H
 #define MATQUANT_RUNTIME_AOT_H
 
+#include "mlir/IR/BuiltinOps.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
 
@@ -49,6 +50,39 @@ struct AotArtifacts {
 llvm::Expected<AotArtifacts> compileAot(llvm::StringRef source,
                                         llvm::StringRef bufferName,
                                         const AotOptions &options);
+
+/// Options of a GPU model build (compileGpuModel).
+struct GpuModelOptions {
+  std::string chip = "sm_90";
+  unsigned rowsPerWarp = 0;
+  unsigned warpsPerBlock = 4;
+  unsigned unroll = 2;
+  /// Host CPU of the machine that runs the model (an LLVM CPU name).
+  std::string hostCpu = "x86-64";
+  /// The C compiler driver that links the shared object.
+  std::string linker = "cc";
+};
+
+/// What compileGpuModel wrote.
+struct GpuModelSummary {
+  int64_t arenaBytes = 0;
+  int64_t workspaceBytes = 0;
+  int64_t kernels = 0;  ///< gpu.func kernels generated
+  int64_t launches = 0; ///< kernel launches per call of the function
+};
+
+/// Compiles `function` of `module` (a decode step: token and position
+/// indices, then state tensors in; logits and the next state out) for an
+/// NVIDIA GPU through `matquant-decode-to-gpu`, in place, and writes
+///   PREFIX.so        host code (x86-64) with the PTX embedded; it calls
+///                    the mgpu* functions of matquant/Runtime/Mgpu.h;
+///   PREFIX.arena     the constants (weights) it reads from device memory;
+///   PREFIX.manifest  its C signature and buffer sizes, for matquant-gpu-run.
+/// `PREFIX.o` is left beside the shared object.
+llvm::Expected<GpuModelSummary> compileGpuModel(mlir::ModuleOp module,
+                                                llvm::StringRef function,
+                                                llvm::StringRef prefix,
+                                                const GpuModelOptions &options);
 
 } // namespace matquant
 

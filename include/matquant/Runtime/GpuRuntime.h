@@ -29,6 +29,8 @@ namespace matquant::gpurt {
 using DevicePtr = unsigned long long;
 using KernelHandle = void *;
 using EventHandle = void *;
+using StreamHandle = void *;
+using GraphHandle = void *;
 
 struct DriverApi; // the dlsym'ed entry points
 
@@ -68,7 +70,33 @@ public:
   bool launch(KernelHandle kernel, unsigned grid, unsigned block,
               void **params);
 
+  /// Loads a module image (PTX, cubin or fatbin, as cuModuleLoadDataEx
+  /// takes it) and returns its handle (null on failure); the context
+  /// unloads it when destroyed.
+  void *loadModuleHandle(const void *image);
+  /// The kernel `name` of the module `module`.
+  bool getFunction(void *module, const char *name, KernelHandle &kernel);
+  /// cuLaunchKernel with a 3-D grid and block on `stream`.
+  bool launch3(KernelHandle kernel, const unsigned grid[3],
+               const unsigned block[3], unsigned sharedBytes,
+               StreamHandle stream, void **params);
+
+  /// A non-blocking stream (capturable into a CUDA graph).
+  bool createStream(StreamHandle &stream);
+  bool destroyStream(StreamHandle stream);
+  bool synchronizeStream(StreamHandle stream);
+  bool copyOnDeviceAsync(DevicePtr dst, DevicePtr src, size_t bytes,
+                         StreamHandle stream);
+  /// Stream capture into a CUDA graph: the work enqueued on `stream`
+  /// between the two calls becomes one executable graph.
+  bool beginCapture(StreamHandle stream);
+  bool endCapture(StreamHandle stream, GraphHandle &exec);
+  bool launchGraph(GraphHandle exec, StreamHandle stream);
+  bool destroyGraph(GraphHandle exec);
+
   bool createEvent(EventHandle &event);
+  /// Records `event` on `stream`.
+  bool recordOn(EventHandle event, StreamHandle stream);
   bool record(EventHandle event);
   /// Milliseconds between two recorded events (synchronizes on `end`).
   bool elapsedMs(EventHandle start, EventHandle end, float &ms);

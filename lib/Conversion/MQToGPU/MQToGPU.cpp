@@ -4,6 +4,8 @@
 #include "matquant/Conversion/Passes.h"
 #include "matquant/Dialect/MQ/IR/MQOps.h"
 
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+
 namespace matquant {
 #define GEN_PASS_DEF_CONVERTMQTOGPUPASS
 #include "matquant/Conversion/Passes.h.inc"
@@ -105,7 +107,88 @@ struct ConvertMQToGPUPass
       op->setAttr("mq.gpu_kernel",
                   SymbolRefAttr::get(kernels.getNameAttr(),
                                      {FlatSymbolRefAttr::get(fn)}));
+      if (launch && failed(replaceByLaunch(op, fn, *spec)))
+        return signalPassFailure();
     }
+  }
+
+  /// The buffer of a statically shaped tensor as a 1-D memref<?xT> (the
+  /// kernel ABI of GpuKernelSpec.h): to_buffer with the identity layout
+  /// (bufferization copies a strided buffer), collapsed and cast.
+  static Value flatBuffer(OpBuilder &b, Location loc, Value tensor,
+                          bool readOnly) {
+    auto type = cast<RankedTensorType>(tensor.getType());
+    Value m = bufferization::ToBufferOp::create(
+        b, loc, MemRefType::get(type.getShape(), type.getElementType()),
+        tensor, readOnly);
+    if (type.getRank() != 1) {
+      ReassociationIndices all;
+      for (int64_t i = 0; i < type.getRank(); ++i)
+        all.push_back(i);
+      m = memref::CollapseShapeOp::create(b, loc, m,
+                                          ArrayRef<ReassociationIndices>{all});
+    }
+    return memref::CastOp::create(
+        b, loc, MemRefType::get({ShapedType::kDynamic}, type.getElementType()),
+        m);
+  }
+
+  /// Replaces a weight-only op on tensors by a launch of its kernel: the
+  /// operands' buffers, a new result buffer, and the result as a tensor of
+  /// that buffer. n, k, nb and ldx follow GpuKernelSpec.h.
+  LogicalResult replaceByLaunch(Operation *op, mlir::gpu::GPUFuncOp fn,
+                                const gpurt::GemvKernelSpec &spec) {
+    if (op->getNumResults() != 1 || op->getNumOperands() < 4)
+      return op->emitOpError("launch: unexpected operands");
+    auto type = cast<WeightType>(op->getOperand(1).getType());
+    auto resultType = cast<RankedTensorType>(op->getResult(0).getType());
+    auto inputType = cast<RankedTensorType>(op->getOperand(0).getType());
+    if (!resultType.hasStaticShape() || !inputType.hasStaticShape())
+      return op->emitOpError("launch: needs static shapes");
+    int64_t n = type.getRows(), k = type.getCols();
+    int64_t nb = resultType.getRank() == 1 ? 1 : resultType.getDimSize(0);
+    // Batch rows are ldx apart and must start 16-byte aligned; at batch 1
+    // only the row's own length matters.
+    int64_t ldx = nb == 1 ? (k + 7) / 8 * 8 : k;
+    if (nb > 1 && k % 8 != 0)
+      return op->emitOpError("launch: a batch of rows needs k (")
+             << k << ") to be a multiple of 8";
+    OpBuilder b(op);
+    Location loc = op->getLoc();
+    Value storage = UnrealizedConversionCastOp::create(
+                        b, loc, type.getStorageTensorType(), op->getOperand(1))
+                        .getResult(0);
+    Value w = flatBuffer(b, loc, storage, /*readOnly=*/true);
+    Value scales = flatBuffer(b, loc, op->getOperand(2), true);
+    Value offsets = flatBuffer(b, loc, op->getOperand(3), true);
+    Value x = flatBuffer(b, loc, op->getOperand(0), true);
+    auto yType =
+        MemRefType::get(resultType.getShape(), resultType.getElementType());
+    Value y = memref::AllocOp::create(b, loc, yType);
+    Value yFlat = y;
+    if (resultType.getRank() != 1)
+      yFlat = memref::CollapseShapeOp::create(
+          b, loc, y, ArrayRef<ReassociationIndices>{{0, 1}});
+    yFlat = memref::CastOp::create(
+        b, loc,
+        MemRefType::get({ShapedType::kDynamic}, resultType.getElementType()),
+        yFlat);
+    auto idx = [&](int64_t v) -> Value {
+      return arith::ConstantIndexOp::create(b, loc, v);
+    };
+    Value one = idx(1);
+    mlir::gpu::LaunchFuncOp::create(
+        b, loc, fn,
+        mlir::gpu::KernelDim3{idx(spec.gridSize(n)), one, one},
+        mlir::gpu::KernelDim3{idx(spec.threadsPerBlock()), one, one},
+        /*dynamicSharedMemorySize=*/Value(),
+        ValueRange{w, scales, offsets, x, yFlat, idx(n), idx(k), idx(nb),
+                   idx(ldx)});
+    Value result = bufferization::ToTensorOp::create(
+        b, loc, resultType, y, /*restrict=*/true, /*writable=*/true);
+    op->getResult(0).replaceAllUsesWith(result);
+    op->erase();
+    return success();
   }
 };
 

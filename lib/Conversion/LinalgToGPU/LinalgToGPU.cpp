@@ -1,0 +1,487 @@
+//===- LinalgToGPU.cpp - Host functions onto the GPU ---------------------===//
+//
+// The passes that put a whole bufferized host function (a decode step) on
+// the GPU: every linalg op becomes a generated kernel and a launch
+// (convert-linalg-to-gpu-kernels), scalars read from tensors move into the
+// ops that use them (mq-sink-tensor-extracts), and the host's buffers
+// become views of one workspace argument (mq-gpu-workspace).
+//
+//===----------------------------------------------------------------------===//
+
+#include "matquant/Conversion/MQToGPU.h"
+#include "matquant/Conversion/Passes.h"
+
+#include "mlir/Analysis/SliceAnalysis.h"
+#include "mlir/Dialect/Affine/Utils.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Transforms/RegionUtils.h"
+#include "llvm/ADT/SetVector.h"
+#include "llvm/ADT/StringMap.h"
+
+namespace matquant {
+#define GEN_PASS_DEF_CONVERTLINALGTOGPUKERNELSPASS
+#define GEN_PASS_DEF_SINKTENSOREXTRACTSPASS
+#define GEN_PASS_DEF_GPUWORKSPACEPASS
+#include "matquant/Conversion/Passes.h.inc"
+} // namespace matquant
+
+using namespace mlir;
+using namespace matquant;
+
+namespace {
+
+Value cIdx(OpBuilder &b, Location loc, int64_t v) {
+  return arith::ConstantIndexOp::create(b, loc, v);
+}
+
+/// Builds the kernel of one linalg.generic on buffers.
+class GenericKernel {
+public:
+  GenericKernel(linalg::GenericOp op, int64_t threadsPerBlock)
+      : op(op), tpb(threadsPerBlock) {}
+
+  /// Checks the op and classifies it; failure has been reported.
+  LogicalResult analyze() {
+    SmallVector<int64_t> r = op.getStaticLoopRanges();
+    for (int64_t v : r)
+      if (ShapedType::isDynamic(v))
+        return op.emitOpError(
+            "has dynamic loop bounds: a GPU kernel needs static shapes");
+    ranges.assign(r.begin(), r.end());
+    auto iters = op.getIteratorTypesArray();
+    for (unsigned i = 0; i < iters.size(); ++i)
+      (iters[i] == utils::IteratorType::parallel ? par : red).push_back(i);
+    np = 1;
+    nr = 1;
+    for (unsigned d : par)
+      np *= ranges[d];
+    for (unsigned d : red)
+      nr *= ranges[d];
+    llvm::SetVector<Value> captured;
+    getUsedValuesDefinedAbove(op.getRegion(), captured);
+    for (Value v : captured)
+      if (!v.getType().isIntOrIndexOrFloat() && !isa<MemRefType>(v.getType()))
+        return op.emitOpError("uses a value of type ")
+               << v.getType() << " defined outside it, which a kernel cannot "
+               << "take as an argument";
+    args.assign(op->operand_begin(), op->operand_end());
+    args.append(captured.begin(), captured.end());
+    if (red.empty())
+      return success();
+    if (nr >= 32 && op.getNumDpsInits() == 1) {
+      Block &body = op.getRegion().front();
+      BlockArgument out = body.getArgument(op.getNumDpsInputs());
+      SmallVector<Operation *> combiners;
+      if (matchReduction({out}, 0, combiners) && combiners.size() == 1 &&
+          out.getType().isF32() && combiners[0]->getNumOperands() == 2) {
+        if (std::optional<TypedAttr> n = arith::getNeutralElement(combiners[0])) {
+          combiner = combiners[0];
+          neutral = *n;
+        }
+      }
+    }
+    return success();
+  }
+
+  /// Kernel launch grid (x) for the classification of analyze().
+  int64_t gridSize() const {
+    int64_t points = red.empty() || !combiner ? np : np * 32;
+    return std::max<int64_t>(1, (points + tpb - 1) / tpb);
+  }
+
+  /// Fills `fn` (arguments: `args`' types) with the kernel.
+  void build(gpu::GPUFuncOp fn) {
+    Block &entry = fn.getBody().front();
+    OpBuilder b = OpBuilder::atBlockBegin(&entry);
+    Location loc = op.getLoc();
+    for (auto [v, a] : llvm::zip(args, entry.getArguments()))
+      outer.map(v, a);
+    Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
+    Value bid = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
+    Value gid = arith::AddIOp::create(
+        b, loc, arith::MulIOp::create(b, loc, bid, cIdx(b, loc, tpb)), tid);
+    if (red.empty() || !combiner) {
+      Value inRange = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                            gid, cIdx(b, loc, np));
+      auto ifOp = scf::IfOp::create(b, loc, inRange, /*withElse=*/false);
+      OpBuilder ib = OpBuilder::atBlockBegin(ifOp.thenBlock());
+      SmallVector<Value> ivs(ranges.size());
+      delinearize(ib, loc, gid, par, ivs);
+      if (red.empty()) {
+        SmallVector<Value> outs = loadOutputs(ib, loc, ivs, /*onlyUsed=*/true);
+        storeOutputs(ib, loc, ivs, emitBody(ib, loc, ivs, outs));
+      } else {
+        // A sequential loop over the reduction space, the outputs carried.
+        for (unsigned d : red)
+          ivs[d] = cIdx(ib, loc, 0);
+        SmallVector<Value> init = loadOutputs(ib, loc, ivs, false);
+        auto loop = scf::ForOp::create(ib, loc, cIdx(ib, loc, 0),
+                                       cIdx(ib, loc, nr), cIdx(ib, loc, 1),
+                                       init);
+        OpBuilder lb = OpBuilder::atBlockBegin(loop.getBody());
+        SmallVector<Value> lIvs = ivs;
+        delinearize(lb, loc, loop.getInductionVar(), red, lIvs);
+        SmallVector<Value> acc(loop.getRegionIterArgs());
+        scf::YieldOp::create(lb, loc, emitBody(lb, loc, lIvs, acc));
+        storeOutputs(ib, loc, ivs, loop.getResults());
+      }
+    } else {
+      // One warp per parallel point (the condition is uniform in a warp,
+      // so every lane takes part in the shuffles).
+      Value lane = arith::RemUIOp::create(b, loc, tid, cIdx(b, loc, 32));
+      Value point = arith::DivUIOp::create(b, loc, gid, cIdx(b, loc, 32));
+      Value inRange = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                            point, cIdx(b, loc, np));
+      auto ifOp = scf::IfOp::create(b, loc, inRange, /*withElse=*/false);
+      OpBuilder ib = OpBuilder::atBlockBegin(ifOp.thenBlock());
+      SmallVector<Value> ivs(ranges.size());
+      delinearize(ib, loc, point, par, ivs);
+      Value start = arith::ConstantOp::create(ib, loc, neutral);
+      auto loop = scf::ForOp::create(ib, loc, lane, cIdx(ib, loc, nr),
+                                     cIdx(ib, loc, 32), ValueRange{start});
+      OpBuilder lb = OpBuilder::atBlockBegin(loop.getBody());
+      SmallVector<Value> lIvs = ivs;
+      delinearize(lb, loc, loop.getInductionVar(), red, lIvs);
+      SmallVector<Value> acc(loop.getRegionIterArgs());
+      scf::YieldOp::create(lb, loc, emitBody(lb, loc, lIvs, acc));
+      Value partial = loop.getResult(0);
+      auto width = arith::ConstantIntOp::create(ib, loc, 32, 32);
+      for (int32_t offset : {16, 8, 4, 2, 1}) {
+        auto c = arith::ConstantIntOp::create(ib, loc, offset, 32);
+        auto shuffle = gpu::ShuffleOp::create(ib, loc, partial, c, width,
+                                              gpu::ShuffleMode::XOR);
+        partial = combine(ib, loc, partial, shuffle.getShuffleResult());
+      }
+      Value first = arith::CmpIOp::create(ib, loc, arith::CmpIPredicate::eq,
+                                          lane, cIdx(ib, loc, 0));
+      auto store = scf::IfOp::create(ib, loc, first, /*withElse=*/false);
+      OpBuilder sb = OpBuilder::atBlockBegin(store.thenBlock());
+      for (unsigned d : red)
+        ivs[d] = cIdx(sb, loc, 0);
+      Value init = loadOutputs(sb, loc, ivs, false)[0];
+      storeOutputs(sb, loc, ivs, {combine(sb, loc, init, partial)});
+    }
+    gpu::ReturnOp::create(b, loc);
+  }
+
+  linalg::GenericOp op;
+  int64_t tpb;
+  SmallVector<int64_t> ranges;
+  SmallVector<unsigned> par, red;
+  int64_t np = 1, nr = 1;
+  SmallVector<Value> args;
+  Operation *combiner = nullptr;
+  TypedAttr neutral;
+
+private:
+  /// ivs[dims[i]] = the digits of `linear` in the mixed radix of the
+  /// dims' ranges (the last dim varies fastest).
+  void delinearize(OpBuilder &b, Location loc, Value linear,
+                   ArrayRef<unsigned> dims, SmallVectorImpl<Value> &ivs) {
+    Value rest = linear;
+    for (int i = int(dims.size()) - 1; i >= 0; --i) {
+      int64_t r = ranges[dims[i]];
+      if (i == 0) {
+        ivs[dims[i]] = rest;
+        break;
+      }
+      Value rv = cIdx(b, loc, r);
+      ivs[dims[i]] = arith::RemUIOp::create(b, loc, rest, rv);
+      rest = arith::DivUIOp::create(b, loc, rest, rv);
+    }
+  }
+
+  SmallVector<Value> indices(OpBuilder &b, Location loc, OpOperand &operand,
+                             ArrayRef<Value> ivs) {
+    AffineMap map = op.getMatchingIndexingMap(&operand);
+    std::optional<SmallVector<Value, 8>> v =
+        affine::expandAffineMap(b, loc, map, ivs);
+    return SmallVector<Value>(v->begin(), v->end());
+  }
+
+  Value operandValue(OpBuilder &b, Location loc, OpOperand &operand,
+                     ArrayRef<Value> ivs) {
+    Value mapped = outer.lookup(operand.get());
+    if (!isa<MemRefType>(mapped.getType()))
+      return mapped;
+    return memref::LoadOp::create(b, loc, mapped, indices(b, loc, operand, ivs));
+  }
+
+  SmallVector<Value> loadOutputs(OpBuilder &b, Location loc,
+                                 ArrayRef<Value> ivs, bool onlyUsed) {
+    SmallVector<Value> outs;
+    for (OpOperand &init : op.getDpsInitsMutable()) {
+      if (onlyUsed && !op.payloadUsesValueFromOperand(&init))
+        outs.push_back(Value());
+      else
+        outs.push_back(operandValue(b, loc, init, ivs));
+    }
+    return outs;
+  }
+
+  void storeOutputs(OpBuilder &b, Location loc, ArrayRef<Value> ivs,
+                    ValueRange values) {
+    for (auto [init, v] : llvm::zip(op.getDpsInitsMutable(), values))
+      memref::StoreOp::create(b, loc, v, outer.lookup(init.get()),
+                              indices(b, loc, init, ivs));
+  }
+
+  /// The op's payload at the point `ivs` with the output block arguments
+  /// bound to `outs`; returns the yielded values.
+  SmallVector<Value> emitBody(OpBuilder &b, Location loc, ArrayRef<Value> ivs,
+                              ArrayRef<Value> outs) {
+    Block &body = op.getRegion().front();
+    IRMapping m = outer;
+    for (OpOperand *in : op.getDpsInputOperands())
+      if (op.payloadUsesValueFromOperand(in))
+        m.map(body.getArgument(in->getOperandNumber()),
+              operandValue(b, loc, *in, ivs));
+    for (auto [i, v] : llvm::enumerate(outs))
+      if (v)
+        m.map(body.getArgument(op.getNumDpsInputs() + i), v);
+    for (Operation &inner : body.without_terminator()) {
+      if (auto index = dyn_cast<linalg::IndexOp>(inner)) {
+        m.map(index.getResult(), ivs[index.getDim()]);
+        continue;
+      }
+      b.clone(inner, m);
+    }
+    SmallVector<Value> results;
+    for (Value v : body.getTerminator()->getOperands())
+      results.push_back(m.lookupOrDefault(v));
+    return results;
+  }
+
+  Value combine(OpBuilder &b, Location loc, Value lhs, Value rhs) {
+    OperationState state(loc, combiner->getName());
+    state.addOperands({lhs, rhs});
+    state.addTypes(lhs.getType());
+    state.addAttributes(combiner->getAttrs());
+    return b.create(state)->getResult(0);
+  }
+
+  IRMapping outer;
+};
+
+struct ConvertLinalgToGPUKernelsPass
+    : matquant::impl::ConvertLinalgToGPUKernelsPassBase<
+          ConvertLinalgToGPUKernelsPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    if (threadsPerBlock < 32 || threadsPerBlock > 1024 ||
+        threadsPerBlock % 32 != 0) {
+      module.emitError("convert-linalg-to-gpu-kernels: threads-per-block "
+                       "must be a multiple of 32 in 32..1024");
+      return signalPassFailure();
+    }
+    SmallVector<Operation *> work;
+    for (auto fn : module.getOps<func::FuncOp>())
+      fn.walk([&](Operation *op) {
+        if (isa<linalg::LinalgOp, memref::CopyOp>(op))
+          work.push_back(op);
+      });
+    if (work.empty())
+      return;
+    gpu::GPUModuleOp kernels = getOrCreateKernelModule(module, kernelModule);
+    IRRewriter rewriter(&getContext());
+    llvm::StringMap<gpu::GPUFuncOp> byText;
+    int64_t count = 0;
+    for (Operation *op : work) {
+      rewriter.setInsertionPoint(op);
+      if (auto copy = dyn_cast<memref::CopyOp>(op)) {
+        op = linalg::CopyOp::create(rewriter, copy.getLoc(), copy.getSource(),
+                                    copy.getTarget());
+        rewriter.eraseOp(copy);
+      }
+      auto linalgOp = cast<linalg::LinalgOp>(op);
+      if (!linalgOp.hasPureBufferSemantics()) {
+        op->emitOpError("must work on buffers: run "
+                        "convert-linalg-to-gpu-kernels after bufferization");
+        return signalPassFailure();
+      }
+      auto generic = dyn_cast<linalg::GenericOp>(op);
+      if (!generic) {
+        FailureOr<linalg::GenericOp> g =
+            linalg::generalizeNamedOp(rewriter, linalgOp);
+        if (failed(g)) {
+          op->emitOpError("cannot be generalized into a GPU kernel");
+          return signalPassFailure();
+        }
+        generic = *g;
+      }
+      GenericKernel k(generic, threadsPerBlock);
+      if (failed(k.analyze()))
+        return signalPassFailure();
+      OpBuilder kb = OpBuilder::atBlockEnd(kernels.getBody());
+      auto fnType = FunctionType::get(&getContext(),
+                                      ValueRange(k.args).getTypes(), {});
+      auto fn = gpu::GPUFuncOp::create(kb, generic.getLoc(), "linalg_kernel",
+                                       fnType);
+      fn->setAttr(gpu::GPUDialect::getKernelFuncAttrName(),
+                  kb.getUnitAttr());
+      fn.setKnownBlockSizeAttr(
+          kb.getDenseI32ArrayAttr({int32_t(threadsPerBlock), 1, 1}));
+      k.build(fn);
+      // Identical kernels (same shapes, layouts and payload) are emitted
+      // once.
+      std::string text;
+      llvm::raw_string_ostream os(text);
+      fn.print(os);
+      auto [it, inserted] = byText.try_emplace(text, fn);
+      if (inserted)
+        fn.setName(("linalg_kernel_" + Twine(count++)).str());
+      else
+        fn.erase();
+      gpu::GPUFuncOp kernel = it->second;
+      Location loc = generic.getLoc();
+      rewriter.setInsertionPoint(generic);
+      Value one = cIdx(rewriter, loc, 1);
+      gpu::LaunchFuncOp::create(
+          rewriter, loc, kernel,
+          gpu::KernelDim3{cIdx(rewriter, loc, k.gridSize()), one, one},
+          gpu::KernelDim3{cIdx(rewriter, loc, threadsPerBlock), one, one},
+          /*dynamicSharedMemorySize=*/Value(), k.args);
+      rewriter.eraseOp(generic);
+    }
+  }
+};
+
+struct SinkTensorExtractsPass
+    : matquant::impl::SinkTensorExtractsPassBase<SinkTensorExtractsPass> {
+  void runOnOperation() override {
+    SmallVector<linalg::GenericOp> ops;
+    getOperation()->walk([&](linalg::GenericOp g) { ops.push_back(g); });
+    for (linalg::GenericOp g : ops) {
+      llvm::SetVector<Value> captured;
+      getUsedValuesDefinedAbove(g.getRegion(), captured);
+      for (Value v : captured) {
+        Operation *def = v.getDefiningOp();
+        if (!def || def->getBlock() != g->getBlock())
+          continue;
+        // The scalar computation in g's block that v comes from.
+        BackwardSliceOptions options;
+        options.inclusive = true;
+        options.filter = [&](Operation *op) {
+          return op->getBlock() == g->getBlock() && op->getNumRegions() == 0 &&
+                 llvm::all_of(op->getResultTypes(), [](Type t) {
+                   return t.isIntOrIndexOrFloat();
+                 });
+        };
+        llvm::SetVector<Operation *> slice;
+        if (failed(getBackwardSlice(def, &slice, options)))
+          continue;
+        if (!llvm::any_of(slice, [](Operation *op) {
+              return isa<tensor::ExtractOp>(op);
+            }))
+          continue;
+        Block &body = g.getRegion().front();
+        OpBuilder b = OpBuilder::atBlockBegin(&body);
+        IRMapping m;
+        for (Operation *op : slice)
+          b.clone(*op, m);
+        Value inside = m.lookup(v);
+        v.replaceUsesWithIf(inside, [&](OpOperand &use) {
+          return g->isProperAncestor(use.getOwner());
+        });
+      }
+    }
+  }
+};
+
+struct GPUWorkspacePass
+    : matquant::impl::GPUWorkspacePassBase<GPUWorkspacePass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    if (alignment < 1 || (alignment & (alignment - 1)) != 0) {
+      module.emitError("mq-gpu-workspace: alignment must be a power of two");
+      return signalPassFailure();
+    }
+    for (auto fn : llvm::make_early_inc_range(module.getOps<func::FuncOp>())) {
+      if (fn.isExternal() || fn.isPrivate())
+        continue;
+      if (failed(runOnFunction(module, fn)))
+        return signalPassFailure();
+    }
+  }
+
+  LogicalResult runOnFunction(ModuleOp module, func::FuncOp fn) {
+    // The host must not touch the buffers: they live in device memory.
+    WalkResult touched = fn.walk([&](Operation *op) {
+      auto effects = dyn_cast<MemoryEffectOpInterface>(op);
+      if (!effects)
+        return WalkResult::advance();
+      SmallVector<MemoryEffects::EffectInstance> list;
+      effects.getEffects(list);
+      for (auto &e : list)
+        if (isa<MemoryEffects::Read, MemoryEffects::Write>(e.getEffect()) &&
+            e.getValue() && isa<MemRefType>(e.getValue().getType())) {
+          op->emitOpError("reads or writes a buffer on the host, where every "
+                          "buffer is device memory (run "
+                          "convert-linalg-to-gpu-kernels first)");
+          return WalkResult::interrupt();
+        }
+      return WalkResult::advance();
+    });
+    if (touched.wasInterrupted())
+      return failure();
+    SmallVector<memref::AllocOp> allocs;
+    fn.walk([&](memref::AllocOp a) { allocs.push_back(a); });
+    if (allocs.empty())
+      return success();
+    if (!SymbolTable::symbolKnownUseEmpty(fn, module))
+      return fn.emitOpError("has callers; mq-gpu-workspace gives each public "
+                            "function a new workspace argument");
+    int64_t offset = 0;
+    SmallVector<int64_t> offsets;
+    for (memref::AllocOp a : allocs) {
+      MemRefType type = a.getType();
+      if (!type.hasStaticShape() || !type.getLayout().isIdentity() ||
+          !type.getElementType().isIntOrFloat() ||
+          type.getElementTypeBitWidth() % 8 != 0)
+        return a.emitOpError("has a dynamic shape, a layout or an element "
+                             "type that mq-gpu-workspace cannot place in the "
+                             "workspace: ")
+               << type;
+      offset = (offset + alignment - 1) / alignment * alignment;
+      offsets.push_back(offset);
+      offset += type.getNumElements() * (type.getElementTypeBitWidth() / 8);
+    }
+    MLIRContext *ctx = &getContext();
+    OpBuilder b(ctx);
+    auto wsType = MemRefType::get({ShapedType::kDynamic}, b.getI8Type());
+    unsigned argIndex = fn.getNumArguments();
+    if (failed(fn.insertArgument(
+            argIndex, wsType,
+            b.getDictionaryAttr(b.getNamedAttr("mq.workspace",
+                                               b.getUnitAttr())),
+            fn.getLoc())))
+      return fn.emitOpError("cannot take a workspace argument");
+    Value ws = fn.getArgument(argIndex);
+    for (auto [a, off] : llvm::zip(allocs, offsets)) {
+      b.setInsertionPoint(a);
+      Value view = memref::ViewOp::create(b, a.getLoc(), a.getType(), ws,
+                                          cIdx(b, a.getLoc(), off),
+                                          ValueRange{});
+      for (Operation *user : llvm::make_early_inc_range(a->getUsers()))
+        if (isa<memref::DeallocOp>(user))
+          user->erase();
+      a.getResult().replaceAllUsesWith(view);
+      a.erase();
+    }
+    fn->setAttr("mq.workspace_bytes", b.getI64IntegerAttr(offset));
+    // Also on the module, which keeps it through the lowering to LLVM.
+    NamedAttrList sizes;
+    if (auto old = module->getAttrOfType<DictionaryAttr>("mq.workspace"))
+      sizes.append(old.getValue());
+    sizes.set(fn.getSymName(), b.getI64IntegerAttr(offset));
+    module->setAttr("mq.workspace", sizes.getDictionary(ctx));
+    return success();
+  }
+};
+
+} // namespace

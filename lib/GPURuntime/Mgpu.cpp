@@ -1,0 +1,77 @@
+//===- Mgpu.cpp - The mgpu* functions on matquant's CUDA runtime ----------===//
+
+#include "matquant/Runtime/Mgpu.h"
+
+#include <cstdio>
+
+using namespace matquant::gpurt;
+
+namespace {
+CudaContext *boundContext = nullptr;
+StreamHandle boundStream = nullptr;
+uint64_t launches = 0;
+
+CudaContext *context(const char *caller) {
+  if (!boundContext)
+    std::fprintf(stderr,
+                 "matquant runtime: %s called with no CUDA context bound "
+                 "(bindMgpuRuntime)\n",
+                 caller);
+  return boundContext;
+}
+} // namespace
+
+void matquant::gpurt::bindMgpuRuntime(CudaContext *ctx, StreamHandle stream) {
+  boundContext = ctx;
+  boundStream = stream;
+}
+
+uint64_t matquant::gpurt::takeMgpuLaunchCount() {
+  uint64_t n = launches;
+  launches = 0;
+  return n;
+}
+
+extern "C" void *mgpuModuleLoad(void *data, size_t) {
+  CudaContext *ctx = context("mgpuModuleLoad");
+  return ctx ? ctx->loadModuleHandle(data) : nullptr;
+}
+
+extern "C" void *mgpuModuleLoadJIT(void *data, int) {
+  CudaContext *ctx = context("mgpuModuleLoadJIT");
+  return ctx ? ctx->loadModuleHandle(data) : nullptr;
+}
+
+// Modules live as long as the context, which unloads them.
+extern "C" void mgpuModuleUnload(void *) {}
+
+extern "C" void *mgpuModuleGetFunction(void *module, const char *name) {
+  CudaContext *ctx = context("mgpuModuleGetFunction");
+  KernelHandle kernel = nullptr;
+  if (ctx)
+    ctx->getFunction(module, name, kernel);
+  return kernel;
+}
+
+extern "C" void mgpuLaunchKernel(void *function, intptr_t gridX,
+                                 intptr_t gridY, intptr_t gridZ,
+                                 intptr_t blockX, intptr_t blockY,
+                                 intptr_t blockZ, int32_t sharedBytes,
+                                 void *stream, void **params, void **,
+                                 size_t) {
+  CudaContext *ctx = context("mgpuLaunchKernel");
+  if (!ctx || !ctx->ok())
+    return;
+  if (!function) {
+    ctx->fail("mgpuLaunchKernel: no kernel (module load failed?)");
+    return;
+  }
+  unsigned grid[3] = {unsigned(gridX), unsigned(gridY), unsigned(gridZ)};
+  unsigned block[3] = {unsigned(blockX), unsigned(blockY), unsigned(blockZ)};
+  ++launches;
+  ctx->launch3(function, grid, block, unsigned(sharedBytes), stream, params);
+}
+
+extern "C" void *mgpuStreamCreate() { return boundStream; }
+extern "C" void mgpuStreamDestroy(void *) {}
+extern "C" void mgpuStreamSynchronize(void *) {}

@@ -146,10 +146,15 @@ void matquant::buildDecodeToGPUPipeline(OpPassManager &pm,
   pm.addPass(createCSEPass());
   // Fewer kernels: elementwise producers fused into their consumers.
   pm.addPass(createLinalgElementwiseOpFusionPass());
-  pm.addPass(createSinkTensorExtractsPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+  // No CSE after this: it would merge the fills made private again.
+  pm.addPass(createSinkTensorExtractsPass());
+  pm.addPass(createCanonicalizerPass());
   pm.addPass(createConvertTensorToLinalgPass());
+  // Producers of inserted slices (the new K and V rows) write into the
+  // destination (the KV cache) instead of a copy.
+  pm.addPass(bufferization::createEmptyTensorEliminationPass());
   bufferization::OneShotBufferizePassOptions bufferization;
   bufferization.bufferizeFunctionBoundaries = true;
   bufferization.functionBoundaryTypeConversion =

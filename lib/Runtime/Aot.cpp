@@ -812,6 +812,20 @@ matquant::compileGpuModel(ModuleOp module, StringRef function,
       arena = StringRef(blob->getData().data(), blob->getData().size());
   if (!arena.empty())
     manifest += "arg arena " + std::to_string(arena.size()) + "\n";
+  if (auto record = module->getAttrOfType<DictionaryAttr>("mq.arena"))
+    if (auto entries = record.getAs<ArrayAttr>("entries"))
+      for (auto entry : entries.getAsRange<DictionaryAttr>()) {
+        auto offset = entry.getAs<IntegerAttr>("offset");
+        auto bytes = entry.getAs<IntegerAttr>("bytes");
+        auto type = entry.getAs<TypeAttr>("type");
+        if (!offset || !bytes || !type)
+          continue;
+        std::string typeName;
+        llvm::raw_string_ostream ts(typeName);
+        type.getValue().print(ts);
+        manifest += "region " + std::to_string(offset.getInt()) + " " +
+                    std::to_string(bytes.getInt()) + " " + typeName + "\n";
+      }
   if (auto ws = module->getAttrOfType<DictionaryAttr>("mq.workspace"))
     if (auto bytes = ws.getAs<IntegerAttr>(function)) {
       summary.workspaceBytes = bytes.getInt();
@@ -819,8 +833,9 @@ matquant::compileGpuModel(ModuleOp module, StringRef function,
           "arg workspace " + std::to_string(summary.workspaceBytes) + "\n";
     }
   summary.arenaBytes = int64_t(arena.size());
-  if (llvm::Error e = writeBytes((prefix + ".arena").str(), arena))
-    return std::move(e);
+  if (options.writeArena)
+    if (llvm::Error e = writeBytes((prefix + ".arena").str(), arena))
+      return std::move(e);
   module->removeAttr("mq.arena_data");
   module->removeAttr("mq.arena");
   module->removeAttr("mq.workspace");

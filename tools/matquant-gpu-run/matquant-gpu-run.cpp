@@ -52,9 +52,16 @@ struct Arg {
   int64_t bytes = 0;
 };
 
+/// A constant of the arena: bytes [offset, offset + bytes) of one type.
+struct Region {
+  int64_t offset = 0, bytes = 0;
+  std::string type;
+};
+
 struct Manifest {
   std::string function;
   std::vector<Arg> args;
+  std::vector<Region> regions;
   int states = 0;
 };
 
@@ -78,6 +85,14 @@ Manifest readManifest(const std::string &path) {
     if (key == "function") {
       if (!(ls >> m.function))
         bad();
+      continue;
+    }
+    if (key == "region") {
+      Region r;
+      if (!(ls >> r.offset >> r.bytes >> r.type) || r.offset < 0 ||
+          r.bytes < 0)
+        bad();
+      m.regions.push_back(r);
       continue;
     }
     if (key != "arg")
@@ -126,6 +141,38 @@ std::string readFile(const std::string &path) {
   return ss.str();
 }
 
+uint64_t splitmix(uint64_t &state) {
+  uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+/// Deterministic stand-in contents for the arena's regions.
+std::string randomArena(const Manifest &m, int64_t size, uint64_t seed) {
+  std::string bytes(size_t(size), '\0');
+  uint64_t state = seed;
+  for (const Region &r : m.regions) {
+    if (r.offset + r.bytes > size)
+      die("arena region at " + std::to_string(r.offset) +
+          " runs past the arena's " + std::to_string(size) + " bytes");
+    char *p = bytes.data() + r.offset;
+    if (r.type == "f32") {
+      for (int64_t i = 0; i + 4 <= r.bytes; i += 4) {
+        float v = float(int64_t(splitmix(state) >> 40) - (1 << 23)) /
+                  float(1 << 23) * 0.05f;
+        std::memcpy(p + i, &v, 4);
+      }
+    } else {
+      for (int64_t i = 0; i < r.bytes; i += 8) {
+        uint64_t v = splitmix(state);
+        std::memcpy(p + i, &v, size_t(std::min<int64_t>(8, r.bytes - i)));
+      }
+    }
+  }
+  return bytes;
+}
+
 // Calls a C function of N 64-bit integer-class parameters (i64 indices and
 // pointers to memref descriptors, as the x86-64 SysV ABI passes both).
 template <size_t... I>
@@ -149,6 +196,8 @@ struct Options {
   std::vector<int64_t> prompt = {1};
   std::string trace, json;
   int graphReplays = 50;
+  bool randomArena = false;
+  uint64_t arenaSeed = 0;
   bool quiet = false;
   int device = 0;
 };
@@ -181,7 +230,10 @@ Options parseArgs(int argc, char **argv) {
       o.json = value(i);
     else if (a == "--graph-replays")
       o.graphReplays = std::atoi(value(i).c_str());
-    else if (a == "--device")
+    else if (a == "--random-arena") {
+      o.randomArena = true;
+      o.arenaSeed = std::strtoull(value(i).c_str(), nullptr, 10);
+    } else if (a == "--device")
       o.device = std::atoi(value(i).c_str());
     else if (a == "--quiet")
       o.quiet = true;
@@ -189,7 +241,11 @@ Options parseArgs(int argc, char **argv) {
       std::printf(
           "usage: matquant-gpu-run PREFIX [--steps N] [--prompt IDS] "
           "[--trace FILE] [--json FILE] [--graph-replays N] [--device N] "
-          "[--quiet]\n  PREFIX: the path prefix of PREFIX.so, .arena and "
+          "[--random-arena SEED] [--quiet]\n"
+          "  --random-arena: fill the arena's regions with deterministic "
+          "random values (f32 in [-0.05, 0.05], other types random bytes) "
+          "instead of reading PREFIX.arena: a model whose weights did not "
+          "travel, for speed runs only\n  PREFIX: the path prefix of PREFIX.so, .arena and "
           ".manifest written by matquant-run --gpu-out\n");
       std::exit(0);
     } else if (!a.empty() && a[0] == '-')
@@ -254,7 +310,9 @@ int main(int argc, char **argv) {
       vocab = a.bytes / 4;
       check(ctx->alloc(a.bytes, logits), "alloc");
     } else if (a.kind == "arena") {
-      std::string bytes = readFile(opt.prefix + ".arena");
+      std::string bytes = opt.randomArena ? randomArena(man, a.bytes,
+                                                        opt.arenaSeed)
+                                          : readFile(opt.prefix + ".arena");
       if (int64_t(bytes.size()) != a.bytes)
         die(opt.prefix + ".arena has " + std::to_string(bytes.size()) +
             " bytes, the manifest says " + std::to_string(a.bytes));

@@ -123,6 +123,12 @@ static cl::opt<std::string> gpuOut(
              "(matquant-decode-to-gpu) into DIR/<name>.so, .arena and "
              ".manifest for matquant-gpu-run, instead of running on the CPU"),
     cl::value_desc("DIR"), cl::init(""));
+static cl::opt<bool> gpuArena(
+    "gpu-arena",
+    cl::desc("with --gpu-out, write <name>.arena (false: the manifest "
+             "describes the arena's regions and matquant-gpu-run "
+             "--random-arena fills them, for speed runs)"),
+    cl::init(true));
 static cl::opt<std::string> gpuChip("gpu-chip",
                                     cl::desc("GPU target chip (--gpu-out)"),
                                     cl::init("sm_90"));
@@ -457,6 +463,7 @@ int gpuBuild(MLIRContext &ctx, ModuleOp module) {
     }
     matquant::GpuModelOptions options;
     options.chip = gpuChip;
+    options.writeArena = gpuArena;
     std::string prefix = (gpuOut + "/" + name);
     auto start = std::chrono::steady_clock::now();
     auto summary =

@@ -187,6 +187,9 @@ def ConvertLinalgToGPUKernelsPass
       combines the total with the output's initial value;
     - other reductions: one thread per parallel point, a sequential loop
       over the reduction space.
+    A `linalg.fill` of a buffer that the next op (views aside) reduces into
+    is folded into that reduction's kernel: it starts from the fill value
+    instead of reading the buffer, and the fill needs no launch.
     Operands (memrefs of any layout) and the scalars or memrefs the body
     captures become kernel arguments; structurally identical kernels are
     emitted once. Ops with dynamic loop bounds are an error.
@@ -217,6 +220,12 @@ def SinkTensorExtractsPass : Pass<"mq-sink-tensor-extracts"> {
     Where every linalg op runs as a GPU kernel, this keeps the host from
     reading device memory; the host then only computes on its scalar
     arguments.
+
+    It also gives every linalg op that accumulates into a `linalg.fill`
+    result its own copy of the fill, just before it: a fill shared by
+    several reductions (after CSE) would otherwise be bufferized once and
+    copied for each of them, and a private fill right before its reduction
+    is folded into the reduction's kernel by convert-linalg-to-gpu-kernels.
   }];
   let dependentDialects = ["::mlir::linalg::LinalgDialect",
                            "::mlir::tensor::TensorDialect"];

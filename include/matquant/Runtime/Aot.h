@@ -61,6 +61,10 @@ struct GpuModelOptions {
   std::string hostCpu = "x86-64";
   /// The C compiler driver that links the shared object.
   std::string linker = "cc";
+  /// Write PREFIX.arena (false: the manifest's region lines alone, for a
+  /// runner that fills the arena itself, e.g. for speed runs of models
+  /// whose weights do not travel).
+  bool writeArena = true;
 };
 
 /// What compileGpuModel wrote.
@@ -77,7 +81,8 @@ struct GpuModelSummary {
 ///   PREFIX.so        host code (x86-64) with the PTX embedded; it calls
 ///                    the mgpu* functions of matquant/Runtime/Mgpu.h;
 ///   PREFIX.arena     the constants (weights) it reads from device memory;
-///   PREFIX.manifest  its C signature and buffer sizes, for matquant-gpu-run.
+///   PREFIX.manifest  its C signature, buffer sizes and the arena's regions
+///                    (offset, bytes, element type), for matquant-gpu-run.
 /// `PREFIX.o` is left beside the shared object.
 llvm::Expected<GpuModelSummary> compileGpuModel(mlir::ModuleOp module,
                                                 llvm::StringRef function,

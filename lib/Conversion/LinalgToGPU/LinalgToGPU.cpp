@@ -35,11 +35,44 @@ Value cIdx(OpBuilder &b, Location loc, int64_t v) {
   return arith::ConstantIndexOp::create(b, loc, v);
 }
 
+/// The op that a fill's buffer is reduced into right after the fill: the
+/// next op with memory effects (views and scalar ops skipped) is a linalg
+/// op with a reduction loop and the fill's buffer as its only init, and
+/// its payload reads that init. Null when there is none.
+Operation *reductionInto(linalg::FillOp fill) {
+  if (!fill.hasPureBufferSemantics() || fill.getOutputs().size() != 1)
+    return nullptr;
+  Value buffer = fill.getOutputs()[0];
+  for (Operation *op = fill->getNextNode(); op; op = op->getNextNode()) {
+    if (isa<memref::ViewOp, memref::SubViewOp, memref::ExpandShapeOp,
+            memref::CollapseShapeOp, memref::CastOp>(op) ||
+        isPure(op))
+      continue;
+    auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
+    if (!linalgOp || !linalgOp.hasPureBufferSemantics() ||
+        linalgOp.getNumDpsInits() != 1 ||
+        linalgOp.getDpsInits()[0] != buffer ||
+        linalgOp.getNumReductionLoops() == 0 ||
+        !linalgOp.payloadUsesValueFromOperand(
+            linalgOp.getDpsInitOperand(0)))
+      return nullptr;
+    // The fill's buffer must not be an input too.
+    for (OpOperand *in : linalgOp.getDpsInputOperands())
+      if (in->get() == buffer)
+        return nullptr;
+    return op;
+  }
+  return nullptr;
+}
+
 /// Builds the kernel of one linalg.generic on buffers.
 class GenericKernel {
 public:
-  GenericKernel(linalg::GenericOp op, int64_t threadsPerBlock)
-      : op(op), tpb(threadsPerBlock) {}
+  /// `init`, when set, is the scalar every output starts from (a folded
+  /// linalg.fill) instead of the output's contents.
+  GenericKernel(linalg::GenericOp op, int64_t threadsPerBlock,
+                Value init = Value())
+      : op(op), tpb(threadsPerBlock), init(init) {}
 
   /// Checks the op and classifies it; failure has been reported.
   LogicalResult analyze() {
@@ -67,6 +100,8 @@ public:
                << "take as an argument";
     args.assign(op->operand_begin(), op->operand_end());
     args.append(captured.begin(), captured.end());
+    if (init && !llvm::is_contained(args, init))
+      args.push_back(init);
     if (red.empty())
       return success();
     if (nr >= 32 && op.getNumDpsInits() == 1) {
@@ -115,10 +150,10 @@ public:
         // A sequential loop over the reduction space, the outputs carried.
         for (unsigned d : red)
           ivs[d] = cIdx(ib, loc, 0);
-        SmallVector<Value> init = loadOutputs(ib, loc, ivs, false);
+        SmallVector<Value> start = initialOutputs(ib, loc, ivs);
         auto loop = scf::ForOp::create(ib, loc, cIdx(ib, loc, 0),
                                        cIdx(ib, loc, nr), cIdx(ib, loc, 1),
-                                       init);
+                                       start);
         OpBuilder lb = OpBuilder::atBlockBegin(loop.getBody());
         SmallVector<Value> lIvs = ivs;
         delinearize(lb, loc, loop.getInductionVar(), red, lIvs);
@@ -159,8 +194,8 @@ public:
       OpBuilder sb = OpBuilder::atBlockBegin(store.thenBlock());
       for (unsigned d : red)
         ivs[d] = cIdx(sb, loc, 0);
-      Value init = loadOutputs(sb, loc, ivs, false)[0];
-      storeOutputs(sb, loc, ivs, {combine(sb, loc, init, partial)});
+      Value first0 = initialOutputs(sb, loc, ivs)[0];
+      storeOutputs(sb, loc, ivs, {combine(sb, loc, first0, partial)});
     }
     gpu::ReturnOp::create(b, loc);
   }
@@ -173,8 +208,18 @@ public:
   SmallVector<Value> args;
   Operation *combiner = nullptr;
   TypedAttr neutral;
+  Value init;
 
 private:
+  /// What the outputs start from: the folded fill's value, or their
+  /// contents.
+  SmallVector<Value> initialOutputs(OpBuilder &b, Location loc,
+                                    ArrayRef<Value> ivs) {
+    if (!init)
+      return loadOutputs(b, loc, ivs, false);
+    return SmallVector<Value>(op.getNumDpsInits(), outer.lookup(init));
+  }
+
   /// ivs[dims[i]] = the digits of `linear` in the mixed radix of the
   /// dims' ranges (the last dim varies fastest).
   void delinearize(OpBuilder &b, Location loc, Value linear,
@@ -289,7 +334,16 @@ struct ConvertLinalgToGPUKernelsPass
     IRRewriter rewriter(&getContext());
     llvm::StringMap<gpu::GPUFuncOp> byText;
     int64_t count = 0;
+    // Fills folded into the reduction that follows them: reduction -> value.
+    DenseMap<Operation *, Value> foldedFills;
     for (Operation *op : work) {
+      if (auto fill = dyn_cast<linalg::FillOp>(op)) {
+        if (Operation *next = reductionInto(fill)) {
+          foldedFills[next] = fill.getInputs()[0];
+          rewriter.eraseOp(fill);
+          continue;
+        }
+      }
       rewriter.setInsertionPoint(op);
       if (auto copy = dyn_cast<memref::CopyOp>(op)) {
         op = linalg::CopyOp::create(rewriter, copy.getLoc(), copy.getSource(),
@@ -302,6 +356,7 @@ struct ConvertLinalgToGPUKernelsPass
                         "convert-linalg-to-gpu-kernels after bufferization");
         return signalPassFailure();
       }
+      Value init = foldedFills.lookup(op);
       auto generic = dyn_cast<linalg::GenericOp>(op);
       if (!generic) {
         FailureOr<linalg::GenericOp> g =
@@ -312,7 +367,7 @@ struct ConvertLinalgToGPUKernelsPass
         }
         generic = *g;
       }
-      GenericKernel k(generic, threadsPerBlock);
+      GenericKernel k(generic, threadsPerBlock, init);
       if (failed(k.analyze()))
         return signalPassFailure();
       OpBuilder kb = OpBuilder::atBlockEnd(kernels.getBody());
@@ -352,6 +407,27 @@ struct ConvertLinalgToGPUKernelsPass
 struct SinkTensorExtractsPass
     : matquant::impl::SinkTensorExtractsPassBase<SinkTensorExtractsPass> {
   void runOnOperation() override {
+    // Every accumulation into a fill gets its own fill, right before it.
+    SmallVector<linalg::FillOp> fills;
+    getOperation()->walk([&](linalg::FillOp f) {
+      if (f.hasPureTensorSemantics())
+        fills.push_back(f);
+    });
+    for (linalg::FillOp fill : fills) {
+      for (OpOperand &use :
+           llvm::make_early_inc_range(fill.getResult(0).getUses())) {
+        auto user = dyn_cast<linalg::LinalgOp>(use.getOwner());
+        if (!user || !user.isDpsInit(&use) ||
+            user->getBlock() != fill->getBlock())
+          continue;
+        OpBuilder b(user);
+        Operation *copy = b.clone(*fill);
+        use.set(copy->getResult(0));
+      }
+      if (fill->use_empty())
+        fill->erase();
+    }
+
     SmallVector<linalg::GenericOp> ops;
     getOperation()->walk([&](linalg::GenericOp g) { ops.push_back(g); });
     for (linalg::GenericOp g : ops) {

@@ -6,7 +6,7 @@
 // 64 (the 20-byte one is padded to the alignment); the small one, the splat
 // and the mutable global stay. Both readers get the arena argument.
 
-// CHECK: module attributes {mq.arena = {alignment = 64 : i64, entries = [{bytes = 20 : i64, name = "big_i8", offset = 0 : i64}, {bytes = 64 : i64, name = "big_f32", offset = 64 : i64}], size = 128 : i64}, mq.arena_data = dense_resource<mq_arena> : tensor<128xi8>}
+// CHECK: module attributes {mq.arena = {alignment = 64 : i64, entries = [{bytes = 20 : i64, name = "big_i8", offset = 0 : i64, type = i8}, {bytes = 64 : i64, name = "big_f32", offset = 64 : i64, type = f32}], size = 128 : i64}, mq.arena_data = dense_resource<mq_arena> : tensor<128xi8>}
 // CHECK-NOT: memref.global "private" constant @big
 // CHECK-DAG: memref.global "private" constant @small : memref<2xf32>
 // CHECK-DAG: memref.global "private" constant @splat : memref<64xf32>

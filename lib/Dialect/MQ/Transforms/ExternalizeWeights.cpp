@@ -192,7 +192,9 @@ struct MQExternalizeWeightsPass
           {b.getNamedAttr("name", name),
            b.getNamedAttr("offset", b.getI64IntegerAttr(e.offset)),
            b.getNamedAttr("bytes", b.getI64IntegerAttr(
-                                       static_cast<int64_t>(e.bytes.size())))}));
+                                       static_cast<int64_t>(e.bytes.size()))),
+           b.getNamedAttr("type", TypeAttr::get(
+                                      e.global.getType().getElementType()))}));
     }
     for (auto &[name, e] : entries)
       e.global.erase();

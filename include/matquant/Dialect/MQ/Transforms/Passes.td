@@ -374,7 +374,7 @@ def MQExternalizeWeightsPass
     `memref<?xi8>` (with the unit attribute `mq.arena`) of each function that
     reads it, at an offset aligned to `alignment` bytes, and the global is
     erased. The module gets `mq.arena`, a dictionary with the arena's `size`
-    and its `entries` (global name, offset, bytes), and `mq.arena_data`, a
+    and its `entries` (global name, offset, bytes, element type), and `mq.arena_data`, a
     `dense_resource<mq_arena> : tensor<size x i8>` holding the bytes; with
     `file` the bytes are also written there, so an ahead-of-time build can
     map them at run time.

@@ -2,7 +2,9 @@
 
 #include "matquant/Runtime/Mgpu.h"
 
+#include <algorithm>
 #include <cstdio>
+#include <map>
 
 using namespace matquant::gpurt;
 
@@ -10,6 +12,13 @@ namespace {
 CudaContext *boundContext = nullptr;
 StreamHandle boundStream = nullptr;
 uint64_t launches = 0;
+bool profiling = false;
+std::map<void *, std::string> kernelNames;
+struct Timed {
+  void *kernel;
+  EventHandle start, stop;
+};
+std::vector<Timed> timed;
 
 CudaContext *context(const char *caller) {
   if (!boundContext)
@@ -24,6 +33,32 @@ CudaContext *context(const char *caller) {
 void matquant::gpurt::bindMgpuRuntime(CudaContext *ctx, StreamHandle stream) {
   boundContext = ctx;
   boundStream = stream;
+}
+
+void matquant::gpurt::setMgpuProfiling(bool on) { profiling = on; }
+
+std::vector<KernelTime> matquant::gpurt::takeMgpuProfile() {
+  std::map<std::string, KernelTime> byName;
+  for (const Timed &t : timed) {
+    float ms = 0;
+    if (boundContext && boundContext->elapsedMs(t.start, t.stop, ms)) {
+      KernelTime &k = byName[kernelNames[t.kernel]];
+      k.name = kernelNames[t.kernel];
+      ++k.launches;
+      k.ms += ms;
+    }
+    if (boundContext) {
+      boundContext->destroyEvent(t.start);
+      boundContext->destroyEvent(t.stop);
+    }
+  }
+  timed.clear();
+  std::vector<KernelTime> out;
+  for (auto &[name, k] : byName)
+    out.push_back(k);
+  std::sort(out.begin(), out.end(),
+            [](const KernelTime &a, const KernelTime &b) { return a.ms > b.ms; });
+  return out;
 }
 
 uint64_t matquant::gpurt::takeMgpuLaunchCount() {
@@ -48,8 +83,8 @@ extern "C" void mgpuModuleUnload(void *) {}
 extern "C" void *mgpuModuleGetFunction(void *module, const char *name) {
   CudaContext *ctx = context("mgpuModuleGetFunction");
   KernelHandle kernel = nullptr;
-  if (ctx)
-    ctx->getFunction(module, name, kernel);
+  if (ctx && ctx->getFunction(module, name, kernel))
+    kernelNames[kernel] = name;
   return kernel;
 }
 
@@ -69,7 +104,14 @@ extern "C" void mgpuLaunchKernel(void *function, intptr_t gridX,
   unsigned grid[3] = {unsigned(gridX), unsigned(gridY), unsigned(gridZ)};
   unsigned block[3] = {unsigned(blockX), unsigned(blockY), unsigned(blockZ)};
   ++launches;
+  Timed t{function, nullptr, nullptr};
+  if (profiling && ctx->createEvent(t.start) && ctx->createEvent(t.stop))
+    ctx->recordOn(t.start, stream);
   ctx->launch3(function, grid, block, unsigned(sharedBytes), stream, params);
+  if (t.stop) {
+    ctx->recordOn(t.stop, stream);
+    timed.push_back(t);
+  }
 }
 
 extern "C" void *mgpuStreamCreate() { return boundStream; }

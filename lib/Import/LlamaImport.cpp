@@ -128,10 +128,18 @@ private:
 Value LlamaModuleBuilder::weight(LlamaTensor &t) {
   std::string blobName = t.name;
   std::replace(blobName.begin(), blobName.end(), '.', '_');
-  auto *storage = new std::vector<float>(std::move(t.data));
-  AsmResourceBlob blob = UnmanagedAsmResourceBlob::allocateInferAlign(
-      ArrayRef<float>(*storage),
-      [storage](void *, size_t, size_t) { delete storage; });
+  AsmResourceBlob blob;
+  if (t.data.empty() && !t.external.empty()) {
+    // Elements held elsewhere (a file mapping): the blob keeps them alive.
+    auto *keep = new std::shared_ptr<const void>(t.keepAlive);
+    blob = UnmanagedAsmResourceBlob::allocateInferAlign(
+        t.external, [keep](void *, size_t, size_t) { delete keep; });
+  } else {
+    auto *storage = new std::vector<float>(std::move(t.data));
+    blob = UnmanagedAsmResourceBlob::allocateInferAlign(
+        ArrayRef<float>(*storage),
+        [storage](void *, size_t, size_t) { delete storage; });
+  }
   auto attr = DenseF32ResourceElementsAttr::get(tensorType(t.shape), blobName,
                                                 std::move(blob));
   return arith::ConstantOp::create(b, loc, cast<TypedAttr>(attr));

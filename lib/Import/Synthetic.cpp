@@ -13,6 +13,13 @@
 
 #include <cmath>
 #include <thread>
+#include <tuple>
+#include <optional>
+#include <cstring>
+#include <cerrno>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <fcntl.h>
 
 namespace matquant {
 
@@ -59,10 +66,80 @@ void fill(LlamaTensor &t, std::string name, llvm::SmallVector<int64_t> shape,
 
 } // namespace
 
-LlamaWeights makeSyntheticLlama(const LlamaConfig &c, uint64_t seed,
-                                bool sharedClassifier) {
+namespace {
+/// Writes each finished tensor to a file and frees its floats; `map` then
+/// maps the file and points every tensor into the mapping.
+class Backing {
+public:
+  explicit Backing(llvm::StringRef path) : path(path.str()) {}
+  ~Backing() {
+    if (fd >= 0)
+      ::close(fd);
+  }
+  llvm::Error open() {
+    fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC, 0600);
+    if (fd < 0)
+      return llvm::createStringError("cannot create " + path + ": " +
+                                     std::strerror(errno));
+    return llvm::Error::success();
+  }
+  llvm::Error add(LlamaTensor &t) {
+    size_t bytes = t.data.size() * sizeof(float);
+    const char *p = reinterpret_cast<const char *>(t.data.data());
+    for (size_t done = 0; done < bytes;) {
+      ssize_t n = ::pwrite(fd, p + done, bytes - done, off_t(offset + done));
+      if (n <= 0)
+        return llvm::createStringError("cannot write " + path + ": " +
+                                       std::strerror(errno));
+      done += size_t(n);
+    }
+    tensors.push_back({&t, offset, t.data.size()});
+    offset += (bytes + 63) / 64 * 64;
+    std::vector<float>().swap(t.data);
+    return llvm::Error::success();
+  }
+  llvm::Error map() {
+    size_t size = std::max<size_t>(offset, 1);
+    void *base = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
+    if (base == MAP_FAILED)
+      return llvm::createStringError("cannot map " + path + ": " +
+                                     std::strerror(errno));
+    ::unlink(path.c_str());
+    std::shared_ptr<const void> keep(
+        base, [size](const void *p) { ::munmap(const_cast<void *>(p), size); });
+    for (auto &[t, off, n] : tensors) {
+      t->external = llvm::ArrayRef<float>(
+          reinterpret_cast<const float *>(static_cast<const char *>(base) + off),
+          n);
+      t->keepAlive = keep;
+    }
+    return llvm::Error::success();
+  }
+
+private:
+  std::string path;
+  int fd = -1;
+  size_t offset = 0;
+  std::vector<std::tuple<LlamaTensor *, size_t, size_t>> tensors;
+};
+} // namespace
+
+llvm::Expected<LlamaWeights>
+makeSyntheticLlama(const LlamaConfig &c, uint64_t seed, bool sharedClassifier,
+                   llvm::StringRef backingFile) {
   LlamaWeights w;
   w.config = c;
+  std::optional<Backing> backing;
+  if (!backingFile.empty()) {
+    backing.emplace(backingFile);
+    if (llvm::Error e = backing->open())
+      return std::move(e);
+  }
+  // Tensors are written out as soon as they are made (the vector of layers
+  // is sized first, so their addresses stay).
+  auto done = [&](LlamaTensor &t) -> llvm::Error {
+    return backing ? backing->add(t) : llvm::Error::success();
+  };
   uint64_t tensor = 0;
   auto key = [&] { return splitmix(seed * 0x100000001b3ull + ++tensor); };
   const int64_t dim = c.dim, kv = c.kvDim(), hidden = c.hiddenDim;
@@ -70,28 +147,52 @@ LlamaWeights makeSyntheticLlama(const LlamaConfig &c, uint64_t seed,
                     int64_t in) {
     fill(t, std::move(name), {out, in}, key(),
          1.0f / std::sqrt(static_cast<float>(in)));
+    return done(t);
   };
   fill(w.tokEmbeddings, "tok_embeddings", {c.vocabSize, dim}, key(), 1.0f);
+  if (llvm::Error e = done(w.tokEmbeddings))
+    return std::move(e);
   w.layers.resize(c.nLayers);
   for (int64_t l = 0; l < c.nLayers; ++l) {
     LlamaLayerWeights &lw = w.layers[l];
     std::string p = llvm::formatv("layers.{0}.", l).str();
     fill(lw.attentionNorm, p + "attention_norm", {dim}, key(), 0, 1.0f);
-    linear(lw.wq, p + "attention.wq", dim, dim);
-    linear(lw.wk, p + "attention.wk", kv, dim);
-    linear(lw.wv, p + "attention.wv", kv, dim);
-    linear(lw.wo, p + "attention.wo", dim, dim);
+    if (llvm::Error e = done(lw.attentionNorm))
+      return std::move(e);
+    for (auto [t, name, out, in] :
+         {std::tuple{&lw.wq, "attention.wq", dim, dim},
+          std::tuple{&lw.wk, "attention.wk", kv, dim},
+          std::tuple{&lw.wv, "attention.wv", kv, dim},
+          std::tuple{&lw.wo, "attention.wo", dim, dim}})
+      if (llvm::Error e = linear(*t, p + name, out, in))
+        return std::move(e);
     fill(lw.ffnNorm, p + "ffn_norm", {dim}, key(), 0, 1.0f);
-    linear(lw.w1, p + "feed_forward.w1", hidden, dim);
-    linear(lw.w2, p + "feed_forward.w2", dim, hidden);
-    linear(lw.w3, p + "feed_forward.w3", hidden, dim);
+    if (llvm::Error e = done(lw.ffnNorm))
+      return std::move(e);
+    for (auto [t, name, out, in] :
+         {std::tuple{&lw.w1, "feed_forward.w1", hidden, dim},
+          std::tuple{&lw.w2, "feed_forward.w2", dim, hidden},
+          std::tuple{&lw.w3, "feed_forward.w3", hidden, dim}})
+      if (llvm::Error e = linear(*t, p + name, out, in))
+        return std::move(e);
   }
   fill(w.norm, "norm", {dim}, key(), 0, 1.0f);
+  if (llvm::Error e = done(w.norm))
+    return std::move(e);
   if (!sharedClassifier) {
     w.output.emplace();
-    linear(*w.output, "output", c.vocabSize, dim);
+    if (llvm::Error e = linear(*w.output, "output", c.vocabSize, dim))
+      return std::move(e);
   }
+  if (backing)
+    if (llvm::Error e = backing->map())
+      return std::move(e);
   return w;
+}
+
+LlamaWeights makeSyntheticLlama(const LlamaConfig &c, uint64_t seed,
+                                bool sharedClassifier) {
+  return llvm::cantFail(makeSyntheticLlama(c, seed, sharedClassifier, ""));
 }
 
 std::optional<LlamaConfig> syntheticPreset(llvm::StringRef name) {

@@ -170,6 +170,7 @@ void matquant::buildDecodeToGPUPipeline(OpPassManager &pm,
   mq::MQExternalizeWeightsPassOptions externalize;
   externalize.minBytes = 0;
   externalize.alignment = 256;
+  externalize.keepData = options.arenaData;
   pm.addPass(mq::createMQExternalizeWeightsPass(externalize));
   pm.addPass(createConvertLinalgToGPUKernelsPass());
   pm.addPass(createGPUWorkspacePass());

@@ -782,6 +782,7 @@ matquant::compileGpuModel(ModuleOp module, StringRef function,
   gpu.warpsPerBlock = options.warpsPerBlock;
   gpu.unroll = options.unroll;
   gpu.kernel = "simt";
+  gpu.arenaData = options.writeArena;
   buildDecodeToGPUPipeline(pm, gpu);
   GpuModelSummary summary;
   // Count kernels and launches before the host code is lowered.
@@ -792,6 +793,10 @@ matquant::compileGpuModel(ModuleOp module, StringRef function,
       if (pass->getArgument() != "mq-gpu-workspace")
         return;
       s.kernels = s.launches = 0;
+      s.kernelText.clear();
+      llvm::raw_string_ostream os(s.kernelText);
+      for (auto m : cast<ModuleOp>(op).getOps<gpu::GPUModuleOp>())
+        m.print(os);
       op->walk([&](Operation *o) {
         if (isa<gpu::GPUFuncOp>(o))
           ++s.kernels;
@@ -810,8 +815,12 @@ matquant::compileGpuModel(ModuleOp module, StringRef function,
           module->getAttrOfType<DenseResourceElementsAttr>("mq.arena_data"))
     if (AsmResourceBlob *blob = data.getRawHandle().getBlob())
       arena = StringRef(blob->getData().data(), blob->getData().size());
-  if (!arena.empty())
-    manifest += "arg arena " + std::to_string(arena.size()) + "\n";
+  int64_t arenaSize = 0;
+  if (auto record = module->getAttrOfType<DictionaryAttr>("mq.arena"))
+    if (auto size = record.getAs<IntegerAttr>("size"))
+      arenaSize = size.getInt();
+  if (arenaSize > 0)
+    manifest += "arg arena " + std::to_string(arenaSize) + "\n";
   if (auto record = module->getAttrOfType<DictionaryAttr>("mq.arena"))
     if (auto entries = record.getAs<ArrayAttr>("entries"))
       for (auto entry : entries.getAsRange<DictionaryAttr>()) {
@@ -832,7 +841,7 @@ matquant::compileGpuModel(ModuleOp module, StringRef function,
       manifest +=
           "arg workspace " + std::to_string(summary.workspaceBytes) + "\n";
     }
-  summary.arenaBytes = int64_t(arena.size());
+  summary.arenaBytes = arenaSize;
   if (options.writeArena)
     if (llvm::Error e = writeBytes((prefix + ".arena").str(), arena))
       return std::move(e);
@@ -875,6 +884,9 @@ matquant::compileGpuModel(ModuleOp module, StringRef function,
   if (llvm::Error e = writeBytes(objectPath, object.str()))
     return std::move(e);
   if (llvm::Error e = writeBytes((prefix + ".manifest").str(), manifest))
+    return std::move(e);
+  if (llvm::Error e =
+          writeBytes((prefix + ".kernels.mlir").str(), summary.kernelText))
     return std::move(e);
   llvm::ErrorOr<std::string> linker =
       llvm::sys::findProgramByName(options.linker);

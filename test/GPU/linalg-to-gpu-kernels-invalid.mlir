@@ -49,7 +49,7 @@ func.func @dynamic_reduction(%a: memref<8x?xf32>, %o: memref<8xf32>) {
 // -----
 
 func.func @dynamic_copy(%a: memref<?x4xf32>, %b: memref<?x4xf32>) {
-  // expected-error @+1 {{'linalg.generic' op has dynamic loop bounds: a GPU kernel needs static shapes}}
+  // expected-error @+1 {{'memref.copy' op copies a dynamically shaped buffer: a GPU kernel needs static shapes}}
   memref.copy %a, %b : memref<?x4xf32> to memref<?x4xf32>
   return
 }

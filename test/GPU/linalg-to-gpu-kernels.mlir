@@ -12,8 +12,9 @@
 //   - the kernel bodies: the bounds check on the ragged iteration space,
 //     the delinearization of the thread index (last dim fastest), the warp
 //     reduction (lanes striding by 32 from the neutral element, five
-//     gpu.shuffle xor 16..1, lane 0 combining with the output) and the
-//     serial scf.for of reductions that are not a plain combiner;
+//     gpu.shuffle xor 16..1, lane 0 combining with the output), also of a
+//     masked combiner, and the serial scf.for of reductions that are not a
+//     (masked) combiner;
 //   - identical kernels are emitted once and launched twice.
 // The second RUN line: 128 threads per block change every grid and the
 // known block size, and the kernels go to the named gpu.module.
@@ -186,24 +187,39 @@ func.func @row_max(%a: memref<10x64xf32>, %o: memref<10xf32>) {
 
 // -----
 
-// (d) Reductions that are not `combiner(out, f(ins))` run one thread per
-// parallel point with a serial scf.for over the reduction space, from the
-// output's value: a masked dot product (select(cond, out + a*b, out); the
-// linalg.index of the reduction dim becomes the loop's induction variable),
-// an integer sum (not f32), a reduction of fewer than 32 points. 300 rows:
-// 2 blocks of 256 (3 of 128).
+// (d) Reductions that are not `combiner(out, f(ins))` (nor its masked form,
+// (d')) run one thread per parallel point with a serial scf.for over the
+// reduction space, from the output's value: a decaying sum (out * 0.5 + x:
+// the order matters; the linalg.index of the reduction dim becomes the
+// loop's induction variable), a masked sum whose mask reads the output, an
+// integer sum (not f32), a sum of fewer than 32 points. 300 rows: 2 blocks
+// of 256 (3 of 128).
 
 #id2 = affine_map<(d0, d1) -> (d0, d1)>
 #row = affine_map<(d0, d1) -> (d0)>
-func.func @masked_dot(%a: memref<300x40xf32>, %b: memref<300x40xf32>, %o: memref<300xf32>) {
-  linalg.generic {indexing_maps = [#id2, #id2, #row], iterator_types = ["parallel", "reduction"]}
-      ins(%a, %b : memref<300x40xf32>, memref<300x40xf32>) outs(%o : memref<300xf32>) {
-  ^bb0(%x: f32, %y: f32, %acc: f32):
+func.func @decay(%a: memref<300x40xf32>, %o: memref<300xf32>) {
+  linalg.generic {indexing_maps = [#id2, #row], iterator_types = ["parallel", "reduction"]}
+      ins(%a : memref<300x40xf32>) outs(%o : memref<300xf32>) {
+  ^bb0(%x: f32, %acc: f32):
     %i = linalg.index 1 : index
-    %c20 = arith.constant 20 : index
-    %cond = arith.cmpi ult, %i, %c20 : index
-    %m = arith.mulf %x, %y : f32
-    %s = arith.addf %acc, %m : f32
+    %ii = arith.index_cast %i : index to i32
+    %fi = arith.sitofp %ii : i32 to f32
+    %h = arith.constant 0.5 : f32
+    %d = arith.mulf %acc, %h : f32
+    %t = arith.mulf %x, %fi : f32
+    %s = arith.addf %d, %t : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+func.func @mask_reads_out(%a: memref<300x40xf32>, %o: memref<300xf32>) {
+  linalg.generic {indexing_maps = [#id2, #row], iterator_types = ["parallel", "reduction"]}
+      ins(%a : memref<300x40xf32>) outs(%o : memref<300xf32>) {
+  ^bb0(%x: f32, %acc: f32):
+    %z = arith.constant 0.0 : f32
+    %cond = arith.cmpf ogt, %acc, %z : f32
+    %s = arith.addf %acc, %x : f32
     %r = arith.select %cond, %s, %acc : f32
     linalg.yield %r : f32
   }
@@ -230,18 +246,23 @@ func.func @short_sum(%a: memref<70x16xf32>, %o: memref<70xf32>) {
   return
 }
 
-// CHECK-LABEL: func.func @masked_dot(
+// CHECK-LABEL: func.func @decay(
 // CHECK-DAG: %[[ONE:.*]] = arith.constant 1 : index
 // CHECK-DAG: %[[TPB:.*]] = arith.constant 256 : index
 // CHECK-DAG: %[[GRID:.*]] = arith.constant 2 : index
 // CHECK: gpu.launch_func @linalg_kernels::@linalg_kernel_0 blocks in (%[[GRID]], %[[ONE]], %[[ONE]]) threads in (%[[TPB]], %[[ONE]], %[[ONE]])
+// CHECK-LABEL: func.func @mask_reads_out(
+// CHECK-DAG: %[[ONE:.*]] = arith.constant 1 : index
+// CHECK-DAG: %[[TPB:.*]] = arith.constant 256 : index
+// CHECK-DAG: %[[GRID:.*]] = arith.constant 2 : index
+// CHECK: gpu.launch_func @linalg_kernels::@linalg_kernel_1 blocks in (%[[GRID]], %[[ONE]], %[[ONE]]) threads in (%[[TPB]], %[[ONE]], %[[ONE]])
 // CHECK-LABEL: func.func @int_sum(
-// CHECK: gpu.launch_func @linalg_kernels::@linalg_kernel_1 blocks in
-// CHECK-LABEL: func.func @short_sum(
 // CHECK: gpu.launch_func @linalg_kernels::@linalg_kernel_2 blocks in
+// CHECK-LABEL: func.func @short_sum(
+// CHECK: gpu.launch_func @linalg_kernels::@linalg_kernel_3 blocks in
 
 // CHECK-LABEL: gpu.func @linalg_kernel_0(
-// CHECK-SAME: %[[KA:[^:]*]]: memref<300x40xf32>, %[[KB:[^:]*]]: memref<300x40xf32>, %[[KO:[^:]*]]: memref<300xf32>)
+// CHECK-SAME: %[[KA:[^:]*]]: memref<300x40xf32>, %[[KO:[^:]*]]: memref<300xf32>)
 // CHECK-NOT: gpu.shuffle
 // CHECK: %[[GID:.*]] = arith.addi
 // CHECK: %[[NP:.*]] = arith.constant 300 : index
@@ -253,18 +274,28 @@ func.func @short_sum(%a: memref<70x16xf32>, %o: memref<70xf32>) {
 // CHECK: %[[C0:.*]] = arith.constant 0 : index
 // CHECK: %[[R:.*]] = scf.for %[[K:.*]] = %[[C0]] to %[[C40]] step %[[C1]] iter_args(%[[ACC:.*]] = %[[INIT]]) -> (f32) {
 // CHECK-NEXT: %[[X:.*]] = memref.load %[[KA]][%[[GID]], %[[K]]] : memref<300x40xf32>
-// CHECK-NEXT: %[[Y:.*]] = memref.load %[[KB]][%[[GID]], %[[K]]] : memref<300x40xf32>
-// CHECK-NEXT: %[[C20:.*]] = arith.constant 20 : index
-// CHECK-NEXT: %[[COND:.*]] = arith.cmpi ult, %[[K]], %[[C20]] : index
-// CHECK-NEXT: %[[M:.*]] = arith.mulf %[[X]], %[[Y]] : f32
-// CHECK-NEXT: %[[S:.*]] = arith.addf %[[ACC]], %[[M]] : f32
-// CHECK-NEXT: %[[SEL:.*]] = arith.select %[[COND]], %[[S]], %[[ACC]] : f32
-// CHECK-NEXT: scf.yield %[[SEL]] : f32
+// CHECK-NEXT: %[[KI:.*]] = arith.index_cast %[[K]] : index to i32
+// CHECK-NEXT: %[[KF:.*]] = arith.sitofp %[[KI]] : i32 to f32
+// CHECK-NEXT: %[[H:.*]] = arith.constant 5.000000e-01 : f32
+// CHECK-NEXT: %[[D:.*]] = arith.mulf %[[ACC]], %[[H]] : f32
+// CHECK-NEXT: %[[T:.*]] = arith.mulf %[[X]], %[[KF]] : f32
+// CHECK-NEXT: %[[S:.*]] = arith.addf %[[D]], %[[T]] : f32
+// CHECK-NEXT: scf.yield %[[S]] : f32
 // CHECK-NEXT: }
 // CHECK-NEXT: memref.store %[[R]], %[[KO]][%[[GID]]] : memref<300xf32>
 // CHECK: gpu.return
 
 // CHECK-LABEL: gpu.func @linalg_kernel_1(
+// CHECK-NOT: gpu.shuffle
+// CHECK: %[[INIT:.*]] = memref.load
+// CHECK: scf.for %{{.*}} iter_args(%[[ACC:.*]] = %[[INIT]]) -> (f32) {
+// CHECK: %[[COND:.*]] = arith.cmpf ogt, %[[ACC]], %{{.*}} : f32
+// CHECK: %[[S:.*]] = arith.addf %[[ACC]], %{{.*}} : f32
+// CHECK: arith.select %[[COND]], %[[S]], %[[ACC]] : f32
+// CHECK-NOT: gpu.shuffle
+// CHECK: gpu.return
+
+// CHECK-LABEL: gpu.func @linalg_kernel_2(
 // CHECK-NOT: gpu.shuffle
 // CHECK: arith.constant 70 : index
 // CHECK: scf.for {{.*}} -> (i32) {
@@ -272,7 +303,7 @@ func.func @short_sum(%a: memref<70x16xf32>, %o: memref<70xf32>) {
 // CHECK-NOT: gpu.shuffle
 // CHECK: gpu.return
 
-// CHECK-LABEL: gpu.func @linalg_kernel_2(
+// CHECK-LABEL: gpu.func @linalg_kernel_3(
 // CHECK-NOT: gpu.shuffle
 // CHECK: %[[C1:.*]] = arith.constant 1 : index
 // CHECK: %[[C16:.*]] = arith.constant 16 : index
@@ -281,10 +312,68 @@ func.func @short_sum(%a: memref<70x16xf32>, %o: memref<70xf32>) {
 // CHECK-NOT: gpu.shuffle
 // CHECK: gpu.return
 
-// T128-LABEL: func.func @masked_dot(
+// T128-LABEL: func.func @decay(
 // T128-DAG: %[[ONE:.*]] = arith.constant 1 : index
 // T128-DAG: %[[TPB:.*]] = arith.constant 128 : index
 // T128-DAG: %[[GRID:.*]] = arith.constant 3 : index
+// T128: gpu.launch_func @decode_kernels::@linalg_kernel_0 blocks in (%[[GRID]], %[[ONE]], %[[ONE]]) threads in (%[[TPB]], %[[ONE]], %[[ONE]])
+
+// -----
+
+// (d') A masked reduction, select(cond, out + a*b, out) with a condition
+// that does not read the output (attention's causal mask; here the
+// linalg.index of the reduction dim against 20): a warp kernel, the lanes
+// running the masked body from 0 on their own slices, then the shuffles
+// with addf. 300 rows of 32 threads: 38 blocks of 256 (75 of 128).
+
+#id2 = affine_map<(d0, d1) -> (d0, d1)>
+#row = affine_map<(d0, d1) -> (d0)>
+func.func @masked_dot(%a: memref<300x40xf32>, %b: memref<300x40xf32>, %o: memref<300xf32>) {
+  linalg.generic {indexing_maps = [#id2, #id2, #row], iterator_types = ["parallel", "reduction"]}
+      ins(%a, %b : memref<300x40xf32>, memref<300x40xf32>) outs(%o : memref<300xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %i = linalg.index 1 : index
+    %c20 = arith.constant 20 : index
+    %cond = arith.cmpi ult, %i, %c20 : index
+    %m = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %m : f32
+    %r = arith.select %cond, %s, %acc : f32
+    linalg.yield %r : f32
+  }
+  return
+}
+
+// CHECK-LABEL: func.func @masked_dot(
+// CHECK-DAG: %[[ONE:.*]] = arith.constant 1 : index
+// CHECK-DAG: %[[TPB:.*]] = arith.constant 256 : index
+// CHECK-DAG: %[[GRID:.*]] = arith.constant 38 : index
+// CHECK: gpu.launch_func @linalg_kernels::@linalg_kernel_0 blocks in (%[[GRID]], %[[ONE]], %[[ONE]]) threads in (%[[TPB]], %[[ONE]], %[[ONE]])
+// CHECK-LABEL: gpu.func @linalg_kernel_0(
+// CHECK-SAME: %[[KA:[^:]*]]: memref<300x40xf32>, %[[KB:[^:]*]]: memref<300x40xf32>, %[[KO:[^:]*]]: memref<300xf32>)
+// CHECK: %[[LANE:.*]] = arith.remui
+// CHECK: %[[ROW:.*]] = arith.divui
+// CHECK: arith.constant 300 : index
+// CHECK: %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK: scf.for %[[K:.*]] = %[[LANE]] to %{{.*}} step %{{.*}} iter_args(%[[ACC:.*]] = %[[ZERO]]) -> (f32) {
+// CHECK-NEXT: %[[X:.*]] = memref.load %[[KA]][%[[ROW]], %[[K]]] : memref<300x40xf32>
+// CHECK-NEXT: %[[Y:.*]] = memref.load %[[KB]][%[[ROW]], %[[K]]] : memref<300x40xf32>
+// CHECK-NEXT: %[[C20:.*]] = arith.constant 20 : index
+// CHECK-NEXT: %[[COND:.*]] = arith.cmpi ult, %[[K]], %[[C20]] : index
+// CHECK-NEXT: %[[M:.*]] = arith.mulf %[[X]], %[[Y]] : f32
+// CHECK-NEXT: %[[S:.*]] = arith.addf %[[ACC]], %[[M]] : f32
+// CHECK-NEXT: %[[SEL:.*]] = arith.select %[[COND]], %[[S]], %[[ACC]] : f32
+// CHECK-NEXT: scf.yield %[[SEL]] : f32
+// CHECK-COUNT-5: gpu.shuffle xor
+// CHECK-NEXT: arith.addf
+// CHECK-NOT: gpu.shuffle
+// CHECK: %[[OLD:.*]] = memref.load %[[KO]][%[[ROW]]] : memref<300xf32>
+// CHECK: arith.addf %[[OLD]], %{{.*}} : f32
+// CHECK: gpu.return
+
+// T128-LABEL: func.func @masked_dot(
+// T128-DAG: %[[ONE:.*]] = arith.constant 1 : index
+// T128-DAG: %[[TPB:.*]] = arith.constant 128 : index
+// T128-DAG: %[[GRID:.*]] = arith.constant 75 : index
 // T128: gpu.launch_func @decode_kernels::@linalg_kernel_0 blocks in (%[[GRID]], %[[ONE]], %[[ONE]]) threads in (%[[TPB]], %[[ONE]], %[[ONE]])
 
 // -----
@@ -475,3 +564,53 @@ func.func @nothing(%a: memref<4xf32>) -> f32 {
 // CHECK-NOT: gpu.container_module
 // CHECK-LABEL: func.func @nothing(
 // CHECK-NOT: gpu.module
+
+// -----
+
+// select(cond, out + out, out) doubles the output: no combiner of a value
+// independent of out, so a serial kernel (a warp kernel would start every
+// lane from 0 and drop the doubling).
+#m2 = affine_map<(d0, d1) -> (d0, d1)>
+#r2 = affine_map<(d0, d1) -> (d0)>
+func.func @masked_doubling(%x: memref<4x64xf32>, %o: memref<4xf32>) {
+  linalg.generic {indexing_maps = [#m2, #r2], iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<4x64xf32>) outs(%o : memref<4xf32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %zero = arith.constant 0.0 : f32
+    %pos = arith.cmpf ogt, %a, %zero : f32
+    %d = arith.addf %acc, %acc : f32
+    %r = arith.select %pos, %d, %acc : f32
+    linalg.yield %r : f32
+  }
+  return
+}
+
+// CHECK-LABEL: func.func @masked_doubling(
+// CHECK: gpu.launch_func @linalg_kernels::@[[K:linalg_kernel_[0-9]+]] blocks in (%[[G:.*]], %{{.*}}, %{{.*}}) threads
+// CHECK: gpu.func @[[K]](
+// CHECK-NOT: gpu.shuffle
+// CHECK: scf.for
+// CHECK: gpu.return
+
+// -----
+
+// A module whose kernel module already holds linalg_kernel_0: the new kernel
+// takes the next free name.
+module attributes {gpu.container_module} {
+  gpu.module @linalg_kernels {
+    gpu.func @linalg_kernel_0(%a: memref<8xf32>) kernel {
+      gpu.return
+    }
+  }
+  func.func @existing(%a: memref<8xf32>, %b: memref<8xf32>) {
+    linalg.copy ins(%a : memref<8xf32>) outs(%b : memref<8xf32>)
+    return
+  }
+}
+
+// The kernel module comes first, as in the input.
+// CHECK: gpu.module @linalg_kernels {
+// CHECK-NEXT: gpu.func @linalg_kernel_0(%{{.*}}: memref<8xf32>) kernel {
+// CHECK: gpu.func @linalg_kernel_1(
+// CHECK-LABEL: func.func @existing(
+// CHECK: gpu.launch_func @linalg_kernels::@linalg_kernel_1 {{.*}} args(%{{.*}} : memref<8xf32>, %{{.*}} : memref<8xf32>)

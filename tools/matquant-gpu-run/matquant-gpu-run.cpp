@@ -82,9 +82,16 @@ Manifest readManifest(const std::string &path) {
       die(path + ":" + std::to_string(lineNo) + ": malformed line '" + line +
           "'");
     };
-    if (key == "function") {
-      if (!(ls >> m.function))
+    // Every line is read whole: anything after its fields is an error.
+    auto end = [&] {
+      std::string extra;
+      if (ls >> extra)
         bad();
+    };
+    if (key == "function") {
+      if (!m.function.empty() || !(ls >> m.function))
+        bad();
+      end();
       continue;
     }
     if (key == "region") {
@@ -92,6 +99,7 @@ Manifest readManifest(const std::string &path) {
       if (!(ls >> r.offset >> r.bytes >> r.type) || r.offset < 0 ||
           r.bytes < 0)
         bad();
+      end();
       m.regions.push_back(r);
       continue;
     }
@@ -103,18 +111,24 @@ Manifest readManifest(const std::string &path) {
     if (a.kind == "index") {
       if (!(ls >> a.kind) || (a.kind != "token" && a.kind != "position"))
         bad();
+      end();
     } else if (a.kind == "arena" || a.kind == "workspace") {
       if (!(ls >> a.bytes) || a.bytes < 0)
         bad();
+      end();
     } else if (a.kind == "state" || a.kind == "next" || a.kind == "logits") {
-      if (a.kind != "logits" && !(ls >> a.index))
+      if (a.kind != "logits" && (!(ls >> a.index) || a.index < 0))
         bad();
       std::string elt;
       if (!(ls >> elt) || elt != "f32")
         bad();
-      int64_t d, n = 1;
-      while (ls >> d) {
-        if (d < 1)
+      // The dimensions: positive integers to the end of the line.
+      std::string word;
+      int64_t n = 1;
+      while (ls >> word) {
+        char *stop = nullptr;
+        long long d = std::strtoll(word.c_str(), &stop, 10);
+        if (*stop || d < 1)
           bad();
         a.shape.push_back(d);
         n *= d;
@@ -129,6 +143,31 @@ Manifest readManifest(const std::string &path) {
   }
   if (m.function.empty() || m.args.size() < 3)
     die(path + ": no function or too few arguments");
+  // Each state i has one next state i of the same shape, and one logits.
+  int logits = 0;
+  std::vector<int> states(m.states, 0), nexts(m.states, 0);
+  for (const Arg &a : m.args) {
+    if (a.kind == "logits")
+      ++logits;
+    else if (a.kind == "state")
+      ++states[a.index];
+    else if (a.kind == "next") {
+      if (a.index >= m.states)
+        die(path + ": next state " + std::to_string(a.index) +
+            " has no state");
+      ++nexts[a.index];
+      for (const Arg &b : m.args)
+        if (b.kind == "state" && b.index == a.index && b.shape != a.shape)
+          die(path + ": next state " + std::to_string(a.index) +
+              " is not shaped as its state");
+    }
+  }
+  if (logits != 1)
+    die(path + ": expected one logits argument");
+  for (int i = 0; i < m.states; ++i)
+    if (states[i] != 1 || nexts[i] != 1)
+      die(path + ": state " + std::to_string(i) +
+          " needs exactly one state and one next argument");
   return m;
 }
 
@@ -197,6 +236,7 @@ struct Options {
   std::string trace, json;
   int graphReplays = 50;
   bool randomArena = false;
+  bool profile = false;
   uint64_t arenaSeed = 0;
   bool quiet = false;
   int device = 0;
@@ -235,13 +275,17 @@ Options parseArgs(int argc, char **argv) {
       o.arenaSeed = std::strtoull(value(i).c_str(), nullptr, 10);
     } else if (a == "--device")
       o.device = std::atoi(value(i).c_str());
+    else if (a == "--profile")
+      o.profile = true;
     else if (a == "--quiet")
       o.quiet = true;
     else if (a == "--help" || a == "-h") {
       std::printf(
           "usage: matquant-gpu-run PREFIX [--steps N] [--prompt IDS] "
           "[--trace FILE] [--json FILE] [--graph-replays N] [--device N] "
-          "[--random-arena SEED] [--quiet]\n"
+          "[--random-arena SEED] [--profile] [--quiet]\n"
+          "  --profile: time every kernel of one step (events around each "
+          "launch) and print the slowest\n"
           "  --random-arena: fill the arena's regions with deterministic "
           "random values (f32 in [-0.05, 0.05], other types random bytes) "
           "instead of reading PREFIX.arena: a model whose weights did not "
@@ -283,7 +327,10 @@ int main(int argc, char **argv) {
   check(ctx->createStream(stream), "stream");
   bindMgpuRuntime(ctx.get(), stream);
   // The library's constructors load its kernel modules (mgpuModuleLoadJIT).
+  // dlopen searches the library path for a name without a slash.
   std::string soPath = opt.prefix + ".so";
+  if (soPath.find('/') == std::string::npos)
+    soPath = "./" + soPath;
   void *lib = dlopen(soPath.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!lib)
     die("cannot load " + soPath + ": " + dlerror());
@@ -419,6 +466,22 @@ int main(int argc, char **argv) {
     out << trace;
     if (!out)
       die("cannot write " + opt.trace);
+  }
+
+  if (opt.profile) {
+    setMgpuProfiling(true);
+    step(tokens.back(), total - 1);
+    setMgpuProfiling(false);
+    std::vector<KernelTime> prof = takeMgpuProfile();
+    check(ctx->synchronizeStream(stream), "profile");
+    double sum = 0;
+    for (const KernelTime &k : prof)
+      sum += k.ms;
+    std::printf("profile of one step: %.1f us in kernels\n", 1000 * sum);
+    for (size_t i = 0; i < prof.size() && i < 12; ++i)
+      std::printf("  %8.1f us %5llu x  %s\n", 1000 * prof[i].ms,
+                  (unsigned long long)prof[i].launches, prof[i].name.c_str());
+    takeMgpuLaunchCount();
   }
 
   // The step as a CUDA graph, replayed (same token and position: the

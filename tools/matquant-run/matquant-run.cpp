@@ -63,6 +63,12 @@ static cl::opt<int64_t> maxSeqLen(
 static cl::opt<uint64_t> syntheticSeed("synthetic-seed",
                                        cl::desc("Seed of a synthetic model"),
                                        cl::init(1));
+static cl::opt<std::string> syntheticBacking(
+    "synthetic-backing",
+    cl::desc("synthetic models: write the weights to FILE as they are made "
+             "and import them from a read-only mapping of it (removed once "
+             "mapped), for models larger than this machine's memory"),
+    cl::value_desc("FILE"), cl::init(""));
 static cl::opt<bool> speedOnly(
     "speed", cl::desc("Only decode and report tokens/s against the "
                       "weight-streaming limit (no quality comparison)"),
@@ -449,7 +455,9 @@ int speedRun(MLIRContext &ctx, ModuleOp module,
 int gpuBuild(MLIRContext &ctx, ModuleOp module) {
   if (std::error_code ec = llvm::sys::fs::create_directories(gpuOut))
     fail("cannot create " + gpuOut + ": " + ec.message());
-  std::vector<std::string> specs = {"float32="};
+  std::vector<std::string> specs;
+  if (!skipFloat)
+    specs.push_back("float32=");
   specs.insert(specs.end(), variants.begin(), variants.end());
   for (const std::string &spec : specs) {
     std::string name = "float32";
@@ -501,9 +509,13 @@ int main(int argc, char **argv) {
       fail(llvm::toString(config.takeError()));
     matquant::LlamaImportOptions importOptions;
     importOptions.maxSeqLen = maxSeqLen;
-    auto imported = matquant::importLlama(
-        ctx, matquant::makeSyntheticLlama(*config, syntheticSeed),
-        importOptions);
+    auto weights = matquant::makeSyntheticLlama(*config, syntheticSeed,
+                                                /*sharedClassifier=*/false,
+                                                syntheticBacking);
+    if (!weights)
+      fail(llvm::toString(weights.takeError()));
+    auto imported =
+        matquant::importLlama(ctx, std::move(*weights), importOptions);
     if (!imported)
       fail(llvm::toString(imported.takeError()));
     module = std::move(*imported);

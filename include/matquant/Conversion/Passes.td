@@ -181,8 +181,9 @@ def ConvertLinalgToGPUKernelsPass
     - no reduction loop: one thread per point of the iteration space;
     - reduction loops of at least 32 points whose body is
       `yield combiner(out, f(ins))` for an arith combiner with a neutral
-      element (add, mul, max, min) and an f32 result: one warp per point of
-      the parallel loops; lanes stride over the reduction space from the
+      element (add, mul, max, min), or `yield select(cond, combiner(out,
+      f(ins)), out)` (a masked reduction), and an f32 result: one warp per
+      point of the parallel loops; lanes stride over the reduction space from the
       neutral element, `gpu.shuffle xor` combines the lanes, and lane 0
       combines the total with the output's initial value;
     - other reductions: one thread per parallel point, a sequential loop

@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <memory>
 #include <vector>
 
 namespace matquant {
@@ -77,6 +78,10 @@ struct LlamaTensor {
   uint64_t fileOffset = 0;
   llvm::SmallVector<int64_t> shape;
   std::vector<float> data;
+  /// Instead of `data` (when that is empty): elements held elsewhere, e.g.
+  /// in a file mapping, kept alive by `keepAlive`.
+  llvm::ArrayRef<float> external;
+  std::shared_ptr<const void> keepAlive;
 };
 
 /// The weights of one transformer block.
@@ -127,6 +132,14 @@ readSafetensorsCheckpoint(llvm::StringRef fileName,
 /// standard deviation 1, norm weights 1. For speed runs at the shape of
 /// models whose weights are not at hand; the classifier is separate unless
 /// `sharedClassifier`.
+///
+/// With a `backingFile`, each tensor is written there as it is made and the
+/// weights end up `external`, in a read-only mapping of the file (which is
+/// removed once mapped): a model larger than this machine's memory can be
+/// imported and quantized, the kernel paging the floats in and out.
+llvm::Expected<LlamaWeights>
+makeSyntheticLlama(const LlamaConfig &config, uint64_t seed,
+                   bool sharedClassifier, llvm::StringRef backingFile);
 LlamaWeights makeSyntheticLlama(const LlamaConfig &config, uint64_t seed,
                                 bool sharedClassifier = false);
 

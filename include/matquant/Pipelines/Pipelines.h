@@ -80,6 +80,11 @@ struct GPUPipelineOptions
   Option<unsigned> unroll{*this, "unroll",
                           llvm::cl::desc("Blocks per lane in flight"),
                           llvm::cl::init(2)};
+  Option<bool> arenaData{
+      *this, "arena-data",
+      llvm::cl::desc("matquant-decode-to-gpu: keep the arena's bytes in the "
+                     "module (mq.arena_data)"),
+      llvm::cl::init(true)};
   Option<std::string> kernel{
       *this, "kernel",
       llvm::cl::desc("auto (tensor cores for f16 matmuls), simt or mma"),

@@ -73,6 +73,8 @@ struct GpuModelSummary {
   int64_t workspaceBytes = 0;
   int64_t kernels = 0;  ///< gpu.func kernels generated
   int64_t launches = 0; ///< kernel launches per call of the function
+  /// The gpu.modules before NVVM (also written to PREFIX.kernels.mlir).
+  std::string kernelText;
 };
 
 /// Compiles `function` of `module` (a decode step: token and position
@@ -83,7 +85,8 @@ struct GpuModelSummary {
 ///   PREFIX.arena     the constants (weights) it reads from device memory;
 ///   PREFIX.manifest  its C signature, buffer sizes and the arena's regions
 ///                    (offset, bytes, element type), for matquant-gpu-run.
-/// `PREFIX.o` is left beside the shared object.
+/// `PREFIX.o` is left beside the shared object, and PREFIX.kernels.mlir
+/// holds the generated kernels before their lowering to NVVM.
 llvm::Expected<GpuModelSummary> compileGpuModel(mlir::ModuleOp module,
                                                 llvm::StringRef function,
                                                 llvm::StringRef prefix,

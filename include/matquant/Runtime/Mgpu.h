@@ -24,12 +24,26 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
+#include <vector>
 
 namespace matquant::gpurt {
 /// Binds the mgpu* functions to `ctx` and `stream` (null unbinds).
 void bindMgpuRuntime(CudaContext *ctx, StreamHandle stream);
 /// Kernel launches made through mgpuLaunchKernel since the last call.
 uint64_t takeMgpuLaunchCount();
+
+/// Per-kernel timing: while on, every launch is bracketed by two events
+/// on its stream (which serializes nothing more: the launches are already
+/// in order on one stream).
+void setMgpuProfiling(bool on);
+struct KernelTime {
+  std::string name;
+  uint64_t launches = 0;
+  double ms = 0;
+};
+/// The kernels timed since the last call, slowest first (synchronizes).
+std::vector<KernelTime> takeMgpuProfile();
 } // namespace matquant::gpurt
 
 extern "C" {

@@ -15,6 +15,7 @@
 #include "mlir/Dialect/Affine/Utils.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
 #include "mlir/Transforms/RegionUtils.h"
 #include "llvm/ADT/SetVector.h"
 #include "llvm/ADT/StringMap.h"
@@ -108,15 +109,46 @@ public:
       Block &body = op.getRegion().front();
       BlockArgument out = body.getArgument(op.getNumDpsInputs());
       SmallVector<Operation *> combiners;
-      if (matchReduction({out}, 0, combiners) && combiners.size() == 1 &&
-          out.getType().isF32() && combiners[0]->getNumOperands() == 2) {
-        if (std::optional<TypedAttr> n = arith::getNeutralElement(combiners[0])) {
-          combiner = combiners[0];
+      Operation *c = nullptr;
+      if (matchReduction({out}, 0, combiners) && combiners.size() == 1)
+        c = combiners[0];
+      else
+        c = maskedCombiner(body, out);
+      if (c && out.getType().isF32() && c->getNumOperands() == 2) {
+        if (std::optional<TypedAttr> n = arith::getNeutralElement(c)) {
+          combiner = c;
           neutral = *n;
         }
       }
     }
     return success();
+  }
+
+  /// The combiner of a masked reduction: the body yields
+  /// `select(cond, combiner(out, v), out)` with cond and v independent of
+  /// out (attention's causal mask). Run from a partial value p in place of
+  /// out, the body still gives p, or p combined with v: a partial
+  /// reduction, so lanes can run it on their own slices.
+  static Operation *maskedCombiner(Block &body, BlockArgument out) {
+    auto select = body.getTerminator()->getOperand(0).getDefiningOp<
+        arith::SelectOp>();
+    if (!select || select.getFalseValue() != out)
+      return nullptr;
+    Operation *c = select.getTrueValue().getDefiningOp();
+    // combiner(out, v) with v not out itself (out + out doubles: no
+    // reduction).
+    if (!c || c->getBlock() != &body || c->getNumOperands() != 2 ||
+        !c->hasOneUse() ||
+        (c->getOperand(0) == out) == (c->getOperand(1) == out))
+      return nullptr;
+    // out is used by the combiner and the select only.
+    for (OpOperand &use : out.getUses())
+      if (use.getOwner() != c && use.getOwner() != select.getOperation())
+        return nullptr;
+    // The condition does not depend on out.
+    if (select.getCondition() == out)
+      return nullptr;
+    return c;
   }
 
   /// Kernel launch grid (x) for the classification of analyze().
@@ -346,6 +378,11 @@ struct ConvertLinalgToGPUKernelsPass
       }
       rewriter.setInsertionPoint(op);
       if (auto copy = dyn_cast<memref::CopyOp>(op)) {
+        if (!cast<MemRefType>(copy.getSource().getType()).hasStaticShape()) {
+          copy.emitOpError("copies a dynamically shaped buffer: a GPU kernel "
+                           "needs static shapes");
+          return signalPassFailure();
+        }
         op = linalg::CopyOp::create(rewriter, copy.getLoc(), copy.getSource(),
                                     copy.getTarget());
         rewriter.eraseOp(copy);
@@ -386,10 +423,17 @@ struct ConvertLinalgToGPUKernelsPass
       llvm::raw_string_ostream os(text);
       fn.print(os);
       auto [it, inserted] = byText.try_emplace(text, fn);
-      if (inserted)
-        fn.setName(("linalg_kernel_" + Twine(count++)).str());
-      else
+      if (inserted) {
+        // A name no kernel of the module has yet (the pass may run on a
+        // module that already has some).
+        std::string name;
+        do
+          name = ("linalg_kernel_" + Twine(count++)).str();
+        while (SymbolTable::lookupSymbolIn(kernels, name));
+        fn.setName(name);
+      } else {
         fn.erase();
+      }
       gpu::GPUFuncOp kernel = it->second;
       Location loc = generic.getLoc();
       rewriter.setInsertionPoint(generic);
@@ -505,6 +549,13 @@ struct GPUWorkspacePass
     });
     if (touched.wasInterrupted())
       return failure();
+    WalkResult stack = fn.walk([&](memref::AllocaOp a) {
+      a.emitOpError("is host stack memory, which GPU kernels cannot reach; "
+                    "mq-gpu-workspace places memref.alloc only");
+      return WalkResult::interrupt();
+    });
+    if (stack.wasInterrupted())
+      return failure();
     SmallVector<memref::AllocOp> allocs;
     fn.walk([&](memref::AllocOp a) { allocs.push_back(a); });
     if (allocs.empty())
@@ -517,11 +568,11 @@ struct GPUWorkspacePass
     for (memref::AllocOp a : allocs) {
       MemRefType type = a.getType();
       if (!type.hasStaticShape() || !type.getLayout().isIdentity() ||
-          !type.getElementType().isIntOrFloat() ||
+          type.getMemorySpace() || !type.getElementType().isIntOrFloat() ||
           type.getElementTypeBitWidth() % 8 != 0)
-        return a.emitOpError("has a dynamic shape, a layout or an element "
-                             "type that mq-gpu-workspace cannot place in the "
-                             "workspace: ")
+        return a.emitOpError("has a dynamic shape, a layout, a memory space "
+                             "or an element type that mq-gpu-workspace "
+                             "cannot place in the workspace: ")
                << type;
       offset = (offset + alignment - 1) / alignment * alignment;
       offsets.push_back(offset);
@@ -543,11 +594,19 @@ struct GPUWorkspacePass
       Value view = memref::ViewOp::create(b, a.getLoc(), a.getType(), ws,
                                           cIdx(b, a.getLoc(), off),
                                           ValueRange{});
-      for (Operation *user : llvm::make_early_inc_range(a->getUsers()))
-        if (isa<memref::DeallocOp>(user))
-          user->erase();
       a.getResult().replaceAllUsesWith(view);
       a.erase();
+    }
+    // Deallocations of workspace buffers, directly or through views and
+    // casts, go: the workspace is not theirs to free.
+    SmallVector<memref::DeallocOp> deallocs;
+    fn.walk([&](memref::DeallocOp d) { deallocs.push_back(d); });
+    for (memref::DeallocOp d : deallocs) {
+      Value v = d.getMemref();
+      while (auto viewLike = v.getDefiningOp<ViewLikeOpInterface>())
+        v = viewLike.getViewSource();
+      if (v == ws)
+        d.erase();
     }
     fn->setAttr("mq.workspace_bytes", b.getI64IntegerAttr(offset));
     // Also on the module, which keeps it through the lowering to LLVM.

@@ -36,6 +36,20 @@ struct ConvertMQToGPUPass
                              : gpurt::ActType::BF16;
     spec.batchTile = resultType.getRank() == 1 ? 1 : resultType.getDimSize(0);
     spec.rowsPerWarp = rowsPerWarp ? rowsPerWarp : spec.batchTile == 1 ? 2 : 1;
+    if (launch && rowsPerWarp == 0 && spec.batchTile == 1) {
+      // The launch is fixed at compile time: the most rows per warp that
+      // still gives two blocks to each multiprocessor of a 132-SM
+      // H100 / H200, else one row per warp.
+      spec.rowsPerWarp = 1;
+      for (unsigned rw : {4u, 2u}) {
+        gpurt::GemvKernelSpec s = spec;
+        s.rowsPerWarp = rw;
+        if (s.gridSize(type.getRows()) >= 2 * 132) {
+          spec.rowsPerWarp = rw;
+          break;
+        }
+      }
+    }
     spec.warpsPerBlock = warpsPerBlock;
     spec.unroll = unroll;
     LayoutAttr layout = type.getLayout();

@@ -134,14 +134,22 @@ struct MQExternalizeWeightsPass
     if (failed)
       return signalPassFailure();
 
+    if (!keepData && !file.empty()) {
+      module.emitError("mq-externalize-weights: file= needs keep-data=true");
+      return signalPassFailure();
+    }
     // The bytes.
-    AsmResourceBlob blob =
-        HeapAsmResourceBlob::allocate(size, alignment, /*dataIsMutable=*/true);
-    MutableArrayRef<char> data = blob.getMutableData();
-    std::fill(data.begin(), data.end(), 0);
-    for (auto &[name, e] : entries)
-      std::copy(e.bytes.begin(), e.bytes.end(), data.begin() + e.offset);
+    AsmResourceBlob blob;
+    if (keepData) {
+      blob = HeapAsmResourceBlob::allocate(size, alignment,
+                                           /*dataIsMutable=*/true);
+      MutableArrayRef<char> data = blob.getMutableData();
+      std::fill(data.begin(), data.end(), 0);
+      for (auto &[name, e] : entries)
+        std::copy(e.bytes.begin(), e.bytes.end(), data.begin() + e.offset);
+    }
     if (!file.empty()) {
+      MutableArrayRef<char> data = blob.getMutableData();
       std::error_code ec;
       llvm::raw_fd_ostream os(file, ec, llvm::sys::fs::OF_None);
       if (!ec) {
@@ -204,7 +212,8 @@ struct MQExternalizeWeightsPass
                          b.getNamedAttr("alignment",
                                         b.getI64IntegerAttr(alignment)),
                          b.getNamedAttr("entries", b.getArrayAttr(records))}));
-    module->setAttr("mq.arena_data",
+    if (keepData)
+      module->setAttr("mq.arena_data",
                     DenseResourceElementsAttr::get(
                         RankedTensorType::get({size}, IntegerType::get(ctx, 8)),
                         "mq_arena", std::move(blob)));

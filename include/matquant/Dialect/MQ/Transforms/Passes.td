@@ -395,6 +395,9 @@ def MQExternalizeWeightsPass
            "Alignment of every entry's offset (a power of two)">,
     Option<"file", "file", "std::string", /*default=*/"\"\"",
            "Also write the arena's bytes to this file">,
+    Option<"keepData", "keep-data", "bool", /*default=*/"true",
+           "Keep the bytes (mq.arena_data); false records the layout alone, "
+           "for code whose arena is filled by other means">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

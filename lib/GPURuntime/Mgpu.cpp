@@ -80,11 +80,19 @@ extern "C" void *mgpuModuleLoadJIT(void *data, int) {
 // Modules live as long as the context, which unloads them.
 extern "C" void mgpuModuleUnload(void *) {}
 
+// Host code asks for the kernel at every launch, with the same name
+// string: the answer is kept per (module, name pointer).
 extern "C" void *mgpuModuleGetFunction(void *module, const char *name) {
+  static std::map<std::pair<void *, const char *>, KernelHandle> cache;
+  auto it = cache.find({module, name});
+  if (it != cache.end())
+    return it->second;
   CudaContext *ctx = context("mgpuModuleGetFunction");
   KernelHandle kernel = nullptr;
-  if (ctx && ctx->getFunction(module, name, kernel))
+  if (ctx && ctx->getFunction(module, name, kernel)) {
     kernelNames[kernel] = name;
+    cache[{module, name}] = kernel;
+  }
   return kernel;
 }
 

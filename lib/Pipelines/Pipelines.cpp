@@ -134,6 +134,8 @@ void matquant::buildDecodeToGPUPipeline(OpPassManager &pm,
   layout.kernel = options.kernel;
   pm.addPass(mq::createMQSelectGPULayoutPass(layout));
   pm.addPass(createCanonicalizerPass());
+  // q, k, v (and gate, up) in one launch each.
+  pm.addPass(mq::createMQFuseMatvecsPass());
   ConvertMQToGPUPassOptions gpu;
   gpu.rowsPerWarp = options.rowsPerWarp;
   gpu.warpsPerBlock = options.warpsPerBlock;

@@ -433,13 +433,15 @@ int main(int argc, char **argv) {
       int64_t best =
           std::max_element(host.begin(), host.end()) - host.begin();
       tokens.push_back(best);
-      char buf[32];
-      trace += std::to_string(best);
-      for (float l : host) {
-        std::snprintf(buf, sizeof buf, ", %.7g", l);
-        trace += buf;
+      if (!opt.trace.empty()) {
+        char buf[32];
+        trace += std::to_string(best);
+        for (float l : host) {
+          std::snprintf(buf, sizeof buf, ", %.7g", l);
+          trace += buf;
+        }
+        trace += "\n";
       }
-      trace += "\n";
     }
     double s = std::chrono::duration<double>(
                    std::chrono::steady_clock::now() - t0)
@@ -452,8 +454,9 @@ int main(int argc, char **argv) {
       ++timed;
     }
     if (!opt.quiet)
-      std::fprintf(stderr, "\rstep %lld/%lld", (long long)pos + 1,
-                   (long long)total);
+      std::fprintf(stderr, "\rstep %lld/%lld  %.1f tokens/s",
+                   (long long)pos + 1, (long long)total,
+                   timed ? timed / decodeSecs : 1 / s);
   }
   if (!opt.quiet)
     std::fprintf(stderr, "\n");

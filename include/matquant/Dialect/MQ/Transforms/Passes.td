@@ -301,6 +301,23 @@ def MQCaptureLayerInputsPass
   let dependentDialects = ["::mlir::tensor::TensorDialect"];
 }
 
+def MQFuseMatvecsPass : Pass<"mq-fuse-matvecs"> {
+  let summary = "Merge weight-only matvecs that read the same input into one";
+  let description = [{
+    `mq.matvec` ops of one block that read the same activation vector
+    (attention's q, k and v projections; the FFN's gate and up projections)
+    and whose weights are constants of the same kind (widths, mode, group,
+    columns, channel axis 0, no layout or the interleaved layout, whose rows
+    are independent) become one `mq.matvec` on the rows stacked in program
+    order, with its scales and offsets stacked alike; each original result
+    is a `tensor.extract_slice` of the merged one. `layer` names the merged
+    layers joined by `+`. One launch then reads all the rows: fewer kernel
+    launches per decode step and a larger, better-occupied GEMV.
+  }];
+  let dependentDialects = ["::mlir::tensor::TensorDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 def MQSelectGPULayoutPass : Pass<"mq-select-gpu-layout", "::mlir::ModuleOp"> {
   let summary = "Repack the weights of weight-only ops into the GPU kernel layout";
   let description = [{

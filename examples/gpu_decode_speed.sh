@@ -21,7 +21,7 @@ set -euo pipefail
 preset=${1:-llama-3-8b}
 out=${2:-gpuout-${preset}}
 root=$(cd "$(dirname "$0")/.." && pwd)
-run=$root/build/bin/matquant-run
+run=${MATQUANT_RUN:-$root/build/bin/matquant-run}
 backing=${TMPDIR:-/tmp}/matquant-$preset-$$.f32
 mkdir -p "$out"
 common=(synthetic:$preset --max-seq-len 256 --gpu-out=$out --gpu-arena=false

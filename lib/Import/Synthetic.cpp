@@ -77,10 +77,13 @@ public:
       ::close(fd);
   }
   llvm::Error open() {
-    fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC, 0600);
+    fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL, 0600);
     if (fd < 0)
       return llvm::createStringError("cannot create " + path + ": " +
                                      std::strerror(errno));
+    // Unlinked at once: the descriptor (and later the mapping) keeps the
+    // data, and nothing is left behind however the process ends.
+    ::unlink(path.c_str());
     return llvm::Error::success();
   }
   llvm::Error add(LlamaTensor &t) {
@@ -104,7 +107,6 @@ public:
     if (base == MAP_FAILED)
       return llvm::createStringError("cannot map " + path + ": " +
                                      std::strerror(errno));
-    ::unlink(path.c_str());
     std::shared_ptr<const void> keep(
         base, [size](const void *p) { ::munmap(const_cast<void *>(p), size); });
     for (auto &[t, off, n] : tensors) {

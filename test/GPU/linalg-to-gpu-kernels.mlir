@@ -614,3 +614,38 @@ module attributes {gpu.container_module} {
 // CHECK: gpu.func @linalg_kernel_1(
 // CHECK-LABEL: func.func @existing(
 // CHECK: gpu.launch_func @linalg_kernels::@linalg_kernel_1 {{.*}} args(%{{.*}} : memref<8xf32>, %{{.*}} : memref<8xf32>)
+
+// -----
+
+// Few long reductions (2 points of 4096 terms, RMSNorm's shape): a block
+// per point. Lanes stride by the block size, each warp combines its lanes
+// (5 shuffles), lane 0 of each warp stores to workgroup memory, a barrier,
+// then the first warp combines the 8 partials (5 more shuffles; lanes past
+// the 8th contribute the neutral 0) and thread 0 stores.
+#m3 = affine_map<(d0, d1) -> (d0, d1)>
+#r3 = affine_map<(d0, d1) -> (d0)>
+func.func @rms_sum(%x: memref<2x4096xf32>, %o: memref<2xf32>) {
+  linalg.generic {indexing_maps = [#m3, #r3], iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<2x4096xf32>) outs(%o : memref<2xf32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %sq = arith.mulf %a, %a : f32
+    %r = arith.addf %acc, %sq : f32
+    linalg.yield %r : f32
+  }
+  return
+}
+
+// CHECK-LABEL: func.func @rms_sum(
+// CHECK: %[[TWO:.*]] = arith.constant 2 : index
+// CHECK: gpu.launch_func @linalg_kernels::@[[K:linalg_kernel_[0-9]+]] blocks in (%[[TWO]], %{{.*}}, %{{.*}}) threads in (%{{.*}}, %{{.*}}, %{{.*}})
+// CHECK: gpu.func @[[K]](%{{.*}}: memref<2x4096xf32>, %{{.*}}: memref<2xf32>) workgroup(%[[WG:.*]] : memref<8xf32, #gpu.address_space<workgroup>>) kernel
+// CHECK: %[[TID:.*]] = gpu.thread_id x
+// CHECK: %[[BID:.*]] = gpu.block_id x
+// CHECK: scf.for %{{.*}} = %[[TID]] to %{{.*}} step %{{.*}} iter_args
+// CHECK: memref.load %{{.*}}[%[[BID]], %{{.*}}] : memref<2x4096xf32>
+// CHECK-COUNT-5: gpu.shuffle xor
+// CHECK: memref.store %{{.*}}, %[[WG]][%{{.*}}] : memref<8xf32, #gpu.address_space<workgroup>>
+// CHECK: gpu.barrier
+// CHECK: memref.load %[[WG]][%{{.*}}] : memref<8xf32, #gpu.address_space<workgroup>>
+// CHECK-COUNT-5: gpu.shuffle xor
+// CHECK: memref.store %{{.*}}, %{{.*}}[%[[BID]]] : memref<2xf32>

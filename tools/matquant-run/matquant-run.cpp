@@ -66,8 +66,9 @@ static cl::opt<uint64_t> syntheticSeed("synthetic-seed",
 static cl::opt<std::string> syntheticBacking(
     "synthetic-backing",
     cl::desc("synthetic models: write the weights to FILE as they are made "
-             "and import them from a read-only mapping of it (removed once "
-             "mapped), for models larger than this machine's memory"),
+             "and import them from a read-only mapping of it (the file is "
+             "removed as soon as it is created), for models larger than "
+             "this machine's memory"),
     cl::value_desc("FILE"), cl::init(""));
 static cl::opt<bool> speedOnly(
     "speed", cl::desc("Only decode and report tokens/s against the "

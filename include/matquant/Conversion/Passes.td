@@ -185,7 +185,11 @@ def ConvertLinalgToGPUKernelsPass
       f(ins)), out)` (a masked reduction), and an f32 result: one warp per
       point of the parallel loops; lanes stride over the reduction space from the
       neutral element, `gpu.shuffle xor` combines the lanes, and lane 0
-      combines the total with the output's initial value;
+      combines the total with the output's initial value; few long
+      reductions (fewer than 4 * threads-per-block / 32 points of at least
+      4 * threads-per-block terms, RMSNorm's sum of squares) take a whole
+      block per point instead, the warps' values combined through workgroup
+      memory after a barrier;
     - other reductions: one thread per parallel point, a sequential loop
       over the reduction space.
     A `linalg.fill` of a buffer that the next op (views aside) reduces into

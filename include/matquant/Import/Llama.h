@@ -135,7 +135,7 @@ readSafetensorsCheckpoint(llvm::StringRef fileName,
 ///
 /// With a `backingFile`, each tensor is written there as it is made and the
 /// weights end up `external`, in a read-only mapping of the file (which is
-/// removed once mapped): a model larger than this machine's memory can be
+/// removed as soon as it is created): a model larger than this machine's memory can be
 /// imported and quantized, the kernel paging the floats in and out.
 llvm::Expected<LlamaWeights>
 makeSyntheticLlama(const LlamaConfig &config, uint64_t seed,

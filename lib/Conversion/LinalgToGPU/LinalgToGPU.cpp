@@ -153,8 +153,17 @@ public:
 
   /// Kernel launch grid (x) for the classification of analyze().
   int64_t gridSize() const {
+    if (blockPerPoint())
+      return np;
     int64_t points = red.empty() || !combiner ? np : np * 32;
     return std::max<int64_t>(1, (points + tpb - 1) / tpb);
+  }
+
+  /// Few long reductions (RMSNorm's sum of squares: one point, thousands
+  /// of terms): a whole block per point, its warps combined through
+  /// workgroup memory.
+  bool blockPerPoint() const {
+    return combiner && np * 32 < 4 * tpb && nr >= 4 * tpb;
   }
 
   /// Fills `fn` (arguments: `args`' types) with the kernel.
@@ -193,6 +202,8 @@ public:
         scf::YieldOp::create(lb, loc, emitBody(lb, loc, lIvs, acc));
         storeOutputs(ib, loc, ivs, loop.getResults());
       }
+    } else if (blockPerPoint()) {
+      buildBlockReduction(fn, b, loc, tid, bid);
     } else {
       // One warp per parallel point (the condition is uniform in a warp,
       // so every lane takes part in the shuffles).
@@ -230,6 +241,76 @@ public:
       storeOutputs(sb, loc, ivs, {combine(sb, loc, first0, partial)});
     }
     gpu::ReturnOp::create(b, loc);
+  }
+
+  /// The lanes' values combined across the warp (every lane gets it).
+  Value warpCombine(OpBuilder &b, Location loc, Value v) {
+    auto width = arith::ConstantIntOp::create(b, loc, 32, 32);
+    for (int32_t offset : {16, 8, 4, 2, 1}) {
+      auto c = arith::ConstantIntOp::create(b, loc, offset, 32);
+      auto shuffle =
+          gpu::ShuffleOp::create(b, loc, v, c, width, gpu::ShuffleMode::XOR);
+      v = combine(b, loc, v, shuffle.getShuffleResult());
+    }
+    return v;
+  }
+
+  /// Block `bid` reduces point `bid`: threads stride over the reduction
+  /// space, each warp combines its lanes, lane 0 of each warp leaves its
+  /// value in workgroup memory, and after a barrier the first warp
+  /// combines those and thread 0 stores. The grid is exactly np blocks, so
+  /// every thread reaches the barrier.
+  void buildBlockReduction(gpu::GPUFuncOp fn, OpBuilder &b, Location loc,
+                           Value tid, Value bid) {
+    int64_t warps = tpb / 32;
+    Type f32 = b.getF32Type();
+    auto wgType = MemRefType::get(
+        {warps}, f32, MemRefLayoutAttrInterface(),
+        gpu::AddressSpaceAttr::get(b.getContext(),
+                                   gpu::AddressSpace::Workgroup));
+    Value partials = fn.addWorkgroupAttribution(wgType, loc);
+    SmallVector<Value> ivs(ranges.size());
+    delinearize(b, loc, bid, par, ivs);
+    Value start = arith::ConstantOp::create(b, loc, neutral);
+    auto loop = scf::ForOp::create(b, loc, tid, cIdx(b, loc, nr),
+                                   cIdx(b, loc, tpb), ValueRange{start});
+    OpBuilder lb = OpBuilder::atBlockBegin(loop.getBody());
+    SmallVector<Value> lIvs = ivs;
+    delinearize(lb, loc, loop.getInductionVar(), red, lIvs);
+    SmallVector<Value> acc(loop.getRegionIterArgs());
+    scf::YieldOp::create(lb, loc, emitBody(lb, loc, lIvs, acc));
+    Value partial = warpCombine(b, loc, loop.getResult(0));
+    Value lane = arith::RemUIOp::create(b, loc, tid, cIdx(b, loc, 32));
+    Value warp = arith::DivUIOp::create(b, loc, tid, cIdx(b, loc, 32));
+    Value laneZero = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                           lane, cIdx(b, loc, 0));
+    auto keep = scf::IfOp::create(b, loc, laneZero, /*withElse=*/false);
+    {
+      OpBuilder kb = OpBuilder::atBlockBegin(keep.thenBlock());
+      memref::StoreOp::create(kb, loc, partial, partials, ValueRange{warp});
+    }
+    gpu::BarrierOp::create(b, loc);
+    Value firstWarp = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                            warp, cIdx(b, loc, 0));
+    auto last = scf::IfOp::create(b, loc, firstWarp, /*withElse=*/false);
+    OpBuilder fb = OpBuilder::atBlockBegin(last.thenBlock());
+    Value has = arith::CmpIOp::create(fb, loc, arith::CmpIPredicate::ult, lane,
+                                      cIdx(fb, loc, warps));
+    Value safeLane = arith::SelectOp::create(fb, loc, has, lane,
+                                             cIdx(fb, loc, 0));
+    Value loaded =
+        memref::LoadOp::create(fb, loc, partials, ValueRange{safeLane});
+    Value v = arith::SelectOp::create(
+        fb, loc, has, loaded, arith::ConstantOp::create(fb, loc, neutral));
+    Value total = warpCombine(fb, loc, v);
+    Value threadZero = arith::CmpIOp::create(
+        fb, loc, arith::CmpIPredicate::eq, tid, cIdx(fb, loc, 0));
+    auto store = scf::IfOp::create(fb, loc, threadZero, /*withElse=*/false);
+    OpBuilder sb = OpBuilder::atBlockBegin(store.thenBlock());
+    for (unsigned d : red)
+      ivs[d] = cIdx(sb, loc, 0);
+    Value init0 = initialOutputs(sb, loc, ivs)[0];
+    storeOutputs(sb, loc, ivs, {combine(sb, loc, init0, total)});
   }
 
   linalg::GenericOp op;

@@ -173,7 +173,9 @@ using ArenaStepFn = void (*)(StepResult *, int64_t, int64_t,
 /// A compiled decode step and its KV caches.
 struct Model {
   std::unique_ptr<matquant::JitModule> jit;
-  StepFn step = nullptr;
+  /// The entry point's address: a StepFn, or an ArenaStepFn when the
+  /// weights are externalized.
+  void *step = nullptr;
   int64_t layers = 0, seq = 0, kvDim = 0, vocab = 0;
   MemRef<float, 3> k{}, v{};
   bool owned = false;
@@ -212,7 +214,7 @@ struct Model {
                           {static_cast<int64_t>(arena.size())}, {1}};
       reinterpret_cast<ArenaStepFn>(step)(&r, token, pos, &k, &v, &a);
     } else {
-      step(&r, token, pos, &k, &v);
+      reinterpret_cast<StepFn>(step)(&r, token, pos, &k, &v);
     }
     std::vector<float> logits(r.logits.data, r.logits.data + vocab);
     std::free(r.logits.basePtr);
@@ -292,7 +294,7 @@ std::unique_ptr<Model> compile(ModuleOp module, StringRef label) {
   if (!addr)
     fail(label + ": " + llvm::toString(addr.takeError()));
   m->jit = std::move(*jit);
-  m->step = reinterpret_cast<StepFn>(*addr);
+  m->step = reinterpret_cast<void *>(*addr);
   if (dynamic) {
     auto widths = matquant::LayerWidths::bind(*m->jit, *names);
     if (!widths)

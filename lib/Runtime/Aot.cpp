@@ -32,6 +32,7 @@
 #include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -803,6 +804,31 @@ matquant::compileGpuModel(ModuleOp module, StringRef function,
         else if (isa<gpu::LaunchFuncOp>(o))
           ++s.launches;
       });
+      // The arena bytes one call reads: each view of the arena whole,
+      // except a view that is only read through static-size subviews (the
+      // token embedding table, of which a step reads one row).
+      s.arenaReadBytes = 0;
+      op->walk([&](memref::ViewOp view) {
+        auto src = dyn_cast<BlockArgument>(view.getSource());
+        if (!src || !isa<func::FuncOp>(src.getOwner()->getParentOp()))
+          return;
+        auto fn = cast<func::FuncOp>(src.getOwner()->getParentOp());
+        if (!fn.getArgAttr(src.getArgNumber(), "mq.arena"))
+          return;
+        MemRefType type = view.getType();
+        int64_t elementBytes = type.getElementTypeBitWidth() / 8;
+        int64_t whole = type.getNumElements() * elementBytes, part = 0;
+        bool onlySubviews = !view->use_empty();
+        for (Operation *user : view->getUsers()) {
+          auto sub = dyn_cast<memref::SubViewOp>(user);
+          if (!sub || !sub.getType().hasStaticShape()) {
+            onlySubviews = false;
+            break;
+          }
+          part += sub.getType().getNumElements() * elementBytes;
+        }
+        s.arenaReadBytes += onlySubviews ? std::min(part, whole) : whole;
+      });
     }
   };
   pm.addInstrumentation(std::make_unique<Counter>(summary));
@@ -819,8 +845,11 @@ matquant::compileGpuModel(ModuleOp module, StringRef function,
   if (auto record = module->getAttrOfType<DictionaryAttr>("mq.arena"))
     if (auto size = record.getAs<IntegerAttr>("size"))
       arenaSize = size.getInt();
-  if (arenaSize > 0)
+  if (arenaSize > 0) {
     manifest += "arg arena " + std::to_string(arenaSize) + "\n";
+    manifest +=
+        "arena_read_bytes " + std::to_string(summary.arenaReadBytes) + "\n";
+  }
   if (auto record = module->getAttrOfType<DictionaryAttr>("mq.arena"))
     if (auto entries = record.getAs<ArrayAttr>("entries"))
       for (auto entry : entries.getAsRange<DictionaryAttr>()) {

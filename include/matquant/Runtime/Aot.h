@@ -73,6 +73,9 @@ struct GpuModelSummary {
   int64_t workspaceBytes = 0;
   int64_t kernels = 0;  ///< gpu.func kernels generated
   int64_t launches = 0; ///< kernel launches per call of the function
+  /// Arena bytes one call reads (a table read one row at a time, the
+  /// token embedding, counts that row only).
+  int64_t arenaReadBytes = 0;
   /// The gpu.modules before NVVM (also written to PREFIX.kernels.mlir).
   std::string kernelText;
 };

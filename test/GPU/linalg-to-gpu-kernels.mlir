@@ -104,8 +104,8 @@ func.func @row_sum(%a: memref<70x200xf32>, %o: memref<70xf32>) {
 // CHECK: %[[IN:.*]] = arith.cmpi ult, %[[ROW]], %[[NP]] : index
 // CHECK: scf.if %[[IN]] {
 // CHECK: %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
-// CHECK: %[[C32:.*]] = arith.constant 32 : index
 // CHECK: %[[C200:.*]] = arith.constant 200 : index
+// CHECK: %[[C32:.*]] = arith.constant 32 : index
 // CHECK: %[[PART:.*]] = scf.for %[[K:.*]] = %[[LANE]] to %[[C200]] step %[[C32]] iter_args(%[[ACC:.*]] = %[[ZERO]]) -> (f32) {
 // CHECK-NEXT: %[[X:.*]] = memref.load %[[KA]][%[[ROW]], %[[K]]] : memref<70x200xf32>
 // CHECK-NEXT: %[[S:.*]] = arith.addf %[[ACC]], %[[X]] : f32
@@ -269,9 +269,9 @@ func.func @short_sum(%a: memref<70x16xf32>, %o: memref<70xf32>) {
 // CHECK: %[[IN:.*]] = arith.cmpi ult, %[[GID]], %[[NP]] : index
 // CHECK: scf.if %[[IN]] {
 // CHECK: %[[INIT:.*]] = memref.load %[[KO]][%[[GID]]] : memref<300xf32>
-// CHECK: %[[C1:.*]] = arith.constant 1 : index
-// CHECK: %[[C40:.*]] = arith.constant 40 : index
 // CHECK: %[[C0:.*]] = arith.constant 0 : index
+// CHECK: %[[C40:.*]] = arith.constant 40 : index
+// CHECK: %[[C1:.*]] = arith.constant 1 : index
 // CHECK: %[[R:.*]] = scf.for %[[K:.*]] = %[[C0]] to %[[C40]] step %[[C1]] iter_args(%[[ACC:.*]] = %[[INIT]]) -> (f32) {
 // CHECK-NEXT: %[[X:.*]] = memref.load %[[KA]][%[[GID]], %[[K]]] : memref<300x40xf32>
 // CHECK-NEXT: %[[KI:.*]] = arith.index_cast %[[K]] : index to i32
@@ -305,10 +305,10 @@ func.func @short_sum(%a: memref<70x16xf32>, %o: memref<70xf32>) {
 
 // CHECK-LABEL: gpu.func @linalg_kernel_3(
 // CHECK-NOT: gpu.shuffle
-// CHECK: %[[C1:.*]] = arith.constant 1 : index
-// CHECK: %[[C16:.*]] = arith.constant 16 : index
 // CHECK: %[[C0:.*]] = arith.constant 0 : index
-// CHECK: scf.for %{{.*}} = %[[C0]] to %[[C16]] step %[[C1]] iter_args
+// CHECK: %[[C16:.*]] = arith.constant 16 : index
+// CHECK: %[[C1:.*]] = arith.constant 1 : index
+// CHECK: scf.for %{{.*}} = %{{c0[_0-9]*}} to %[[C16]] step %[[C1]] iter_args
 // CHECK-NOT: gpu.shuffle
 // CHECK: gpu.return
 

@@ -119,8 +119,9 @@ func.func @matmul(%x: tensor<5x64xf32>, %s: tensor<20x1xf32>, %m: tensor<20x1xf3
 
 // AUTO-LABEL: func.func @matmul(
 // AUTO-DAG: %[[ONE:.*]] = arith.constant 1 : index
-// AUTO-DAG: %[[NB:.*]] = arith.constant 5 : index
+// (The grid, then nb: both 5, created in that order.)
 // AUTO-DAG: %[[GRID:.*]] = arith.constant 5 : index
+// AUTO-DAG: %[[NB:.*]] = arith.constant 5 : index
 // AUTO: gpu.launch_func @matquant_kernels::@mq_gemv_c8_r8_cl_g0_f32_b5_rw1_wpb4_u2 blocks in (%[[GRID]], %[[ONE]], %[[ONE]])
 
 // NOLAUNCH-LABEL: func.func @matmul(

@@ -192,15 +192,8 @@ public:
         for (unsigned d : red)
           ivs[d] = cIdx(ib, loc, 0);
         SmallVector<Value> start = initialOutputs(ib, loc, ivs);
-        auto loop = scf::ForOp::create(ib, loc, cIdx(ib, loc, 0),
-                                       cIdx(ib, loc, nr), cIdx(ib, loc, 1),
-                                       start);
-        OpBuilder lb = OpBuilder::atBlockBegin(loop.getBody());
-        SmallVector<Value> lIvs = ivs;
-        delinearize(lb, loc, loop.getInductionVar(), red, lIvs);
-        SmallVector<Value> acc(loop.getRegionIterArgs());
-        scf::YieldOp::create(lb, loc, emitBody(lb, loc, lIvs, acc));
-        storeOutputs(ib, loc, ivs, loop.getResults());
+        storeOutputs(ib, loc, ivs,
+                     reductionLoop(ib, loc, cIdx(ib, loc, 0), 1, start, ivs));
       }
     } else if (blockPerPoint()) {
       buildBlockReduction(fn, b, loc, tid, bid);
@@ -216,21 +209,8 @@ public:
       SmallVector<Value> ivs(ranges.size());
       delinearize(ib, loc, point, par, ivs);
       Value start = arith::ConstantOp::create(ib, loc, neutral);
-      auto loop = scf::ForOp::create(ib, loc, lane, cIdx(ib, loc, nr),
-                                     cIdx(ib, loc, 32), ValueRange{start});
-      OpBuilder lb = OpBuilder::atBlockBegin(loop.getBody());
-      SmallVector<Value> lIvs = ivs;
-      delinearize(lb, loc, loop.getInductionVar(), red, lIvs);
-      SmallVector<Value> acc(loop.getRegionIterArgs());
-      scf::YieldOp::create(lb, loc, emitBody(lb, loc, lIvs, acc));
-      Value partial = loop.getResult(0);
-      auto width = arith::ConstantIntOp::create(ib, loc, 32, 32);
-      for (int32_t offset : {16, 8, 4, 2, 1}) {
-        auto c = arith::ConstantIntOp::create(ib, loc, offset, 32);
-        auto shuffle = gpu::ShuffleOp::create(ib, loc, partial, c, width,
-                                              gpu::ShuffleMode::XOR);
-        partial = combine(ib, loc, partial, shuffle.getShuffleResult());
-      }
+      Value partial = warpCombine(
+          ib, loc, reductionLoop(ib, loc, lane, 32, start, ivs)[0]);
       Value first = arith::CmpIOp::create(ib, loc, arith::CmpIPredicate::eq,
                                           lane, cIdx(ib, loc, 0));
       auto store = scf::IfOp::create(ib, loc, first, /*withElse=*/false);
@@ -241,6 +221,24 @@ public:
       storeOutputs(sb, loc, ivs, {combine(sb, loc, first0, partial)});
     }
     gpu::ReturnOp::create(b, loc);
+  }
+
+  /// An scf.for over the reduction space from `lower` by `step`, carrying
+  /// `init`; each iteration runs the payload at its reduction point (the
+  /// parallel indices from `ivs`). Returns the carried values at the end.
+  SmallVector<Value> reductionLoop(OpBuilder &b, Location loc, Value lower,
+                                   int64_t step, ValueRange init,
+                                   ArrayRef<Value> ivs) {
+    // (Created in this order: the order of arguments' evaluation is not.)
+    Value upper = cIdx(b, loc, nr);
+    Value stride = cIdx(b, loc, step);
+    auto loop = scf::ForOp::create(b, loc, lower, upper, stride, init);
+    OpBuilder lb = OpBuilder::atBlockBegin(loop.getBody());
+    SmallVector<Value> lIvs(ivs.begin(), ivs.end());
+    delinearize(lb, loc, loop.getInductionVar(), red, lIvs);
+    SmallVector<Value> acc(loop.getRegionIterArgs());
+    scf::YieldOp::create(lb, loc, emitBody(lb, loc, lIvs, acc));
+    return SmallVector<Value>(loop.getResults());
   }
 
   /// The lanes' values combined across the warp (every lane gets it).
@@ -272,14 +270,8 @@ public:
     SmallVector<Value> ivs(ranges.size());
     delinearize(b, loc, bid, par, ivs);
     Value start = arith::ConstantOp::create(b, loc, neutral);
-    auto loop = scf::ForOp::create(b, loc, tid, cIdx(b, loc, nr),
-                                   cIdx(b, loc, tpb), ValueRange{start});
-    OpBuilder lb = OpBuilder::atBlockBegin(loop.getBody());
-    SmallVector<Value> lIvs = ivs;
-    delinearize(lb, loc, loop.getInductionVar(), red, lIvs);
-    SmallVector<Value> acc(loop.getRegionIterArgs());
-    scf::YieldOp::create(lb, loc, emitBody(lb, loc, lIvs, acc));
-    Value partial = warpCombine(b, loc, loop.getResult(0));
+    Value partial =
+        warpCombine(b, loc, reductionLoop(b, loc, tid, tpb, start, ivs)[0]);
     Value lane = arith::RemUIOp::create(b, loc, tid, cIdx(b, loc, 32));
     Value warp = arith::DivUIOp::create(b, loc, tid, cIdx(b, loc, 32));
     Value laneZero = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
@@ -519,11 +511,12 @@ struct ConvertLinalgToGPUKernelsPass
       Location loc = generic.getLoc();
       rewriter.setInsertionPoint(generic);
       Value one = cIdx(rewriter, loc, 1);
-      gpu::LaunchFuncOp::create(
-          rewriter, loc, kernel,
-          gpu::KernelDim3{cIdx(rewriter, loc, k.gridSize()), one, one},
-          gpu::KernelDim3{cIdx(rewriter, loc, threadsPerBlock), one, one},
-          /*dynamicSharedMemorySize=*/Value(), k.args);
+      Value grid = cIdx(rewriter, loc, k.gridSize());
+      Value block = cIdx(rewriter, loc, threadsPerBlock);
+      gpu::LaunchFuncOp::create(rewriter, loc, kernel,
+                                gpu::KernelDim3{grid, one, one},
+                                gpu::KernelDim3{block, one, one},
+                                /*dynamicSharedMemorySize=*/Value(), k.args);
       rewriter.eraseOp(generic);
     }
   }

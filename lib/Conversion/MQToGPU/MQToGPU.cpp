@@ -191,10 +191,11 @@ struct ConvertMQToGPUPass
       return arith::ConstantIndexOp::create(b, loc, v);
     };
     Value one = idx(1);
+    Value grid = idx(spec.gridSize(n));
+    Value block = idx(spec.threadsPerBlock());
     mlir::gpu::LaunchFuncOp::create(
-        b, loc, fn,
-        mlir::gpu::KernelDim3{idx(spec.gridSize(n)), one, one},
-        mlir::gpu::KernelDim3{idx(spec.threadsPerBlock()), one, one},
+        b, loc, fn, mlir::gpu::KernelDim3{grid, one, one},
+        mlir::gpu::KernelDim3{block, one, one},
         /*dynamicSharedMemorySize=*/Value(),
         ValueRange{w, scales, offsets, x, yFlat, idx(n), idx(k), idx(nb),
                    idx(ldx)});

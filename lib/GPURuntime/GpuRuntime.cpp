@@ -227,20 +227,7 @@ bool CudaContext::synchronize() {
 }
 
 bool CudaContext::loadModule(const std::string &ptx) {
-  if (!err.empty())
-    return false;
-  char log[8192] = {0};
-  int options[] = {kJitErrorLogBuffer, kJitErrorLogBufferSize};
-  void *values[] = {log, reinterpret_cast<void *>(sizeof log - 1)};
-  void *module = nullptr;
-  int r = api->cuModuleLoadDataEx(&module, ptx.c_str(), 2, options, values);
-  if (!check(r, "cuModuleLoadDataEx")) {
-    if (log[0])
-      err += ": " + std::string(log);
-    return false;
-  }
-  modules.push_back(module);
-  return true;
+  return loadModuleHandle(ptx.c_str()) != nullptr;
 }
 
 void *CudaContext::loadModuleHandle(const void *image) {
@@ -346,9 +333,8 @@ bool CudaContext::kernelResources(KernelHandle kernel, int &registers,
 
 bool CudaContext::launch(KernelHandle kernel, unsigned grid, unsigned block,
                          void **params) {
-  return check(api->cuLaunchKernel(kernel, grid, 1, 1, block, 1, 1, 0,
-                                   nullptr, params, nullptr),
-               "cuLaunchKernel");
+  const unsigned grid3[3] = {grid, 1, 1}, block3[3] = {block, 1, 1};
+  return launch3(kernel, grid3, block3, 0, nullptr, params);
 }
 
 bool CudaContext::createEvent(EventHandle &event) {

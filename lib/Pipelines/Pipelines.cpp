@@ -19,6 +19,36 @@
 
 using namespace mlir;
 
+/// One-shot bufferization with plain (identity-layout) memref descriptors at
+/// function boundaries, for callers in C++ (JIT, AOT, the GPU runner).
+static void addPlainBoundaryBufferization(OpPassManager &pm) {
+  bufferization::OneShotBufferizePassOptions bufferization;
+  bufferization.bufferizeFunctionBoundaries = true;
+  bufferization.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferization));
+}
+
+/// The weights repacked into the GPU kernels' layout at compile time
+/// (mq-select-gpu-layout, then canonicalize folds the repacking).
+static void addGPULayout(OpPassManager &pm,
+                         const matquant::GPUPipelineOptions &options) {
+  matquant::mq::MQSelectGPULayoutPassOptions layout;
+  layout.kernel = options.kernel;
+  pm.addPass(matquant::mq::createMQSelectGPULayoutPass(layout));
+  pm.addPass(createCanonicalizerPass());
+}
+
+/// convert-mq-to-gpu's options from the pipeline's.
+static matquant::ConvertMQToGPUPassOptions
+kernelOptions(const matquant::GPUPipelineOptions &options) {
+  matquant::ConvertMQToGPUPassOptions gpu;
+  gpu.rowsPerWarp = options.rowsPerWarp;
+  gpu.warpsPerBlock = options.warpsPerBlock;
+  gpu.unroll = options.unroll;
+  return gpu;
+}
+
 void matquant::buildReferenceToLLVMPipeline(
     OpPassManager &pm, const ReferencePipelineOptions &) {
   pm.addPass(createConvertMQToLinalgPass());
@@ -60,12 +90,7 @@ void matquant::buildCPUToLLVMPipeline(OpPassManager &pm,
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   pm.addPass(createConvertTensorToLinalgPass());
-  bufferization::OneShotBufferizePassOptions bufferization;
-  bufferization.bufferizeFunctionBoundaries = true;
-  // Plain descriptors at function boundaries, for callers in C++ (JIT, AOT).
-  bufferization.functionBoundaryTypeConversion =
-      bufferization::LayoutMapOption::IdentityLayoutMap;
-  pm.addPass(bufferization::createOneShotBufferizePass(bufferization));
+  addPlainBoundaryBufferization(pm);
   // The per-row result buffers of the kernels go to the stack, not malloc.
   pm.addNestedPass<func::FuncOp>(
       bufferization::createPromoteBuffersToStackPass());
@@ -130,16 +155,10 @@ void matquant::buildGPUKernelsToPTXPipeline(OpPassManager &pm,
 
 void matquant::buildDecodeToGPUPipeline(OpPassManager &pm,
                                         const GPUPipelineOptions &options) {
-  mq::MQSelectGPULayoutPassOptions layout;
-  layout.kernel = options.kernel;
-  pm.addPass(mq::createMQSelectGPULayoutPass(layout));
-  pm.addPass(createCanonicalizerPass());
+  addGPULayout(pm, options);
   // q, k, v (and gate, up) in one launch each.
   pm.addPass(mq::createMQFuseMatvecsPass());
-  ConvertMQToGPUPassOptions gpu;
-  gpu.rowsPerWarp = options.rowsPerWarp;
-  gpu.warpsPerBlock = options.warpsPerBlock;
-  gpu.unroll = options.unroll;
+  ConvertMQToGPUPassOptions gpu = kernelOptions(options);
   gpu.launch = true;
   pm.addPass(createConvertMQToGPUPass(gpu));
   pm.addPass(createConvertMQToLinalgPass());
@@ -157,11 +176,7 @@ void matquant::buildDecodeToGPUPipeline(OpPassManager &pm,
   // Producers of inserted slices (the new K and V rows) write into the
   // destination (the KV cache) instead of a copy.
   pm.addPass(bufferization::createEmptyTensorEliminationPass());
-  bufferization::OneShotBufferizePassOptions bufferization;
-  bufferization.bufferizeFunctionBoundaries = true;
-  bufferization.functionBoundaryTypeConversion =
-      bufferization::LayoutMapOption::IdentityLayoutMap;
-  pm.addPass(bufferization::createOneShotBufferizePass(bufferization));
+  addPlainBoundaryBufferization(pm);
   bufferization::BufferResultsToOutParamsPassOptions outParams;
   outParams.hoistStaticAllocs = true;
   outParams.modifyPublicFunctions = true;
@@ -192,15 +207,8 @@ void matquant::buildDecodeToGPUPipeline(OpPassManager &pm,
 
 void matquant::buildMQToPTXPipeline(OpPassManager &pm,
                                     const GPUPipelineOptions &options) {
-  mq::MQSelectGPULayoutPassOptions layout;
-  layout.kernel = options.kernel;
-  pm.addPass(mq::createMQSelectGPULayoutPass(layout));
-  pm.addPass(createCanonicalizerPass());
-  ConvertMQToGPUPassOptions gpu;
-  gpu.rowsPerWarp = options.rowsPerWarp;
-  gpu.warpsPerBlock = options.warpsPerBlock;
-  gpu.unroll = options.unroll;
-  pm.addPass(createConvertMQToGPUPass(gpu));
+  addGPULayout(pm, options);
+  pm.addPass(createConvertMQToGPUPass(kernelOptions(options)));
   buildGPUKernelsToPTXPipeline(pm, options);
 }
 

@@ -576,17 +576,39 @@ llvm::Error fail(StringRef bufferName, const Twine &message) {
   return llvm::createStringError(bufferName + ": " + message);
 }
 
+/// Sets `llvmModule`'s triple and data layout to `machine`'s and optimizes
+/// it at `optLevel`.
+llvm::Error optimizeFor(llvm::Module &llvmModule, llvm::TargetMachine &machine,
+                        unsigned optLevel) {
+  llvmModule.setTargetTriple(machine.getTargetTriple());
+  llvmModule.setDataLayout(machine.createDataLayout());
+  auto optimize =
+      makeOptimizingTransformer(optLevel, /*sizeLevel=*/0, &machine);
+  if (llvm::Error e = optimize(&llvmModule))
+    return llvm::createStringError("LLVM optimization failed: " +
+                                   llvm::toString(std::move(e)));
+  return llvm::Error::success();
+}
+
+/// The ELF relocatable object of `llvmModule` for `machine`.
+std::optional<std::string> emitObject(llvm::Module &llvmModule,
+                                      llvm::TargetMachine &machine) {
+  SmallString<0> object;
+  llvm::raw_svector_ostream objectStream(object);
+  llvm::legacy::PassManager codegen;
+  if (machine.addPassesToEmitFile(codegen, objectStream, nullptr,
+                                  llvm::CodeGenFileType::ObjectFile))
+    return std::nullopt;
+  codegen.run(llvmModule);
+  return object.str().str();
+}
+
 } // namespace
 
 llvm::Expected<AotArtifacts> matquant::compileAot(StringRef source,
                                                   StringRef bufferName,
                                                   const AotOptions &options) {
-  static bool initialized = [] {
-    llvm::InitializeNativeTarget();
-    llvm::InitializeNativeTargetAsmPrinter();
-    return true;
-  }();
-  (void)initialized;
+  initializeNativeTarget();
 
   if (options.threads < 0)
     return fail(bufferName,
@@ -662,14 +684,8 @@ llvm::Expected<AotArtifacts> matquant::compileAot(StringRef source,
   if (!llvmModule)
     return fail(bufferName,
                 "cannot translate to LLVM IR:\n" + diagnosticText());
-  llvmModule->setTargetTriple(machine.getTargetTriple());
-  llvmModule->setDataLayout(machine.createDataLayout());
-
-  auto optimize =
-      makeOptimizingTransformer(/*optLevel=*/3, /*sizeLevel=*/0, &machine);
-  if (llvm::Error error = optimize(llvmModule.get()))
-    return fail(bufferName, "LLVM optimization failed: " +
-                                llvm::toString(std::move(error)));
+  if (llvm::Error error = optimizeFor(*llvmModule, machine, /*optLevel=*/3))
+    return fail(bufferName, llvm::toString(std::move(error)));
 
   // The symbols the object leaves for the linker, for the header.
   SmallVector<std::string> externals;
@@ -682,14 +698,10 @@ llvm::Expected<AotArtifacts> matquant::compileAot(StringRef source,
   llvm::sort(externals);
 
   AotArtifacts artifacts;
-  SmallString<0> object;
-  llvm::raw_svector_ostream objectStream(object);
-  llvm::legacy::PassManager codegen;
-  if (machine.addPassesToEmitFile(codegen, objectStream, nullptr,
-                                  llvm::CodeGenFileType::ObjectFile))
+  std::optional<std::string> object = emitObject(*llvmModule, machine);
+  if (!object)
     return fail(bufferName, "the target cannot emit object files");
-  codegen.run(*llvmModule);
-  artifacts.object = object.str().str();
+  artifacts.object = std::move(*object);
 
   llvm::raw_string_ostream headerStream(artifacts.header);
   AotOptions resolved = options;
@@ -734,12 +746,7 @@ llvm::Error writeBytes(StringRef path, StringRef bytes) {
 llvm::Expected<GpuModelSummary>
 matquant::compileGpuModel(ModuleOp module, StringRef function,
                           StringRef prefix, const GpuModelOptions &options) {
-  static bool initialized = [] {
-    llvm::InitializeNativeTarget();
-    llvm::InitializeNativeTargetAsmPrinter();
-    return true;
-  }();
-  (void)initialized;
+  initializeNativeTarget();
   auto fail = [&](const Twine &message) -> llvm::Error {
     return llvm::createStringError("@" + function + ": " + message);
   };
@@ -842,7 +849,8 @@ matquant::compileGpuModel(ModuleOp module, StringRef function,
     if (AsmResourceBlob *blob = data.getRawHandle().getBlob())
       arena = StringRef(blob->getData().data(), blob->getData().size());
   int64_t arenaSize = 0;
-  if (auto record = module->getAttrOfType<DictionaryAttr>("mq.arena"))
+  auto record = module->getAttrOfType<DictionaryAttr>("mq.arena");
+  if (record)
     if (auto size = record.getAs<IntegerAttr>("size"))
       arenaSize = size.getInt();
   if (arenaSize > 0) {
@@ -850,7 +858,7 @@ matquant::compileGpuModel(ModuleOp module, StringRef function,
     manifest +=
         "arena_read_bytes " + std::to_string(summary.arenaReadBytes) + "\n";
   }
-  if (auto record = module->getAttrOfType<DictionaryAttr>("mq.arena"))
+  if (record)
     if (auto entries = record.getAs<ArrayAttr>("entries"))
       for (auto entry : entries.getAsRange<DictionaryAttr>()) {
         auto offset = entry.getAs<IntegerAttr>("offset");
@@ -894,23 +902,14 @@ matquant::compileGpuModel(ModuleOp module, StringRef function,
       translateModuleToLLVMIR(module, llvmContext, function);
   if (!llvmModule)
     return fail("cannot translate the host code to LLVM IR");
-  llvmModule->setTargetTriple(machine.getTargetTriple());
-  llvmModule->setDataLayout(machine.createDataLayout());
-  auto optimize =
-      makeOptimizingTransformer(/*optLevel=*/2, /*sizeLevel=*/0, &machine);
-  if (llvm::Error error = optimize(llvmModule.get()))
-    return fail("LLVM optimization failed: " +
-                llvm::toString(std::move(error)));
-  SmallString<0> object;
-  llvm::raw_svector_ostream objectStream(object);
-  llvm::legacy::PassManager codegen;
-  if (machine.addPassesToEmitFile(codegen, objectStream, nullptr,
-                                  llvm::CodeGenFileType::ObjectFile))
+  if (llvm::Error error = optimizeFor(*llvmModule, machine, /*optLevel=*/2))
+    return fail(llvm::toString(std::move(error)));
+  std::optional<std::string> object = emitObject(*llvmModule, machine);
+  if (!object)
     return fail("the host target cannot emit object files");
-  codegen.run(*llvmModule);
   std::string objectPath = (prefix + ".o").str(),
               soPath = (prefix + ".so").str();
-  if (llvm::Error e = writeBytes(objectPath, object.str()))
+  if (llvm::Error e = writeBytes(objectPath, *object))
     return std::move(e);
   if (llvm::Error e = writeBytes((prefix + ".manifest").str(), manifest))
     return std::move(e);

@@ -36,7 +36,7 @@ StringRef matquant::ompRuntimePath() {
   return "/usr/lib/llvm-22/lib/libomp.so";
 }
 
-static void initializeNativeTarget() {
+void matquant::initializeNativeTarget() {
   static bool initialized = [] {
     llvm::InitializeNativeTarget();
     llvm::InitializeNativeTargetAsmPrinter();

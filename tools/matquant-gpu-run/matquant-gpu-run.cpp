@@ -539,6 +539,8 @@ int main(int argc, char **argv) {
     float ms = 0;
     check(ctx->elapsedMs(e0, e1, ms), "timing");
     copyGBs = 2.0 * bytes * reps / (ms * 1e-3) / 1e9;
+    ctx->destroyEvent(e0);
+    ctx->destroyEvent(e1);
     ctx->free(a);
     ctx->free(b);
   }

@@ -88,6 +88,10 @@ void registerCompilerDialects(mlir::DialectRegistry &registry);
 /// The OpenMP runtime the compiled code calls when threads > 0.
 llvm::StringRef ompRuntimePath();
 
+/// Initializes LLVM's native target and its asm printer, once per process
+/// (the JIT and the object-file paths need them).
+void initializeNativeTarget();
+
 } // namespace matquant
 
 #endif // MATQUANT_RUNTIME_JIT_H

@@ -155,7 +155,7 @@ public:
   int64_t gridSize() const {
     if (blockPerPoint())
       return np;
-    int64_t points = red.empty() || !combiner ? np : np * 32;
+    int64_t points = combiner ? np * 32 : np;
     return std::max<int64_t>(1, (points + tpb - 1) / tpb);
   }
 
@@ -177,13 +177,9 @@ public:
     Value bid = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
     Value gid = arith::AddIOp::create(
         b, loc, arith::MulIOp::create(b, loc, bid, cIdx(b, loc, tpb)), tid);
-    if (red.empty() || !combiner) {
-      Value inRange = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
-                                            gid, cIdx(b, loc, np));
-      auto ifOp = scf::IfOp::create(b, loc, inRange, /*withElse=*/false);
-      OpBuilder ib = OpBuilder::atBlockBegin(ifOp.thenBlock());
-      SmallVector<Value> ivs(ranges.size());
-      delinearize(ib, loc, gid, par, ivs);
+    if (!combiner) {
+      SmallVector<Value> ivs;
+      OpBuilder ib = ifInRange(b, loc, gid, ivs);
       if (red.empty()) {
         SmallVector<Value> outs = loadOutputs(ib, loc, ivs, /*onlyUsed=*/true);
         storeOutputs(ib, loc, ivs, emitBody(ib, loc, ivs, outs));
@@ -202,23 +198,13 @@ public:
       // so every lane takes part in the shuffles).
       Value lane = arith::RemUIOp::create(b, loc, tid, cIdx(b, loc, 32));
       Value point = arith::DivUIOp::create(b, loc, gid, cIdx(b, loc, 32));
-      Value inRange = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
-                                            point, cIdx(b, loc, np));
-      auto ifOp = scf::IfOp::create(b, loc, inRange, /*withElse=*/false);
-      OpBuilder ib = OpBuilder::atBlockBegin(ifOp.thenBlock());
-      SmallVector<Value> ivs(ranges.size());
-      delinearize(ib, loc, point, par, ivs);
+      SmallVector<Value> ivs;
+      OpBuilder ib = ifInRange(b, loc, point, ivs);
       Value start = arith::ConstantOp::create(ib, loc, neutral);
       Value partial = warpCombine(
           ib, loc, reductionLoop(ib, loc, lane, 32, start, ivs)[0]);
-      Value first = arith::CmpIOp::create(ib, loc, arith::CmpIPredicate::eq,
-                                          lane, cIdx(ib, loc, 0));
-      auto store = scf::IfOp::create(ib, loc, first, /*withElse=*/false);
-      OpBuilder sb = OpBuilder::atBlockBegin(store.thenBlock());
-      for (unsigned d : red)
-        ivs[d] = cIdx(sb, loc, 0);
-      Value first0 = initialOutputs(sb, loc, ivs)[0];
-      storeOutputs(sb, loc, ivs, {combine(sb, loc, first0, partial)});
+      OpBuilder sb = ifZero(ib, loc, lane);
+      storeCombined(sb, loc, ivs, partial);
     }
     gpu::ReturnOp::create(b, loc);
   }
@@ -274,18 +260,10 @@ public:
         warpCombine(b, loc, reductionLoop(b, loc, tid, tpb, start, ivs)[0]);
     Value lane = arith::RemUIOp::create(b, loc, tid, cIdx(b, loc, 32));
     Value warp = arith::DivUIOp::create(b, loc, tid, cIdx(b, loc, 32));
-    Value laneZero = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
-                                           lane, cIdx(b, loc, 0));
-    auto keep = scf::IfOp::create(b, loc, laneZero, /*withElse=*/false);
-    {
-      OpBuilder kb = OpBuilder::atBlockBegin(keep.thenBlock());
-      memref::StoreOp::create(kb, loc, partial, partials, ValueRange{warp});
-    }
+    OpBuilder kb = ifZero(b, loc, lane);
+    memref::StoreOp::create(kb, loc, partial, partials, ValueRange{warp});
     gpu::BarrierOp::create(b, loc);
-    Value firstWarp = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
-                                            warp, cIdx(b, loc, 0));
-    auto last = scf::IfOp::create(b, loc, firstWarp, /*withElse=*/false);
-    OpBuilder fb = OpBuilder::atBlockBegin(last.thenBlock());
+    OpBuilder fb = ifZero(b, loc, warp);
     Value has = arith::CmpIOp::create(fb, loc, arith::CmpIPredicate::ult, lane,
                                       cIdx(fb, loc, warps));
     Value safeLane = arith::SelectOp::create(fb, loc, has, lane,
@@ -295,14 +273,39 @@ public:
     Value v = arith::SelectOp::create(
         fb, loc, has, loaded, arith::ConstantOp::create(fb, loc, neutral));
     Value total = warpCombine(fb, loc, v);
-    Value threadZero = arith::CmpIOp::create(
-        fb, loc, arith::CmpIPredicate::eq, tid, cIdx(fb, loc, 0));
-    auto store = scf::IfOp::create(fb, loc, threadZero, /*withElse=*/false);
-    OpBuilder sb = OpBuilder::atBlockBegin(store.thenBlock());
+    OpBuilder sb = ifZero(fb, loc, tid);
+    storeCombined(sb, loc, ivs, total);
+  }
+
+  /// `if (point < np)`; `ivs` gets the parallel indices of `point`, built
+  /// inside. Returns a builder at the start of the `if`'s body.
+  OpBuilder ifInRange(OpBuilder &b, Location loc, Value point,
+                      SmallVectorImpl<Value> &ivs) {
+    Value inRange = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                          point, cIdx(b, loc, np));
+    auto ifOp = scf::IfOp::create(b, loc, inRange, /*withElse=*/false);
+    OpBuilder ib = OpBuilder::atBlockBegin(ifOp.thenBlock());
+    ivs.assign(ranges.size(), Value());
+    delinearize(ib, loc, point, par, ivs);
+    return ib;
+  }
+
+  /// `if (v == 0)`; returns a builder at the start of its body.
+  OpBuilder ifZero(OpBuilder &b, Location loc, Value v) {
+    Value zero = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, v,
+                                       cIdx(b, loc, 0));
+    auto ifOp = scf::IfOp::create(b, loc, zero, /*withElse=*/false);
+    return OpBuilder::atBlockBegin(ifOp.thenBlock());
+  }
+
+  /// The single output at the parallel point of `ivs` becomes its initial
+  /// value combined with `total` (the point's whole reduction).
+  void storeCombined(OpBuilder &b, Location loc, SmallVectorImpl<Value> &ivs,
+                     Value total) {
     for (unsigned d : red)
-      ivs[d] = cIdx(sb, loc, 0);
-    Value init0 = initialOutputs(sb, loc, ivs)[0];
-    storeOutputs(sb, loc, ivs, {combine(sb, loc, init0, total)});
+      ivs[d] = cIdx(b, loc, 0);
+    Value initial = initialOutputs(b, loc, ivs)[0];
+    storeOutputs(b, loc, ivs, {combine(b, loc, initial, total)});
   }
 
   linalg::GenericOp op;

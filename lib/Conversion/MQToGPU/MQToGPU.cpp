@@ -132,19 +132,27 @@ struct ConvertMQToGPUPass
   static Value flatBuffer(OpBuilder &b, Location loc, Value tensor,
                           bool readOnly) {
     auto type = cast<RankedTensorType>(tensor.getType());
-    Value m = bufferization::ToBufferOp::create(
-        b, loc, MemRefType::get(type.getShape(), type.getElementType()),
-        tensor, readOnly);
+    return flatten(b, loc,
+                   bufferization::ToBufferOp::create(
+                       b, loc,
+                       MemRefType::get(type.getShape(), type.getElementType()),
+                       tensor, readOnly));
+  }
+
+  /// A statically shaped identity-layout buffer as memref<?xT>: collapsed
+  /// to one dimension, then cast.
+  static Value flatten(OpBuilder &b, Location loc, Value buffer) {
+    auto type = cast<MemRefType>(buffer.getType());
     if (type.getRank() != 1) {
       ReassociationIndices all;
       for (int64_t i = 0; i < type.getRank(); ++i)
         all.push_back(i);
-      m = memref::CollapseShapeOp::create(b, loc, m,
-                                          ArrayRef<ReassociationIndices>{all});
+      buffer = memref::CollapseShapeOp::create(
+          b, loc, buffer, ArrayRef<ReassociationIndices>{all});
     }
     return memref::CastOp::create(
         b, loc, MemRefType::get({ShapedType::kDynamic}, type.getElementType()),
-        m);
+        buffer);
   }
 
   /// Replaces a weight-only op on tensors by a launch of its kernel: the
@@ -179,14 +187,7 @@ struct ConvertMQToGPUPass
     auto yType =
         MemRefType::get(resultType.getShape(), resultType.getElementType());
     Value y = memref::AllocOp::create(b, loc, yType);
-    Value yFlat = y;
-    if (resultType.getRank() != 1)
-      yFlat = memref::CollapseShapeOp::create(
-          b, loc, y, ArrayRef<ReassociationIndices>{{0, 1}});
-    yFlat = memref::CastOp::create(
-        b, loc,
-        MemRefType::get({ShapedType::kDynamic}, resultType.getElementType()),
-        yFlat);
+    Value yFlat = flatten(b, loc, y);
     auto idx = [&](int64_t v) -> Value {
       return arith::ConstantIndexOp::create(b, loc, v);
     };

@@ -45,6 +45,13 @@ C="$BIN/matquant-gpu-compile"
   --warps-per-block 4 --unroll 2 -o "$OUT/testD.ptx"
 "$C" --mma --widths 8,4,2,3ep,2pe --groups 0,64,32 --acts f16 --batches 8,16 \
   --rows-per-warp 16,32 --warps-per-block 2 --unroll 1 -o "$OUT/testE.ptx"
+# f16 / bf16 activations with f32 results (_y32: the decode step's GEMVs,
+# mq-narrow-activations), SIMT and tensor-core kernels.
+"$C" --widths 8,4,3,2ep,2pe --groups 0,128 --acts f16,bf16 --batches 1,3 \
+  --rows-per-warp 1,4 --out-f32 -o "$OUT/testH.ptx"
+"$C" --mma --widths 8,4,3,2,2ep --groups 0,128 --acts f16 --batches 8 \
+  --rows-per-warp 16 --warps-per-block 4 --unroll 2 --out-f32 \
+  -o "$OUT/testI.ptx"
 # Benchmark: 16 or 32 rows per block, 4, 8 or 16 warps splitting K, 2, 4
 # or 8 column tiles per iteration (bytes in flight per lane).
 for wpb in 4 8 16; do

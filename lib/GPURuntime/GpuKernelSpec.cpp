@@ -222,6 +222,8 @@ std::string GemvKernelSpec::validate() const {
     return "group size must be 0 (per channel) or positive";
   if (planes && !mma)
     return "bit-plane kernels are tensor-core (mma) kernels";
+  if (outF32 && act == ActType::F32)
+    return "f32 results (_y32) are for f16 or bf16 activations";
   if (mma) {
     if (act != ActType::F16)
       return "MMA kernels take f16 activations";
@@ -272,7 +274,10 @@ std::string GemvKernelSpec::name() const {
                 planes ? "pmma" : mma ? "mma" : "gemv", storageBits, bits, modeTag(mode),
                 static_cast<long long>(groupSize), actTypeName(act), batchTile,
                 rowsPerWarp, warpsPerBlock, unroll);
-  return buf;
+  std::string result = buf;
+  if (outF32)
+    result += "_y32";
+  return result;
 }
 
 bool GemvKernelSpec::parseName(const std::string &name, GemvKernelSpec &spec) {
@@ -283,8 +288,12 @@ bool GemvKernelSpec::parseName(const std::string &name, GemvKernelSpec &spec) {
   if (std::sscanf(name.c_str(),
                   "mq_%4[a-z]_c%u_r%u_%2[a-z]_g%lld_%4[a-z0-9]_b%u_rw%u_wpb%u_u%u%n",
                   kind, &s.storageBits, &s.bits, mode, &g, act, &s.batchTile,
-                  &s.rowsPerWarp, &s.warpsPerBlock, &s.unroll, &used) != 10 ||
-      static_cast<size_t>(used) != name.size())
+                  &s.rowsPerWarp, &s.warpsPerBlock, &s.unroll, &used) != 10)
+    return false;
+  std::string rest = name.substr(static_cast<size_t>(used));
+  if (rest == "_y32")
+    s.outF32 = true;
+  else if (!rest.empty())
     return false;
   if (!std::strcmp(kind, "mma"))
     s.mma = true;

@@ -155,9 +155,16 @@ void matquant::buildGPUKernelsToPTXPipeline(OpPassManager &pm,
 
 void matquant::buildDecodeToGPUPipeline(OpPassManager &pm,
                                         const GPUPipelineOptions &options) {
-  addGPULayout(pm, options);
-  // q, k, v (and gate, up) in one launch each.
+  if (options.activations != "f32") {
+    mq::MQNarrowActivationsPassOptions narrow;
+    narrow.type = options.activations;
+    pm.addPass(mq::createMQNarrowActivationsPass(narrow));
+  }
+  // q, k, v (and gate, up) in one launch each, on the weights' constants
+  // (canonicalize folds slices of constants first).
+  pm.addPass(createCanonicalizerPass());
   pm.addPass(mq::createMQFuseMatvecsPass());
+  addGPULayout(pm, options);
   ConvertMQToGPUPassOptions gpu = kernelOptions(options);
   gpu.launch = true;
   pm.addPass(createConvertMQToGPUPass(gpu));

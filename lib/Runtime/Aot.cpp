@@ -789,7 +789,8 @@ matquant::compileGpuModel(ModuleOp module, StringRef function,
   gpu.rowsPerWarp = options.rowsPerWarp;
   gpu.warpsPerBlock = options.warpsPerBlock;
   gpu.unroll = options.unroll;
-  gpu.kernel = "simt";
+  gpu.kernel = options.kernel;
+  gpu.activations = options.activations;
   gpu.arenaData = options.writeArena;
   buildDecodeToGPUPipeline(pm, gpu);
   GpuModelSummary summary;

@@ -68,6 +68,11 @@ static cl::opt<bool> planes(
     cl::desc("tensor-core kernels on the stored model's bit planes, reading "
              "only the planes each width needs (implies --mma)"),
     cl::init(false), cl::cat(category));
+static cl::opt<bool> outF32(
+    "out-f32",
+    cl::desc("f32 results for f16 / bf16 activations (kernel names end in "
+             "_y32); f32 activations are unaffected"),
+    cl::init(false), cl::cat(category));
 static cl::opt<std::string> emit("emit", cl::desc("ptx (default) or mlir"),
                                  cl::init("ptx"), cl::cat(category));
 
@@ -148,6 +153,7 @@ int main(int argc, char **argv) {
             s.unroll = unroll;
             s.mma = mma || planes;
             s.planes = planes;
+            s.outF32 = outF32 && s.act != matquant::gpurt::ActType::F32;
             // An MMA kernel's unroll counts column tiles, a whole number
             // of groups: round it up.
             s.roundUnrollToGroups();

@@ -197,6 +197,7 @@ double runCase(CudaContext &ctx, KernelHandle kernel,
       std::memset(&xDev[size_t(bb * ldx + j) * eb], 0x7F, eb);
 
   const int64_t guard = 64;
+  unsigned yb = actTypeBytes(spec.outType());
   DeviceBuffers bufs{ctx, {}};
   GemvOperands o;
   o.n = c.n;
@@ -211,7 +212,7 @@ double runCase(CudaContext &ctx, KernelHandle kernel,
   o.scales = bufs.make(q.alpha.size() * 4);
   o.offsets = bufs.make(q.offset.size() * 4);
   o.x = bufs.make(xDev.size());
-  size_t yBytes = size_t(c.nb * c.n + guard) * eb;
+  size_t yBytes = size_t(c.nb * c.n + guard) * yb;
   o.y = bufs.make(yBytes);
   ctx.copyToDevice(o.weights, packed.data(), packed.size());
   ctx.copyToDevice(o.scales, q.alpha.data(), q.alpha.size() * 4);
@@ -224,7 +225,7 @@ double runCase(CudaContext &ctx, KernelHandle kernel,
   ctx.copyToHost(yHost.data(), o.y, yBytes);
   if (!ctx.ok())
     return -1;
-  for (size_t i = size_t(c.nb * c.n) * eb; i < yBytes; ++i)
+  for (size_t i = size_t(c.nb * c.n) * yb; i < yBytes; ++i)
     if (yHost[i] != 0xFF) {
       why = "write past the end of the result";
       return NAN;
@@ -232,7 +233,7 @@ double runCase(CudaContext &ctx, KernelHandle kernel,
   double maxErr = 0;
   for (int64_t i = 0; i < c.nb * c.n; ++i) {
     float v;
-    if (spec.act == ActType::F32) {
+    if (spec.outType() == ActType::F32) {
       std::memcpy(&v, &yHost[i * 4], 4);
     } else {
       uint16_t h;

@@ -139,6 +139,16 @@ static cl::opt<bool> gpuArena(
 static cl::opt<std::string> gpuChip("gpu-chip",
                                     cl::desc("GPU target chip (--gpu-out)"),
                                     cl::init("sm_90"));
+static cl::opt<std::string> gpuActivations(
+    "gpu-activations",
+    cl::desc("with --gpu-out: the GEMVs' activations, f16 (default), bf16 "
+             "or f32 (results stay f32)"),
+    cl::init("f16"));
+static cl::opt<std::string>
+    gpuKernel("gpu-kernel",
+              cl::desc("with --gpu-out: GEMV kernels, auto (default: tensor "
+                       "cores for f16 below 8 bits), simt or mma"),
+              cl::init("auto"));
 static cl::opt<std::string> jsonOut("json", cl::desc("write JSON records"),
                                     cl::init(""));
 static cl::opt<bool> quiet("quiet", cl::desc("no per-token progress"),
@@ -475,6 +485,8 @@ int gpuBuild(MLIRContext &ctx, ModuleOp module) {
     matquant::GpuModelOptions options;
     options.chip = gpuChip;
     options.writeArena = gpuArena;
+    options.activations = gpuActivations;
+    options.kernel = gpuKernel;
     std::string prefix = (gpuOut + "/" + name);
     auto start = std::chrono::steady_clock::now();
     auto summary =
@@ -555,6 +567,12 @@ int main(int argc, char **argv) {
       switches.push_back({pos, width});
     }
 
+  if (gpuActivations != "f16" && gpuActivations != "bf16" &&
+      gpuActivations != "f32")
+    fail("--gpu-activations must be f16, bf16 or f32, got '" +
+         gpuActivations + "'");
+  if (gpuKernel != "auto" && gpuKernel != "simt" && gpuKernel != "mma")
+    fail("--gpu-kernel must be auto, simt or mma, got '" + gpuKernel + "'");
   if (!gpuOut.empty())
     return gpuBuild(ctx, *module);
   if (speedOnly)

@@ -35,6 +35,7 @@ struct Case {
   int64_t batch;      // 0: matvec
   const char *act;    // activation element type
   float gamma, beta;  // 0: no clip
+  const char *out = nullptr; // result element type; null: the activations'
 };
 
 const Case kCases[] = {
@@ -101,6 +102,11 @@ const Case kCases[] = {
      "dense", 4, "f32", 0, 0},
     {"mm_pe_int2_f16_g8_interleaved", 9, 24, 0, 8, 8, 2, SliceMode::PrefixExact,
      "interleaved", 3, "f16", 0, 0},
+    // Narrow activations, f32 results (mq-narrow-activations).
+    {"mv_int4_f16_to_f32_g8_interleaved", 13, 40, 0, 8, 8, 4,
+     SliceMode::Clamped, "interleaved", 0, "f16", 0, 0, "f32"},
+    {"mm_int3_bf16_to_f32_pc", 11, 30, 0, 0, 8, 3, SliceMode::Clamped, "", 3,
+     "bf16", 0, 0, "f32"},
 };
 
 std::string num(float v) {
@@ -228,11 +234,14 @@ void emitCase(const Case &k, unsigned seed) {
   int64_t ndim = k.axis == 0 ? k.rows : k.cols;
   int64_t batch = k.batch ? k.batch : 1;
   std::vector<float> x(batch * kdim);
-  bool f16 = std::string(k.act) == "f16";
+  std::string act = k.act, out = k.out ? k.out : k.act;
+  bool f16 = out == "f16";
   for (float &v : x) {
     v = uni(rng);
-    if (f16) // Pick values exactly representable in f16.
+    if (act == "f16") // Pick values exactly representable in f16.
       v = std::round(v * 1024.0f) / 1024.0f;
+    else if (act == "bf16") // ... in bf16.
+      v = std::round(v * 128.0f) / 128.0f;
   }
 
   QuantOptions opts;
@@ -272,8 +281,8 @@ void emitCase(const Case &k, unsigned seed) {
   bool packed = k.layout[0] != 0;
   std::string xShape = k.batch ? shapeStr({batch, kdim}, k.act)
                                : shapeStr({kdim}, k.act);
-  std::string yShape = k.batch ? shapeStr({batch, ndim}, k.act)
-                               : shapeStr({ndim}, k.act);
+  std::string yShape = k.batch ? shapeStr({batch, ndim}, out.c_str())
+                               : shapeStr({ndim}, out.c_str());
   std::string yShape32 = k.batch ? shapeStr({batch, ndim}, "f32")
                                  : shapeStr({ndim}, "f32");
   std::vector<int64_t> yDims = k.batch ? std::vector<int64_t>{batch, ndim}

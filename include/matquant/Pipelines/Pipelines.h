@@ -85,6 +85,12 @@ struct GPUPipelineOptions
       llvm::cl::desc("matquant-decode-to-gpu: keep the arena's bytes in the "
                      "module (mq.arena_data)"),
       llvm::cl::init(true)};
+  Option<std::string> activations{
+      *this, "activations",
+      llvm::cl::desc("matquant-decode-to-gpu: activations of the weight-only "
+                     "GEMVs: f32, or f16 / bf16 (mq-narrow-activations; "
+                     "results stay f32)"),
+      llvm::cl::init("f32")};
   Option<std::string> kernel{
       *this, "kernel",
       llvm::cl::desc("auto (tensor cores for f16 matmuls), simt or mma"),

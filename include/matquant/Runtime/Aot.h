@@ -57,6 +57,11 @@ struct GpuModelOptions {
   unsigned rowsPerWarp = 0;
   unsigned warpsPerBlock = 4;
   unsigned unroll = 2;
+  /// Activations of the weight-only GEMVs: f16 (the default, as GPU
+  /// inference stacks do), bf16 or f32; results and everything else f32.
+  std::string activations = "f16";
+  /// GEMV kernels: auto (tensor cores for f16 below 8 bits), simt or mma.
+  std::string kernel = "auto";
   /// Host CPU of the machine that runs the model (an LLVM CPU name).
   std::string hostCpu = "x86-64";
   /// The C compiler driver that links the shared object.

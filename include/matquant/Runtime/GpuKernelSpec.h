@@ -17,7 +17,7 @@
 //   scales memref<?xf32>  alpha, [N, groups] row-major
 //   offs   memref<?xf32>  m, [N, groups]
 //   x      memref<?xT>    [nb, ldx] activations, ldx % 8 == 0, ldx >= K
-//   y      memref<?xT>    [nb, N] results
+//   y      memref<?xT>    [nb, N] results (memref<?xf32> with outF32)
 //   n, k, nb, ldx         i32
 // Launch: gridDim.x = ceil(N / rowsPerBlock()), blockDim.x =
 // threadsPerBlock(). Any nb: the kernel walks the batch in tiles of
@@ -85,6 +85,9 @@ struct GemvKernelSpec {
   /// registers. One stored copy serves every width; the launcher picks
   /// the kernel of the width wanted per call.
   bool planes = false;
+  /// Results in f32 whatever the activation type (f16 / bf16 activations
+  /// in, the f32 accumulators out unrounded): name suffix `_y32`.
+  bool outF32 = false;
   /// Planes a plane kernel reads.
   unsigned planesRead() const;
 
@@ -111,10 +114,14 @@ struct GemvKernelSpec {
   /// Empty when the spec can be compiled, else what is wrong.
   std::string validate() const;
   /// A symbol name that encodes every field, e.g.
-  /// mq_gemv_c8_r4_cl_g128_f16_b1_rw2_wpb4_u2 (mq_mma_... for MMA kernels).
+  /// mq_gemv_c8_r4_cl_g128_f16_b1_rw2_wpb4_u2 (mq_mma_... for MMA kernels;
+  /// `_y32` appended for f32 results of f16 / bf16 activations).
   std::string name() const;
   /// Parses what name() writes; false on anything else.
   static bool parseName(const std::string &name, GemvKernelSpec &spec);
+
+  /// The element type of the results: act, or f32 with outF32.
+  ActType outType() const { return outF32 ? ActType::F32 : act; }
 
   unsigned threadsPerBlock() const { return 32 * warpsPerBlock; }
   int64_t rowsPerBlock() const {

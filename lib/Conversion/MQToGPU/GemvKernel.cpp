@@ -466,7 +466,7 @@ gpu::GPUFuncOp GemvKernelBuilder::build(gpu::GPUModuleOp kernels) {
         OpBuilder::InsertionGuard g2(b);
         b.setInsertionPointToStart(guarded.thenBlock());
         Value v = acc[bb * rw + i];
-        if (act != f32)
+        if (act != f32 && !spec.outF32)
           v = arith::TruncFOp::create(b, loc, act, v);
         memref::StoreOp::create(b, loc, v, y,
                                 ValueRange{add(mul(add(tileStart, cI(bb)), n),

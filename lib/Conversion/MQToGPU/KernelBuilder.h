@@ -71,9 +71,10 @@ protected:
       return mlir::MemRefType::get({mlir::ShapedType::kDynamic}, t);
     };
     mlir::Type idx = b.getIndexType(), f32 = b.getF32Type();
+    mlir::Type out = spec.outF32 ? f32 : act;
     auto fnType = mlir::FunctionType::get(
         b.getContext(),
-        {dyn(b.getI8Type()), dyn(f32), dyn(f32), dyn(act), dyn(act), idx, idx,
+        {dyn(b.getI8Type()), dyn(f32), dyn(f32), dyn(act), dyn(out), idx, idx,
          idx, idx},
         {});
     b.setInsertionPointToEnd(kernels.getBody());

@@ -30,10 +30,12 @@ struct ConvertMQToGPUPass
     spec.bits = type.getBits();
     spec.mode = toNumerics(type.getMode());
     spec.groupSize = type.getGroupSize();
-    Type elt = resultType.getElementType();
+    Type elt = cast<RankedTensorType>(op->getOperand(0).getType())
+                   .getElementType();
     spec.act = elt.isF32()   ? gpurt::ActType::F32
                : elt.isF16() ? gpurt::ActType::F16
                              : gpurt::ActType::BF16;
+    spec.outF32 = !elt.isF32() && resultType.getElementType().isF32();
     spec.batchTile = resultType.getRank() == 1 ? 1 : resultType.getDimSize(0);
     spec.rowsPerWarp = rowsPerWarp ? rowsPerWarp : spec.batchTile == 1 ? 2 : 1;
     if (launch && rowsPerWarp == 0 && spec.batchTile == 1) {

@@ -632,8 +632,9 @@ gpu::GPUFuncOp MmaKernelBuilder::build(gpu::GPUModuleOp kernels) {
           auto guarded = scf::IfOp::create(b, loc, ok, /*withElse=*/false);
           OpBuilder::InsertionGuard g3(b);
           b.setInsertionPointToStart(guarded.thenBlock());
-          memref::StoreOp::create(b, loc,
-                                  arith::TruncFOp::create(b, loc, f16, sum), y,
+          if (!spec.outF32)
+            sum = arith::TruncFOp::create(b, loc, f16, sum);
+          memref::StoreOp::create(b, loc, sum, y,
                                   ValueRange{add(mul(batch, n), row)});
         }
   }

@@ -803,9 +803,11 @@ struct ConvertMQToLinalgPass
   void runOnOperation() override {
     MLIRContext *ctx = &getContext();
     // The MMA-fragment layout is read by the GPU tensor-core kernels only;
-    // its (un)packing folds on constants but has no reference lowering.
+    // its (un)packing folds on constants but has no reference lowering. A
+    // constant already in that layout lowers to its bytes (the kernels'
+    // launches read them).
     WalkResult mma = getOperation()->walk([&](Operation *op) {
-      if (!isa<MQDialect>(op->getDialect()))
+      if (!isa<MQDialect>(op->getDialect()) || isa<ConstantOp>(op))
         return WalkResult::advance();
       for (Type t : llvm::concat<Type>(op->getOperandTypes(),
                                        op->getResultTypes()))

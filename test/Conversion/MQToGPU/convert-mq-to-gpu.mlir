@@ -1,5 +1,5 @@
-// RUN: matquant-opt %s --mq-select-gpu-layout --convert-mq-to-gpu | FileCheck %s
-// RUN: matquant-opt %s --mq-select-gpu-layout --convert-mq-to-gpu="rows-per-warp=4 unroll=3 kernel-module=k" | FileCheck %s --check-prefix=OPT
+// RUN: matquant-opt %s --mq-select-gpu-layout=kernel=simt --convert-mq-to-gpu | FileCheck %s
+// RUN: matquant-opt %s --mq-select-gpu-layout=kernel=simt --convert-mq-to-gpu="rows-per-warp=4 unroll=3 kernel-module=k" | FileCheck %s --check-prefix=OPT
 
 // One kernel per spec, shared by ops with the same spec; the op records it.
 // CHECK: module attributes {gpu.container_module}

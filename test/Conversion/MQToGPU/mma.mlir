@@ -2,14 +2,18 @@
 // RUN: matquant-opt %s --mq-select-gpu-layout --canonicalize --split-input-file | FileCheck %s --check-prefix=FOLD
 // RUN: matquant-opt %s --mq-select-gpu-layout --canonicalize --convert-mq-to-gpu --split-input-file | FileCheck %s
 // RUN: matquant-opt %s --mq-select-gpu-layout=kernel=simt --split-input-file | FileCheck %s --check-prefix=SIMT
+// RUN: matquant-opt %s --mq-select-gpu-layout --canonicalize --convert-mq-to-gpu --split-input-file | FileCheck %s --check-prefix=Y32
 
 // An f16 matmul (batch 4) goes to the tensor-core layout: tiles of 16 rows
-// by 64 columns at 4 bits (one 16-byte load per lane per tile); the
-// matvec and the f32 matmul keep the interleaved layout.
+// by 64 columns at 4 bits (one 16-byte load per lane per tile), and so
+// does an f16 matvec below 8 bits (here with f32 results); the int8 f16
+// matvec and the f32 matmul keep the interleaved layout (auto: the faster
+// kind of each, measured).
 // LAYOUT-LABEL: func.func @auto
 // LAYOUT: mq.pack {{.*}} to !mq.weight<20x256xf16, storage = 8, bits = 4, group = 128, layout = #mq.layout<mma, 4, block = 64>>
+// LAYOUT: mq.pack {{.*}} layout = #mq.layout<interleaved, 8, block = 16>>
 // LAYOUT: mq.pack {{.*}} layout = #mq.layout<interleaved, 4, block = 32>>
-// LAYOUT: mq.pack {{.*}} layout = #mq.layout<interleaved, 4, block = 32>>
+// LAYOUT: mq.pack {{.*}} layout = #mq.layout<mma, 4, block = 64>>
 // SIMT-LABEL: func.func @auto
 // SIMT-NOT: #mq.layout<mma
 // The repacking folds on constants: 2 row tiles of 4 column tiles of
@@ -19,7 +23,14 @@
 // FOLD: mq.constant dense<{{.*}}> : tensor<2x2048xi8> : !mq.weight<20x256xf16, storage = 8, bits = 4, group = 128, layout = #mq.layout<mma, 4, block = 64>>
 // CHECK-LABEL: func.func @auto
 // CHECK: mq.matmul {{.*}} {mq.gpu_kernel = @matquant_kernels::@mq_mma_c8_r4_cl_g128_f16_b8_rw16_wpb4_u2}
-// CHECK: mq.matvec {{.*}} {mq.gpu_kernel = @matquant_kernels::@mq_gemv_c8_r4_cl_g128_f16_b1_rw2_wpb4_u2}
+// CHECK: mq.matvec {{.*}} {mq.gpu_kernel = @matquant_kernels::@mq_gemv_c8_r8_cl_g128_f16_b1_rw2_wpb4_u2}
+// CHECK: mq.matvec {{.*}} {mq.gpu_kernel = @matquant_kernels::@mq_mma_c8_r4_cl_g128_f16_b8_rw16_wpb4_u2_y32}
+// f16 activations in, the f32 accumulators stored without rounding.
+// Y32-LABEL: gpu.func @mq_mma_c8_r4_cl_g128_f16_b8_rw16_wpb4_u2_y32(%{{.*}}: memref<?xi8>, %{{.*}}: memref<?xf32>, %{{.*}}: memref<?xf32>, %{{.*}}: memref<?xf16>, %{{.*}}: memref<?xf32>, %{{.*}}: index
+// Y32-NOT: arith.truncf
+// Y32: memref.store %{{.*}} : memref<?xf32>
+// Y32-NOT: arith.truncf
+// Y32: gpu.return
 // CHECK: gpu.func @mq_mma_c8_r4_cl_g128_f16_b8_rw16_wpb4_u2(%{{.*}}: memref<?xi8>, %{{.*}}: memref<?xf32>, %{{.*}}: memref<?xf32>, %{{.*}}: memref<?xf16>, %{{.*}}: memref<?xf16>, %{{.*}}: index, %{{.*}}: index, %{{.*}}: index, %{{.*}}: index) workgroup(%{{.*}} : memref<512xf32, #gpu.address_space<workgroup>>) kernel
 // 0x64006400 (the f16 pair 1024, 1024) computed from k (k >> 31 is 0) so
 // that ptxas keeps it in a register and fuses mask and OR into one LOP3.
@@ -42,15 +53,16 @@
 // CHECK: gpu.barrier
 // CHECK: memref.store %{{.*}}, %{{.*}} : memref<512xf32, #gpu.address_space<workgroup>>
 func.func @auto(%x4: tensor<4x256xf16>, %x1: tensor<256xf16>, %x32: tensor<4x256xf32>,
-                %s: tensor<20x2xf32>, %m: tensor<20x2xf32>) -> (tensor<4x20xf16>, tensor<20xf16>, tensor<4x20xf32>) {
+                %s: tensor<20x2xf32>, %m: tensor<20x2xf32>) -> (tensor<4x20xf16>, tensor<20xf16>, tensor<4x20xf32>, tensor<20xf32>) {
   %c = mq.constant dense<200> : tensor<20x256xi8> : !mq.weight<20x256xf16, storage = 8, bits = 8, group = 128>
   %q = mq.slice %c : !mq.weight<20x256xf16, storage = 8, bits = 8, group = 128> to !mq.weight<20x256xf16, storage = 8, bits = 4, group = 128>
   %a = mq.matmul %x4, %q, %s, %m : tensor<4x256xf16>, !mq.weight<20x256xf16, storage = 8, bits = 4, group = 128>, tensor<20x2xf32>, tensor<20x2xf32> -> tensor<4x20xf16>
-  %b = mq.matvec %x1, %q, %s, %m : tensor<256xf16>, !mq.weight<20x256xf16, storage = 8, bits = 4, group = 128>, tensor<20x2xf32>, tensor<20x2xf32> -> tensor<20xf16>
+  %b = mq.matvec %x1, %c, %s, %m : tensor<256xf16>, !mq.weight<20x256xf16, storage = 8, bits = 8, group = 128>, tensor<20x2xf32>, tensor<20x2xf32> -> tensor<20xf16>
   %c32 = mq.constant dense<200> : tensor<20x256xi8> : !mq.weight<20x256xf32, storage = 8, bits = 8, group = 128>
   %q32 = mq.slice %c32 : !mq.weight<20x256xf32, storage = 8, bits = 8, group = 128> to !mq.weight<20x256xf32, storage = 8, bits = 4, group = 128>
   %d = mq.matmul %x32, %q32, %s, %m : tensor<4x256xf32>, !mq.weight<20x256xf32, storage = 8, bits = 4, group = 128>, tensor<20x2xf32>, tensor<20x2xf32> -> tensor<4x20xf32>
-  return %a, %b, %d : tensor<4x20xf16>, tensor<20xf16>, tensor<4x20xf32>
+  %e = mq.matvec %x1, %q, %s, %m : tensor<256xf16>, !mq.weight<20x256xf16, storage = 8, bits = 4, group = 128>, tensor<20x2xf32>, tensor<20x2xf32> -> tensor<20xf32>
+  return %a, %b, %d, %e : tensor<4x20xf16>, tensor<20xf16>, tensor<4x20xf32>, tensor<20xf32>
 }
 
 // -----

@@ -1,5 +1,5 @@
-// RUN: matquant-opt %s --mq-select-gpu-layout --split-input-file | FileCheck %s
-// RUN: matquant-opt %s --mq-select-gpu-layout --canonicalize --split-input-file | FileCheck %s --check-prefix=FOLD
+// RUN: matquant-opt %s --mq-select-gpu-layout=kernel=simt --split-input-file | FileCheck %s
+// RUN: matquant-opt %s --mq-select-gpu-layout=kernel=simt --canonicalize --split-input-file | FileCheck %s --check-prefix=FOLD
 
 // The block fills one 16-byte load per lane with each piece of two or more
 // bits: 32 elements at 4 bits, 16 at 8, 64 at 2 and at 3 (pieces 2 + 1).

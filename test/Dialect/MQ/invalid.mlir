@@ -334,9 +334,17 @@ func.func @matvec_axis1(%x: tensor<6xf32>, %a: !mq.weight<6x4xf32, storage = 8, 
 
 // -----
 
-func.func @matvec_elt(%x: tensor<6xf16>, %a: !mq.weight<4x6xf32, storage = 8, bits = 4>, %s: tensor<4x1xf32>) {
-  // expected-error @+1 {{result element type 'f32' does not match the activation type 'f16'}}
-  %0 = mq.matvec %x, %a, %s, %s : tensor<6xf16>, !mq.weight<4x6xf32, storage = 8, bits = 4>, tensor<4x1xf32>, tensor<4x1xf32> -> tensor<4xf32>
+func.func @matvec_elt(%x: tensor<6xf32>, %a: !mq.weight<4x6xf32, storage = 8, bits = 4>, %s: tensor<4x1xf32>) {
+  // expected-error @+1 {{result element type 'f16' must be the activation type 'f32' or f32}}
+  %0 = mq.matvec %x, %a, %s, %s : tensor<6xf32>, !mq.weight<4x6xf32, storage = 8, bits = 4>, tensor<4x1xf32>, tensor<4x1xf32> -> tensor<4xf16>
+  return
+}
+
+// -----
+
+func.func @matmul_elt(%x: tensor<2x6xbf16>, %a: !mq.weight<4x6xf32, storage = 8, bits = 4>, %s: tensor<4x1xf32>) {
+  // expected-error @+1 {{result element type 'f16' must be the activation type 'bf16' or f32}}
+  %0 = mq.matmul %x, %a, %s, %s : tensor<2x6xbf16>, !mq.weight<4x6xf32, storage = 8, bits = 4>, tensor<4x1xf32>, tensor<4x1xf32> -> tensor<2x4xf16>
   return
 }
 

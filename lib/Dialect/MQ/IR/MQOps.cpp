@@ -438,10 +438,12 @@ static LogicalResult verifyWeightOnly(Operation *op, int64_t inK,
     return op->emitOpError() << "result size " << outN
                              << " does not match the weight's " << n
                              << " output channels";
-  if (inElt != outElt)
+  // Accumulated in f32: the result is rounded to the activation type, or
+  // kept in f32.
+  if (inElt != outElt && !outElt.isF32())
     return op->emitOpError() << "result element type " << outElt
-                             << " does not match the activation type "
-                             << inElt;
+                             << " must be the activation type " << inElt
+                             << " or f32";
   if (failed(verifyScaleType(op, weight, scales, "scales")) ||
       failed(verifyScaleType(op, weight, offsets, "offsets")))
     return failure();

@@ -38,10 +38,15 @@ struct MQSelectGPULayoutPass
         return WalkResult::interrupt();
       }
       unsigned idxBits = type.getIndexStorageBits();
-      bool f16 = cast<ShapedType>(op->getResult(0).getType())
+      bool f16 = cast<ShapedType>(op->getOperand(0).getType())
                      .getElementType()
                      .isF16();
-      bool mma = kernel == "mma" || (kernel == "auto" && f16 && isa<MatmulOp>(op));
+      // auto: the faster kind measured on an H200 (docs/GPU-results.md):
+      // tensor cores for f16 matmuls, and for f16 matvecs below 8 index
+      // bits, whose decode is cheaper in f16x2 than the SIMT kernel's.
+      bool mma = kernel == "mma" ||
+                 (kernel == "auto" && f16 &&
+                  (isa<MatmulOp>(op) || idxBits < 8));
       if (mma && !f16) {
         op->emitOpError("tensor-core (mma) kernels need f16 activations");
         return WalkResult::interrupt();

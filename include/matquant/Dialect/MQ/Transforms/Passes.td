@@ -318,6 +318,31 @@ def MQFuseMatvecsPass : Pass<"mq-fuse-matvecs"> {
                            "::mlir::arith::ArithDialect"];
 }
 
+def MQNarrowActivationsPass : Pass<"mq-narrow-activations"> {
+  let summary = "Feed weight-only ops f16 or bf16 activations, results kept in f32";
+  let description = [{
+    Every `mq.matvec` / `mq.matmul` whose activations and result are f32
+    gets its activations rounded to `type` (f16 or bf16, round to nearest
+    even) by a `linalg.generic` of `arith.truncf`, one per activation value
+    however many ops read it; the op then reads the narrow activations and
+    still accumulates and returns f32 (`tensor<...xf16> -> tensor<...xf32>`).
+    The GPU kernels read half the activation bytes, and f16 activations
+    select the tensor-core kernels (`mq-select-gpu-layout`). After
+    elementwise fusion the rounding happens in the kernel that produces the
+    activations (RMSNorm, SwiGLU, attention's output). The extra error is
+    that of the activations' rounding: at most 2^-11 (f16) or 2^-8 (bf16)
+    of sum |x w| per output. f16 overflows to Inf above 65504: use it for
+    activations that are normalized (the Llama layers' inputs).
+  }];
+  let options = [
+    Option<"type", "type", "std::string", /*default=*/"\"f16\"",
+           "The activation type: f16 or bf16">
+  ];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 def MQSelectGPULayoutPass : Pass<"mq-select-gpu-layout", "::mlir::ModuleOp"> {
   let summary = "Repack the weights of weight-only ops into the GPU kernel layout";
   let description = [{
@@ -345,14 +370,17 @@ def MQSelectGPULayoutPass : Pass<"mq-select-gpu-layout", "::mlir::ModuleOp"> {
     ```
 
     With `kernel=mma` (or `auto`, the default, for an `mq.matmul` with f16
-    activations) the weight goes to `#mq.layout<mma, B, block = T>`
+    activations, and for an `mq.matvec` with f16 activations and an index
+    of fewer than 8 bits: the faster kernels measured at batch 1) the
+    weight goes to `#mq.layout<mma, B, block = T>`
     instead, the layout of the tensor-core kernels (T = 16 * 16 / smallest
     piece, halved until it divides the group size); `kernel=simt` keeps
     the interleaved layout everywhere.
   }];
   let options = [
     Option<"kernel", "kernel", "std::string", /*default=*/"\"auto\"",
-           "auto (tensor cores for f16 matmuls), simt or mma">,
+           "auto (tensor cores for f16 matmuls and sub-8-bit f16 matvecs), "
+           "simt or mma">,
   ];
 }
 

@@ -2,6 +2,7 @@
 // RUN: matquant-opt %s --split-input-file --pass-pipeline='builtin.module(mq-select-gpu-layout,canonicalize,convert-mq-to-gpu{launch=true rows-per-warp=2 warps-per-block=2})' | FileCheck %s --check-prefix=WPB2
 // RUN: matquant-opt %s --split-input-file --mq-select-gpu-layout --canonicalize --convert-mq-to-gpu | FileCheck %s --check-prefix=NOLAUNCH
 // RUN: matquant-opt %s --split-input-file --mq-select-gpu-layout --canonicalize --convert-mq-to-gpu=launch=true | FileCheck %s --check-prefix=AUTO
+// RUN: matquant-opt %s --split-input-file --mq-select-gpu-layout --canonicalize --convert-mq-to-gpu="launch=true warps-per-block=0" | FileCheck %s --check-prefix=WPB0
 
 // convert-mq-to-gpu{launch=true}, for host code lowered by MLIR
 // (matquant-decode-to-gpu): besides generating the kernel, each weight-only
@@ -156,25 +157,64 @@ func.func @two(%x: tensor<100xf32>, %s: tensor<20x1xf32>, %m: tensor<20x1xf32>) 
 // -----
 
 // The default rows per warp on large matvecs (k = 64, fourth RUN line):
-// 4224 rows make 264 blocks at 4 rows per warp, enough; 2112 rows make 132
-// blocks at 4 rows per warp, 264 at 2. With rows-per-warp=2: 2 for both.
+// 8-bit indices take 2 rows per warp at most (the fastest on every
+// benchmark shape): 528 and 264 blocks. 4-bit f32: 4224 rows make 264
+// blocks at 4 rows per warp, enough; 2112 rows make 132 blocks at 4 rows
+// per warp, 264 at 2. With rows-per-warp=2: 2 for all.
 
-func.func @big(%x: tensor<64xf32>, %s: tensor<4224x1xf32>, %s2: tensor<2112x1xf32>) -> (tensor<4224xf32>, tensor<2112xf32>) {
+func.func @big(%x: tensor<64xf32>, %s: tensor<4224x1xf32>, %s2: tensor<2112x1xf32>) -> (tensor<4224xf32>, tensor<2112xf32>, tensor<4224xf32>, tensor<2112xf32>) {
   %c = mq.constant dense<7> : tensor<4224x64xi8> : !mq.weight<4224x64xf32, storage = 8, bits = 8>
   %d = mq.constant dense<7> : tensor<2112x64xi8> : !mq.weight<2112x64xf32, storage = 8, bits = 8>
   %y = mq.matvec %x, %c, %s, %s : tensor<64xf32>, !mq.weight<4224x64xf32, storage = 8, bits = 8>, tensor<4224x1xf32>, tensor<4224x1xf32> -> tensor<4224xf32>
   %z = mq.matvec %x, %d, %s2, %s2 : tensor<64xf32>, !mq.weight<2112x64xf32, storage = 8, bits = 8>, tensor<2112x1xf32>, tensor<2112x1xf32> -> tensor<2112xf32>
-  return %y, %z : tensor<4224xf32>, tensor<2112xf32>
+  %c4 = mq.slice %c : !mq.weight<4224x64xf32, storage = 8, bits = 8> to !mq.weight<4224x64xf32, storage = 8, bits = 4>
+  %d4 = mq.slice %d : !mq.weight<2112x64xf32, storage = 8, bits = 8> to !mq.weight<2112x64xf32, storage = 8, bits = 4>
+  %y4 = mq.matvec %x, %c4, %s, %s : tensor<64xf32>, !mq.weight<4224x64xf32, storage = 8, bits = 4>, tensor<4224x1xf32>, tensor<4224x1xf32> -> tensor<4224xf32>
+  %z4 = mq.matvec %x, %d4, %s2, %s2 : tensor<64xf32>, !mq.weight<2112x64xf32, storage = 8, bits = 4>, tensor<2112x1xf32>, tensor<2112x1xf32> -> tensor<2112xf32>
+  return %y, %z, %y4, %z4 : tensor<4224xf32>, tensor<2112xf32>, tensor<4224xf32>, tensor<2112xf32>
 }
 
 // AUTO-LABEL: func.func @big(
 // AUTO-DAG: %[[ONE:.*]] = arith.constant 1 : index
-// AUTO-DAG: %[[GRID:.*]] = arith.constant 264 : index
-// AUTO: gpu.launch_func @matquant_kernels::@mq_gemv_c8_r8_cl_g0_f32_b1_rw4_wpb4_u2 blocks in (%[[GRID]], %[[ONE]], %[[ONE]])
+// AUTO-DAG: %[[GRID:.*]] = arith.constant 528 : index
+// AUTO: gpu.launch_func @matquant_kernels::@mq_gemv_c8_r8_cl_g0_f32_b1_rw2_wpb4_u2 blocks in (%[[GRID]], %[[ONE]], %[[ONE]])
 // AUTO-DAG: %[[ONE:.*]] = arith.constant 1 : index
 // AUTO-DAG: %[[GRID:.*]] = arith.constant 264 : index
 // AUTO: gpu.launch_func @matquant_kernels::@mq_gemv_c8_r8_cl_g0_f32_b1_rw2_wpb4_u2 blocks in (%[[GRID]], %[[ONE]], %[[ONE]])
+// AUTO-DAG: %[[ONE:.*]] = arith.constant 1 : index
+// AUTO-DAG: %[[GRID:.*]] = arith.constant 264 : index
+// AUTO: gpu.launch_func @matquant_kernels::@mq_gemv_c8_r4_cl_g0_f32_b1_rw4_wpb4_u2 blocks in (%[[GRID]], %[[ONE]], %[[ONE]])
+// AUTO-DAG: %[[ONE:.*]] = arith.constant 1 : index
+// AUTO-DAG: %[[GRID:.*]] = arith.constant 264 : index
+// AUTO: gpu.launch_func @matquant_kernels::@mq_gemv_c8_r4_cl_g0_f32_b1_rw2_wpb4_u2 blocks in (%[[GRID]], %[[ONE]], %[[ONE]])
 
 // CHECK-LABEL: func.func @big(
 // CHECK: gpu.launch_func @matquant_kernels::@mq_gemv_c8_r8_cl_g0_f32_b1_rw2_wpb4_u2
 // CHECK: gpu.launch_func @matquant_kernels::@mq_gemv_c8_r8_cl_g0_f32_b1_rw2_wpb4_u2
+
+// -----
+
+// Tensor-core kernels (f16 activations below 8 bits, f32 results), 16 rows
+// per block: the fewest warps per block (4, 8, 16) that put 3584 warps in
+// flight. 4096 rows: 256 blocks, 16 warps; 8192: 512 blocks, 8 warps;
+// 28672: 1792 blocks, 4 warps (4 x 1792 >= 3584).
+func.func @mma_shapes(%x: tensor<128xf16>, %a: tensor<4096x1xf32>, %b: tensor<8192x1xf32>, %c: tensor<28672x1xf32>) -> (tensor<4096xf32>, tensor<8192xf32>, tensor<28672xf32>) {
+  %wa = mq.constant dense<7> : tensor<4096x128xi8> : !mq.weight<4096x128xf16, storage = 8, bits = 8>
+  %wb = mq.constant dense<7> : tensor<8192x128xi8> : !mq.weight<8192x128xf16, storage = 8, bits = 8>
+  %wc = mq.constant dense<7> : tensor<28672x128xi8> : !mq.weight<28672x128xf16, storage = 8, bits = 8>
+  %qa = mq.slice %wa : !mq.weight<4096x128xf16, storage = 8, bits = 8> to !mq.weight<4096x128xf16, storage = 8, bits = 4>
+  %qb = mq.slice %wb : !mq.weight<8192x128xf16, storage = 8, bits = 8> to !mq.weight<8192x128xf16, storage = 8, bits = 4>
+  %qc = mq.slice %wc : !mq.weight<28672x128xf16, storage = 8, bits = 8> to !mq.weight<28672x128xf16, storage = 8, bits = 4>
+  %ya = mq.matvec %x, %qa, %a, %a : tensor<128xf16>, !mq.weight<4096x128xf16, storage = 8, bits = 4>, tensor<4096x1xf32>, tensor<4096x1xf32> -> tensor<4096xf32>
+  %yb = mq.matvec %x, %qb, %b, %b : tensor<128xf16>, !mq.weight<8192x128xf16, storage = 8, bits = 4>, tensor<8192x1xf32>, tensor<8192x1xf32> -> tensor<8192xf32>
+  %yc = mq.matvec %x, %qc, %c, %c : tensor<128xf16>, !mq.weight<28672x128xf16, storage = 8, bits = 4>, tensor<28672x1xf32>, tensor<28672x1xf32> -> tensor<28672xf32>
+  return %ya, %yb, %yc : tensor<4096xf32>, tensor<8192xf32>, tensor<28672xf32>
+}
+
+// (warps-per-block=0; the pass's default is 4 warps for every launch.)
+// WPB0-LABEL: func.func @mma_shapes(
+// WPB0: gpu.launch_func @matquant_kernels::@mq_mma_c8_r4_cl_g0_f16_b8_rw16_wpb16_u2_y32 blocks in (%c256, %{{.*}}, %{{.*}}) threads in (%c512, %{{.*}}, %{{.*}})
+// WPB0: gpu.launch_func @matquant_kernels::@mq_mma_c8_r4_cl_g0_f16_b8_rw16_wpb8_u2_y32 blocks in (%c512{{[_0-9]*}}, %{{.*}}, %{{.*}}) threads in (%c256{{[_0-9]*}}, %{{.*}}, %{{.*}})
+// WPB0: gpu.launch_func @matquant_kernels::@mq_mma_c8_r4_cl_g0_f16_b8_rw16_wpb4_u2_y32 blocks in (%c1792{{[_0-9]*}}, %{{.*}}, %{{.*}}) threads in (%c128{{[_0-9]*}}, %{{.*}}, %{{.*}})
+// AUTO-LABEL: func.func @mma_shapes(
+// AUTO-COUNT-3: gpu.launch_func @matquant_kernels::@mq_mma_c8_r4_cl_g0_f16_b8_rw16_wpb4_u2_y32

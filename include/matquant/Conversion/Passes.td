@@ -293,12 +293,22 @@ def ConvertMQToGPUPass : Pass<"convert-mq-to-gpu", "::mlir::ModuleOp"> {
     - `gpu.shuffle xor` reduces across the warp; lane 0 stores;
     - the ragged last block reads its activations with `vector.maskedload`,
       ragged rows are clamped for loads and not stored.
+
+    With `launch=true` at batch 1, `rows-per-warp=0` and `warps-per-block=0`
+    pick the launch shape from the rows N, by the configurations that
+    `matquant-gpu-bench --tune` found fastest on an H200 (GPU-results.md):
+    SIMT kernels take the most rows per warp (4, 2; 2 at most for 8-bit
+    indices) that still gives 264 blocks (two per multiprocessor of a
+    132-SM H100 / H200) and 4 warps; tensor-core kernels, 16 rows per
+    block, take the fewest warps splitting K (4, 8, 16) that put 3584 warps
+    in flight (N / 16 blocks times the warps).
   }];
   let options = [
     Option<"rowsPerWarp", "rows-per-warp", "unsigned", /*default=*/"0",
            "Output rows per warp (0: 2 at batch 1, else 1)">,
     Option<"warpsPerBlock", "warps-per-block", "unsigned", /*default=*/"4",
-           "Warps per thread block">,
+           "Warps per thread block (0: chosen per launch with launch=true, "
+           "else 4)">,
     Option<"unroll", "unroll", "unsigned", /*default=*/"2",
            "Blocks per lane in flight in the main loop">,
     Option<"kernelModule", "kernel-module", "std::string",

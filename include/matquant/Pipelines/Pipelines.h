@@ -75,7 +75,7 @@ struct GPUPipelineOptions
       llvm::cl::desc("Output rows per warp (0: 2 at batch 1, else 1)"),
       llvm::cl::init(0)};
   Option<unsigned> warpsPerBlock{*this, "warps-per-block",
-                                 llvm::cl::desc("Warps per thread block"),
+                                 llvm::cl::desc("Warps per thread block (0: per launch in matquant-decode-to-gpu)"),
                                  llvm::cl::init(4)};
   Option<unsigned> unroll{*this, "unroll",
                           llvm::cl::desc("Blocks per lane in flight"),

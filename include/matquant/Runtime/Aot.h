@@ -55,7 +55,8 @@ llvm::Expected<AotArtifacts> compileAot(llvm::StringRef source,
 struct GpuModelOptions {
   std::string chip = "sm_90";
   unsigned rowsPerWarp = 0;
-  unsigned warpsPerBlock = 4;
+  /// 0: chosen per launch from the rows (convert-mq-to-gpu).
+  unsigned warpsPerBlock = 0;
   unsigned unroll = 2;
   /// Activations of the weight-only GEMVs: f16 (the default, as GPU
   /// inference stacks do), bf16 or f32; results and everything else f32.

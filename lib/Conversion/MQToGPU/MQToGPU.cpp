@@ -37,13 +37,18 @@ struct ConvertMQToGPUPass
                              : gpurt::ActType::BF16;
     spec.outF32 = !elt.isF32() && resultType.getElementType().isF32();
     spec.batchTile = resultType.getRank() == 1 ? 1 : resultType.getDimSize(0);
+    bool autoShape = launch && spec.batchTile == 1;
     spec.rowsPerWarp = rowsPerWarp ? rowsPerWarp : spec.batchTile == 1 ? 2 : 1;
-    if (launch && rowsPerWarp == 0 && spec.batchTile == 1) {
+    spec.warpsPerBlock = warpsPerBlock ? warpsPerBlock : 4;
+    if (autoShape && rowsPerWarp == 0) {
       // The launch is fixed at compile time: the most rows per warp that
       // still gives two blocks to each multiprocessor of a 132-SM
-      // H100 / H200, else one row per warp.
+      // H100 / H200, else one row per warp; 8-bit indices were fastest at
+      // 2 rows per warp on every benchmark shape.
       spec.rowsPerWarp = 1;
       for (unsigned rw : {4u, 2u}) {
+        if (rw > 2 && spec.indexBits() >= 8)
+          continue;
         gpurt::GemvKernelSpec s = spec;
         s.rowsPerWarp = rw;
         if (s.gridSize(type.getRows()) >= 2 * 132) {
@@ -52,7 +57,6 @@ struct ConvertMQToGPUPass
         }
       }
     }
-    spec.warpsPerBlock = warpsPerBlock;
     spec.unroll = unroll;
     LayoutAttr layout = type.getLayout();
     if (layout && layout.getKind() == LayoutKind::mma) {
@@ -61,6 +65,17 @@ struct ConvertMQToGPUPass
       spec.mma = true;
       spec.batchTile = spec.batchTile <= 8 ? 8 : 16;
       spec.rowsPerWarp = 16;
+      if (autoShape && warpsPerBlock == 0) {
+        // Enough warps in flight to cover the memory latency: the fewest
+        // warps per block that give 3584 warps (16 at most).
+        int64_t blocks = spec.gridSize(type.getRows());
+        spec.warpsPerBlock = 16;
+        for (unsigned wpb : {4u, 8u})
+          if (blocks * wpb >= 3584) {
+            spec.warpsPerBlock = wpb;
+            break;
+          }
+      }
       int64_t tile = spec.kTile();
       if (tile == 0 || layout.getBits() != spec.indexBits() ||
           layout.getBlock() != tile || type.getAxis() != 0) {
@@ -107,10 +122,9 @@ struct ConvertMQToGPUPass
     });
     if (ops.empty())
       return;
-    if (warpsPerBlock < 1 || warpsPerBlock > 32 || unroll < 1 || unroll > 16 ||
-        rowsPerWarp > 16) {
+    if (warpsPerBlock > 32 || unroll < 1 || unroll > 16 || rowsPerWarp > 16) {
       module.emitError() << "convert-mq-to-gpu: warps-per-block must be in "
-                            "1..32, unroll in 1..16, rows-per-warp in 0..16";
+                            "0..32, unroll in 1..16, rows-per-warp in 0..16";
       return signalPassFailure();
     }
     mlir::gpu::GPUModuleOp kernels =

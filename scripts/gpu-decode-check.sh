@@ -32,6 +32,10 @@ if [ -d "$S" ]; then
     echo -n "$n, f16 activations, vs the CPU JIT (1e-3): "
     $CMP --scale-rtol 1e-3 "$S/cpu-$n.trace" "$OUT/g$n.trace"
   done
+  if [ -e "$S/cpu-int4-f16.trace" ]; then
+    echo -n "int4, f16 activations, vs the CPU JIT with f16 activations (5e-3): "
+    $CMP --scale-rtol 5e-3 "$S/cpu-int4-f16.trace" "$OUT/gint4.trace"
+  fi
   if [ -e "$S/a32/int4.so" ]; then
     "$B/matquant-gpu-run" "$S/a32/int4" --steps 64 --trace "$OUT/ga32.trace" --quiet > /dev/null
     echo -n "int4, f32 activations, vs the CPU JIT (1e-4): "

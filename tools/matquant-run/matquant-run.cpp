@@ -141,9 +141,10 @@ static cl::opt<std::string> gpuChip("gpu-chip",
                                     cl::init("sm_90"));
 static cl::opt<std::string> gpuActivations(
     "gpu-activations",
-    cl::desc("with --gpu-out: the GEMVs' activations, f16 (default), bf16 "
-             "or f32 (results stay f32)"),
-    cl::init("f16"));
+    cl::desc("with --gpu-out: the GEMVs' activations, f32 (default), or "
+             "f16 / bf16 (rounded once per activation vector; results stay "
+             "f32)"),
+    cl::init("f32"));
 static cl::opt<std::string>
     gpuKernel("gpu-kernel",
               cl::desc("with --gpu-out: GEMV kernels, auto (default: tensor "

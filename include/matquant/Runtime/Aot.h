@@ -58,9 +58,10 @@ struct GpuModelOptions {
   /// 0: chosen per launch from the rows (convert-mq-to-gpu).
   unsigned warpsPerBlock = 0;
   unsigned unroll = 2;
-  /// Activations of the weight-only GEMVs: f16 (the default, as GPU
-  /// inference stacks do), bf16 or f32; results and everything else f32.
-  std::string activations = "f16";
+  /// Activations of the weight-only GEMVs: f32 (the default: the model's
+  /// own arithmetic), or f16 / bf16 (faster; results and everything else
+  /// stay f32).
+  std::string activations = "f32";
   /// GEMV kernels: auto (tensor cores for f16 below 8 bits), simt or mma.
   std::string kernel = "auto";
   /// Host CPU of the machine that runs the model (an LLVM CPU name).

@@ -80,6 +80,9 @@ struct MQNarrowActivationsPass
       if (!inType.getElementType().isF32() ||
           !outType.getElementType().isF32())
         return;
+      if (auto layer = op->getAttrOfType<StringAttr>("layer"))
+        if (llvm::is_contained(exclude, layer.getValue()))
+          return;
       Value &narrowed = rounded[input.get()];
       if (!narrowed)
         narrowed = roundTensor(b, input.get(), narrow);

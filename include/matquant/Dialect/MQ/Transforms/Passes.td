@@ -336,7 +336,10 @@ def MQNarrowActivationsPass : Pass<"mq-narrow-activations"> {
   }];
   let options = [
     Option<"type", "type", "std::string", /*default=*/"\"f16\"",
-           "The activation type: f16 or bf16">
+           "The activation type: f16 or bf16">,
+    ListOption<"exclude", "exclude", "std::string",
+               "Layers (the ops' `layer` names) that keep f32 activations, "
+               "e.g. the classifier `output`">
   ];
   let dependentDialects = ["::mlir::linalg::LinalgDialect",
                            "::mlir::tensor::TensorDialect",

@@ -188,6 +188,10 @@ void matquant::buildDecodeToGPUPipeline(OpPassManager &pm,
   outParams.hoistStaticAllocs = true;
   outParams.modifyPublicFunctions = true;
   pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
+  // CSE on buffers (fills write memory and are not merged) makes the two
+  // subviews of a K row that RoPE writes in place one value, and
+  // canonicalize drops the copy of that row onto itself.
+  pm.addPass(createCSEPass());
   pm.addPass(createCanonicalizerPass());
   // Every constant, however small, goes to the arena: the kernels read
   // device memory only.

@@ -59,8 +59,45 @@ TEST(GpuKernelSpec, ParseRejectsOtherNames) {
         "mq_gemv_c8_r9_cl_g128_f16_b1_rw2_wpb4_u2",
         "mq_gemv_c8_r4_zz_g128_f16_b1_rw2_wpb4_u2",
         "mq_gemv_c8_r4_cl_g128_f64_b1_rw2_wpb4_u2",
-        "mq_gemv_c8_r3_cl_g8_f16_b1_rw2_wpb4_u2"})
+        "mq_gemv_c8_r3_cl_g8_f16_b1_rw2_wpb4_u2",
+        // f32 results are for narrow activations; nothing else may follow.
+        "mq_gemv_c8_r4_cl_g128_f32_b1_rw2_wpb4_u2_y32",
+        "mq_gemv_c8_r4_cl_g128_f16_b1_rw2_wpb4_u2_y32x",
+        "mq_gemv_c8_r4_cl_g128_f16_b1_rw2_wpb4_u2_y16"})
     EXPECT_FALSE(GemvKernelSpec::parseName(bad, s)) << bad;
+}
+
+TEST(GpuKernelSpec, F32ResultsRoundTrip) {
+  for (bool mma : {false, true})
+    for (ActType act : {ActType::F16, ActType::BF16}) {
+      GemvKernelSpec s;
+      s.act = act;
+      s.outF32 = true;
+      if (mma) {
+        s.mma = true;
+        s.batchTile = 8;
+        s.rowsPerWarp = 16;
+        s.groupSize = 128;
+      }
+      if (!s.validate().empty())
+        continue; // tensor cores take f16 only
+      EXPECT_EQ(s.outType(), ActType::F32);
+      std::string name = s.name();
+      EXPECT_EQ(name.substr(name.size() - 4), "_y32") << name;
+      GemvKernelSpec back;
+      ASSERT_TRUE(GemvKernelSpec::parseName(name, back)) << name;
+      EXPECT_TRUE(back.outF32);
+      EXPECT_EQ(back.mma, mma);
+      EXPECT_EQ(back.name(), name);
+      s.outF32 = false;
+      ASSERT_TRUE(GemvKernelSpec::parseName(s.name(), back));
+      EXPECT_FALSE(back.outF32);
+      EXPECT_EQ(back.outType(), act);
+    }
+  GemvKernelSpec f32;
+  f32.act = ActType::F32;
+  f32.outF32 = true;
+  EXPECT_NE(f32.validate().find("f16 or bf16"), std::string::npos);
 }
 
 TEST(GpuKernelSpec, ValidateNamesTheProblem) {

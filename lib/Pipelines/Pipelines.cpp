@@ -172,12 +172,10 @@ void matquant::buildDecodeToGPUPipeline(OpPassManager &pm,
   pm.addPass(createReconcileUnrealizedCastsPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
-  // Fewer kernels: elementwise producers fused into their consumers, and
-  // cheap ones with several consumers recomputed in each.
+  // Fewer kernels: elementwise producers fused into their consumers.
   pm.addPass(createLinalgElementwiseOpFusionPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
-  pm.addPass(createFuseCheapElementwisePass());
   // No CSE after this: it would merge the fills made private again.
   pm.addPass(createSinkTensorExtractsPass());
   pm.addPass(createCanonicalizerPass());

@@ -236,32 +236,6 @@ def SinkTensorExtractsPass : Pass<"mq-sink-tensor-extracts"> {
                            "::mlir::tensor::TensorDialect"];
 }
 
-def FuseCheapElementwisePass : Pass<"mq-fuse-cheap-elementwise"> {
-  let summary = "Recompute cheap elementwise linalg ops in every consumer";
-  let description = [{
-    `linalg-fuse-elementwise-ops` fuses a producer into its consumer only
-    when the consumer is its single user. On the GPU every linalg op left is
-    a kernel launch, so a cheap elementwise producer read by several linalg
-    ops (attention's scaled and masked scores, read by the softmax's max
-    and by its exponentials) is better recomputed in each of them. This
-    pass fuses such a producer into all its users and erases it, when:
-    - it is a `linalg.generic` with only parallel loops and one result;
-    - every use is an input of a `linalg.generic` that
-      `linalg::areElementwiseOpsFusable` accepts (so the value is not
-      needed in memory);
-    - its body has at most `max-ops` operations;
-    - none of its inputs is itself the result of an elementwise
-      `linalg.generic` (so chains such as the residual stream are not
-      recomputed from their beginning in every layer).
-  }];
-  let options = [
-    Option<"maxOps", "max-ops", "unsigned", /*default=*/"8",
-           "Largest producer body (operations, the yield included) to "
-           "recompute">,
-  ];
-  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
-}
-
 def GPUWorkspacePass : Pass<"mq-gpu-workspace", "::mlir::ModuleOp"> {
   let summary = "Place the buffers of GPU host functions in one workspace "
                 "argument and check that the host never reads them";

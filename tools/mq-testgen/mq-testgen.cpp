@@ -235,7 +235,7 @@ void emitCase(const Case &k, unsigned seed) {
   int64_t batch = k.batch ? k.batch : 1;
   std::vector<float> x(batch * kdim);
   std::string act = k.act, out = k.out ? k.out : k.act;
-  bool f16 = out == "f16";
+  bool f16Result = out == "f16";
   for (float &v : x) {
     v = uni(rng);
     if (act == "f16") // Pick values exactly representable in f16.
@@ -267,7 +267,7 @@ void emitCase(const Case &k, unsigned seed) {
       }
       double r = ref[b * ndim + n];
       double tol = 1e-5 * mag + 1e-30;
-      if (f16)
+      if (f16Result)
         tol += std::ldexp(std::fabs(r), -10);
       refF[b * ndim + n] = static_cast<float>(r);
       bound[b * ndim + n] = static_cast<float>(tol);
@@ -332,7 +332,7 @@ void emitCase(const Case &k, unsigned seed) {
               k.batch ? "matmul" : "matvec", weight.c_str(), xShape.c_str(),
               weightTy.c_str(), st.c_str(), st.c_str(), yShape.c_str());
   std::string y = "%y";
-  if (f16) {
+  if (f16Result) {
     std::string e = "%y_e = tensor.empty() : tensor<" + yShape32 + ">";
     std::printf("    %s\n", e.c_str());
     std::string m = k.batch ? "affine_map<(d0, d1) -> (d0, d1)>"

@@ -93,7 +93,8 @@ struct GPUPipelineOptions
       llvm::cl::init("f32")};
   Option<std::string> kernel{
       *this, "kernel",
-      llvm::cl::desc("auto (tensor cores for f16 matmuls), simt or mma"),
+      llvm::cl::desc("auto (tensor cores for f16 matmuls and sub-8-bit "
+                     "f16 matvecs), simt or mma"),
       llvm::cl::init("auto")};
 };
 

@@ -200,7 +200,9 @@ void matquant::buildDecodeToGPUPipeline(OpPassManager &pm,
   externalize.alignment = 256;
   externalize.keepData = options.arenaData;
   pm.addPass(mq::createMQExternalizeWeightsPass(externalize));
-  pm.addPass(createConvertLinalgToGPUKernelsPass());
+  ConvertLinalgToGPUKernelsPassOptions kernelsOptions;
+  kernelsOptions.fuseSmallOps = options.fuseSmallOps;
+  pm.addPass(createConvertLinalgToGPUKernelsPass(kernelsOptions));
   pm.addPass(createGPUWorkspacePass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());

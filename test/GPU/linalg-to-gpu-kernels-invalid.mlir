@@ -4,6 +4,9 @@
 // RUN: not matquant-opt %t.mlir --convert-linalg-to-gpu-kernels="threads-per-block=2048" 2>&1 | FileCheck %s --check-prefix=TPB
 // RUN: not matquant-opt %t.mlir --convert-linalg-to-gpu-kernels="threads-per-block=16" 2>&1 | FileCheck %s --check-prefix=TPB
 // RUN: matquant-opt %t.mlir --convert-linalg-to-gpu-kernels="threads-per-block=1024" | FileCheck %s --check-prefix=T1024
+// RUN: not matquant-opt %t.mlir --convert-linalg-to-gpu-kernels="fuse-small-ops=64 fused-threads=48" 2>&1 | FileCheck %s --check-prefix=FT
+// RUN: not matquant-opt %t.mlir --convert-linalg-to-gpu-kernels="fused-threads=2048" 2>&1 | FileCheck %s --check-prefix=FT
+// RUN: not matquant-opt %t.mlir --convert-linalg-to-gpu-kernels="fuse-small-ops=-1" 2>&1 | FileCheck %s --check-prefix=FSO
 
 // What convert-linalg-to-gpu-kernels rejects, each with its own error: an
 // op with dynamic loop bounds (a launch needs a static grid), including a
@@ -12,10 +15,15 @@
 // runs after bufferization), and a body that captures a value a kernel
 // cannot take as an argument (a vector, a tensor). A threads-per-block
 // that is not a multiple of 32 in 32..1024 is a module error, reported
-// before any op is looked at (1024 itself is fine).
+// before any op is looked at (1024 itself is fine); so are a fused-threads
+// of the same kind and a negative fuse-small-ops.
 
 // TPB: error: convert-linalg-to-gpu-kernels: threads-per-block must be a multiple of 32 in 32..1024
 // TPB-NOT: gpu.module
+// FT: error: convert-linalg-to-gpu-kernels: fused-threads must be a multiple of 32 in 32..1024
+// FT-NOT: gpu.module
+// FSO: error: convert-linalg-to-gpu-kernels: fuse-small-ops must be 0 (off) or positive
+// FSO-NOT: gpu.module
 // T1024: gpu.launch_func @linalg_kernels::@linalg_kernel_0
 // T1024: gpu.func @linalg_kernel_0({{.*}}) kernel attributes {known_block_size = array<i32: 1024, 1, 1>}
 

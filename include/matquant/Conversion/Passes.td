@@ -198,6 +198,20 @@ def ConvertLinalgToGPUKernelsPass
     Operands (memrefs of any layout) and the scalars or memrefs the body
     captures become kernel arguments; structurally identical kernels are
     emitted once. Ops with dynamic loop bounds are an error.
+
+    With `fuse-small-ops=N`, a run of consecutive ops (in one block, with
+    nothing but views, scalar ops and allocations between them) whose
+    iteration spaces have at most N points each (parallel times reduction
+    points) becomes ONE kernel of a single block of `fused-threads`
+    threads, launched where the run's last op was: the ops in order, a
+    `gpu.barrier` between two (which makes the block's writes visible to
+    all its threads). A decode step's RMSNorm, softmax and residual
+    updates are such runs: each launch saved is a kernel's launch latency,
+    which dominates the time of these small ops. In the block, threads
+    stride over the points; pointwise ops of at most 16 points per thread
+    are unrolled with all their loads first; combined reductions take a
+    warp per point, or the whole block per point when there are fewer
+    points than warps.
   }];
   let options = [
     Option<"kernelModule", "kernel-module", "std::string",
@@ -205,6 +219,12 @@ def ConvertLinalgToGPUKernelsPass
            "Name of the gpu.module that receives the kernels">,
     Option<"threadsPerBlock", "threads-per-block", "int64_t",
            /*default=*/"256", "Threads per block (a multiple of 32)">,
+    Option<"fuseSmallOps", "fuse-small-ops", "int64_t", /*default=*/"0",
+           "Runs of consecutive ops of at most this many payload "
+           "evaluations each share one single-block kernel (0: off)">,
+    Option<"fusedThreads", "fused-threads", "int64_t", /*default=*/"1024",
+           "Threads of the single block of a fused kernel (a multiple of "
+           "32)">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

@@ -91,6 +91,12 @@ struct GPUPipelineOptions
                      "GEMVs: f32, or f16 / bf16 (mq-narrow-activations; "
                      "results stay f32)"),
       llvm::cl::init("f32")};
+  Option<int64_t> fuseSmallOps{
+      *this, "fuse-small-ops",
+      llvm::cl::desc("matquant-decode-to-gpu: runs of consecutive linalg "
+                     "ops of at most this many points each share one "
+                     "single-block kernel (0: one kernel per op)"),
+      llvm::cl::init(16384)};
   Option<std::string> kernel{
       *this, "kernel",
       llvm::cl::desc("auto (tensor cores for f16 matmuls and sub-8-bit "

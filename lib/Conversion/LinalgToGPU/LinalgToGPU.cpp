@@ -308,6 +308,134 @@ public:
     storeOutputs(b, loc, ivs, {combine(b, loc, initial, total)});
   }
 
+  /// Payload evaluations of one run of the op (its iteration space).
+  int64_t work() const { return np * nr; }
+
+  /// In a block of `threads` threads: whether the op takes the whole block
+  /// per point (few long combined reductions), through `threads / 32`
+  /// floats of workgroup memory.
+  bool reducesByBlock(int64_t threads) const {
+    return combiner && np < threads / 32;
+  }
+
+  /// The kernel argument standing for `v` (one of `args`).
+  void bind(Value v, Value arg) { outer.map(v, arg); }
+
+  /// Emits the op as one step of a kernel of a single block of `threads`
+  /// threads (a group of small ops, see the pass): the threads stride over
+  /// the points. Pointwise ops of at most 16 points per thread are unrolled
+  /// with every load before the first store (points are independent, as
+  /// between the threads of a launch), so a thread's loads are in flight
+  /// together; ragged spaces clamp the last point for the loads and guard
+  /// its store. Combined reductions take a warp per point, or, with fewer
+  /// points than warps, the whole block per point (`partials`: workgroup
+  /// memory of threads / 32 floats). Other reductions are serial per thread.
+  void buildInBlock(OpBuilder &b, Location loc, Value tid, int64_t threads,
+                    Value partials) {
+    Value lane = arith::RemUIOp::create(b, loc, tid, cIdx(b, loc, 32));
+    Value warp = arith::DivUIOp::create(b, loc, tid, cIdx(b, loc, 32));
+    int64_t warps = threads / 32;
+    if (combiner && !reducesByBlock(threads)) {
+      forPoints(b, loc, warp, warps, [&](OpBuilder &fb, ArrayRef<Value> ivs) {
+        Value start = arith::ConstantOp::create(fb, loc, neutral);
+        Value partial = warpCombine(
+            fb, loc, reductionLoop(fb, loc, lane, 32, start, ivs)[0]);
+        SmallVector<Value> pIvs(ivs.begin(), ivs.end());
+        OpBuilder sb = ifZero(fb, loc, lane);
+        storeCombined(sb, loc, pIvs, partial);
+      });
+      return;
+    }
+    if (combiner) {
+      forPoints(b, loc, cIdx(b, loc, 0), 1,
+                [&](OpBuilder &fb, ArrayRef<Value> ivs) {
+        Value start = arith::ConstantOp::create(fb, loc, neutral);
+        Value partial = warpCombine(
+            fb, loc, reductionLoop(fb, loc, tid, threads, start, ivs)[0]);
+        OpBuilder kb = ifZero(fb, loc, lane);
+        memref::StoreOp::create(kb, loc, partial, partials, ValueRange{warp});
+        gpu::BarrierOp::create(fb, loc);
+        OpBuilder wb = ifZero(fb, loc, warp);
+        Value has = arith::CmpIOp::create(wb, loc, arith::CmpIPredicate::ult,
+                                          lane, cIdx(wb, loc, warps));
+        Value safeLane =
+            arith::SelectOp::create(wb, loc, has, lane, cIdx(wb, loc, 0));
+        Value loaded =
+            memref::LoadOp::create(wb, loc, partials, ValueRange{safeLane});
+        Value v = arith::SelectOp::create(
+            wb, loc, has, loaded, arith::ConstantOp::create(wb, loc, neutral));
+        Value total = warpCombine(wb, loc, v);
+        SmallVector<Value> pIvs(ivs.begin(), ivs.end());
+        OpBuilder sb = ifZero(wb, loc, tid);
+        storeCombined(sb, loc, pIvs, total);
+        // The partials are free again for the next point.
+        gpu::BarrierOp::create(fb, loc);
+      });
+      return;
+    }
+    int64_t trips = (np + threads - 1) / threads;
+    if (!red.empty() || trips > 16) {
+      forPoints(b, loc, tid, threads, [&](OpBuilder &fb, ArrayRef<Value> ivs) {
+        SmallVector<Value> pIvs(ivs.begin(), ivs.end());
+        if (red.empty()) {
+          SmallVector<Value> outs =
+              loadOutputs(fb, loc, pIvs, /*onlyUsed=*/true);
+          storeOutputs(fb, loc, pIvs, emitBody(fb, loc, pIvs, outs));
+          return;
+        }
+        for (unsigned d : red)
+          pIvs[d] = cIdx(fb, loc, 0);
+        SmallVector<Value> start = initialOutputs(fb, loc, pIvs);
+        storeOutputs(fb, loc, pIvs,
+                     reductionLoop(fb, loc, cIdx(fb, loc, 0), 1, start, pIvs));
+      });
+      return;
+    }
+    bool ragged = np % threads != 0;
+    SmallVector<SmallVector<Value>> ivsOf, insOf, outsOf;
+    Value lastPoint;
+    for (int64_t i = 0; i < trips; ++i) {
+      Value point =
+          arith::AddIOp::create(b, loc, tid, cIdx(b, loc, i * threads));
+      if (ragged && i == trips - 1) {
+        lastPoint = point;
+        point = arith::MinUIOp::create(b, loc, point, cIdx(b, loc, np - 1));
+      }
+      SmallVector<Value> ivs(ranges.size());
+      delinearize(b, loc, point, par, ivs);
+      insOf.push_back(loadInputs(b, loc, ivs));
+      outsOf.push_back(loadOutputs(b, loc, ivs, /*onlyUsed=*/true));
+      ivsOf.push_back(std::move(ivs));
+    }
+    SmallVector<SmallVector<Value>> results;
+    for (int64_t i = 0; i < trips; ++i)
+      results.push_back(emitPayload(b, loc, ivsOf[i], insOf[i], outsOf[i]));
+    for (int64_t i = 0; i < trips; ++i) {
+      if (lastPoint && i == trips - 1) {
+        Value inRange = arith::CmpIOp::create(
+            b, loc, arith::CmpIPredicate::ult, lastPoint, cIdx(b, loc, np));
+        auto ifOp = scf::IfOp::create(b, loc, inRange, /*withElse=*/false);
+        OpBuilder ib = OpBuilder::atBlockBegin(ifOp.thenBlock());
+        storeOutputs(ib, loc, ivsOf[i], results[i]);
+        continue;
+      }
+      storeOutputs(b, loc, ivsOf[i], results[i]);
+    }
+  }
+
+  /// `scf.for point = lower to np step step`, `body` called with the
+  /// parallel indices of the point, built inside.
+  void forPoints(OpBuilder &b, Location loc, Value lower, int64_t step,
+                 function_ref<void(OpBuilder &, ArrayRef<Value>)> body) {
+    Value upper = cIdx(b, loc, np);
+    Value stride = cIdx(b, loc, step);
+    auto loop = scf::ForOp::create(b, loc, lower, upper, stride);
+    OpBuilder lb = OpBuilder::atBlockBegin(loop.getBody());
+    SmallVector<Value> ivs(ranges.size());
+    delinearize(lb, loc, loop.getInductionVar(), par, ivs);
+    body(lb, ivs);
+  }
+
   linalg::GenericOp op;
   int64_t tpb;
   SmallVector<int64_t> ranges;
@@ -384,12 +512,29 @@ private:
   /// bound to `outs`; returns the yielded values.
   SmallVector<Value> emitBody(OpBuilder &b, Location loc, ArrayRef<Value> ivs,
                               ArrayRef<Value> outs) {
+    return emitPayload(b, loc, ivs, loadInputs(b, loc, ivs), outs);
+  }
+
+  /// The inputs the payload reads at the point `ivs` (null for the others).
+  SmallVector<Value> loadInputs(OpBuilder &b, Location loc,
+                                ArrayRef<Value> ivs) {
+    SmallVector<Value> ins;
+    for (OpOperand *in : op.getDpsInputOperands())
+      ins.push_back(op.payloadUsesValueFromOperand(in)
+                        ? operandValue(b, loc, *in, ivs)
+                        : Value());
+    return ins;
+  }
+
+  /// emitBody with the inputs already loaded (`ins`, from loadInputs).
+  SmallVector<Value> emitPayload(OpBuilder &b, Location loc,
+                                 ArrayRef<Value> ivs, ArrayRef<Value> ins,
+                                 ArrayRef<Value> outs) {
     Block &body = op.getRegion().front();
     IRMapping m = outer;
-    for (OpOperand *in : op.getDpsInputOperands())
-      if (op.payloadUsesValueFromOperand(in))
-        m.map(body.getArgument(in->getOperandNumber()),
-              operandValue(b, loc, *in, ivs));
+    for (auto [i, v] : llvm::enumerate(ins))
+      if (v)
+        m.map(body.getArgument(i), v);
     for (auto [i, v] : llvm::enumerate(outs))
       if (v)
         m.map(body.getArgument(op.getNumDpsInputs() + i), v);
@@ -417,6 +562,27 @@ private:
   IRMapping outer;
 };
 
+/// Whether every op strictly between `a` and `b` (in one block, `a` first)
+/// may be crossed by moving `a` down to `b`: no memory effects but
+/// allocation (views, scalars, allocs).
+bool onlyPureBetween(Operation *a, Operation *b) {
+  if (a->getBlock() != b->getBlock() || !a->isBeforeInBlock(b))
+    return false;
+  for (Operation *op = a->getNextNode(); op != b; op = op->getNextNode()) {
+    if (isMemoryEffectFree(op))
+      continue;
+    auto iface = dyn_cast<MemoryEffectOpInterface>(op);
+    if (!iface || op->getNumRegions() != 0)
+      return false;
+    SmallVector<MemoryEffects::EffectInstance> effects;
+    iface.getEffects(effects);
+    for (auto &e : effects)
+      if (!isa<MemoryEffects::Allocate>(e.getEffect()))
+        return false;
+  }
+  return true;
+}
+
 struct ConvertLinalgToGPUKernelsPass
     : matquant::impl::ConvertLinalgToGPUKernelsPassBase<
           ConvertLinalgToGPUKernelsPass> {
@@ -424,10 +590,19 @@ struct ConvertLinalgToGPUKernelsPass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    if (threadsPerBlock < 32 || threadsPerBlock > 1024 ||
-        threadsPerBlock % 32 != 0) {
-      module.emitError("convert-linalg-to-gpu-kernels: threads-per-block "
-                       "must be a multiple of 32 in 32..1024");
+    byText.clear();
+    count = 0;
+    for (auto [t, name] : {std::pair<int64_t, StringRef>{threadsPerBlock,
+                                                          "threads-per-block"},
+                           {fusedThreads, "fused-threads"}})
+      if (t < 32 || t > 1024 || t % 32 != 0) {
+        module.emitError("convert-linalg-to-gpu-kernels: ")
+            << name << " must be a multiple of 32 in 32..1024";
+        return signalPassFailure();
+      }
+    if (fuseSmallOps < 0) {
+      module.emitError("convert-linalg-to-gpu-kernels: fuse-small-ops must "
+                       "be 0 (off) or positive");
       return signalPassFailure();
     }
     SmallVector<Operation *> work;
@@ -440,8 +615,8 @@ struct ConvertLinalgToGPUKernelsPass
       return;
     gpu::GPUModuleOp kernels = getOrCreateKernelModule(module, kernelModule);
     IRRewriter rewriter(&getContext());
-    llvm::StringMap<gpu::GPUFuncOp> byText;
-    int64_t count = 0;
+    // Every op as a generic with its kernel's classification, in order.
+    std::vector<std::unique_ptr<GenericKernel>> items;
     // Fills folded into the reduction that follows them: reduction -> value.
     DenseMap<Operation *, Value> foldedFills;
     for (Operation *op : work) {
@@ -480,49 +655,130 @@ struct ConvertLinalgToGPUKernelsPass
         }
         generic = *g;
       }
-      GenericKernel k(generic, threadsPerBlock, init);
-      if (failed(k.analyze()))
+      items.push_back(
+          std::make_unique<GenericKernel>(generic, threadsPerBlock, init));
+      if (failed(items.back()->analyze()))
         return signalPassFailure();
-      OpBuilder kb = OpBuilder::atBlockEnd(kernels.getBody());
-      auto fnType = FunctionType::get(&getContext(),
-                                      ValueRange(k.args).getTypes(), {});
-      auto fn = gpu::GPUFuncOp::create(kb, generic.getLoc(), "linalg_kernel",
-                                       fnType);
-      fn->setAttr(gpu::GPUDialect::getKernelFuncAttrName(),
-                  kb.getUnitAttr());
-      fn.setKnownBlockSizeAttr(
-          kb.getDenseI32ArrayAttr({int32_t(threadsPerBlock), 1, 1}));
-      k.build(fn);
-      // Identical kernels (same shapes, layouts and payload) are emitted
-      // once.
-      std::string text;
-      llvm::raw_string_ostream os(text);
-      fn.print(os);
-      auto [it, inserted] = byText.try_emplace(text, fn);
-      if (inserted) {
-        // A name no kernel of the module has yet (the pass may run on a
-        // module that already has some).
-        std::string name;
-        do
-          name = ("linalg_kernel_" + Twine(count++)).str();
-        while (SymbolTable::lookupSymbolIn(kernels, name));
-        fn.setName(name);
-      } else {
-        fn.erase();
-      }
-      gpu::GPUFuncOp kernel = it->second;
-      Location loc = generic.getLoc();
-      rewriter.setInsertionPoint(generic);
-      Value one = cIdx(rewriter, loc, 1);
-      Value grid = cIdx(rewriter, loc, k.gridSize());
-      Value block = cIdx(rewriter, loc, threadsPerBlock);
-      gpu::LaunchFuncOp::create(rewriter, loc, kernel,
-                                gpu::KernelDim3{grid, one, one},
-                                gpu::KernelDim3{block, one, one},
-                                /*dynamicSharedMemorySize=*/Value(), k.args);
-      rewriter.eraseOp(generic);
+    }
+
+    // Runs of consecutive small ops (fuse-small-ops) share one kernel.
+    auto small = [&](const GenericKernel &k) {
+      return fuseSmallOps > 0 && k.work() <= fuseSmallOps;
+    };
+    for (size_t i = 0; i < items.size();) {
+      size_t j = i + 1;
+      if (small(*items[i]))
+        while (j < items.size() && small(*items[j]) &&
+               onlyPureBetween(items[j - 1]->op, items[j]->op))
+          ++j;
+      if (j - i == 1)
+        emitSingle(rewriter, kernels, *items[i]);
+      else
+        emitGroup(rewriter, kernels,
+                  MutableArrayRef<std::unique_ptr<GenericKernel>>(items).slice(
+                      i, j - i));
+      i = j;
     }
   }
+
+private:
+  /// `fn`, or the kernel already in the module with the same text (the
+  /// same shapes, layouts and payload), which `fn` is then erased for.
+  gpu::GPUFuncOp dedup(gpu::GPUModuleOp kernels, gpu::GPUFuncOp fn) {
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    fn.print(os);
+    auto [it, inserted] = byText.try_emplace(text, fn);
+    if (!inserted) {
+      fn.erase();
+      return it->second;
+    }
+    // A name no kernel of the module has yet (the pass may run on a module
+    // that already has some).
+    std::string name;
+    do
+      name = ("linalg_kernel_" + Twine(count++)).str();
+    while (SymbolTable::lookupSymbolIn(kernels, name));
+    fn.setName(name);
+    return fn;
+  }
+
+  gpu::GPUFuncOp newKernel(gpu::GPUModuleOp kernels, Location loc,
+                           ArrayRef<Value> args, int64_t threads) {
+    OpBuilder kb = OpBuilder::atBlockEnd(kernels.getBody());
+    auto fnType =
+        FunctionType::get(&getContext(), ValueRange(args).getTypes(), {});
+    auto fn = gpu::GPUFuncOp::create(kb, loc, "linalg_kernel", fnType);
+    fn->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), kb.getUnitAttr());
+    fn.setKnownBlockSizeAttr(kb.getDenseI32ArrayAttr({int32_t(threads), 1, 1}));
+    return fn;
+  }
+
+  void launch(IRRewriter &rewriter, Operation *at, gpu::GPUFuncOp kernel,
+              int64_t grid, int64_t threads, ArrayRef<Value> args) {
+    Location loc = at->getLoc();
+    rewriter.setInsertionPoint(at);
+    Value one = cIdx(rewriter, loc, 1);
+    gpu::LaunchFuncOp::create(
+        rewriter, loc, kernel,
+        gpu::KernelDim3{cIdx(rewriter, loc, grid), one, one},
+        gpu::KernelDim3{cIdx(rewriter, loc, threads), one, one},
+        /*dynamicSharedMemorySize=*/Value(), args);
+  }
+
+  /// One op, one kernel.
+  void emitSingle(IRRewriter &rewriter, gpu::GPUModuleOp kernels,
+                  GenericKernel &k) {
+    gpu::GPUFuncOp fn =
+        newKernel(kernels, k.op.getLoc(), k.args, threadsPerBlock);
+    k.build(fn);
+    launch(rewriter, k.op, dedup(kernels, fn), k.gridSize(), threadsPerBlock,
+           k.args);
+    rewriter.eraseOp(k.op);
+  }
+
+  /// A run of small ops in one kernel of a single block, in order, a
+  /// barrier between two ops (the block's writes are then visible to all
+  /// its threads), launched where the last op was: the ops in between have
+  /// no memory effects, so the earlier ops may move down to it.
+  void emitGroup(IRRewriter &rewriter, gpu::GPUModuleOp kernels,
+                 MutableArrayRef<std::unique_ptr<GenericKernel>> group) {
+    llvm::SetVector<Value> args;
+    for (auto &k : group)
+      args.insert(k->args.begin(), k->args.end());
+    SmallVector<Value> argList(args.begin(), args.end());
+    Operation *last = group.back()->op;
+    gpu::GPUFuncOp fn =
+        newKernel(kernels, last->getLoc(), argList, fusedThreads);
+    Value partials;
+    for (auto &k : group)
+      if (k->reducesByBlock(fusedThreads) && !partials) {
+        auto wgType = MemRefType::get(
+            {int64_t(fusedThreads) / 32}, Float32Type::get(&getContext()),
+            MemRefLayoutAttrInterface(),
+            gpu::AddressSpaceAttr::get(&getContext(),
+                                       gpu::AddressSpace::Workgroup));
+        partials = fn.addWorkgroupAttribution(wgType, last->getLoc());
+      }
+    Block &entry = fn.getBody().front();
+    OpBuilder b = OpBuilder::atBlockBegin(&entry);
+    Value tid = gpu::ThreadIdOp::create(b, last->getLoc(), gpu::Dimension::x);
+    for (auto [n, k] : llvm::enumerate(group)) {
+      for (Value v : k->args)
+        k->bind(v, entry.getArgument(
+                       std::distance(args.begin(), llvm::find(args, v))));
+      if (n)
+        gpu::BarrierOp::create(b, k->op.getLoc());
+      k->buildInBlock(b, k->op.getLoc(), tid, fusedThreads, partials);
+    }
+    gpu::ReturnOp::create(b, last->getLoc());
+    launch(rewriter, last, dedup(kernels, fn), 1, fusedThreads, argList);
+    for (auto &k : group)
+      rewriter.eraseOp(k->op);
+  }
+
+  llvm::StringMap<gpu::GPUFuncOp> byText;
+  int64_t count = 0;
 };
 
 struct SinkTensorExtractsPass

@@ -13,10 +13,12 @@ CudaContext *boundContext = nullptr;
 StreamHandle boundStream = nullptr;
 uint64_t launches = 0;
 bool profiling = false;
+unsigned profileRepeats = 1;
 std::map<void *, std::string> kernelNames;
 struct Timed {
   void *kernel;
   EventHandle start, stop;
+  unsigned repeats;
 };
 std::vector<Timed> timed;
 
@@ -35,7 +37,10 @@ void matquant::gpurt::bindMgpuRuntime(CudaContext *ctx, StreamHandle stream) {
   boundStream = stream;
 }
 
-void matquant::gpurt::setMgpuProfiling(bool on) { profiling = on; }
+void matquant::gpurt::setMgpuProfiling(bool on, unsigned repeats) {
+  profiling = on;
+  profileRepeats = std::max(1u, repeats);
+}
 
 std::vector<KernelTime> matquant::gpurt::takeMgpuProfile() {
   std::map<std::string, KernelTime> byName;
@@ -45,7 +50,7 @@ std::vector<KernelTime> matquant::gpurt::takeMgpuProfile() {
       KernelTime &k = byName[kernelNames[t.kernel]];
       k.name = kernelNames[t.kernel];
       ++k.launches;
-      k.ms += ms;
+      k.ms += ms / t.repeats;
     }
     if (boundContext) {
       boundContext->destroyEvent(t.start);
@@ -112,10 +117,14 @@ extern "C" void mgpuLaunchKernel(void *function, intptr_t gridX,
   unsigned grid[3] = {unsigned(gridX), unsigned(gridY), unsigned(gridZ)};
   unsigned block[3] = {unsigned(blockX), unsigned(blockY), unsigned(blockZ)};
   ++launches;
-  Timed t{function, nullptr, nullptr};
-  if (profiling && ctx->createEvent(t.start) && ctx->createEvent(t.stop))
+  Timed t{function, nullptr, nullptr, 1};
+  if (profiling && ctx->createEvent(t.start) && ctx->createEvent(t.stop)) {
     ctx->recordOn(t.start, stream);
-  ctx->launch3(function, grid, block, unsigned(sharedBytes), stream, params);
+    t.repeats = profileRepeats;
+  }
+  for (unsigned r = 0; r < t.repeats; ++r)
+    ctx->launch3(function, grid, block, unsigned(sharedBytes), stream,
+                 params);
   if (t.stop) {
     ctx->recordOn(t.stop, stream);
     timed.push_back(t);

@@ -15,7 +15,9 @@
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/Dialect/SCF/Transforms/Passes.h"
 #include "mlir/Pass/PassRegistry.h"
+#include "mlir/Target/LLVM/NVVM/Utils.h"
 #include "mlir/Transforms/Passes.h"
+#include "llvm/Support/FileSystem.h"
 
 using namespace mlir;
 
@@ -145,6 +147,19 @@ static void addKernelsToPTX(OpPassManager &pm,
   pm.addPass(createGpuNVVMAttachTarget(target));
   GpuModuleToBinaryPassOptions binary;
   binary.compilationTarget = "isa";
+  // The math functions (sqrt, exp, sin, ...) come from the toolkit's
+  // libdevice, which gpu-module-to-binary links only where it finds it,
+  // and otherwise leaves as extern calls that no driver resolves. MLIR
+  // looks in CUDA_ROOT, CUDA_HOME, CUDA_PATH and the path its build found;
+  // where none has libdevice, the usual /usr/local/cuda.
+  auto hasLibdevice = [](StringRef root) {
+    return !root.empty() &&
+           llvm::sys::fs::exists(root + "/nvvm/libdevice/libdevice.10.bc");
+  };
+  std::string toolkit = NVVM::getCUDAToolkitPath().str();
+  if (!hasLibdevice(toolkit) && hasLibdevice("/usr/local/cuda"))
+    toolkit = "/usr/local/cuda";
+  binary.toolkitPath = toolkit;
   pm.addPass(createGpuModuleToBinaryPass(binary));
 }
 

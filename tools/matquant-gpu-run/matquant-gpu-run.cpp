@@ -291,8 +291,10 @@ Options parseArgs(int argc, char **argv) {
           "usage: matquant-gpu-run PREFIX [--steps N] [--prompt IDS] "
           "[--trace FILE] [--json FILE] [--graph-replays N] [--device N] "
           "[--random-arena SEED] [--profile] [--quiet]\n"
-          "  --profile: time every kernel of one step (events around each "
-          "launch) and print the slowest\n"
+          "  --profile: after the decode, time every kernel of one more "
+          "step (each launch made 20 times back to back between two "
+          "events: the time per launch, the events' overhead spread over "
+          "the repeats) and print the slowest\n"
           "  --random-arena: fill the arena's regions with deterministic "
           "random values (f32 in [-0.05, 0.05], other types random bytes) "
           "instead of reading PREFIX.arena: a model whose weights did not "
@@ -479,7 +481,7 @@ int main(int argc, char **argv) {
   }
 
   if (opt.profile) {
-    setMgpuProfiling(true);
+    setMgpuProfiling(true, 20);
     step(tokens.back(), total - 1);
     setMgpuProfiling(false);
     std::vector<KernelTime> prof = takeMgpuProfile();
@@ -488,7 +490,7 @@ int main(int argc, char **argv) {
     for (const KernelTime &k : prof)
       sum += k.ms;
     std::printf("profile of one step: %.1f us in kernels\n", 1000 * sum);
-    for (size_t i = 0; i < prof.size() && i < 12; ++i)
+    for (size_t i = 0; i < prof.size() && i < 16; ++i)
       std::printf("  %8.1f us %5llu x  %s\n", 1000 * prof[i].ms,
                   (unsigned long long)prof[i].launches, prof[i].name.c_str());
     takeMgpuLaunchCount();

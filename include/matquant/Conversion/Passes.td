@@ -203,7 +203,9 @@ def ConvertLinalgToGPUKernelsPass
     nothing but views, scalar ops and allocations between them) whose
     iteration spaces have at most N points each (parallel times reduction
     points) becomes ONE kernel of a single block of `fused-threads`
-    threads, launched where the run's last op was: the ops in order, a
+    threads (a run whose kernel would take more than 4 KiB of parameters
+    ends before the op that would cross it), launched where the run's last
+    op was: the ops in order, a
     `gpu.barrier` between two (which makes the block's writes visible to
     all its threads). A decode step's RMSNorm, softmax and residual
     updates are such runs: each launch saved is a kernel's launch latency,

@@ -33,10 +33,13 @@ void bindMgpuRuntime(CudaContext *ctx, StreamHandle stream);
 /// Kernel launches made through mgpuLaunchKernel since the last call.
 uint64_t takeMgpuLaunchCount();
 
-/// Per-kernel timing: while on, every launch is bracketed by two events
-/// on its stream (which serializes nothing more: the launches are already
-/// in order on one stream).
-void setMgpuProfiling(bool on);
+/// Per-kernel timing: while on, every launch is made `repeats` times back
+/// to back, bracketed by two events on its stream (which serializes
+/// nothing more: the launches are already in order on one stream), and
+/// timed per launch: with repeats > 1 the events' own overhead (a few us)
+/// is spread over the repeats. Repeating a kernel that updates a buffer in
+/// place changes the step's results: for timing only.
+void setMgpuProfiling(bool on, unsigned repeats = 1);
 struct KernelTime {
   std::string name;
   uint64_t launches = 0;

@@ -667,10 +667,21 @@ struct ConvertLinalgToGPUKernelsPass
     };
     for (size_t i = 0; i < items.size();) {
       size_t j = i + 1;
-      if (small(*items[i]))
+      if (small(*items[i])) {
+        llvm::SetVector<Value> args(items[i]->args.begin(),
+                                    items[i]->args.end());
         while (j < items.size() && small(*items[j]) &&
-               onlyPureBetween(items[j - 1]->op, items[j]->op))
+               onlyPureBetween(items[j - 1]->op, items[j]->op)) {
+          // A kernel's parameters fit in 4 KiB (PTX before ISA 8.1 allows
+          // 4352 bytes); a run that would need more ends here.
+          llvm::SetVector<Value> more = args;
+          more.insert(items[j]->args.begin(), items[j]->args.end());
+          if (paramBytes(more.getArrayRef()) > 4096)
+            break;
+          args = std::move(more);
           ++j;
+        }
+      }
       if (j - i == 1)
         emitSingle(rewriter, kernels, *items[i]);
       else
@@ -682,6 +693,19 @@ struct ConvertLinalgToGPUKernelsPass
   }
 
 private:
+  /// The bytes of a kernel's parameters for `args` with 64-bit index: a
+  /// memref is a descriptor of two pointers, an offset and a size and a
+  /// stride per dimension; a scalar takes 8 bytes at most.
+  static int64_t paramBytes(ArrayRef<Value> args) {
+    int64_t bytes = 0;
+    for (Value v : args)
+      if (auto m = dyn_cast<MemRefType>(v.getType()))
+        bytes += 8 * (3 + 2 * m.getRank());
+      else
+        bytes += 8;
+    return bytes;
+  }
+
   /// `fn`, or the kernel already in the module with the same text (the
   /// same shapes, layouts and payload), which `fn` is then erased for.
   gpu::GPUFuncOp dedup(gpu::GPUModuleOp kernels, gpu::GPUFuncOp fn) {

@@ -187,8 +187,9 @@ void matquant::buildDecodeToGPUPipeline(OpPassManager &pm,
   pm.addPass(createReconcileUnrealizedCastsPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
-  // Fewer kernels: elementwise producers fused into their consumers.
-  pm.addPass(createLinalgElementwiseOpFusionPass());
+  // Fewer kernels: elementwise producers fused into their consumers, where
+  // that computes no value twice.
+  pm.addPass(createFuseElementwiseNoRecomputePass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   // No CSE after this: it would merge the fills made private again.

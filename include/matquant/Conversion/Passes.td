@@ -189,7 +189,11 @@ def ConvertLinalgToGPUKernelsPass
       reductions (fewer than 4 * threads-per-block / 32 points of at least
       4 * threads-per-block terms, RMSNorm's sum of squares) take a whole
       block per point instead, the warps' values combined through workgroup
-      memory after a barrier;
+      memory after a barrier; and where the largest input is contiguous
+      along the fastest parallel loop (attention's p.V on a [position,
+      head, dim] V cache), lanes take 32 consecutive points and the warps
+      of a block split the reduction, their partials combined through
+      workgroup memory, so that each load of a warp is one transaction;
     - other reductions: one thread per parallel point, a sequential loop
       over the reduction space.
     A `linalg.fill` of a buffer that the next op (views aside) reduces into
@@ -255,6 +259,28 @@ def SinkTensorExtractsPass : Pass<"mq-sink-tensor-extracts"> {
     is folded into the reduction's kernel by convert-linalg-to-gpu-kernels.
   }];
   let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
+def FuseElementwiseNoRecomputePass
+    : Pass<"mq-fuse-elementwise-once"> {
+  let summary = "Fuse elementwise linalg producers into their consumers "
+                "where no producer value is computed more than once";
+  let description = [{
+    `linalg-fuse-elementwise-ops` (the same patterns: elementwise fusion,
+    reshapes folded by expansion, constant folding) with one more condition
+    on fusing a producer into a consumer: the consumer reads the producer's
+    result through an indexing map that uses every parallel loop of the
+    consumer. Otherwise a consumer point that the map does not tell apart
+    would compute the same producer value again: attention's scores
+    (heads x groups x positions, a reduction over the head dimension) would
+    apply RoPE to the query once per cached position, and p.V would divide
+    by the softmax's sum once per output dimension. Such a producer stays
+    an op of its own and runs once per value. As upstream, a producer is
+    fused only into its single use.
+  }];
+  let dependentDialects = ["::mlir::affine::AffineDialect",
+                           "::mlir::linalg::LinalgDialect",
                            "::mlir::tensor::TensorDialect"];
 }
 

@@ -121,7 +121,40 @@ public:
         }
       }
     }
+    lanesOverPoints = combiner && !blockPerPoint() && streamsOverPoints();
     return success();
+  }
+
+  /// Whether the largest input (the one that decides the memory traffic)
+  /// is contiguous along the fastest parallel loop: its innermost index is
+  /// that loop and its innermost stride 1 (attention's p.V reads the V
+  /// cache [position, head, dim] for outputs [head, group, dim]). Lanes
+  /// striding over the reduction would then read 32 scattered elements per
+  /// load; lanes over consecutive points read them in one transaction.
+  bool streamsOverPoints() {
+    if (par.empty() || ranges[par.back()] < 32)
+      return false;
+    OpOperand *largest = nullptr;
+    int64_t most = 0;
+    for (OpOperand *in : op.getDpsInputOperands()) {
+      auto t = dyn_cast<MemRefType>(in->get().getType());
+      if (!t || !t.hasStaticShape() || t.getRank() == 0)
+        continue;
+      if (t.getNumElements() > most) {
+        most = t.getNumElements();
+        largest = in;
+      }
+    }
+    if (!largest)
+      return false;
+    auto t = cast<MemRefType>(largest->get().getType());
+    SmallVector<int64_t> strides;
+    int64_t offset;
+    if (failed(t.getStridesAndOffset(strides, offset)) || strides.back() != 1)
+      return false;
+    auto last = dyn_cast<AffineDimExpr>(
+        op.getMatchingIndexingMap(largest).getResults().back());
+    return last && last.getPosition() == par.back();
   }
 
   /// The combiner of a masked reduction: the body yields
@@ -155,6 +188,8 @@ public:
   int64_t gridSize() const {
     if (blockPerPoint())
       return np;
+    if (lanesOverPoints)
+      return (np + 31) / 32;
     int64_t points = combiner ? np * 32 : np;
     return std::max<int64_t>(1, (points + tpb - 1) / tpb);
   }
@@ -193,6 +228,8 @@ public:
       }
     } else if (blockPerPoint()) {
       buildBlockReduction(fn, b, loc, tid, bid);
+    } else if (lanesOverPoints) {
+      buildLanesOverPoints(fn, b, loc, tid, bid);
     } else {
       // One warp per parallel point (the condition is uniform in a warp,
       // so every lane takes part in the shuffles).
@@ -275,6 +312,60 @@ public:
     Value total = warpCombine(fb, loc, v);
     OpBuilder sb = ifZero(fb, loc, tid);
     storeCombined(sb, loc, ivs, total);
+  }
+
+  /// Block `bid` reduces the 32 consecutive points from 32 * bid, one per
+  /// lane, and its warps split the reduction space: warp w takes the terms
+  /// w, w + warps, ... of its lane's point. Each thread leaves its partial
+  /// value in workgroup memory; after a barrier the first warp combines the
+  /// warps' values of its point and stores. Points past the end take no
+  /// terms (every thread reaches the barrier).
+  void buildLanesOverPoints(gpu::GPUFuncOp fn, OpBuilder &b, Location loc,
+                            Value tid, Value bid) {
+    int64_t warps = tpb / 32;
+    Type f32 = b.getF32Type();
+    auto wgType = MemRefType::get(
+        {tpb}, f32, MemRefLayoutAttrInterface(),
+        gpu::AddressSpaceAttr::get(b.getContext(),
+                                   gpu::AddressSpace::Workgroup));
+    Value partials = fn.addWorkgroupAttribution(wgType, loc);
+    Value lane = arith::RemUIOp::create(b, loc, tid, cIdx(b, loc, 32));
+    Value warp = arith::DivUIOp::create(b, loc, tid, cIdx(b, loc, 32));
+    Value point = arith::AddIOp::create(
+        b, loc, arith::MulIOp::create(b, loc, bid, cIdx(b, loc, 32)), lane);
+    Value inRange = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                          point, cIdx(b, loc, np));
+    auto ifOp = scf::IfOp::create(b, loc, TypeRange{f32}, inRange,
+                                  /*withElseRegion=*/true);
+    {
+      OpBuilder tb = OpBuilder::atBlockBegin(ifOp.thenBlock());
+      SmallVector<Value> ivs(ranges.size());
+      delinearize(tb, loc, point, par, ivs);
+      Value start = arith::ConstantOp::create(tb, loc, neutral);
+      Value partial = reductionLoop(tb, loc, warp, warps, start, ivs)[0];
+      scf::YieldOp::create(tb, loc, partial);
+      OpBuilder eb = OpBuilder::atBlockBegin(ifOp.elseBlock());
+      scf::YieldOp::create(eb, loc,
+                           Value(arith::ConstantOp::create(eb, loc, neutral)));
+    }
+    memref::StoreOp::create(b, loc, ifOp.getResult(0), partials,
+                            ValueRange{tid});
+    gpu::BarrierOp::create(b, loc);
+    Value first = arith::CmpIOp::create(
+        b, loc, arith::CmpIPredicate::eq, warp, cIdx(b, loc, 0));
+    Value finish = arith::AndIOp::create(b, loc, first, inRange);
+    auto fin = scf::IfOp::create(b, loc, finish, /*withElse=*/false);
+    OpBuilder fb = OpBuilder::atBlockBegin(fin.thenBlock());
+    Value total = arith::ConstantOp::create(fb, loc, neutral);
+    for (int64_t w = 0; w < warps; ++w) {
+      Value at = arith::AddIOp::create(fb, loc, lane, cIdx(fb, loc, 32 * w));
+      total = combine(fb, loc, total,
+                      memref::LoadOp::create(fb, loc, partials,
+                                             ValueRange{at}));
+    }
+    SmallVector<Value> ivs(ranges.size());
+    delinearize(fb, loc, point, par, ivs);
+    storeCombined(fb, loc, ivs, total);
   }
 
   /// `if (point < np)`; `ivs` gets the parallel indices of `point`, built
@@ -443,6 +534,9 @@ public:
   int64_t np = 1, nr = 1;
   SmallVector<Value> args;
   Operation *combiner = nullptr;
+  /// A combined reduction whose lanes take consecutive points (see
+  /// streamsOverPoints) instead of a warp per point.
+  bool lanesOverPoints = false;
   TypedAttr neutral;
   Value init;
 

@@ -40,9 +40,14 @@
 
 // CHECK: gpu.func @linalg_kernel_0({{.*}}) workgroup(%[[P:.*]] : memref<16xf32, #gpu.address_space<workgroup>>) kernel attributes {known_block_size = array<i32: 512, 1, 1>}
 // CHECK: %[[TID:.*]] = gpu.thread_id x
-// The sum of squares: the block strides over the 2000 terms.
+// The sum of squares: the block strides over the 2000 terms, four per
+// thread, unrolled, the last clamped to 1999 and dropped past the end.
 // CHECK: scf.for %{{.*}} = %c0 to %c1 step %c1
-// CHECK: scf.for %{{.*}} = %[[TID]] to %c2000{{.*}} step %c512{{.*}} iter_args
+// CHECK-NOT: scf.for
+// CHECK-COUNT-3: memref.load %arg0[
+// CHECK: arith.minui %{{.*}}, %c1999
+// CHECK: memref.load %arg0[
+// CHECK: arith.select
 // CHECK-COUNT-5: gpu.shuffle xor
 // CHECK: memref.store %{{.*}}, %[[P]]
 // CHECK: gpu.barrier
@@ -77,8 +82,11 @@
 // CHECK: %[[LANE:.*]] = arith.remui %[[TID]], %c32
 // CHECK: %[[WARP:.*]] = arith.divui %[[TID]], %c32
 // CHECK: scf.for %[[ROW:.*]] = %[[WARP]] to %c40 step %c16
-// CHECK: scf.for %[[K:.*]] = %[[LANE]] to %c100 step %c32{{.*}} iter_args
+// CHECK-NOT: scf.for
+// CHECK: %[[K:.*]] = arith.addi %[[LANE]], %c0
 // CHECK: memref.load %arg5[%[[ROW]], %[[K]]]
+// CHECK-COUNT-3: memref.load %arg5[%[[ROW]],
+// CHECK: arith.select
 // CHECK-COUNT-5: gpu.shuffle xor
 // CHECK: memref.store %{{.*}}, %arg6[%[[ROW]]]
 // CHECK-NOT: gpu.barrier

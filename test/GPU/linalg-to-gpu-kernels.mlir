@@ -1,5 +1,7 @@
-// RUN: matquant-opt %s --split-input-file --convert-linalg-to-gpu-kernels | FileCheck %s
-// RUN: matquant-opt %s --split-input-file --convert-linalg-to-gpu-kernels="threads-per-block=128 kernel-module=decode_kernels" | FileCheck %s --check-prefix=T128
+// RUN: matquant-opt %s --split-input-file --convert-linalg-to-gpu-kernels="unroll-terms=0" | FileCheck %s
+// RUN: matquant-opt %s --split-input-file --convert-linalg-to-gpu-kernels="threads-per-block=128 kernel-module=decode_kernels unroll-terms=0" | FileCheck %s --check-prefix=T128
+// (unroll-terms=0: every reduction as a loop, the structure checked here;
+// the unrolled form of few terms per thread: linalg-to-gpu-kernels-lanes.mlir.)
 
 // convert-linalg-to-gpu-kernels on bufferized host functions: every linalg
 // op (named ops generalized) and every memref.copy becomes a gpu.func in the

@@ -203,6 +203,12 @@ def ConvertLinalgToGPUKernelsPass
     captures become kernel arguments; structurally identical kernels are
     emitted once. Ops with dynamic loop bounds are an error.
 
+    A thread's terms of a reduction, when there are at most `unroll-terms`
+    (16) of them, are unrolled instead of a loop: every term's loads first,
+    then the combining, so that the loads are in flight together (a ragged
+    last term reads a clamped point and is dropped by a select). Lanes over
+    points take blocks of 1024 threads, so that each thread has few terms.
+
     With `fuse-small-ops=N`, a run of consecutive ops (in one block, with
     nothing but views, scalar ops and allocations between them) whose
     iteration spaces have at most N points each (parallel times reduction
@@ -228,6 +234,10 @@ def ConvertLinalgToGPUKernelsPass
     Option<"fuseSmallOps", "fuse-small-ops", "int64_t", /*default=*/"0",
            "Runs of consecutive ops of at most this many payload "
            "evaluations each share one single-block kernel (0: off)">,
+    Option<"unrollTerms", "unroll-terms", "int64_t", /*default=*/"16",
+           "A thread's terms of a reduction (and points of a pointwise op "
+           "in a fused kernel), when at most this many, are unrolled with "
+           "every load first (0: loops)">,
     Option<"fusedThreads", "fused-threads", "int64_t", /*default=*/"1024",
            "Threads of the single block of a fused kernel (a multiple of "
            "32)">,

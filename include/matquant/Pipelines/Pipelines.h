@@ -96,7 +96,7 @@ struct GPUPipelineOptions
       llvm::cl::desc("matquant-decode-to-gpu: runs of consecutive linalg "
                      "ops of at most this many points each share one "
                      "single-block kernel (0: one kernel per op)"),
-      llvm::cl::init(16384)};
+      llvm::cl::init(4096)};
   Option<std::string> kernel{
       *this, "kernel",
       llvm::cl::desc("auto (tensor cores for f16 matmuls and sub-8-bit "

@@ -122,6 +122,10 @@ public:
       }
     }
     lanesOverPoints = combiner && !blockPerPoint() && streamsOverPoints();
+    // Lanes over points: blocks of 32 warps, so that each thread takes few
+    // terms of the reduction.
+    if (lanesOverPoints)
+      tpb = 1024;
     return success();
   }
 
@@ -252,6 +256,39 @@ public:
   SmallVector<Value> reductionLoop(OpBuilder &b, Location loc, Value lower,
                                    int64_t step, ValueRange init,
                                    ArrayRef<Value> ivs) {
+    // A thread's terms are `lower`, `lower + step`, ... (lower < step). At
+    // most 16 of them: unrolled, every load first, so that they are in
+    // flight together instead of one memory latency per term; a ragged
+    // last term reads a clamped point and is dropped by a select.
+    int64_t trips = (nr + step - 1) / step;
+    if (trips <= maxUnroll) {
+      bool ragged = nr % step != 0;
+      SmallVector<SmallVector<Value>> ivsOf, insOf;
+      SmallVector<Value> keep;
+      for (int64_t j = 0; j < trips; ++j) {
+        Value r = arith::AddIOp::create(b, loc, lower, cIdx(b, loc, j * step));
+        Value inRange;
+        if (ragged && j == trips - 1) {
+          inRange = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, r,
+                                          cIdx(b, loc, nr));
+          r = arith::MinUIOp::create(b, loc, r, cIdx(b, loc, nr - 1));
+        }
+        SmallVector<Value> lIvs(ivs.begin(), ivs.end());
+        delinearize(b, loc, r, red, lIvs);
+        insOf.push_back(loadInputs(b, loc, lIvs));
+        ivsOf.push_back(std::move(lIvs));
+        keep.push_back(inRange);
+      }
+      SmallVector<Value> acc(init.begin(), init.end());
+      for (int64_t j = 0; j < trips; ++j) {
+        SmallVector<Value> next = emitPayload(b, loc, ivsOf[j], insOf[j], acc);
+        if (keep[j])
+          for (size_t i = 0; i < next.size(); ++i)
+            next[i] = arith::SelectOp::create(b, loc, keep[j], next[i], acc[i]);
+        acc = std::move(next);
+      }
+      return acc;
+    }
     // (Created in this order: the order of arguments' evaluation is not.)
     Value upper = cIdx(b, loc, nr);
     Value stride = cIdx(b, loc, step);
@@ -465,7 +502,7 @@ public:
       return;
     }
     int64_t trips = (np + threads - 1) / threads;
-    if (!red.empty() || trips > 16) {
+    if (!red.empty() || trips > maxUnroll) {
       forPoints(b, loc, tid, threads, [&](OpBuilder &fb, ArrayRef<Value> ivs) {
         SmallVector<Value> pIvs(ivs.begin(), ivs.end());
         if (red.empty()) {
@@ -534,6 +571,9 @@ public:
   int64_t np = 1, nr = 1;
   SmallVector<Value> args;
   Operation *combiner = nullptr;
+  /// The most terms of a reduction (or points of a pointwise op in a fused
+  /// kernel) that a thread takes unrolled, loads first.
+  int64_t maxUnroll = 16;
   /// A combined reduction whose lanes take consecutive points (see
   /// streamsOverPoints) instead of a warp per point.
   bool lanesOverPoints = false;
@@ -694,6 +734,11 @@ struct ConvertLinalgToGPUKernelsPass
             << name << " must be a multiple of 32 in 32..1024";
         return signalPassFailure();
       }
+    if (unrollTerms < 0) {
+      module.emitError("convert-linalg-to-gpu-kernels: unroll-terms must be "
+                       "0 (never) or positive");
+      return signalPassFailure();
+    }
     if (fuseSmallOps < 0) {
       module.emitError("convert-linalg-to-gpu-kernels: fuse-small-ops must "
                        "be 0 (off) or positive");
@@ -751,6 +796,7 @@ struct ConvertLinalgToGPUKernelsPass
       }
       items.push_back(
           std::make_unique<GenericKernel>(generic, threadsPerBlock, init));
+      items.back()->maxUnroll = unrollTerms;
       if (failed(items.back()->analyze()))
         return signalPassFailure();
     }
@@ -848,9 +894,9 @@ private:
   void emitSingle(IRRewriter &rewriter, gpu::GPUModuleOp kernels,
                   GenericKernel &k) {
     gpu::GPUFuncOp fn =
-        newKernel(kernels, k.op.getLoc(), k.args, threadsPerBlock);
+        newKernel(kernels, k.op.getLoc(), k.args, k.tpb);
     k.build(fn);
-    launch(rewriter, k.op, dedup(kernels, fn), k.gridSize(), threadsPerBlock,
+    launch(rewriter, k.op, dedup(kernels, fn), k.gridSize(), k.tpb,
            k.args);
     rewriter.eraseOp(k.op);
   }

@@ -203,6 +203,13 @@ def ConvertLinalgToGPUKernelsPass
     captures become kernel arguments; structurally identical kernels are
     emitted once. Ops with dynamic loop bounds are an error.
 
+    A pointwise op right after a combined reduction, over the reduction's
+    output shape, reading no buffer but that output (through the identity)
+    and writing none that the reduction touches, runs in the reduction's
+    kernel as its epilogue: the thread that stores an output point applies
+    it to the value it stored (attention's p.V and the rounding of its
+    output to f16: one launch fewer per layer).
+
     A thread's terms of a reduction, when there are at most `unroll-terms`
     (16) of them, are unrolled instead of a loop: every term's loads first,
     then the combining, so that the loads are in flight together (a ragged

@@ -433,8 +433,39 @@ public:
     for (unsigned d : red)
       ivs[d] = cIdx(b, loc, 0);
     Value initial = initialOutputs(b, loc, ivs)[0];
-    storeOutputs(b, loc, ivs, {combine(b, loc, initial, total)});
+    Value value = combine(b, loc, initial, total);
+    storeOutputs(b, loc, ivs, {value});
+    if (epilogue)
+      epilogue->emitAsEpilogue(b, loc, *this, ivs, value);
   }
+
+  /// This pointwise op, run as the epilogue of `producer`'s kernel (see
+  /// the pass): at the point of the producer's output that the thread has
+  /// just stored (`value`, at the producer's loop indices `pIvs`), reading
+  /// that value instead of loading it.
+  void emitAsEpilogue(OpBuilder &b, Location loc, GenericKernel &producer,
+                      ArrayRef<Value> pIvs, Value value) {
+    AffineMap outMap =
+        producer.op.getMatchingIndexingMap(producer.op.getDpsInitOperand(0));
+    SmallVector<Value> ivs(ranges.size());
+    for (unsigned l = 0; l < ranges.size(); ++l)
+      ivs[l] = pIvs[outMap.getDimPosition(l)];
+    Value produced = producer.op.getDpsInits()[0];
+    SmallVector<Value> ins;
+    for (OpOperand *in : op.getDpsInputOperands()) {
+      if (!op.payloadUsesValueFromOperand(in))
+        ins.push_back(Value());
+      else if (in->get() == produced)
+        ins.push_back(value);
+      else
+        ins.push_back(operandValue(b, loc, *in, ivs));
+    }
+    SmallVector<Value> outs = loadOutputs(b, loc, ivs, /*onlyUsed=*/true);
+    storeOutputs(b, loc, ivs, emitPayload(b, loc, ivs, ins, outs));
+  }
+
+  /// A pointwise op run inside this op's kernel, after each store.
+  GenericKernel *epilogue = nullptr;
 
   /// Payload evaluations of one run of the op (its iteration space).
   int64_t work() const { return np * nr; }
@@ -822,6 +853,13 @@ struct ConvertLinalgToGPUKernelsPass
           ++j;
         }
       }
+      if (j - i == 1 && i + 1 < items.size() &&
+          isEpilogue(*items[i], *items[i + 1])) {
+        items[i]->epilogue = items[i + 1].get();
+        emitSingle(rewriter, kernels, *items[i]);
+        i += 2;
+        continue;
+      }
       if (j - i == 1)
         emitSingle(rewriter, kernels, *items[i]);
       else
@@ -893,12 +931,74 @@ private:
   /// One op, one kernel.
   void emitSingle(IRRewriter &rewriter, gpu::GPUModuleOp kernels,
                   GenericKernel &k) {
-    gpu::GPUFuncOp fn =
-        newKernel(kernels, k.op.getLoc(), k.args, k.tpb);
+    // The op's arguments as they are (build binds them in order, repeated
+    // ones included), then those of its epilogue's that are new.
+    SmallVector<Value> argList(k.args.begin(), k.args.end());
+    if (k.epilogue)
+      for (Value v : k.epilogue->args)
+        if (!llvm::is_contained(argList, v))
+          argList.push_back(v);
+    gpu::GPUFuncOp fn = newKernel(kernels, k.op.getLoc(), argList, k.tpb);
+    if (k.epilogue) {
+      Block &entry = fn.getBody().front();
+      for (Value v : k.epilogue->args)
+        k.epilogue->bind(v, entry.getArgument(std::distance(
+                                argList.begin(), llvm::find(argList, v))));
+    }
     k.build(fn);
-    launch(rewriter, k.op, dedup(kernels, fn), k.gridSize(), k.tpb,
-           k.args);
+    Operation *at = k.epilogue ? k.epilogue->op.getOperation()
+                               : k.op.getOperation();
+    launch(rewriter, at, dedup(kernels, fn), k.gridSize(), k.tpb, argList);
     rewriter.eraseOp(k.op);
+    if (k.epilogue)
+      rewriter.eraseOp(k.epilogue->op);
+  }
+
+  /// The buffer a view is of (views followed to their source).
+  static Value rootBuffer(Value v) {
+    while (auto view = v.getDefiningOp<ViewLikeOpInterface>())
+      v = view.getViewSource();
+    return v;
+  }
+
+  /// Whether `b` (the op after `a`) can run inside `a`'s kernel, each
+  /// point right after `a` stores it: `a` is a combined reduction with one
+  /// output O (its map a projected permutation), `b` is pointwise over O's
+  /// shape, reads no buffer but O, through the identity, and captures
+  /// none; its outputs are not views of a buffer `a` touches; nothing but
+  /// views, scalar ops and allocations lies between them. Attention's p.V
+  /// and the rounding of its output to f16 are such a pair.
+  static bool isEpilogue(GenericKernel &a, GenericKernel &b) {
+    if (!a.combiner || a.op.getNumDpsInits() != 1 || !b.red.empty() ||
+        !onlyPureBetween(a.op, b.op))
+      return false;
+    AffineMap outMap = a.op.getMatchingIndexingMap(a.op.getDpsInitOperand(0));
+    Value o = a.op.getDpsInits()[0];
+    auto oType = cast<MemRefType>(o.getType());
+    if (!outMap.isProjectedPermutation() ||
+        ArrayRef<int64_t>(b.ranges) != oType.getShape())
+      return false;
+    bool readsO = false;
+    for (OpOperand *in : b.op.getDpsInputOperands()) {
+      if (!isa<MemRefType>(in->get().getType()))
+        continue;
+      if (in->get() != o || !b.op.getMatchingIndexingMap(in).isIdentity())
+        return false;
+      readsO = true;
+    }
+    for (Value v : b.args)
+      if (isa<MemRefType>(v.getType()) &&
+          !llvm::is_contained(b.op->getOperands(), v))
+        return false;
+    for (Value out : b.op.getDpsInits()) {
+      if (out == o)
+        return false;
+      for (Value v : a.args)
+        if (isa<MemRefType>(v.getType()) &&
+            rootBuffer(v) == rootBuffer(out))
+          return false;
+    }
+    return readsO;
   }
 
   /// A run of small ops in one kernel of a single block, in order, a

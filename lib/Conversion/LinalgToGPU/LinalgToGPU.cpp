@@ -36,6 +36,15 @@ Value cIdx(OpBuilder &b, Location loc, int64_t v) {
   return arith::ConstantIndexOp::create(b, loc, v);
 }
 
+/// `n` floats of workgroup memory for kernel `fn`.
+Value addWorkgroupFloats(gpu::GPUFuncOp fn, int64_t n, Location loc) {
+  MLIRContext *ctx = fn.getContext();
+  auto type = MemRefType::get(
+      {n}, Float32Type::get(ctx), MemRefLayoutAttrInterface(),
+      gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup));
+  return fn.addWorkgroupAttribution(type, loc);
+}
+
 /// The op that a fill's buffer is reduced into right after the fill: the
 /// next op with memory effects (views and scalar ops skipped) is a linalg
 /// op with a reduction loop and the fill's buffer as its only init, and
@@ -320,20 +329,26 @@ public:
   /// every thread reaches the barrier.
   void buildBlockReduction(gpu::GPUFuncOp fn, OpBuilder &b, Location loc,
                            Value tid, Value bid) {
-    int64_t warps = tpb / 32;
-    Type f32 = b.getF32Type();
-    auto wgType = MemRefType::get(
-        {warps}, f32, MemRefLayoutAttrInterface(),
-        gpu::AddressSpaceAttr::get(b.getContext(),
-                                   gpu::AddressSpace::Workgroup));
-    Value partials = fn.addWorkgroupAttribution(wgType, loc);
+    Value partials = addWorkgroupFloats(fn, tpb / 32, loc);
     SmallVector<Value> ivs(ranges.size());
     delinearize(b, loc, bid, par, ivs);
-    Value start = arith::ConstantOp::create(b, loc, neutral);
-    Value partial =
-        warpCombine(b, loc, reductionLoop(b, loc, tid, tpb, start, ivs)[0]);
     Value lane = arith::RemUIOp::create(b, loc, tid, cIdx(b, loc, 32));
     Value warp = arith::DivUIOp::create(b, loc, tid, cIdx(b, loc, 32));
+    reducePointByBlock(b, loc, tid, lane, warp, tpb, partials, ivs);
+  }
+
+  /// The block of `threads` threads reduces the point of `ivs`: threads
+  /// stride over the reduction space, each warp combines its lanes, lane 0
+  /// of each warp leaves its value in `partials` (threads / 32 floats of
+  /// workgroup memory), and after a barrier the first warp combines those
+  /// and thread 0 stores. Every thread of the block must call it.
+  void reducePointByBlock(OpBuilder &b, Location loc, Value tid, Value lane,
+                          Value warp, int64_t threads, Value partials,
+                          ArrayRef<Value> ivs) {
+    int64_t warps = threads / 32;
+    Value start = arith::ConstantOp::create(b, loc, neutral);
+    Value partial =
+        warpCombine(b, loc, reductionLoop(b, loc, tid, threads, start, ivs)[0]);
     OpBuilder kb = ifZero(b, loc, lane);
     memref::StoreOp::create(kb, loc, partial, partials, ValueRange{warp});
     gpu::BarrierOp::create(b, loc);
@@ -347,8 +362,9 @@ public:
     Value v = arith::SelectOp::create(
         fb, loc, has, loaded, arith::ConstantOp::create(fb, loc, neutral));
     Value total = warpCombine(fb, loc, v);
+    SmallVector<Value> pIvs(ivs.begin(), ivs.end());
     OpBuilder sb = ifZero(fb, loc, tid);
-    storeCombined(sb, loc, ivs, total);
+    storeCombined(sb, loc, pIvs, total);
   }
 
   /// Block `bid` reduces the 32 consecutive points from 32 * bid, one per
@@ -361,11 +377,7 @@ public:
                             Value tid, Value bid) {
     int64_t warps = tpb / 32;
     Type f32 = b.getF32Type();
-    auto wgType = MemRefType::get(
-        {tpb}, f32, MemRefLayoutAttrInterface(),
-        gpu::AddressSpaceAttr::get(b.getContext(),
-                                   gpu::AddressSpace::Workgroup));
-    Value partials = fn.addWorkgroupAttribution(wgType, loc);
+    Value partials = addWorkgroupFloats(fn, tpb, loc);
     Value lane = arith::RemUIOp::create(b, loc, tid, cIdx(b, loc, 32));
     Value warp = arith::DivUIOp::create(b, loc, tid, cIdx(b, loc, 32));
     Value point = arith::AddIOp::create(
@@ -508,25 +520,7 @@ public:
     if (combiner) {
       forPoints(b, loc, cIdx(b, loc, 0), 1,
                 [&](OpBuilder &fb, ArrayRef<Value> ivs) {
-        Value start = arith::ConstantOp::create(fb, loc, neutral);
-        Value partial = warpCombine(
-            fb, loc, reductionLoop(fb, loc, tid, threads, start, ivs)[0]);
-        OpBuilder kb = ifZero(fb, loc, lane);
-        memref::StoreOp::create(kb, loc, partial, partials, ValueRange{warp});
-        gpu::BarrierOp::create(fb, loc);
-        OpBuilder wb = ifZero(fb, loc, warp);
-        Value has = arith::CmpIOp::create(wb, loc, arith::CmpIPredicate::ult,
-                                          lane, cIdx(wb, loc, warps));
-        Value safeLane =
-            arith::SelectOp::create(wb, loc, has, lane, cIdx(wb, loc, 0));
-        Value loaded =
-            memref::LoadOp::create(wb, loc, partials, ValueRange{safeLane});
-        Value v = arith::SelectOp::create(
-            wb, loc, has, loaded, arith::ConstantOp::create(wb, loc, neutral));
-        Value total = warpCombine(wb, loc, v);
-        SmallVector<Value> pIvs(ivs.begin(), ivs.end());
-        OpBuilder sb = ifZero(wb, loc, tid);
-        storeCombined(sb, loc, pIvs, total);
+        reducePointByBlock(fb, loc, tid, lane, warp, threads, partials, ivs);
         // The partials are free again for the next point.
         gpu::BarrierOp::create(fb, loc);
       });
@@ -1016,14 +1010,8 @@ private:
         newKernel(kernels, last->getLoc(), argList, fusedThreads);
     Value partials;
     for (auto &k : group)
-      if (k->reducesByBlock(fusedThreads) && !partials) {
-        auto wgType = MemRefType::get(
-            {int64_t(fusedThreads) / 32}, Float32Type::get(&getContext()),
-            MemRefLayoutAttrInterface(),
-            gpu::AddressSpaceAttr::get(&getContext(),
-                                       gpu::AddressSpace::Workgroup));
-        partials = fn.addWorkgroupAttribution(wgType, last->getLoc());
-      }
+      if (k->reducesByBlock(fusedThreads) && !partials)
+        partials = addWorkgroupFloats(fn, fusedThreads / 32, last->getLoc());
     Block &entry = fn.getBody().front();
     OpBuilder b = OpBuilder::atBlockBegin(&entry);
     Value tid = gpu::ThreadIdOp::create(b, last->getLoc(), gpu::Dimension::x);

@@ -36,6 +36,13 @@ Value cIdx(OpBuilder &b, Location loc, int64_t v) {
   return arith::ConstantIndexOp::create(b, loc, v);
 }
 
+/// The buffer a view is of (views followed to their source).
+Value rootBuffer(Value v) {
+  while (auto view = v.getDefiningOp<ViewLikeOpInterface>())
+    v = view.getViewSource();
+  return v;
+}
+
 /// `n` floats of workgroup memory for kernel `fn`.
 Value addWorkgroupFloats(gpu::GPUFuncOp fn, int64_t n, Location loc) {
   MLIRContext *ctx = fn.getContext();
@@ -228,17 +235,7 @@ public:
     if (!combiner) {
       SmallVector<Value> ivs;
       OpBuilder ib = ifInRange(b, loc, gid, ivs);
-      if (red.empty()) {
-        SmallVector<Value> outs = loadOutputs(ib, loc, ivs, /*onlyUsed=*/true);
-        storeOutputs(ib, loc, ivs, emitBody(ib, loc, ivs, outs));
-      } else {
-        // A sequential loop over the reduction space, the outputs carried.
-        for (unsigned d : red)
-          ivs[d] = cIdx(ib, loc, 0);
-        SmallVector<Value> start = initialOutputs(ib, loc, ivs);
-        storeOutputs(ib, loc, ivs,
-                     reductionLoop(ib, loc, cIdx(ib, loc, 0), 1, start, ivs));
-      }
+      emitPoint(ib, loc, ivs);
     } else if (blockPerPoint()) {
       buildBlockReduction(fn, b, loc, tid, bid);
     } else if (lanesOverPoints) {
@@ -250,13 +247,39 @@ public:
       Value point = arith::DivUIOp::create(b, loc, gid, cIdx(b, loc, 32));
       SmallVector<Value> ivs;
       OpBuilder ib = ifInRange(b, loc, point, ivs);
-      Value start = arith::ConstantOp::create(ib, loc, neutral);
-      Value partial = warpCombine(
-          ib, loc, reductionLoop(ib, loc, lane, 32, start, ivs)[0]);
-      OpBuilder sb = ifZero(ib, loc, lane);
-      storeCombined(sb, loc, ivs, partial);
+      reducePointByWarp(ib, loc, lane, ivs);
     }
     gpu::ReturnOp::create(b, loc);
+  }
+
+  /// The op at the parallel point of `ivs` by one thread (ops without a
+  /// combiner): the payload, or a sequential loop over the reduction
+  /// space with the outputs carried.
+  void emitPoint(OpBuilder &b, Location loc, ArrayRef<Value> pointIvs) {
+    SmallVector<Value> ivs(pointIvs.begin(), pointIvs.end());
+    if (red.empty()) {
+      SmallVector<Value> outs = loadOutputs(b, loc, ivs, /*onlyUsed=*/true);
+      storeOutputs(b, loc, ivs, emitBody(b, loc, ivs, outs));
+      return;
+    }
+    for (unsigned d : red)
+      ivs[d] = cIdx(b, loc, 0);
+    SmallVector<Value> start = initialOutputs(b, loc, ivs);
+    storeOutputs(b, loc, ivs,
+                 reductionLoop(b, loc, cIdx(b, loc, 0), 1, start, ivs));
+  }
+
+  /// The warp of lane `lane` reduces the point of `ivs`: lanes stride over
+  /// the reduction space from the neutral element, shuffles combine them,
+  /// and lane 0 stores. Every lane of the warp must call it.
+  void reducePointByWarp(OpBuilder &b, Location loc, Value lane,
+                         ArrayRef<Value> ivs) {
+    Value start = arith::ConstantOp::create(b, loc, neutral);
+    Value partial =
+        warpCombine(b, loc, reductionLoop(b, loc, lane, 32, start, ivs)[0]);
+    SmallVector<Value> pIvs(ivs.begin(), ivs.end());
+    OpBuilder sb = ifZero(b, loc, lane);
+    storeCombined(sb, loc, pIvs, partial);
   }
 
   /// An scf.for over the reduction space from `lower` by `step`, carrying
@@ -508,12 +531,7 @@ public:
     int64_t warps = threads / 32;
     if (combiner && !reducesByBlock(threads)) {
       forPoints(b, loc, warp, warps, [&](OpBuilder &fb, ArrayRef<Value> ivs) {
-        Value start = arith::ConstantOp::create(fb, loc, neutral);
-        Value partial = warpCombine(
-            fb, loc, reductionLoop(fb, loc, lane, 32, start, ivs)[0]);
-        SmallVector<Value> pIvs(ivs.begin(), ivs.end());
-        OpBuilder sb = ifZero(fb, loc, lane);
-        storeCombined(sb, loc, pIvs, partial);
+        reducePointByWarp(fb, loc, lane, ivs);
       });
       return;
     }
@@ -529,18 +547,7 @@ public:
     int64_t trips = (np + threads - 1) / threads;
     if (!red.empty() || trips > maxUnroll) {
       forPoints(b, loc, tid, threads, [&](OpBuilder &fb, ArrayRef<Value> ivs) {
-        SmallVector<Value> pIvs(ivs.begin(), ivs.end());
-        if (red.empty()) {
-          SmallVector<Value> outs =
-              loadOutputs(fb, loc, pIvs, /*onlyUsed=*/true);
-          storeOutputs(fb, loc, pIvs, emitBody(fb, loc, pIvs, outs));
-          return;
-        }
-        for (unsigned d : red)
-          pIvs[d] = cIdx(fb, loc, 0);
-        SmallVector<Value> start = initialOutputs(fb, loc, pIvs);
-        storeOutputs(fb, loc, pIvs,
-                     reductionLoop(fb, loc, cIdx(fb, loc, 0), 1, start, pIvs));
+        emitPoint(fb, loc, ivs);
       });
       return;
     }
@@ -948,13 +955,6 @@ private:
       rewriter.eraseOp(k.epilogue->op);
   }
 
-  /// The buffer a view is of (views followed to their source).
-  static Value rootBuffer(Value v) {
-    while (auto view = v.getDefiningOp<ViewLikeOpInterface>())
-      v = view.getViewSource();
-    return v;
-  }
-
   /// Whether `b` (the op after `a`) can run inside `a`'s kernel, each
   /// point right after `a` stores it: `a` is a combined reduction with one
   /// output O (its map a projected permutation), `b` is pointwise over O's
@@ -1186,13 +1186,9 @@ struct GPUWorkspacePass
     // casts, go: the workspace is not theirs to free.
     SmallVector<memref::DeallocOp> deallocs;
     fn.walk([&](memref::DeallocOp d) { deallocs.push_back(d); });
-    for (memref::DeallocOp d : deallocs) {
-      Value v = d.getMemref();
-      while (auto viewLike = v.getDefiningOp<ViewLikeOpInterface>())
-        v = viewLike.getViewSource();
-      if (v == ws)
+    for (memref::DeallocOp d : deallocs)
+      if (rootBuffer(d.getMemref()) == ws)
         d.erase();
-    }
     fn->setAttr("mq.workspace_bytes", b.getI64IntegerAttr(offset));
     // Also on the module, which keeps it through the lowering to LLVM.
     NamedAttrList sizes;

@@ -198,8 +198,16 @@ void matquant::buildDecodeToGPUPipeline(OpPassManager &pm,
   pm.addPass(createConvertTensorToLinalgPass());
   // Producers of inserted slices (the new K and V rows) write into the
   // destination (the KV cache) instead of a copy.
+  if (options.inPlaceState)
+    pm.addPass(createForwardTensorCopiesPass());
   pm.addPass(bufferization::createEmptyTensorEliminationPass());
   addPlainBoundaryBufferization(pm);
+  // A state updated in place (the KV cache: its new rows are inserted into
+  // the argument's buffer, the importer's copy of it forwarded) is returned
+  // as that buffer: the result goes (mq-drop-in-place-results), and with it
+  // the copy of the whole cache into a result buffer.
+  if (options.inPlaceState)
+    pm.addPass(createDropInPlaceResultsPass());
   bufferization::BufferResultsToOutParamsPassOptions outParams;
   outParams.hoistStaticAllocs = true;
   outParams.modifyPublicFunctions = true;
@@ -218,6 +226,7 @@ void matquant::buildDecodeToGPUPipeline(OpPassManager &pm,
   pm.addPass(mq::createMQExternalizeWeightsPass(externalize));
   ConvertLinalgToGPUKernelsPassOptions kernelsOptions;
   kernelsOptions.fuseSmallOps = options.fuseSmallOps;
+  kernelsOptions.fusePartitions = options.fusePartitions;
   pm.addPass(createConvertLinalgToGPUKernelsPass(kernelsOptions));
   pm.addPass(createGPUWorkspacePass());
   pm.addPass(createCanonicalizerPass());

@@ -763,7 +763,7 @@ matquant::compileGpuModel(ModuleOp module, StringRef function,
                 "(logits, next state...)");
   std::string manifest = "function " + function.str() + "\n";
   manifest += "arg index token\narg index position\n";
-  std::string stateLines, nextLines;
+  std::vector<std::string> stateTypes;
   for (unsigned i = 2; i < nIn; ++i) {
     llvm::Expected<std::string> in = describeTensor(type.getInput(i));
     llvm::Expected<std::string> out = describeTensor(type.getResult(i - 1));
@@ -773,13 +773,11 @@ matquant::compileGpuModel(ModuleOp module, StringRef function,
       return fail("state " + Twine(i - 2) +
                   " must be a static f32 tensor and its next state alike");
     }
-    stateLines += "arg state " + std::to_string(i - 2) + " " + *in + "\n";
-    nextLines += "arg next " + std::to_string(i - 2) + " " + *in + "\n";
+    stateTypes.push_back(*in);
   }
   llvm::Expected<std::string> logits = describeTensor(type.getResult(0));
   if (!logits)
     return fail("logits: " + llvm::toString(logits.takeError()));
-  manifest += stateLines + "arg logits " + *logits + "\n" + nextLines;
   fn->setAttr(LLVM::LLVMDialect::getEmitCWrapperAttrName(),
               UnitAttr::get(module.getContext()));
 
@@ -791,13 +789,42 @@ matquant::compileGpuModel(ModuleOp module, StringRef function,
   gpu.unroll = options.unroll;
   gpu.kernel = options.kernel;
   gpu.activations = options.activations;
+  gpu.inPlaceState = options.inPlaceState;
+  if (options.fusePartitions >= 0)
+    gpu.fusePartitions = options.fusePartitions;
   gpu.arenaData = options.writeArena;
   buildDecodeToGPUPipeline(pm, gpu);
   GpuModelSummary summary;
   // Count kernels and launches before the host code is lowered.
+  // Which states the step updates in place: their next state, returned as
+  // the state's own buffer, is dropped from the results
+  // (mq-drop-in-place-results), and the runner passes the state
+  // alone ("arg inout").
+  std::vector<bool> inPlace(stateTypes.size(), false);
   struct Counter : public PassInstrumentation {
     GpuModelSummary &s;
-    explicit Counter(GpuModelSummary &s) : s(s) {}
+    std::vector<bool> &inPlace;
+    StringRef function;
+    Counter(GpuModelSummary &s, std::vector<bool> &inPlace,
+            StringRef function)
+        : s(s), inPlace(inPlace), function(function) {}
+    void runBeforePass(Pass *pass, Operation *op) override {
+      if (pass->getArgument() != "mq-drop-in-place-results")
+        return;
+      auto fn = cast<ModuleOp>(op).lookupSymbol<func::FuncOp>(function);
+      if (!fn || fn.isExternal())
+        return;
+      auto ret = cast<func::ReturnOp>(fn.getBody().back().getTerminator());
+      for (size_t i = 0; i < inPlace.size(); ++i) {
+        Value v = ret.getOperand(i + 1);
+        while (auto cast = v.getDefiningOp<memref::CastOp>())
+          v = cast.getSource();
+        auto arg = dyn_cast<BlockArgument>(v);
+        inPlace[i] = arg && arg.getOwner()->isEntryBlock() &&
+                     arg.getParentRegion() == &fn.getBody() &&
+                     arg.getArgNumber() == i + 2;
+      }
+    }
     void runAfterPass(Pass *pass, Operation *op) override {
       if (pass->getArgument() != "mq-gpu-workspace")
         return;
@@ -839,9 +866,19 @@ matquant::compileGpuModel(ModuleOp module, StringRef function,
       });
     }
   };
-  pm.addInstrumentation(std::make_unique<Counter>(summary));
+  pm.addInstrumentation(
+      std::make_unique<Counter>(summary, inPlace, function));
   if (failed(pm.run(module)))
     return fail("pipeline matquant-decode-to-gpu failed");
+  // The C signature: the states (updated in place or not), the logits,
+  // then the next states of those that are not.
+  for (size_t i = 0; i < stateTypes.size(); ++i)
+    manifest += (inPlace[i] ? "arg inout " : "arg state ") +
+                std::to_string(i) + " " + stateTypes[i] + "\n";
+  manifest += "arg logits " + *logits + "\n";
+  for (size_t i = 0; i < stateTypes.size(); ++i)
+    if (!inPlace[i])
+      manifest += "arg next " + std::to_string(i) + " " + stateTypes[i] + "\n";
 
   // The arena and the workspace.
   StringRef arena;

@@ -11,8 +11,10 @@
 //     fill folded in), the scaling and rounding to f16 (2000 points,
 //     ragged: 4 per thread, unrolled, every load before the first store, the
 //     last point clamped to 1999 for its loads and its store guarded), and
-//     a row max (40 rows of 100: a warp per row, the 16 warps striding over
-//     the rows) are one launch of 1 block of 512 threads, in that order;
+//     a row max (40 rows of 100: a warp per row, each of the 16 warps
+//     taking 3 rows, unrolled, every row's loads first, the third clamped
+//     to row 39 and its store guarded) are one launch of 1 block of 512
+//     threads, in that order;
 //   - a 200 x 100 row sum (20000 points) is not small: its own launch as
 //     without fusion (25 blocks of 256 threads, a warp per row), and the
 //     pointwise op after it, alone in its run, keeps the one-thread-per-point
@@ -78,18 +80,32 @@
 // CHECK: scf.if %[[IN]] {
 // CHECK-NEXT: memref.store %{{.*}}, %arg4[%[[P3C]]]
 // CHECK: gpu.barrier
-// The row max: warps stride over the rows, lanes over a row.
+// The row max: a warp per row, lanes over a row; a warp's three rows
+// unrolled, all their loads first.
 // CHECK: %[[LANE:.*]] = arith.remui %[[TID]], %c32
 // CHECK: %[[WARP:.*]] = arith.divui %[[TID]], %c32
-// CHECK: scf.for %[[ROW:.*]] = %[[WARP]] to %c40 step %c16
 // CHECK-NOT: scf.for
+// CHECK: %[[R0:.*]] = arith.addi %[[WARP]], %c0
 // CHECK: %[[K:.*]] = arith.addi %[[LANE]], %c0
-// CHECK: memref.load %arg5[%[[ROW]], %[[K]]]
-// CHECK-COUNT-3: memref.load %arg5[%[[ROW]],
-// CHECK: arith.select
+// CHECK: memref.load %arg5[%[[R0]], %[[K]]]
+// CHECK-COUNT-3: memref.load %arg5[%[[R0]],
+// CHECK: %[[R1:.*]] = arith.addi %[[WARP]], %c16
+// CHECK-COUNT-4: memref.load %arg5[%[[R1]],
+// CHECK: %[[R2:.*]] = arith.addi %[[WARP]], %c32
+// CHECK: %[[R2C:.*]] = arith.minui %[[R2]], %c39
+// CHECK-COUNT-4: memref.load %arg5[%[[R2C]],
+// CHECK-NOT: memref.load %arg5
 // CHECK-COUNT-5: gpu.shuffle xor
-// CHECK: memref.store %{{.*}}, %arg6[%[[ROW]]]
+// CHECK: memref.store %{{.*}}, %arg6[%[[R0]]]
+// CHECK-COUNT-5: gpu.shuffle xor
+// CHECK: memref.store %{{.*}}, %arg6[%[[R1]]]
+// CHECK-COUNT-5: gpu.shuffle xor
+// CHECK: %[[IN:.*]] = arith.cmpi ult, %[[R2]], %c40
+// CHECK: %[[ST:.*]] = arith.andi %{{.*}}, %[[IN]]
+// CHECK: scf.if %[[ST]] {
+// CHECK: memref.store %{{.*}}, %arg6[%[[R2C]]]
 // CHECK-NOT: gpu.barrier
+// CHECK-NOT: scf.for
 // CHECK: gpu.return
 
 // CHECK: gpu.func @linalg_kernel_1({{.*}}) kernel attributes {known_block_size = array<i32: 256, 1, 1>}

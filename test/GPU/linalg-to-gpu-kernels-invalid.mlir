@@ -8,6 +8,7 @@
 // RUN: not matquant-opt %t.mlir --convert-linalg-to-gpu-kernels="fused-threads=2048" 2>&1 | FileCheck %s --check-prefix=FT
 // RUN: not matquant-opt %t.mlir --convert-linalg-to-gpu-kernels="fuse-small-ops=-1" 2>&1 | FileCheck %s --check-prefix=FSO
 // RUN: not matquant-opt %t.mlir --convert-linalg-to-gpu-kernels="unroll-terms=-2" 2>&1 | FileCheck %s --check-prefix=UT
+// RUN: not matquant-opt %t.mlir --convert-linalg-to-gpu-kernels="fuse-partitions=-1" 2>&1 | FileCheck %s --check-prefix=FP
 
 // What convert-linalg-to-gpu-kernels rejects, each with its own error: an
 // op with dynamic loop bounds (a launch needs a static grid), including a
@@ -17,7 +18,8 @@
 // cannot take as an argument (a vector, a tensor). A threads-per-block
 // that is not a multiple of 32 in 32..1024 is a module error, reported
 // before any op is looked at (1024 itself is fine); so are a fused-threads
-// of the same kind and a negative fuse-small-ops or unroll-terms.
+// of the same kind and a negative fuse-small-ops, fuse-partitions or
+// unroll-terms.
 
 // TPB: error: convert-linalg-to-gpu-kernels: threads-per-block must be a multiple of 32 in 32..1024
 // TPB-NOT: gpu.module
@@ -27,6 +29,8 @@
 // FSO-NOT: gpu.module
 // UT: error: convert-linalg-to-gpu-kernels: unroll-terms must be 0 (never) or positive
 // UT-NOT: gpu.module
+// FP: error: convert-linalg-to-gpu-kernels: fuse-partitions must be 0 (off) or positive
+// FP-NOT: gpu.module
 // T1024: gpu.launch_func @linalg_kernels::@linalg_kernel_0
 // T1024: gpu.func @linalg_kernel_0({{.*}}) kernel attributes {known_block_size = array<i32: 1024, 1, 1>}
 

@@ -123,7 +123,8 @@ Manifest readManifest(const std::string &path) {
       if (!(ls >> a.bytes) || a.bytes < 0)
         bad();
       end();
-    } else if (a.kind == "state" || a.kind == "next" || a.kind == "logits") {
+    } else if (a.kind == "state" || a.kind == "inout" || a.kind == "next" ||
+               a.kind == "logits") {
       if (a.kind != "logits" && (!(ls >> a.index) || a.index < 0))
         bad();
       std::string elt;
@@ -141,7 +142,7 @@ Manifest readManifest(const std::string &path) {
         n *= d;
       }
       a.bytes = n * 4;
-      if (a.kind == "state")
+      if (a.kind == "state" || a.kind == "inout")
         m.states = std::max(m.states, a.index + 1);
     } else {
       bad();
@@ -150,12 +151,16 @@ Manifest readManifest(const std::string &path) {
   }
   if (m.function.empty() || m.args.size() < 3)
     die(path + ": no function or too few arguments");
-  // Each state i has one next state i of the same shape, and one logits.
+  // Each state i is one state with one next state of the same shape, or
+  // one inout (updated in place); and one logits.
   int logits = 0;
-  std::vector<int> states(m.states, 0), nexts(m.states, 0);
+  std::vector<int> states(m.states, 0), nexts(m.states, 0),
+      inouts(m.states, 0);
   for (const Arg &a : m.args) {
     if (a.kind == "logits")
       ++logits;
+    else if (a.kind == "inout")
+      ++inouts[a.index];
     else if (a.kind == "state")
       ++states[a.index];
     else if (a.kind == "next") {
@@ -172,9 +177,10 @@ Manifest readManifest(const std::string &path) {
   if (logits != 1)
     die(path + ": expected one logits argument");
   for (int i = 0; i < m.states; ++i)
-    if (states[i] != 1 || nexts[i] != 1)
+    if (!(states[i] == 1 && nexts[i] == 1 && inouts[i] == 0) &&
+        !(states[i] == 0 && nexts[i] == 0 && inouts[i] == 1))
       die(path + ": state " + std::to_string(i) +
-          " needs exactly one state and one next argument");
+          " needs exactly one state and one next argument, or one inout");
   return m;
 }
 
@@ -355,11 +361,16 @@ int main(int argc, char **argv) {
   std::vector<int64_t> stateSize(man.states, 0);
   DevicePtr arena = 0, workspace = 0, logits = 0;
   for (const Arg &a : man.args) {
-    if (a.kind == "state") {
+    if (a.kind == "state" || a.kind == "inout") {
       check(ctx->alloc(a.bytes, cur[a.index]), "alloc");
-      check(ctx->alloc(a.bytes, nxt[a.index]), "alloc");
       check(ctx->fill(cur[a.index], 0, a.bytes), "fill");
-      check(ctx->fill(nxt[a.index], 0, a.bytes), "fill");
+      // A state not updated in place alternates with its next state.
+      if (a.kind == "state") {
+        check(ctx->alloc(a.bytes, nxt[a.index]), "alloc");
+        check(ctx->fill(nxt[a.index], 0, a.bytes), "fill");
+      } else {
+        nxt[a.index] = cur[a.index];
+      }
       stateSize[a.index] = a.bytes;
       stateBytes += a.bytes;
     } else if (a.kind == "logits") {
@@ -408,7 +419,7 @@ int main(int argc, char **argv) {
         args.push_back(uint64_t(a.kind == "token" ? token : pos));
         continue;
       }
-      if (a.kind == "state")
+      if (a.kind == "state" || a.kind == "inout")
         descs.push_back(descriptor(cur[a.index], a.shape));
       else if (a.kind == "next")
         descs.push_back(descriptor(nxt[a.index], a.shape));

@@ -150,6 +150,16 @@ static cl::opt<std::string>
               cl::desc("with --gpu-out: GEMV kernels, auto (default: tensor "
                        "cores for f16 below 8 bits), simt or mma"),
               cl::init("auto"));
+static cl::opt<int64_t> gpuFusePartitions(
+    "gpu-fuse-partitions",
+    cl::desc("with --gpu-out: the pipeline's fuse-partitions (attention in "
+             "one kernel per layer; 0: off; default: the pipeline's)"),
+    cl::init(-1));
+static cl::opt<bool> gpuInPlaceState(
+    "gpu-in-place-state",
+    cl::desc("with --gpu-out: the KV cache updated in place (default), "
+             "not copied into a next-state buffer each step"),
+    cl::init(true));
 static cl::opt<std::string> jsonOut("json", cl::desc("write JSON records"),
                                     cl::init(""));
 static cl::opt<bool> quiet("quiet", cl::desc("no per-token progress"),
@@ -488,6 +498,8 @@ int gpuBuild(MLIRContext &ctx, ModuleOp module) {
     options.writeArena = gpuArena;
     options.activations = gpuActivations;
     options.kernel = gpuKernel;
+    options.fusePartitions = gpuFusePartitions;
+    options.inPlaceState = gpuInPlaceState;
     std::string prefix = (gpuOut + "/" + name);
     auto start = std::chrono::steady_clock::now();
     auto summary =

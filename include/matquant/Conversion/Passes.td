@@ -230,7 +230,25 @@ def ConvertLinalgToGPUKernelsPass
     stride over the points; pointwise ops of at most 16 points per thread
     are unrolled with all their loads first; combined reductions take a
     warp per point, or the whole block per point when there are fewer
-    points than warps.
+    points than warps; a reduction whose largest input is contiguous along
+    its points takes lanes over 32 consecutive points, the block's warps
+    splitting its terms. A thread's terms beyond `unroll-terms` are a loop
+    over batches of that many unrolled terms.
+
+    With `fuse-partitions=N`, a run of consecutive ops (as above) that
+    share a partition becomes ONE kernel of a block per partition (of
+    `fused-threads` threads): every op's outputs are indexed first by the
+    same number of parallel loops of the same extents (its partition
+    loops), and a buffer that one op of the run writes and another touches
+    is accessed by all of them through one value with the partition loops
+    as its leading indices, so that block p reads only what block p wrote.
+    Each op may take at most N payload evaluations per partition. Block p
+    runs partition p of each op in order, a `gpu.barrier` between two, as
+    in the single-block kernel. The attention of a decode step (scores,
+    scaling and causal mask, softmax, p.V and its rounding) partitions by
+    head: one launch per layer instead of seven. The longest such run is
+    taken, with the most partition loops it allows; a run of small ops
+    (fuse-small-ops) is preferred where one starts.
   }];
   let options = [
     Option<"kernelModule", "kernel-module", "std::string",
@@ -241,6 +259,11 @@ def ConvertLinalgToGPUKernelsPass
     Option<"fuseSmallOps", "fuse-small-ops", "int64_t", /*default=*/"0",
            "Runs of consecutive ops of at most this many payload "
            "evaluations each share one single-block kernel (0: off)">,
+    Option<"fusePartitions", "fuse-partitions", "int64_t", /*default=*/"0",
+           "Runs of consecutive ops that partition along their leading "
+           "parallel loops, at most this many payload evaluations per "
+           "partition and op, share one kernel of a block per partition "
+           "(0: off)">,
     Option<"unrollTerms", "unroll-terms", "int64_t", /*default=*/"16",
            "A thread's terms of a reduction (and points of a pointwise op "
            "in a fused kernel), when at most this many, are unrolled with "
@@ -299,6 +322,36 @@ def FuseElementwiseNoRecomputePass
   let dependentDialects = ["::mlir::affine::AffineDialect",
                            "::mlir::linalg::LinalgDialect",
                            "::mlir::tensor::TensorDialect"];
+}
+
+def ForwardTensorCopiesPass : Pass<"mq-forward-tensor-copies"> {
+  let summary = "Replace linalg.copy on tensors by its input";
+  let description = [{
+    `linalg.copy ins(%x) outs(%y)` on tensors of one type has the value of
+    %x (the copy overwrites every element of %y), so its uses take %x. An
+    imported decode step copies each state (the KV caches) before it
+    inserts the new rows; without the copy, bufferization inserts them into
+    the argument's own buffer, and the step returns that buffer
+    (matquant-decode-to-gpu then drops the result: the state is updated in
+    place instead of copied whole every step).
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
+def DropInPlaceResultsPass
+    : Pass<"mq-drop-in-place-results", "::mlir::ModuleOp"> {
+  let summary = "Drop the results of entry functions that return an "
+                "argument's own buffer";
+  let description = [{
+    After bufferization, a result of a function that no op of the module
+    calls, returned as one of the function's memref arguments (through
+    memref.cast at most) of the same type, is dropped: the caller already
+    has that buffer, which the function updated in place (a decode step's
+    KV cache). Upstream's `drop-equivalent-buffer-results` leaves public
+    functions alone; matquant's runners read the signature from the build's
+    manifest, which says which states are updated in place
+    ("arg inout"), so the entry function may change.
+  }];
 }
 
 def GPUWorkspacePass : Pass<"mq-gpu-workspace", "::mlir::ModuleOp"> {

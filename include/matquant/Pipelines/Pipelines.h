@@ -97,6 +97,22 @@ struct GPUPipelineOptions
                      "ops of at most this many points each share one "
                      "single-block kernel (0: one kernel per op)"),
       llvm::cl::init(4096)};
+  Option<bool> inPlaceState{
+      *this, "in-place-state",
+      llvm::cl::desc("matquant-decode-to-gpu: results that bufferize to an "
+                     "argument's own buffer (a KV cache updated in place) "
+                     "are dropped (mq-forward-tensor-copies, "
+                     "mq-drop-in-place-results) instead of copied into a "
+                     "result buffer"),
+      llvm::cl::init(true)};
+  Option<int64_t> fusePartitions{
+      *this, "fuse-partitions",
+      llvm::cl::desc("matquant-decode-to-gpu: runs of consecutive linalg "
+                     "ops that partition along their leading parallel "
+                     "loops (attention by head), at most this many points "
+                     "per partition and op, share one kernel of a block "
+                     "per partition (0: off)"),
+      llvm::cl::init(65536)};
   Option<std::string> kernel{
       *this, "kernel",
       llvm::cl::desc("auto (tensor cores for f16 matmuls and sub-8-bit "

@@ -64,6 +64,12 @@ struct GpuModelOptions {
   std::string activations = "f32";
   /// GEMV kernels: auto (tensor cores for f16 below 8 bits), simt or mma.
   std::string kernel = "auto";
+  /// convert-linalg-to-gpu-kernels' fuse-partitions (-1: the pipeline's
+  /// default).
+  int64_t fusePartitions = -1;
+  /// States updated in place (the KV cache) are passed once ("arg inout")
+  /// instead of as a state and a next state with a copy between.
+  bool inPlaceState = true;
   /// Host CPU of the machine that runs the model (an LLVM CPU name).
   std::string hostCpu = "x86-64";
   /// The C compiler driver that links the shared object.

@@ -1,8 +1,9 @@
-//===- FuseElementwise.cpp - Elementwise fusion without recomputation -----===//
+//===- FuseElementwise.cpp - Tensor-level clean-up before GPU kernels -----===//
 //
 // mq-fuse-elementwise-once: upstream's elementwise fusion patterns, with a
 // control that refuses fusions which would compute a producer value once
 // per point of a consumer loop the value does not depend on.
+// mq-forward-tensor-copies: a linalg.copy of a tensor is its input.
 //
 //===----------------------------------------------------------------------===//
 
@@ -17,6 +18,7 @@
 
 namespace matquant {
 #define GEN_PASS_DEF_FUSEELEMENTWISENORECOMPUTEPASS
+#define GEN_PASS_DEF_FORWARDTENSORCOPIESPASS
 #include "matquant/Conversion/Passes.h.inc"
 } // namespace matquant
 
@@ -69,6 +71,31 @@ struct FuseElementwiseNoRecomputePass
     config.setUseTopDownTraversal(true);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns),
                                      config)))
+      return signalPassFailure();
+  }
+};
+
+/// linalg.copy ins(%x) outs(%y) on tensors of one type is %x: the copy
+/// overwrites every element of %y.
+struct ForwardTensorCopy : OpRewritePattern<linalg::CopyOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(linalg::CopyOp copy,
+                                PatternRewriter &rewriter) const override {
+    if (!copy.hasPureTensorSemantics() || copy.getInputs().size() != 1 ||
+        copy->getNumResults() != 1 ||
+        copy.getInputs()[0].getType() != copy->getResult(0).getType())
+      return failure();
+    rewriter.replaceOp(copy, copy.getInputs()[0]);
+    return success();
+  }
+};
+
+struct ForwardTensorCopiesPass
+    : matquant::impl::ForwardTensorCopiesPassBase<ForwardTensorCopiesPass> {
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    patterns.add<ForwardTensorCopy>(&getContext());
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
   }
 };

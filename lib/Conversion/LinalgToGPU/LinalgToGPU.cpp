@@ -17,6 +17,8 @@
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
 #include "mlir/Transforms/RegionUtils.h"
+#include "llvm/ADT/BitVector.h"
+#include "llvm/ADT/MapVector.h"
 #include "llvm/ADT/SetVector.h"
 #include "llvm/ADT/StringMap.h"
 
@@ -24,6 +26,7 @@ namespace matquant {
 #define GEN_PASS_DEF_CONVERTLINALGTOGPUKERNELSPASS
 #define GEN_PASS_DEF_SINKTENSOREXTRACTSPASS
 #define GEN_PASS_DEF_GPUWORKSPACEPASS
+#define GEN_PASS_DEF_DROPINPLACERESULTSPASS
 #include "matquant/Conversion/Passes.h.inc"
 } // namespace matquant
 
@@ -289,37 +292,31 @@ public:
                                    int64_t step, ValueRange init,
                                    ArrayRef<Value> ivs) {
     // A thread's terms are `lower`, `lower + step`, ... (lower < step). At
-    // most 16 of them: unrolled, every load first, so that they are in
-    // flight together instead of one memory latency per term; a ragged
-    // last term reads a clamped point and is dropped by a select.
+    // most `maxUnroll` of them: unrolled, every load first, so that they
+    // are in flight together instead of one memory latency per term; a
+    // ragged last term reads a clamped point and is dropped by a select.
+    // More: a loop over batches of `maxUnroll` such terms.
     int64_t trips = (nr + step - 1) / step;
-    if (trips <= maxUnroll) {
-      bool ragged = nr % step != 0;
-      SmallVector<SmallVector<Value>> ivsOf, insOf;
-      SmallVector<Value> keep;
-      for (int64_t j = 0; j < trips; ++j) {
-        Value r = arith::AddIOp::create(b, loc, lower, cIdx(b, loc, j * step));
-        Value inRange;
-        if (ragged && j == trips - 1) {
-          inRange = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, r,
-                                          cIdx(b, loc, nr));
-          r = arith::MinUIOp::create(b, loc, r, cIdx(b, loc, nr - 1));
-        }
-        SmallVector<Value> lIvs(ivs.begin(), ivs.end());
-        delinearize(b, loc, r, red, lIvs);
-        insOf.push_back(loadInputs(b, loc, lIvs));
-        ivsOf.push_back(std::move(lIvs));
-        keep.push_back(inRange);
-      }
-      SmallVector<Value> acc(init.begin(), init.end());
-      for (int64_t j = 0; j < trips; ++j) {
-        SmallVector<Value> next = emitPayload(b, loc, ivsOf[j], insOf[j], acc);
-        if (keep[j])
-          for (size_t i = 0; i < next.size(); ++i)
-            next[i] = arith::SelectOp::create(b, loc, keep[j], next[i], acc[i]);
-        acc = std::move(next);
-      }
-      return acc;
+    if (trips <= maxUnroll)
+      return unrolledTerms(b, loc, lower, step, trips, init, ivs,
+                           /*guardAll=*/false);
+    if (maxUnroll > 0) {
+      int64_t batches = (trips + maxUnroll - 1) / maxUnroll;
+      bool ragged = trips % maxUnroll != 0 || nr % step != 0;
+      Value zero = cIdx(b, loc, 0);
+      Value upper = cIdx(b, loc, batches);
+      Value one = cIdx(b, loc, 1);
+      auto loop = scf::ForOp::create(b, loc, zero, upper, one, init);
+      OpBuilder lb = OpBuilder::atBlockBegin(loop.getBody());
+      Value first = arith::AddIOp::create(
+          lb, loc, lower,
+          arith::MulIOp::create(lb, loc, loop.getInductionVar(),
+                                cIdx(lb, loc, maxUnroll * step)));
+      SmallVector<Value> acc(loop.getRegionIterArgs());
+      scf::YieldOp::create(lb, loc,
+                           unrolledTerms(lb, loc, first, step, maxUnroll, acc,
+                                         ivs, /*guardAll=*/ragged));
+      return SmallVector<Value>(loop.getResults());
     }
     // (Created in this order: the order of arguments' evaluation is not.)
     Value upper = cIdx(b, loc, nr);
@@ -331,6 +328,62 @@ public:
     SmallVector<Value> acc(loop.getRegionIterArgs());
     scf::YieldOp::create(lb, loc, emitBody(lb, loc, lIvs, acc));
     return SmallVector<Value>(loop.getResults());
+  }
+
+  /// `count` terms `first`, `first + step`, ... of the reduction, unrolled
+  /// with every load first, combined into `init` in order. A term past the
+  /// reduction space reads a clamped point and is dropped by a select:
+  /// every term when `guardAll`, otherwise only a ragged last one (nr not a
+  /// multiple of `step`).
+  SmallVector<Value> unrolledTerms(OpBuilder &b, Location loc, Value first,
+                                   int64_t step, int64_t count,
+                                   ValueRange init, ArrayRef<Value> ivs,
+                                   bool guardAll) {
+    Terms t = loadTerms(b, loc, first, step, count, ivs, guardAll);
+    return combineTerms(b, loc, t, init);
+  }
+
+  /// The loaded terms of unrolledTerms, before they are combined.
+  struct Terms {
+    SmallVector<SmallVector<Value>> ivs, ins;
+    SmallVector<Value> keep;
+  };
+
+  /// unrolledTerms' loads (and the guards of the terms that may be past
+  /// the end).
+  Terms loadTerms(OpBuilder &b, Location loc, Value first, int64_t step,
+                  int64_t count, ArrayRef<Value> ivs, bool guardAll) {
+    bool raggedLast = nr % step != 0;
+    Terms t;
+    for (int64_t j = 0; j < count; ++j) {
+      Value r = arith::AddIOp::create(b, loc, first, cIdx(b, loc, j * step));
+      Value inRange;
+      if (guardAll || (raggedLast && j == count - 1)) {
+        inRange = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, r,
+                                        cIdx(b, loc, nr));
+        r = arith::MinUIOp::create(b, loc, r, cIdx(b, loc, nr - 1));
+      }
+      SmallVector<Value> lIvs(ivs.begin(), ivs.end());
+      delinearize(b, loc, r, red, lIvs);
+      t.ins.push_back(loadInputs(b, loc, lIvs));
+      t.ivs.push_back(std::move(lIvs));
+      t.keep.push_back(inRange);
+    }
+    return t;
+  }
+
+  /// unrolledTerms' payloads on terms loaded by loadTerms, in order.
+  SmallVector<Value> combineTerms(OpBuilder &b, Location loc, const Terms &t,
+                                  ValueRange init) {
+    SmallVector<Value> acc(init.begin(), init.end());
+    for (size_t j = 0; j < t.ivs.size(); ++j) {
+      SmallVector<Value> next = emitPayload(b, loc, t.ivs[j], t.ins[j], acc);
+      if (t.keep[j])
+        for (size_t i = 0; i < next.size(); ++i)
+          next[i] = arith::SelectOp::create(b, loc, t.keep[j], next[i], acc[i]);
+      acc = std::move(next);
+    }
+    return acc;
   }
 
   /// The lanes' values combined across the warp (every lane gets it).
@@ -529,7 +582,51 @@ public:
     Value lane = arith::RemUIOp::create(b, loc, tid, cIdx(b, loc, 32));
     Value warp = arith::DivUIOp::create(b, loc, tid, cIdx(b, loc, 32));
     int64_t warps = threads / 32;
+    if (lanesInBlock(threads)) {
+      buildLanesInBlock(b, loc, lane, warp, threads, partials);
+      return;
+    }
     if (combiner && !reducesByBlock(threads)) {
+      // A warp's few points (at most unroll-terms, with at most 64 terms
+      // per lane in all): every point's loads first, then the points.
+      int64_t trips = (np + warps - 1) / warps;
+      int64_t terms = (nr + 31) / 32;
+      if (trips > 1 && trips <= maxUnroll && terms <= maxUnroll &&
+          trips * terms <= 64) {
+        bool ragged = np % warps != 0;
+        SmallVector<Terms> loaded;
+        SmallVector<SmallVector<Value>> ivsOf;
+        Value lastPoint;
+        for (int64_t i = 0; i < trips; ++i) {
+          Value point =
+              arith::AddIOp::create(b, loc, warp, cIdx(b, loc, i * warps));
+          if (ragged && i == trips - 1) {
+            lastPoint = point;
+            point = arith::MinUIOp::create(b, loc, point, cIdx(b, loc, np - 1));
+          }
+          SmallVector<Value> ivs = pointIvs();
+          delinearize(b, loc, point, par, ivs);
+          loaded.push_back(loadTerms(b, loc, lane, 32, terms, ivs,
+                                     /*guardAll=*/false));
+          ivsOf.push_back(std::move(ivs));
+        }
+        for (int64_t i = 0; i < trips; ++i) {
+          Value start = arith::ConstantOp::create(b, loc, neutral);
+          Value partial =
+              warpCombine(b, loc, combineTerms(b, loc, loaded[i], start)[0]);
+          Value store = arith::CmpIOp::create(
+              b, loc, arith::CmpIPredicate::eq, lane, cIdx(b, loc, 0));
+          if (lastPoint && i == trips - 1)
+            store = arith::AndIOp::create(
+                b, loc, store,
+                arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                      lastPoint, cIdx(b, loc, np)));
+          auto ifOp = scf::IfOp::create(b, loc, store, /*withElse=*/false);
+          OpBuilder sb = OpBuilder::atBlockBegin(ifOp.thenBlock());
+          storeCombined(sb, loc, ivsOf[i], partial);
+        }
+        return;
+      }
       forPoints(b, loc, warp, warps, [&](OpBuilder &fb, ArrayRef<Value> ivs) {
         reducePointByWarp(fb, loc, lane, ivs);
       });
@@ -561,7 +658,7 @@ public:
         lastPoint = point;
         point = arith::MinUIOp::create(b, loc, point, cIdx(b, loc, np - 1));
       }
-      SmallVector<Value> ivs(ranges.size());
+      SmallVector<Value> ivs = pointIvs();
       delinearize(b, loc, point, par, ivs);
       insOf.push_back(loadInputs(b, loc, ivs));
       outsOf.push_back(loadOutputs(b, loc, ivs, /*onlyUsed=*/true));
@@ -583,6 +680,74 @@ public:
     }
   }
 
+  /// In a block of `threads` threads: whether the op's lanes take
+  /// consecutive points (a combined reduction that streams over its points,
+  /// see streamsOverPoints, with at most one chunk of 32 points per warp).
+  bool lanesInBlock(int64_t threads) const {
+    return combiner && np >= 32 && (np + 31) / 32 <= threads / 32 &&
+           const_cast<GenericKernel *>(this)->streamsOverPoints();
+  }
+
+  /// Lanes over points inside a block (buildInBlock): the points in chunks
+  /// of 32, one per lane; each chunk's warps (threads / 32 / chunks of
+  /// them) split its reduction, warp s of a chunk taking the terms s,
+  /// s + S, ...; every thread leaves its partial in `partials` (`threads`
+  /// floats of workgroup memory), and after a barrier the chunk's first
+  /// warp combines them and stores. A second barrier frees the partials.
+  void buildLanesInBlock(OpBuilder &b, Location loc, Value lane, Value warp,
+                         int64_t threads, Value partials) {
+    int64_t chunks = (np + 31) / 32;
+    int64_t perChunk = threads / 32 / chunks;
+    Type f32 = b.getF32Type();
+    Value chunk = arith::DivUIOp::create(b, loc, warp, cIdx(b, loc, perChunk));
+    Value slice = arith::RemUIOp::create(b, loc, warp, cIdx(b, loc, perChunk));
+    Value point = arith::AddIOp::create(
+        b, loc, arith::MulIOp::create(b, loc, chunk, cIdx(b, loc, 32)), lane);
+    // Warps past the last chunk's (threads / 32 not a multiple of chunks)
+    // and lanes past np take no terms.
+    Value inRange = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                          point, cIdx(b, loc, np));
+    Value active = arith::AndIOp::create(
+        b, loc, inRange,
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, chunk,
+                              cIdx(b, loc, chunks)));
+    auto ifOp = scf::IfOp::create(b, loc, TypeRange{f32}, active,
+                                  /*withElseRegion=*/true);
+    {
+      OpBuilder tb = OpBuilder::atBlockBegin(ifOp.thenBlock());
+      SmallVector<Value> ivs = pointIvs();
+      delinearize(tb, loc, point, par, ivs);
+      Value start = arith::ConstantOp::create(tb, loc, neutral);
+      scf::YieldOp::create(
+          tb, loc, reductionLoop(tb, loc, slice, perChunk, start, ivs)[0]);
+      OpBuilder eb = OpBuilder::atBlockBegin(ifOp.elseBlock());
+      scf::YieldOp::create(eb, loc,
+                           Value(arith::ConstantOp::create(eb, loc, neutral)));
+    }
+    Value tid = arith::AddIOp::create(
+        b, loc, arith::MulIOp::create(b, loc, warp, cIdx(b, loc, 32)), lane);
+    memref::StoreOp::create(b, loc, ifOp.getResult(0), partials,
+                            ValueRange{tid});
+    gpu::BarrierOp::create(b, loc);
+    Value first = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                        slice, cIdx(b, loc, 0));
+    auto fin = scf::IfOp::create(b, loc,
+                                 arith::AndIOp::create(b, loc, first, active),
+                                 /*withElse=*/false);
+    OpBuilder fb = OpBuilder::atBlockBegin(fin.thenBlock());
+    Value total = arith::ConstantOp::create(fb, loc, neutral);
+    for (int64_t w = 0; w < perChunk; ++w) {
+      Value at = arith::AddIOp::create(fb, loc, tid, cIdx(fb, loc, 32 * w));
+      total = combine(fb, loc, total,
+                      memref::LoadOp::create(fb, loc, partials,
+                                             ValueRange{at}));
+    }
+    SmallVector<Value> ivs = pointIvs();
+    delinearize(fb, loc, point, par, ivs);
+    storeCombined(fb, loc, ivs, total);
+    gpu::BarrierOp::create(b, loc);
+  }
+
   /// `scf.for point = lower to np step step`, `body` called with the
   /// parallel indices of the point, built inside.
   void forPoints(OpBuilder &b, Location loc, Value lower, int64_t step,
@@ -591,13 +756,37 @@ public:
     Value stride = cIdx(b, loc, step);
     auto loop = scf::ForOp::create(b, loc, lower, upper, stride);
     OpBuilder lb = OpBuilder::atBlockBegin(loop.getBody());
-    SmallVector<Value> ivs(ranges.size());
+    SmallVector<Value> ivs = pointIvs();
     delinearize(lb, loc, loop.getInductionVar(), par, ivs);
     body(lb, ivs);
   }
 
+  /// Restricts the op to one partition of its iteration space (a
+  /// partitioned run, see the pass): the parallel loops `dims` are fixed
+  /// at `values` (the block's partition, computed at the kernel's entry)
+  /// and the op's points are those of its other parallel loops.
+  void partition(ArrayRef<unsigned> dims, ArrayRef<Value> values) {
+    fixed.assign(ranges.size(), Value());
+    for (auto [d, v] : llvm::zip_equal(dims, values))
+      fixed[d] = v;
+    llvm::erase_if(par, [&](unsigned d) { return fixed[d] != Value(); });
+    np = 1;
+    for (unsigned d : par)
+      np *= ranges[d];
+  }
+
+  /// Loop indices for a point: the partition's where the op has one (see
+  /// partition), the others to be filled in.
+  SmallVector<Value> pointIvs() const {
+    if (fixed.empty())
+      return SmallVector<Value>(ranges.size());
+    return fixed;
+  }
+
   linalg::GenericOp op;
   int64_t tpb;
+  /// The loop indices fixed by partition(), null elsewhere (empty: none).
+  SmallVector<Value> fixed;
   SmallVector<int64_t> ranges;
   SmallVector<unsigned> par, red;
   int64_t np = 1, nr = 1;
@@ -771,6 +960,11 @@ struct ConvertLinalgToGPUKernelsPass
                        "0 (never) or positive");
       return signalPassFailure();
     }
+    if (fusePartitions < 0) {
+      module.emitError("convert-linalg-to-gpu-kernels: fuse-partitions must "
+                       "be 0 (off) or positive");
+      return signalPassFailure();
+    }
     if (fuseSmallOps < 0) {
       module.emitError("convert-linalg-to-gpu-kernels: fuse-small-ops must "
                        "be 0 (off) or positive");
@@ -852,6 +1046,39 @@ struct ConvertLinalgToGPUKernelsPass
             break;
           args = std::move(more);
           ++j;
+        }
+      }
+      if (j - i == 1 && fusePartitions > 0) {
+        // The longest run from i that partitions (and, for it, the most
+        // partition loops).
+        size_t end = i + 1;
+        unsigned rank = 0;
+        llvm::SetVector<Value> args(items[i]->args.begin(),
+                                    items[i]->args.end());
+        for (size_t e = i + 2; e <= items.size(); ++e) {
+          if (!onlyPureBetween(items[e - 2]->op, items[e - 1]->op))
+            break;
+          llvm::SetVector<Value> more = args;
+          more.insert(items[e - 1]->args.begin(), items[e - 1]->args.end());
+          if (paramBytes(more.getArrayRef()) > 4096)
+            break;
+          args = std::move(more);
+          SmallVector<GenericKernel *> run;
+          for (size_t n = i; n < e; ++n)
+            run.push_back(items[n].get());
+          unsigned m = partitionRank(run);
+          if (m == 0)
+            break;
+          end = e;
+          rank = m;
+        }
+        if (end - i >= 2) {
+          emitGroup(rewriter, kernels,
+                    MutableArrayRef<std::unique_ptr<GenericKernel>>(items)
+                        .slice(i, end - i),
+                    rank);
+          i = end;
+          continue;
         }
       }
       if (j - i == 1 && i + 1 < items.size() &&
@@ -995,36 +1222,228 @@ private:
     return readsO;
   }
 
-  /// A run of small ops in one kernel of a single block, in order, a
-  /// barrier between two ops (the block's writes are then visible to all
-  /// its threads), launched where the last op was: the ops in between have
-  /// no memory effects, so the earlier ops may move down to it.
+  /// The parallel loops of `k` that index the first `m` dimensions of each
+  /// of its outputs, in order (the same loops for every output); empty when
+  /// there are none.
+  static SmallVector<unsigned> partitionLoops(GenericKernel &k, unsigned m) {
+    SmallVector<unsigned> loops;
+    auto iters = k.op.getIteratorTypesArray();
+    for (OpOperand &init : k.op.getDpsInitsMutable()) {
+      AffineMap map = k.op.getMatchingIndexingMap(&init);
+      if (map.getNumResults() < m)
+        return {};
+      SmallVector<unsigned> these;
+      for (unsigned i = 0; i < m; ++i) {
+        auto d = dyn_cast<AffineDimExpr>(map.getResult(i));
+        if (!d || iters[d.getPosition()] != utils::IteratorType::parallel ||
+            llvm::is_contained(these, d.getPosition()))
+          return {};
+        these.push_back(d.getPosition());
+      }
+      if (loops.empty())
+        loops = std::move(these);
+      else if (loops != these)
+        return {};
+    }
+    return loops;
+  }
+
+  /// Whether the ops of `run` can be one kernel with a block per partition:
+  /// each op's outputs are indexed first by `m` parallel loops (`loops`,
+  /// per op) of the same `extents` for every op, at least 2 partitions,
+  /// and at most fuse-partitions payload evaluations per partition and op;
+  /// and every buffer that one op of the run writes and another touches is
+  /// accessed by all of them as operands, through one value, with those
+  /// loops as the first `m` indices. Block p then runs partition p of each
+  /// op, and nothing it reads of such a buffer is written by another block.
+  bool partitionable(ArrayRef<GenericKernel *> run, unsigned m,
+                     SmallVectorImpl<SmallVector<unsigned>> &loops,
+                     SmallVectorImpl<int64_t> &extents) const {
+    loops.clear();
+    extents.clear();
+    for (GenericKernel *k : run) {
+      SmallVector<unsigned> l = partitionLoops(*k, m);
+      if (l.empty())
+        return false;
+      SmallVector<int64_t> e;
+      for (unsigned d : l)
+        e.push_back(k->ranges[d]);
+      if (extents.empty())
+        extents.assign(e.begin(), e.end());
+      else if (ArrayRef<int64_t>(extents) != ArrayRef<int64_t>(e))
+        return false;
+      loops.push_back(std::move(l));
+    }
+    int64_t parts = 1;
+    for (int64_t e : extents)
+      parts *= e;
+    if (parts < 2)
+      return false;
+    for (GenericKernel *k : run)
+      if (k->work() / parts > fusePartitions)
+        return false;
+    struct Access {
+      unsigned op;
+      Value value;
+      OpOperand *operand; // null: captured by the body
+      bool write;
+    };
+    llvm::MapVector<Value, SmallVector<Access>> byRoot;
+    for (auto [n, k] : llvm::enumerate(run)) {
+      for (OpOperand &o : k->op->getOpOperands())
+        if (isa<MemRefType>(o.get().getType()))
+          byRoot[rootBuffer(o.get())].push_back(
+              {unsigned(n), o.get(), &o, k->op.isDpsInit(&o)});
+      for (Value v : k->args)
+        if (isa<MemRefType>(v.getType()) &&
+            !llvm::is_contained(k->op->getOperands(), v))
+          byRoot[rootBuffer(v)].push_back({unsigned(n), v, nullptr, false});
+    }
+    // A chain: every op but the first touches a buffer that an op before
+    // it in the run writes (independent ops gain nothing from sharing
+    // blocks, and lose the parallelism of their own grids).
+    for (unsigned n = 1; n < run.size(); ++n) {
+      bool depends = false;
+      for (auto &[root, accesses] : byRoot) {
+        bool touches = llvm::any_of(accesses,
+                                    [&](auto &a) { return a.op == n; });
+        bool writtenBefore = llvm::any_of(
+            accesses, [&](auto &a) { return a.op < n && a.write; });
+        depends |= touches && writtenBefore;
+      }
+      if (!depends)
+        return false;
+    }
+    for (auto &[root, accesses] : byRoot) {
+      bool written = llvm::any_of(accesses, [](auto &a) { return a.write; });
+      bool shared = llvm::any_of(
+          accesses, [&](auto &a) { return a.op != accesses[0].op; });
+      if (!written || !shared)
+        continue;
+      for (Access &a : accesses) {
+        if (!a.operand || a.value != accesses[0].value)
+          return false;
+        AffineMap map = run[a.op]->op.getMatchingIndexingMap(a.operand);
+        if (map.getNumResults() < m)
+          return false;
+        for (unsigned i = 0; i < m; ++i) {
+          auto d = dyn_cast<AffineDimExpr>(map.getResult(i));
+          if (!d || d.getPosition() != loops[a.op][i])
+            return false;
+        }
+      }
+    }
+    return true;
+  }
+
+  /// The threads that the ops of `run` can keep busy in a partition of
+  /// `parts` (the most of: a pointwise or serial op's points, a combined
+  /// reduction's payload evaluations), at most fused-threads.
+  int64_t blockThreads(ArrayRef<GenericKernel *> run, int64_t parts) const {
+    int64_t most = 32;
+    for (GenericKernel *k : run)
+      most = std::max(most, k->combiner ? k->work() / parts : k->np / parts);
+    return std::min<int64_t>(fusedThreads, (most + 31) / 32 * 32);
+  }
+
+  /// The number of partition loops for `run` (0: it does not partition):
+  /// the most that leave it a whole block of fused-threads threads of work
+  /// per partition (blockThreads), or the fewest that are valid when none
+  /// does.
+  unsigned partitionRank(ArrayRef<GenericKernel *> run) const {
+    SmallVector<SmallVector<unsigned>> loops;
+    SmallVector<int64_t> extents;
+    unsigned fewest = 0, best = 0;
+    for (unsigned m = 1; m <= run.front()->par.size(); ++m) {
+      if (!partitionable(run, m, loops, extents))
+        continue;
+      if (!fewest)
+        fewest = m;
+      int64_t parts = 1;
+      for (int64_t e : extents)
+        parts *= e;
+      if (blockThreads(run, parts) >= fusedThreads)
+        best = m;
+    }
+    return best ? best : fewest;
+  }
+
+  /// A run of ops in one kernel, in order, a barrier between two ops (the
+  /// block's writes are then visible to all its threads), launched where
+  /// the last op was: the ops in between have no memory effects, so the
+  /// earlier ops may move down to it. With `rank` = 0, one block (a run of
+  /// small ops); otherwise a block per partition of the run's first `rank`
+  /// partition loops (see partitionable), each block running its
+  /// partition of every op.
   void emitGroup(IRRewriter &rewriter, gpu::GPUModuleOp kernels,
-                 MutableArrayRef<std::unique_ptr<GenericKernel>> group) {
+                 MutableArrayRef<std::unique_ptr<GenericKernel>> group,
+                 unsigned rank = 0) {
     llvm::SetVector<Value> args;
     for (auto &k : group)
       args.insert(k->args.begin(), k->args.end());
     SmallVector<Value> argList(args.begin(), args.end());
     Operation *last = group.back()->op;
-    gpu::GPUFuncOp fn =
-        newKernel(kernels, last->getLoc(), argList, fusedThreads);
-    Value partials;
+    Location loc = last->getLoc();
+    // A partitioned run's blocks have as many threads as its partitions
+    // keep busy; a single block has fused-threads.
+    SmallVector<GenericKernel *> run;
     for (auto &k : group)
-      if (k->reducesByBlock(fusedThreads) && !partials)
-        partials = addWorkgroupFloats(fn, fusedThreads / 32, last->getLoc());
+      run.push_back(k.get());
+    SmallVector<SmallVector<unsigned>> loops;
+    SmallVector<int64_t> extents;
+    int64_t threads = fusedThreads;
+    if (rank) {
+      bool ok = partitionable(run, rank, loops, extents);
+      assert(ok && "the run was checked");
+      (void)ok;
+      int64_t parts = 1;
+      for (int64_t e : extents)
+        parts *= e;
+      threads = blockThreads(run, parts);
+    }
+    gpu::GPUFuncOp fn = newKernel(kernels, loc, argList, threads);
     Block &entry = fn.getBody().front();
     OpBuilder b = OpBuilder::atBlockBegin(&entry);
-    Value tid = gpu::ThreadIdOp::create(b, last->getLoc(), gpu::Dimension::x);
+    Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
+    int64_t grid = 1;
+    if (rank) {
+      // The block's partition: the digits of the block id in the mixed
+      // radix of the extents (the last fastest).
+      Value rest = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
+      SmallVector<Value> part(rank);
+      for (int i = int(rank) - 1; i >= 0; --i) {
+        grid *= extents[i];
+        if (i == 0) {
+          part[i] = rest;
+          break;
+        }
+        Value e = cIdx(b, loc, extents[i]);
+        part[i] = arith::RemUIOp::create(b, loc, rest, e);
+        rest = arith::DivUIOp::create(b, loc, rest, e);
+      }
+      for (auto [k, l] : llvm::zip_equal(group, loops))
+        k->partition(l, part);
+    }
+    int64_t partialFloats = 0;
+    for (auto &k : group) {
+      if (k->lanesInBlock(threads))
+        partialFloats = threads;
+      else if (k->reducesByBlock(threads))
+        partialFloats = std::max<int64_t>(partialFloats, threads / 32);
+    }
+    Value partials;
+    if (partialFloats)
+      partials = addWorkgroupFloats(fn, partialFloats, loc);
     for (auto [n, k] : llvm::enumerate(group)) {
       for (Value v : k->args)
         k->bind(v, entry.getArgument(
                        std::distance(args.begin(), llvm::find(args, v))));
       if (n)
         gpu::BarrierOp::create(b, k->op.getLoc());
-      k->buildInBlock(b, k->op.getLoc(), tid, fusedThreads, partials);
+      k->buildInBlock(b, k->op.getLoc(), tid, threads, partials);
     }
-    gpu::ReturnOp::create(b, last->getLoc());
-    launch(rewriter, last, dedup(kernels, fn), 1, fusedThreads, argList);
+    gpu::ReturnOp::create(b, loc);
+    launch(rewriter, last, dedup(kernels, fn), grid, threads, argList);
     for (auto &k : group)
       rewriter.eraseOp(k->op);
   }
@@ -1092,6 +1511,36 @@ struct SinkTensorExtractsPass
           return g->isProperAncestor(use.getOwner());
         });
       }
+    }
+  }
+};
+
+struct DropInPlaceResultsPass
+    : matquant::impl::DropInPlaceResultsPassBase<DropInPlaceResultsPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    for (auto fn : module.getOps<func::FuncOp>()) {
+      if (fn.isExternal() || !fn.getBody().hasOneBlock() ||
+          !SymbolTable::symbolKnownUseEmpty(fn, module))
+        continue;
+      auto ret = dyn_cast<func::ReturnOp>(fn.getBody().front().getTerminator());
+      if (!ret)
+        continue;
+      llvm::BitVector drop(fn.getNumResults());
+      for (auto [i, v] : llvm::enumerate(ret.getOperands())) {
+        Value root = v;
+        while (auto cast = root.getDefiningOp<memref::CastOp>())
+          root = cast.getSource();
+        auto arg = dyn_cast<BlockArgument>(root);
+        if (arg && arg.getOwner() == &fn.getBody().front() &&
+            isa<MemRefType>(v.getType()) && arg.getType() == v.getType())
+          drop.set(i);
+      }
+      if (drop.none())
+        continue;
+      ret->eraseOperands(drop);
+      if (failed(fn.eraseResults(drop)))
+        return signalPassFailure();
     }
   }
 };

@@ -277,6 +277,8 @@ std::string GemvKernelSpec::name() const {
   std::string result = buf;
   if (outF32)
     result += "_y32";
+  if (dependentLaunch)
+    result += "_dl";
   return result;
 }
 
@@ -291,6 +293,10 @@ bool GemvKernelSpec::parseName(const std::string &name, GemvKernelSpec &spec) {
                   &s.rowsPerWarp, &s.warpsPerBlock, &s.unroll, &used) != 10)
     return false;
   std::string rest = name.substr(static_cast<size_t>(used));
+  if (rest.size() >= 3 && rest.compare(rest.size() - 3, 3, "_dl") == 0) {
+    s.dependentLaunch = true;
+    rest.resize(rest.size() - 3);
+  }
   if (rest == "_y32")
     s.outF32 = true;
   else if (!rest.empty())

@@ -57,7 +57,28 @@ struct DriverApi {
   int (*cuGraphExecDestroy)(void *);
   int (*cuGraphDestroy)(void *);
   int (*cuMemcpyDtoDAsync)(DevicePtr, DevicePtr, size_t, void *);
+  /// Optional (CUDA 12): null where the driver lacks it.
+  int (*cuLaunchKernelEx)(const void *, void *, void **, void **) = nullptr;
 };
+
+/// CUlaunchConfig and CUlaunchAttribute of cuda.h (CUDA 12), whose layout
+/// the driver ABI fixes; only the programmatic-serialization attribute is
+/// used.
+struct LaunchAttribute {
+  int id;
+  char pad[4];
+  union {
+    char bytes[64];
+    int programmaticStreamSerializationAllowed;
+  } value;
+};
+struct LaunchConfig {
+  unsigned grid[3], block[3], sharedBytes;
+  void *stream;
+  LaunchAttribute *attrs;
+  unsigned numAttrs;
+};
+constexpr int kProgrammaticStreamSerialization = 6;
 } // namespace matquant::gpurt
 
 namespace {
@@ -119,6 +140,8 @@ std::unique_ptr<CudaContext> CudaContext::create(std::string &error,
   sym(a.cuMemcpyDtoD, "cuMemcpyDtoD_v2");
   sym(a.cuMemsetD8, "cuMemsetD8_v2");
   sym(a.cuLaunchKernel, "cuLaunchKernel");
+  a.cuLaunchKernelEx = reinterpret_cast<decltype(a.cuLaunchKernelEx)>(
+      dlsym(ctx->library, "cuLaunchKernelEx"));
   sym(a.cuEventCreate, "cuEventCreate");
   sym(a.cuEventRecord, "cuEventRecord");
   sym(a.cuEventSynchronize, "cuEventSynchronize");
@@ -269,6 +292,34 @@ bool CudaContext::launch3(KernelHandle kernel, const unsigned grid[3],
                                    block[0], block[1], block[2], sharedBytes,
                                    stream, params, nullptr),
                "cuLaunchKernel");
+}
+
+bool CudaContext::canLaunchDependent() const {
+  return api && api->cuLaunchKernelEx;
+}
+
+bool CudaContext::launchDependent(KernelHandle kernel, const unsigned grid[3],
+                                  const unsigned block[3],
+                                  unsigned sharedBytes, StreamHandle stream,
+                                  void **params) {
+  if (!err.empty())
+    return false;
+  if (!api->cuLaunchKernelEx) {
+    fail("cuLaunchKernelEx: not in this driver (programmatic dependent "
+         "launch needs CUDA 12)");
+    return false;
+  }
+  LaunchAttribute attr = {};
+  attr.id = kProgrammaticStreamSerialization;
+  attr.value.programmaticStreamSerializationAllowed = 1;
+  LaunchConfig config = {{grid[0], grid[1], grid[2]},
+                         {block[0], block[1], block[2]},
+                         sharedBytes,
+                         stream,
+                         &attr,
+                         1};
+  return check(api->cuLaunchKernelEx(&config, kernel, params, nullptr),
+               "cuLaunchKernelEx");
 }
 
 bool CudaContext::createStream(StreamHandle &stream) {

@@ -14,6 +14,7 @@ StreamHandle boundStream = nullptr;
 uint64_t launches = 0;
 bool profiling = false;
 unsigned profileRepeats = 1;
+bool dependentLaunch = false;
 std::map<void *, std::string> kernelNames;
 struct Timed {
   void *kernel;
@@ -35,6 +36,10 @@ CudaContext *context(const char *caller) {
 void matquant::gpurt::bindMgpuRuntime(CudaContext *ctx, StreamHandle stream) {
   boundContext = ctx;
   boundStream = stream;
+}
+
+void matquant::gpurt::setMgpuDependentLaunch(bool on) {
+  dependentLaunch = on;
 }
 
 void matquant::gpurt::setMgpuProfiling(bool on, unsigned repeats) {
@@ -122,9 +127,14 @@ extern "C" void mgpuLaunchKernel(void *function, intptr_t gridX,
     ctx->recordOn(t.start, stream);
     t.repeats = profileRepeats;
   }
-  for (unsigned r = 0; r < t.repeats; ++r)
-    ctx->launch3(function, grid, block, unsigned(sharedBytes), stream,
-                 params);
+  for (unsigned r = 0; r < t.repeats; ++r) {
+    if (dependentLaunch)
+      ctx->launchDependent(function, grid, block, unsigned(sharedBytes),
+                           stream, params);
+    else
+      ctx->launch3(function, grid, block, unsigned(sharedBytes), stream,
+                   params);
+  }
   if (t.stop) {
     ctx->recordOn(t.stop, stream);
     timed.push_back(t);

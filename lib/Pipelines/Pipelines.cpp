@@ -168,6 +168,12 @@ void matquant::buildGPUKernelsToPTXPipeline(OpPassManager &pm,
   addKernelsToPTX(pm, options, /*indexBitwidth=*/32);
 }
 
+bool matquant::chipHasDependentLaunch(StringRef chip) {
+  unsigned version = 0;
+  return chip.consume_front("sm_") && !chip.consumeInteger(10, version) &&
+         version >= 90;
+}
+
 void matquant::buildDecodeToGPUPipeline(OpPassManager &pm,
                                         const GPUPipelineOptions &options) {
   if (options.activations != "f32") {
@@ -182,6 +188,8 @@ void matquant::buildDecodeToGPUPipeline(OpPassManager &pm,
   addGPULayout(pm, options);
   ConvertMQToGPUPassOptions gpu = kernelOptions(options);
   gpu.launch = true;
+  gpu.dependentLaunch =
+      options.dependentLaunch && chipHasDependentLaunch(options.chip);
   pm.addPass(createConvertMQToGPUPass(gpu));
   pm.addPass(createConvertMQToLinalgPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
@@ -229,6 +237,8 @@ void matquant::buildDecodeToGPUPipeline(OpPassManager &pm,
   kernelsOptions.fusePartitions = options.fusePartitions;
   pm.addPass(createConvertLinalgToGPUKernelsPass(kernelsOptions));
   pm.addPass(createGPUWorkspacePass());
+  if (options.dependentLaunch && chipHasDependentLaunch(options.chip))
+    pm.addPass(createGPUDependentLaunchPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   // The kernels take memref descriptors from host code, whose index is

@@ -762,6 +762,8 @@ matquant::compileGpuModel(ModuleOp module, StringRef function,
     return fail("expected (index token, index position, state...) -> "
                 "(logits, next state...)");
   std::string manifest = "function " + function.str() + "\n";
+  if (options.dependentLaunch && chipHasDependentLaunch(options.chip))
+    manifest += "dependent_launch\n";
   manifest += "arg index token\narg index position\n";
   std::vector<std::string> stateTypes;
   for (unsigned i = 2; i < nIn; ++i) {
@@ -790,6 +792,7 @@ matquant::compileGpuModel(ModuleOp module, StringRef function,
   gpu.kernel = options.kernel;
   gpu.activations = options.activations;
   gpu.inPlaceState = options.inPlaceState;
+  gpu.dependentLaunch = options.dependentLaunch;
   if (options.fusePartitions >= 0)
     gpu.fusePartitions = options.fusePartitions;
   gpu.arenaData = options.writeArena;
@@ -826,6 +829,14 @@ matquant::compileGpuModel(ModuleOp module, StringRef function,
       }
     }
     void runAfterPass(Pass *pass, Operation *op) override {
+      if (pass->getArgument() == "mq-gpu-dependent-launch") {
+        // The kernels as they are compiled.
+        s.kernelText.clear();
+        llvm::raw_string_ostream os(s.kernelText);
+        for (auto m : cast<ModuleOp>(op).getOps<gpu::GPUModuleOp>())
+          m.print(os);
+        return;
+      }
       if (pass->getArgument() != "mq-gpu-workspace")
         return;
       s.kernels = s.launches = 0;

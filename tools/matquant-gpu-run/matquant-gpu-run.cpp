@@ -64,6 +64,9 @@ struct Manifest {
   std::vector<Region> regions;
   int states = 0;
   int64_t arenaReadBytes = -1; ///< -1: not given (the whole arena)
+  /// Every kernel waits for its predecessors (griddepcontrol.wait): they
+  /// may be launched with programmatic dependent launch.
+  bool dependentLaunch = false;
 };
 
 Manifest readManifest(const std::string &path) {
@@ -93,6 +96,11 @@ Manifest readManifest(const std::string &path) {
       if (!m.function.empty() || !(ls >> m.function))
         bad();
       end();
+      continue;
+    }
+    if (key == "dependent_launch") {
+      end();
+      m.dependentLaunch = true;
       continue;
     }
     if (key == "arena_read_bytes") {
@@ -252,6 +260,7 @@ struct Options {
   bool profile = false;
   uint64_t arenaSeed = 0;
   bool quiet = false;
+  bool dependentLaunch = true;
   int device = 0;
 };
 
@@ -292,11 +301,19 @@ Options parseArgs(int argc, char **argv) {
       o.profile = true;
     else if (a == "--quiet")
       o.quiet = true;
+    else if (a == "--no-dependent-launch")
+      o.dependentLaunch = false;
     else if (a == "--help" || a == "-h") {
       std::printf(
           "usage: matquant-gpu-run PREFIX [--steps N] [--prompt IDS] "
           "[--trace FILE] [--json FILE] [--graph-replays N] [--device N] "
-          "[--random-arena SEED] [--profile] [--quiet]\n"
+          "[--random-arena SEED] [--profile] [--no-dependent-launch] "
+          "[--quiet]\n"
+          "  --no-dependent-launch: launch every kernel after the previous "
+          "one has finished, even where the manifest says its kernels wait "
+          "for their predecessors (dependent_launch: by default they are "
+          "launched with programmatic dependent launch, each starting "
+          "while the previous one ends)\n"
           "  --profile: after the decode, time every kernel of one more "
           "step (each launch made 20 times back to back between two "
           "events: the time per launch, the events' overhead spread over "
@@ -341,6 +358,11 @@ int main(int argc, char **argv) {
   StreamHandle stream = nullptr;
   check(ctx->createStream(stream), "stream");
   bindMgpuRuntime(ctx.get(), stream);
+  bool dependent = man.dependentLaunch && opt.dependentLaunch &&
+                   ctx->canLaunchDependent();
+  setMgpuDependentLaunch(dependent);
+  if (!opt.quiet || man.dependentLaunch)
+    std::printf("dependent launch: %s\n", dependent ? "on" : "off");
   // The library's constructors load its kernel modules (mgpuModuleLoadJIT).
   // dlopen searches the library path for a name without a slash.
   std::string soPath = opt.prefix + ".so";

@@ -160,6 +160,12 @@ static cl::opt<bool> gpuInPlaceState(
     cl::desc("with --gpu-out: the KV cache updated in place (default), "
              "not copied into a next-state buffer each step"),
     cl::init(true));
+static cl::opt<bool> gpuDependentLaunch(
+    "gpu-dependent-launch",
+    cl::desc("with --gpu-out: kernels that wait for their predecessors "
+             "themselves, launched by matquant-gpu-run with programmatic "
+             "dependent launch (default)"),
+    cl::init(true));
 static cl::opt<std::string> jsonOut("json", cl::desc("write JSON records"),
                                     cl::init(""));
 static cl::opt<bool> quiet("quiet", cl::desc("no per-token progress"),
@@ -500,6 +506,7 @@ int gpuBuild(MLIRContext &ctx, ModuleOp module) {
     options.kernel = gpuKernel;
     options.fusePartitions = gpuFusePartitions;
     options.inPlaceState = gpuInPlaceState;
+    options.dependentLaunch = gpuDependentLaunch;
     std::string prefix = (gpuOut + "/" + name);
     auto start = std::chrono::steady_clock::now();
     auto summary =

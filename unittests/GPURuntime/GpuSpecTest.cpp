@@ -63,8 +63,35 @@ TEST(GpuKernelSpec, ParseRejectsOtherNames) {
         // f32 results are for narrow activations; nothing else may follow.
         "mq_gemv_c8_r4_cl_g128_f32_b1_rw2_wpb4_u2_y32",
         "mq_gemv_c8_r4_cl_g128_f16_b1_rw2_wpb4_u2_y32x",
-        "mq_gemv_c8_r4_cl_g128_f16_b1_rw2_wpb4_u2_y16"})
+        "mq_gemv_c8_r4_cl_g128_f16_b1_rw2_wpb4_u2_y16",
+        // _dl comes last, once.
+        "mq_gemv_c8_r4_cl_g128_f16_b1_rw2_wpb4_u2_dl_y32",
+        "mq_gemv_c8_r4_cl_g128_f16_b1_rw2_wpb4_u2_dl_dl",
+        "mq_gemv_c8_r4_cl_g128_f16_b1_rw2_wpb4_u2_dlx"})
     EXPECT_FALSE(GemvKernelSpec::parseName(bad, s)) << bad;
+}
+
+TEST(GpuKernelSpec, DependentLaunchRoundTrip) {
+  for (bool mma : {false, true})
+    for (bool y32 : {false, true}) {
+      GemvKernelSpec s;
+      s.outF32 = y32;
+      s.dependentLaunch = true;
+      if (mma) {
+        s.mma = true;
+        s.batchTile = 8;
+        s.rowsPerWarp = 16;
+        s.groupSize = 128;
+      }
+      ASSERT_EQ(s.validate(), "");
+      std::string name = s.name();
+      EXPECT_EQ(name.substr(name.size() - 3), "_dl") << name;
+      GemvKernelSpec back;
+      ASSERT_TRUE(GemvKernelSpec::parseName(name, back)) << name;
+      EXPECT_TRUE(back.dependentLaunch);
+      EXPECT_EQ(back.outF32, y32);
+      EXPECT_EQ(back.name(), name);
+    }
 }
 
 TEST(GpuKernelSpec, F32ResultsRoundTrip) {

@@ -354,6 +354,28 @@ def DropInPlaceResultsPass
   }];
 }
 
+def GPUDependentLaunchPass
+    : Pass<"mq-gpu-dependent-launch", "::mlir::ModuleOp"> {
+  let summary = "Make every kernel wait for its predecessors itself, so "
+                "that it may be launched before they finish";
+  let description = [{
+    Every kernel of the module's gpu.modules begins with
+    `nvvm.griddepcontrol wait` (the thread waits until the grids it depends
+    on have completed and their writes are visible) and then
+    `nvvm.griddepcontrol launch_dependents` (the next kernel may be
+    scheduled once every block of this one has got here). Launched with
+    programmatic dependent launch (CUDA 12, sm_90: matquant-gpu-run does
+    so where the build's manifest says `dependent_launch`), a kernel's
+    launch and the start of its blocks then overlap the end of the kernel
+    before it, and a decode step of a few hundred short kernels loses less
+    time between them. Launched plainly, both instructions do nothing.
+    Kernels that already contain a `griddepcontrol` (convert-mq-to-gpu's
+    with `dependent-launch`, which wait after their first weight loads)
+    are left alone.
+  }];
+  let dependentDialects = ["::mlir::NVVM::NVVMDialect"];
+}
+
 def GPUWorkspacePass : Pass<"mq-gpu-workspace", "::mlir::ModuleOp"> {
   let summary = "Place the buffers of GPU host functions in one workspace "
                 "argument and check that the host never reads them";
@@ -432,6 +454,12 @@ def ConvertMQToGPUPass : Pass<"convert-mq-to-gpu", "::mlir::ModuleOp"> {
     Option<"kernelModule", "kernel-module", "std::string",
            /*default=*/"\"matquant_kernels\"",
            "Name of the gpu.module that receives the kernels">,
+    Option<"dependentLaunch", "dependent-launch", "bool",
+           /*default=*/"false",
+           "Kernels that wait for their predecessors themselves "
+           "(griddepcontrol, sm_90; names end in _dl): tensor-core kernels "
+           "after their first weight loads, for programmatic dependent "
+           "launch">,
     Option<"launch", "launch", "bool", /*default=*/"false",
            "Also replace each op (on tensors) by a gpu.launch_func of its "
            "kernel on the buffers of its operands (bufferization.to_buffer) "
@@ -445,6 +473,7 @@ def ConvertMQToGPUPass : Pass<"convert-mq-to-gpu", "::mlir::ModuleOp"> {
     "::mlir::math::MathDialect",
     "::mlir::memref::MemRefDialect",
     "::mlir::nvgpu::NVGPUDialect",
+    "::mlir::NVVM::NVVMDialect",
     "::mlir::scf::SCFDialect",
     "::mlir::vector::VectorDialect",
   ];

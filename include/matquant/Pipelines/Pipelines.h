@@ -97,6 +97,13 @@ struct GPUPipelineOptions
                      "ops of at most this many points each share one "
                      "single-block kernel (0: one kernel per op)"),
       llvm::cl::init(4096)};
+  Option<bool> dependentLaunch{
+      *this, "dependent-launch",
+      llvm::cl::desc("matquant-decode-to-gpu: every kernel waits for its "
+                     "predecessors itself (mq-gpu-dependent-launch), so "
+                     "that the runner may launch it with programmatic "
+                     "dependent launch"),
+      llvm::cl::init(true)};
   Option<bool> inPlaceState{
       *this, "in-place-state",
       llvm::cl::desc("matquant-decode-to-gpu: results that bufferize to an "
@@ -119,6 +126,11 @@ struct GPUPipelineOptions
                      "f16 matvecs), simt or mma"),
       llvm::cl::init("auto")};
 };
+
+/// Whether kernels for `chip` (sm_NN) can wait for their predecessors
+/// (griddepcontrol: sm_90 and later); the pipeline's dependent-launch
+/// applies to those only.
+bool chipHasDependentLaunch(llvm::StringRef chip);
 
 /// gpu.module kernels -> NVVM -> PTX in a gpu.binary (format = isa):
 /// convert-gpu-to-nvvm (index-bitwidth 32), canonicalize, cse,

@@ -70,6 +70,10 @@ struct GpuModelOptions {
   /// States updated in place (the KV cache) are passed once ("arg inout")
   /// instead of as a state and a next state with a copy between.
   bool inPlaceState = true;
+  /// Kernels that wait for their predecessors themselves (the manifest's
+  /// `dependent_launch`: matquant-gpu-run then launches them with
+  /// programmatic dependent launch).
+  bool dependentLaunch = true;
   /// Host CPU of the machine that runs the model (an LLVM CPU name).
   std::string hostCpu = "x86-64";
   /// The C compiler driver that links the shared object.

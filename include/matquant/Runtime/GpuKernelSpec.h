@@ -88,6 +88,12 @@ struct GemvKernelSpec {
   /// Results in f32 whatever the activation type (f16 / bf16 activations
   /// in, the f32 accumulators out unrounded): name suffix `_y32`.
   bool outF32 = false;
+  /// The kernel waits for its predecessors itself (`griddepcontrol.wait`,
+  /// then `launch_dependents`, sm_90) for programmatic dependent launch:
+  /// tensor-core kernels after their first weight loads, which read only
+  /// constants, SIMT kernels at their start. Name suffix `_dl` (after
+  /// `_y32`).
+  bool dependentLaunch = false;
   /// Planes a plane kernel reads.
   unsigned planesRead() const;
 

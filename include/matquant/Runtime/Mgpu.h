@@ -40,6 +40,12 @@ uint64_t takeMgpuLaunchCount();
 /// is spread over the repeats. Repeating a kernel that updates a buffer in
 /// place changes the step's results: for timing only.
 void setMgpuProfiling(bool on, unsigned repeats = 1);
+/// Programmatic dependent launch: while on, mgpuLaunchKernel launches
+/// with programmatic stream serialization (CudaContext::launchDependent).
+/// Only for modules whose every kernel waits for its predecessors
+/// (`griddepcontrol.wait`, mq-gpu-dependent-launch) before it touches
+/// memory; a manifest's `dependent_launch` line says so.
+void setMgpuDependentLaunch(bool on);
 struct KernelTime {
   std::string name;
   uint64_t launches = 0;

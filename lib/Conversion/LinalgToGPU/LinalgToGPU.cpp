@@ -13,6 +13,7 @@
 
 #include "mlir/Analysis/SliceAnalysis.h"
 #include "mlir/Dialect/Affine/Utils.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
@@ -27,6 +28,7 @@ namespace matquant {
 #define GEN_PASS_DEF_SINKTENSOREXTRACTSPASS
 #define GEN_PASS_DEF_GPUWORKSPACEPASS
 #define GEN_PASS_DEF_DROPINPLACERESULTSPASS
+#define GEN_PASS_DEF_GPUDEPENDENTLAUNCHPASS
 #include "matquant/Conversion/Passes.h.inc"
 } // namespace matquant
 
@@ -1512,6 +1514,25 @@ struct SinkTensorExtractsPass
         });
       }
     }
+  }
+};
+
+struct GPUDependentLaunchPass
+    : matquant::impl::GPUDependentLaunchPassBase<GPUDependentLaunchPass> {
+  void runOnOperation() override {
+    getOperation().walk([](gpu::GPUFuncOp fn) {
+      // Kernels that wait already (generated so: the tensor-core GEMVs
+      // wait after their first weight loads) are left alone.
+      bool waits = false;
+      fn.walk([&](NVVM::GriddepcontrolOp) { waits = true; });
+      if (!fn.isKernel() || fn.getBody().empty() || waits)
+        return;
+      OpBuilder b = OpBuilder::atBlockBegin(&fn.getBody().front());
+      NVVM::GriddepcontrolOp::create(b, fn.getLoc(),
+                                     NVVM::GridDepActionKind::wait);
+      NVVM::GriddepcontrolOp::create(
+          b, fn.getLoc(), NVVM::GridDepActionKind::launch_dependents);
+    });
   }
 };
 

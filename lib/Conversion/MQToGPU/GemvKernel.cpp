@@ -35,6 +35,7 @@
 #include "KernelBuilder.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -360,6 +361,11 @@ gpu::GPUFuncOp GemvKernelBuilder::build(gpu::GPUModuleOp kernels) {
   Block &entry = fn.getBody().front();
   b.setInsertionPointToStart(&entry);
   bindArgs(fn);
+  if (spec.dependentLaunch) {
+    NVVM::GriddepcontrolOp::create(b, loc, NVVM::GridDepActionKind::wait);
+    NVVM::GriddepcontrolOp::create(b, loc,
+                                   NVVM::GridDepActionKind::launch_dependents);
+  }
 
   unsigned rw = spec.rowsPerWarp, bt = spec.batchTile;
   Value tid = mlir::gpu::ThreadIdOp::create(b, loc, mlir::gpu::Dimension::x);

@@ -58,6 +58,7 @@ struct ConvertMQToGPUPass
       }
     }
     spec.unroll = unroll;
+    spec.dependentLaunch = dependentLaunch;
     LayoutAttr layout = type.getLayout();
     if (layout && layout.getKind() == LayoutKind::mma) {
       // Tensor-core kernel: 16 rows per warp, the warps of a block split K,

@@ -789,6 +789,9 @@ public:
   int64_t tpb;
   /// The loop indices fixed by partition(), null elsewhere (empty: none).
   SmallVector<Value> fixed;
+  /// Operands (buffers) bound to workgroup memory that holds one partition:
+  /// how many leading indices their maps lose.
+  DenseMap<Value, unsigned> inWorkgroup;
   SmallVector<int64_t> ranges;
   SmallVector<unsigned> par, red;
   int64_t np = 1, nr = 1;
@@ -833,6 +836,10 @@ private:
   SmallVector<Value> indices(OpBuilder &b, Location loc, OpOperand &operand,
                              ArrayRef<Value> ivs) {
     AffineMap map = op.getMatchingIndexingMap(&operand);
+    // A buffer in workgroup memory holds the block's partition only: its
+    // leading (partition) indices go.
+    if (unsigned drop = inWorkgroup.lookup(operand.get()))
+      map = map.dropResults(llvm::to_vector(llvm::seq<int64_t>(0, drop)));
     std::optional<SmallVector<Value, 8>> v =
         affine::expandAffineMap(b, loc, map, ivs);
     return SmallVector<Value>(v->begin(), v->end());
@@ -1377,13 +1384,57 @@ private:
   /// small ops); otherwise a block per partition of the run's first `rank`
   /// partition loops (see partitionable), each block running its
   /// partition of every op.
+  /// Buffers of a partitioned run that can live in workgroup memory, one
+  /// partition per block: allocations of the function, static, that ops of
+  /// the run (two at least) touch directly and nothing else uses but
+  /// deallocations (partitionable made every access partition-local), at
+  /// most 16 KiB per block in all.
+  SmallVector<Value> blockPrivate(ArrayRef<GenericKernel *> run,
+                                  unsigned rank) const {
+    SmallVector<Value> found;
+    llvm::SetVector<Operation *> ops;
+    for (GenericKernel *k : run)
+      ops.insert(k->op);
+    int64_t bytes = 0;
+    llvm::SetVector<Value> seen;
+    for (GenericKernel *k : run)
+      for (Value v : k->op->getOperands()) {
+        auto alloc = v.getDefiningOp<memref::AllocOp>();
+        if (!alloc || !seen.insert(v))
+          continue;
+        auto type = cast<MemRefType>(v.getType());
+        if (!type.hasStaticShape() || !type.getLayout().isIdentity() ||
+            type.getRank() < int64_t(rank) ||
+            !type.getElementType().isIntOrFloat() ||
+            type.getMemorySpace())
+          continue;
+        llvm::SmallPtrSet<Operation *, 4> users;
+        bool onlyRun = true;
+        for (Operation *user : v.getUsers()) {
+          if (isa<memref::DeallocOp>(user))
+            continue;
+          if (!ops.contains(user)) {
+            onlyRun = false;
+            break;
+          }
+          users.insert(user);
+        }
+        if (!onlyRun || users.size() < 2)
+          continue;
+        int64_t slice = type.getElementTypeBitWidth() / 8;
+        for (int64_t d : type.getShape().drop_front(rank))
+          slice *= d;
+        if (bytes + slice > 16384)
+          continue;
+        bytes += slice;
+        found.push_back(v);
+      }
+    return found;
+  }
+
   void emitGroup(IRRewriter &rewriter, gpu::GPUModuleOp kernels,
                  MutableArrayRef<std::unique_ptr<GenericKernel>> group,
                  unsigned rank = 0) {
-    llvm::SetVector<Value> args;
-    for (auto &k : group)
-      args.insert(k->args.begin(), k->args.end());
-    SmallVector<Value> argList(args.begin(), args.end());
     Operation *last = group.back()->op;
     Location loc = last->getLoc();
     // A partitioned run's blocks have as many threads as its partitions
@@ -1394,6 +1445,7 @@ private:
     SmallVector<SmallVector<unsigned>> loops;
     SmallVector<int64_t> extents;
     int64_t threads = fusedThreads;
+    SmallVector<Value> private_;
     if (rank) {
       bool ok = partitionable(run, rank, loops, extents);
       assert(ok && "the run was checked");
@@ -1402,8 +1454,27 @@ private:
       for (int64_t e : extents)
         parts *= e;
       threads = blockThreads(run, parts);
+      private_ = blockPrivate(run, rank);
     }
+    // The kernel's arguments: every op's, but the block-private buffers.
+    llvm::SetVector<Value> args;
+    for (auto &k : group)
+      for (Value v : k->args)
+        if (!llvm::is_contained(private_, v))
+          args.insert(v);
+    SmallVector<Value> argList(args.begin(), args.end());
     gpu::GPUFuncOp fn = newKernel(kernels, loc, argList, threads);
+    // Block-private buffers: a partition's slice in workgroup memory.
+    DenseMap<Value, Value> slices;
+    for (Value v : private_) {
+      auto type = cast<MemRefType>(v.getType());
+      auto sliceType = MemRefType::get(
+          type.getShape().drop_front(rank), type.getElementType(),
+          MemRefLayoutAttrInterface(),
+          gpu::AddressSpaceAttr::get(&getContext(),
+                                     gpu::AddressSpace::Workgroup));
+      slices[v] = fn.addWorkgroupAttribution(sliceType, loc);
+    }
     Block &entry = fn.getBody().front();
     OpBuilder b = OpBuilder::atBlockBegin(&entry);
     Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
@@ -1437,9 +1508,15 @@ private:
     if (partialFloats)
       partials = addWorkgroupFloats(fn, partialFloats, loc);
     for (auto [n, k] : llvm::enumerate(group)) {
-      for (Value v : k->args)
+      for (Value v : k->args) {
+        if (Value slice = slices.lookup(v)) {
+          k->bind(v, slice);
+          k->inWorkgroup[v] = rank;
+          continue;
+        }
         k->bind(v, entry.getArgument(
                        std::distance(args.begin(), llvm::find(args, v))));
+      }
       if (n)
         gpu::BarrierOp::create(b, k->op.getLoc());
       k->buildInBlock(b, k->op.getLoc(), tid, threads, partials);
@@ -1448,6 +1525,12 @@ private:
     launch(rewriter, last, dedup(kernels, fn), grid, threads, argList);
     for (auto &k : group)
       rewriter.eraseOp(k->op);
+    // The block-private buffers are used no more.
+    for (Value v : private_) {
+      for (Operation *user : llvm::make_early_inc_range(v.getUsers()))
+        rewriter.eraseOp(user);
+      rewriter.eraseOp(v.getDefiningOp());
+    }
   }
 
   llvm::StringMap<gpu::GPUFuncOp> byText;

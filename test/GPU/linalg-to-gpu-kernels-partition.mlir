@@ -246,3 +246,81 @@ func.func @independent(%a: memref<64x64xf32>, %b: memref<64x64xf32>,
   }
   return
 }
+
+// -----
+
+// One allocation for two runs (as a decode step's layers share their
+// attention buffers): each run writes it whole before reading it, and
+// nothing reads what one run left, so in each run it is block-private
+// workgroup memory (a row of 64 floats per block) and the allocation goes.
+// Where an op after the run reads what the run wrote (@live_after), it
+// stays in global memory, an argument of the kernel.
+
+#rw = affine_map<(i, j) -> (i, j)>
+// CHECK-LABEL: func.func @reused(
+// CHECK-NOT: memref.alloc
+// CHECK: gpu.launch_func @linalg_kernels::@linalg_kernel_0 blocks in (%c4{{.*}}) threads in (%c64{{.*}}) args(%arg0 : memref<4x64xf32>, %arg1 : memref<4x64xf32>)
+// CHECK: memref.load
+// CHECK: gpu.launch_func @linalg_kernels::@linalg_kernel_1 blocks in (%c4{{.*}}) threads in (%c64{{.*}}) args(%arg0 : memref<4x64xf32>, %arg2 : memref<4x64xf32>)
+// CHECK-LABEL: func.func @live_after(
+// CHECK: %[[T:.*]] = memref.alloc() : memref<4x64xf32>
+// CHECK: gpu.launch_func @linalg_kernels::@linalg_kernel_2 blocks in (%c4{{.*}}) threads in (%c64{{.*}}) args(%arg0 : memref<4x64xf32>, %[[T]] : memref<4x64xf32>, %arg1 : memref<4x64xf32>)
+// CHECK: gpu.func @linalg_kernel_0({{.*}}) workgroup(%{{.*}} : memref<64xf32, #gpu.address_space<workgroup>>)
+// CHECK: gpu.func @linalg_kernel_1({{.*}}) workgroup(%{{.*}} : memref<64xf32, #gpu.address_space<workgroup>>)
+// CHECK: gpu.func @linalg_kernel_2(%{{[^)]*}}) kernel
+func.func @reused(%a: memref<4x64xf32>, %o1: memref<4x64xf32>,
+                  %o2: memref<4x64xf32>) -> f32 {
+  %t = memref.alloc() : memref<4x64xf32>
+  linalg.generic {indexing_maps = [#rw, #rw], iterator_types = ["parallel", "parallel"]}
+      ins(%a : memref<4x64xf32>) outs(%t : memref<4x64xf32>) {
+  ^bb0(%x: f32, %y: f32):
+    %0 = math.exp %x : f32
+    linalg.yield %0 : f32
+  }
+  linalg.generic {indexing_maps = [#rw, #rw], iterator_types = ["parallel", "parallel"]}
+      ins(%t : memref<4x64xf32>) outs(%o1 : memref<4x64xf32>) {
+  ^bb0(%x: f32, %y: f32):
+    %0 = arith.addf %x, %x : f32
+    linalg.yield %0 : f32
+  }
+  %c0 = arith.constant 0 : index
+  %v = memref.load %a[%c0, %c0] : memref<4x64xf32>
+  linalg.generic {indexing_maps = [#rw, #rw], iterator_types = ["parallel", "parallel"]}
+      ins(%a : memref<4x64xf32>) outs(%t : memref<4x64xf32>) {
+  ^bb0(%x: f32, %y: f32):
+    %0 = math.sqrt %x : f32
+    linalg.yield %0 : f32
+  }
+  linalg.generic {indexing_maps = [#rw, #rw], iterator_types = ["parallel", "parallel"]}
+      ins(%t : memref<4x64xf32>) outs(%o2 : memref<4x64xf32>) {
+  ^bb0(%x: f32, %y: f32):
+    %0 = arith.mulf %x, %x : f32
+    linalg.yield %0 : f32
+  }
+  return %v : f32
+}
+func.func @live_after(%a: memref<4x64xf32>, %o1: memref<4x64xf32>,
+                      %o2: memref<4x64xf32>) -> f32 {
+  %t = memref.alloc() : memref<4x64xf32>
+  linalg.generic {indexing_maps = [#rw, #rw], iterator_types = ["parallel", "parallel"]}
+      ins(%a : memref<4x64xf32>) outs(%t : memref<4x64xf32>) {
+  ^bb0(%x: f32, %y: f32):
+    %0 = math.exp %x : f32
+    linalg.yield %0 : f32
+  }
+  linalg.generic {indexing_maps = [#rw, #rw], iterator_types = ["parallel", "parallel"]}
+      ins(%t : memref<4x64xf32>) outs(%o1 : memref<4x64xf32>) {
+  ^bb0(%x: f32, %y: f32):
+    %0 = arith.addf %x, %x : f32
+    linalg.yield %0 : f32
+  }
+  %c0 = arith.constant 0 : index
+  %v = memref.load %a[%c0, %c0] : memref<4x64xf32>
+  linalg.generic {indexing_maps = [#rw, #rw], iterator_types = ["parallel", "parallel"]}
+      ins(%t : memref<4x64xf32>) outs(%o2 : memref<4x64xf32>) {
+  ^bb0(%x: f32, %y: f32):
+    %0 = arith.mulf %x, %x : f32
+    linalg.yield %0 : f32
+  }
+  return %v : f32
+}

@@ -1036,6 +1036,9 @@ struct ConvertLinalgToGPUKernelsPass
         return signalPassFailure();
     }
 
+    kernelOf.clear();
+    for (auto &k : items)
+      kernelOf[k->op] = k.get();
     // Runs of consecutive small ops (fuse-small-ops) share one kernel.
     auto small = [&](const GenericKernel &k) {
       return fuseSmallOps > 0 && k.work() <= fuseSmallOps;
@@ -1186,9 +1189,12 @@ private:
     Operation *at = k.epilogue ? k.epilogue->op.getOperation()
                                : k.op.getOperation();
     launch(rewriter, at, dedup(kernels, fn), k.gridSize(), k.tpb, argList);
+    kernelOf.erase(k.op);
     rewriter.eraseOp(k.op);
-    if (k.epilogue)
+    if (k.epilogue) {
+      kernelOf.erase(k.epilogue->op);
       rewriter.eraseOp(k.epilogue->op);
+    }
   }
 
   /// Whether `b` (the op after `a`) can run inside `a`'s kernel, each
@@ -1384,11 +1390,87 @@ private:
   /// small ops); otherwise a block per partition of the run's first `rank`
   /// partition loops (see partitionable), each block running its
   /// partition of every op.
+  /// Whether `k` writes every element of `buffer` without reading any
+  /// first: `buffer` is its only operand on that buffer, an output whose
+  /// map takes each parallel loop once (every parallel point writes its
+  /// element, the loops' ranges the buffer's shape), and the payload does
+  /// not read the output (or the output starts from a folded fill).
+  static bool writesWhole(GenericKernel &k, Value buffer) {
+    OpOperand *out = nullptr;
+    for (OpOperand &o : k.op->getOpOperands()) {
+      if (!isa<MemRefType>(o.get().getType()) ||
+          rootBuffer(o.get()) != rootBuffer(buffer))
+        continue;
+      if (out || o.get() != buffer || !k.op.isDpsInit(&o))
+        return false;
+      out = &o;
+    }
+    for (Value v : k.args)
+      if (isa<MemRefType>(v.getType()) &&
+          !llvm::is_contained(k.op->getOperands(), v) &&
+          rootBuffer(v) == rootBuffer(buffer))
+        return false;
+    if (!out)
+      return false;
+    AffineMap map = k.op.getMatchingIndexingMap(out);
+    auto type = cast<MemRefType>(buffer.getType());
+    if (!map.isProjectedPermutation() ||
+        map.getNumResults() != type.getRank())
+      return false;
+    auto iters = k.op.getIteratorTypesArray();
+    for (auto [i, e] : llvm::enumerate(map.getResults())) {
+      unsigned d = cast<AffineDimExpr>(e).getPosition();
+      if (iters[d] != utils::IteratorType::parallel ||
+          k.ranges[d] != type.getDimSize(i))
+        return false;
+    }
+    return k.init || !k.op.payloadUsesValueFromOperand(out);
+  }
+
+  /// Whether `buffer`'s contents are dead when the run of `first` .. `last`
+  /// starts and when it ends: the first op of the run that touches it
+  /// writes it whole (writesWhole), and the first op after the run in its
+  /// block that touches it (through views included) writes it whole too,
+  /// or frees it, or there is none; nothing touches it elsewhere. (Decode
+  /// steps reuse one allocation for every layer's attention scores.)
+  bool deadAround(Value buffer, ArrayRef<GenericKernel *> run) const {
+    Block *block = run.front()->op->getBlock();
+    for (Operation *user : buffer.getUsers())
+      if (user->getBlock() != block &&
+          !block->getParentOp()->isProperAncestor(user))
+        return false;
+    auto touches = [&](Operation *op) {
+      bool any = false;
+      op->walk([&](Operation *inner) {
+        for (Value v : inner->getOperands())
+          if (isa<MemRefType>(v.getType()) && rootBuffer(v) == buffer)
+            any = true;
+      });
+      return any;
+    };
+    for (GenericKernel *k : run)
+      if (touches(k->op)) {
+        if (!writesWhole(*k, buffer))
+          return false;
+        break;
+      }
+    for (Operation *op = run.back()->op->getNextNode(); op;
+         op = op->getNextNode()) {
+      if (isa<ViewLikeOpInterface>(op) || !touches(op))
+        continue;
+      if (isa<memref::DeallocOp>(op))
+        return true;
+      GenericKernel *k = kernelOf.lookup(op);
+      return k && writesWhole(*k, buffer);
+    }
+    return true;
+  }
+
   /// Buffers of a partitioned run that can live in workgroup memory, one
   /// partition per block: allocations of the function, static, that ops of
-  /// the run (two at least) touch directly and nothing else uses but
-  /// deallocations (partitionable made every access partition-local), at
-  /// most 16 KiB per block in all.
+  /// the run (two at least) touch directly, whose contents are dead before
+  /// and after the run (deadAround; partitionable made every access in the
+  /// run partition-local), at most 16 KiB per block in all.
   SmallVector<Value> blockPrivate(ArrayRef<GenericKernel *> run,
                                   unsigned rank) const {
     SmallVector<Value> found;
@@ -1409,17 +1491,10 @@ private:
             type.getMemorySpace())
           continue;
         llvm::SmallPtrSet<Operation *, 4> users;
-        bool onlyRun = true;
-        for (Operation *user : v.getUsers()) {
-          if (isa<memref::DeallocOp>(user))
-            continue;
-          if (!ops.contains(user)) {
-            onlyRun = false;
-            break;
-          }
-          users.insert(user);
-        }
-        if (!onlyRun || users.size() < 2)
+        for (Operation *user : v.getUsers())
+          if (ops.contains(user))
+            users.insert(user);
+        if (users.size() < 2 || !deadAround(v, run))
           continue;
         int64_t slice = type.getElementTypeBitWidth() / 8;
         for (int64_t d : type.getShape().drop_front(rank))
@@ -1523,10 +1598,16 @@ private:
     }
     gpu::ReturnOp::create(b, loc);
     launch(rewriter, last, dedup(kernels, fn), grid, threads, argList);
-    for (auto &k : group)
+    for (auto &k : group) {
+      kernelOf.erase(k->op);
       rewriter.eraseOp(k->op);
-    // The block-private buffers are used no more.
+    }
+    // A block-private buffer that nothing else uses goes.
     for (Value v : private_) {
+      if (!llvm::all_of(v.getUsers(), [](Operation *user) {
+            return isa<memref::DeallocOp>(user);
+          }))
+        continue;
       for (Operation *user : llvm::make_early_inc_range(v.getUsers()))
         rewriter.eraseOp(user);
       rewriter.eraseOp(v.getDefiningOp());
@@ -1535,6 +1616,8 @@ private:
 
   llvm::StringMap<gpu::GPUFuncOp> byText;
   int64_t count = 0;
+  /// The kernel of each op still to convert (its classification).
+  DenseMap<Operation *, GenericKernel *> kernelOf;
 };
 
 struct SinkTensorExtractsPass

@@ -24,8 +24,10 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 run=${MATQUANT_RUN:-$root/build/bin/matquant-run}
 backing=${TMPDIR:-/tmp}/matquant-$preset-$$.f32
 mkdir -p "$out"
+# f16 activations for the GEMVs (tensor-core kernels below 8 bits), as the
+# numbers of docs/EndToEnd.md; ACTIVATIONS=f32 for the f32 path.
 common=(synthetic:$preset --max-seq-len 256 --gpu-out=$out --gpu-arena=false
-        --synthetic-backing=$backing)
+        --synthetic-backing=$backing --gpu-activations=${ACTIVATIONS:-f16})
 "$run" "${common[@]}"
 for r in 8 4 2; do
   "$run" "${common[@]}" --skip-float32 \

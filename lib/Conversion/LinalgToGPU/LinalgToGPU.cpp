@@ -595,23 +595,14 @@ public:
       int64_t terms = (nr + 31) / 32;
       if (trips > 1 && trips <= maxUnroll && terms <= maxUnroll &&
           trips * terms <= 64) {
-        bool ragged = np % warps != 0;
         SmallVector<Terms> loaded;
         SmallVector<SmallVector<Value>> ivsOf;
-        Value lastPoint;
-        for (int64_t i = 0; i < trips; ++i) {
-          Value point =
-              arith::AddIOp::create(b, loc, warp, cIdx(b, loc, i * warps));
-          if (ragged && i == trips - 1) {
-            lastPoint = point;
-            point = arith::MinUIOp::create(b, loc, point, cIdx(b, loc, np - 1));
-          }
-          SmallVector<Value> ivs = pointIvs();
-          delinearize(b, loc, point, par, ivs);
-          loaded.push_back(loadTerms(b, loc, lane, 32, terms, ivs,
-                                     /*guardAll=*/false));
-          ivsOf.push_back(std::move(ivs));
-        }
+        Value lastPoint = clampedPoints(
+            b, loc, warp, warps, trips, [&](SmallVector<Value> ivs) {
+              loaded.push_back(loadTerms(b, loc, lane, 32, terms, ivs,
+                                         /*guardAll=*/false));
+              ivsOf.push_back(std::move(ivs));
+            });
         for (int64_t i = 0; i < trips; ++i) {
           Value start = arith::ConstantOp::create(b, loc, neutral);
           Value partial =
@@ -650,22 +641,13 @@ public:
       });
       return;
     }
-    bool ragged = np % threads != 0;
     SmallVector<SmallVector<Value>> ivsOf, insOf, outsOf;
-    Value lastPoint;
-    for (int64_t i = 0; i < trips; ++i) {
-      Value point =
-          arith::AddIOp::create(b, loc, tid, cIdx(b, loc, i * threads));
-      if (ragged && i == trips - 1) {
-        lastPoint = point;
-        point = arith::MinUIOp::create(b, loc, point, cIdx(b, loc, np - 1));
-      }
-      SmallVector<Value> ivs = pointIvs();
-      delinearize(b, loc, point, par, ivs);
-      insOf.push_back(loadInputs(b, loc, ivs));
-      outsOf.push_back(loadOutputs(b, loc, ivs, /*onlyUsed=*/true));
-      ivsOf.push_back(std::move(ivs));
-    }
+    Value lastPoint = clampedPoints(
+        b, loc, tid, threads, trips, [&](SmallVector<Value> ivs) {
+          insOf.push_back(loadInputs(b, loc, ivs));
+          outsOf.push_back(loadOutputs(b, loc, ivs, /*onlyUsed=*/true));
+          ivsOf.push_back(std::move(ivs));
+        });
     SmallVector<SmallVector<Value>> results;
     for (int64_t i = 0; i < trips; ++i)
       results.push_back(emitPayload(b, loc, ivsOf[i], insOf[i], outsOf[i]));
@@ -748,6 +730,29 @@ public:
     delinearize(fb, loc, point, par, ivs);
     storeCombined(fb, loc, ivs, total);
     gpu::BarrierOp::create(b, loc);
+  }
+
+  /// The points `first`, `first + step`, ... (`trips` of them; the last
+  /// read clamped to np - 1 where np is not a multiple of `step`): `each`
+  /// gets every point's loop indices, in order. Returns the last point as
+  /// it was before clamping when it was clamped (its store must then be
+  /// guarded by point < np), else null.
+  Value clampedPoints(OpBuilder &b, Location loc, Value first, int64_t step,
+                      int64_t trips,
+                      function_ref<void(SmallVector<Value>)> each) {
+    Value lastPoint;
+    for (int64_t i = 0; i < trips; ++i) {
+      Value point =
+          arith::AddIOp::create(b, loc, first, cIdx(b, loc, i * step));
+      if (np % step != 0 && i == trips - 1) {
+        lastPoint = point;
+        point = arith::MinUIOp::create(b, loc, point, cIdx(b, loc, np - 1));
+      }
+      SmallVector<Value> ivs = pointIvs();
+      delinearize(b, loc, point, par, ivs);
+      each(std::move(ivs));
+    }
+    return lastPoint;
   }
 
   /// `scf.for point = lower to np step step`, `body` called with the

@@ -483,16 +483,25 @@ public:
     Value finish = arith::AndIOp::create(b, loc, first, inRange);
     auto fin = scf::IfOp::create(b, loc, finish, /*withElse=*/false);
     OpBuilder fb = OpBuilder::atBlockBegin(fin.thenBlock());
-    Value total = arith::ConstantOp::create(fb, loc, neutral);
-    for (int64_t w = 0; w < warps; ++w) {
-      Value at = arith::AddIOp::create(fb, loc, lane, cIdx(fb, loc, 32 * w));
-      total = combine(fb, loc, total,
-                      memref::LoadOp::create(fb, loc, partials,
-                                             ValueRange{at}));
-    }
+    Value total = combineEvery32(fb, loc, partials, lane, warps);
     SmallVector<Value> ivs(ranges.size());
     delinearize(fb, loc, point, par, ivs);
     storeCombined(fb, loc, ivs, total);
+  }
+
+  /// The `count` values of `partials` (workgroup memory) at `first`,
+  /// `first` + 32, ... (one per warp, for one lane's point), combined in
+  /// that order from the neutral element.
+  Value combineEvery32(OpBuilder &b, Location loc, Value partials,
+                       Value first, int64_t count) {
+    Value total = arith::ConstantOp::create(b, loc, neutral);
+    for (int64_t w = 0; w < count; ++w) {
+      Value at = arith::AddIOp::create(b, loc, first, cIdx(b, loc, 32 * w));
+      total = combine(b, loc, total,
+                      memref::LoadOp::create(b, loc, partials,
+                                             ValueRange{at}));
+    }
+    return total;
   }
 
   /// `if (point < np)`; `ivs` gets the parallel indices of `point`, built
@@ -719,13 +728,7 @@ public:
                                  arith::AndIOp::create(b, loc, first, active),
                                  /*withElse=*/false);
     OpBuilder fb = OpBuilder::atBlockBegin(fin.thenBlock());
-    Value total = arith::ConstantOp::create(fb, loc, neutral);
-    for (int64_t w = 0; w < perChunk; ++w) {
-      Value at = arith::AddIOp::create(fb, loc, tid, cIdx(fb, loc, 32 * w));
-      total = combine(fb, loc, total,
-                      memref::LoadOp::create(fb, loc, partials,
-                                             ValueRange{at}));
-    }
+    Value total = combineEvery32(fb, loc, partials, tid, perChunk);
     SmallVector<Value> ivs = pointIvs();
     delinearize(fb, loc, point, par, ivs);
     storeCombined(fb, loc, ivs, total);

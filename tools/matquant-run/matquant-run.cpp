@@ -593,6 +593,9 @@ int main(int argc, char **argv) {
          gpuActivations + "'");
   if (gpuKernel != "auto" && gpuKernel != "simt" && gpuKernel != "mma")
     fail("--gpu-kernel must be auto, simt or mma, got '" + gpuKernel + "'");
+  if (gpuFusePartitions.getNumOccurrences() && gpuFusePartitions < 0)
+    fail("--gpu-fuse-partitions must be 0 (off) or positive, got " +
+         std::to_string(gpuFusePartitions));
   if (!gpuOut.empty())
     return gpuBuild(ctx, *module);
   if (speedOnly)

@@ -285,25 +285,15 @@ bool CudaContext::getFunction(void *module, const char *name,
 
 bool CudaContext::launch3(KernelHandle kernel, const unsigned grid[3],
                           const unsigned block[3], unsigned sharedBytes,
-                          StreamHandle stream, void **params) {
+                          StreamHandle stream, void **params,
+                          bool dependent) {
   if (!err.empty())
     return false;
-  return check(api->cuLaunchKernel(kernel, grid[0], grid[1], grid[2],
-                                   block[0], block[1], block[2], sharedBytes,
-                                   stream, params, nullptr),
-               "cuLaunchKernel");
-}
-
-bool CudaContext::canLaunchDependent() const {
-  return api && api->cuLaunchKernelEx;
-}
-
-bool CudaContext::launchDependent(KernelHandle kernel, const unsigned grid[3],
-                                  const unsigned block[3],
-                                  unsigned sharedBytes, StreamHandle stream,
-                                  void **params) {
-  if (!err.empty())
-    return false;
+  if (!dependent)
+    return check(api->cuLaunchKernel(kernel, grid[0], grid[1], grid[2],
+                                     block[0], block[1], block[2],
+                                     sharedBytes, stream, params, nullptr),
+                 "cuLaunchKernel");
   if (!api->cuLaunchKernelEx) {
     fail("cuLaunchKernelEx: not in this driver (programmatic dependent "
          "launch needs CUDA 12)");
@@ -320,6 +310,10 @@ bool CudaContext::launchDependent(KernelHandle kernel, const unsigned grid[3],
                          1};
   return check(api->cuLaunchKernelEx(&config, kernel, params, nullptr),
                "cuLaunchKernelEx");
+}
+
+bool CudaContext::canLaunchDependent() const {
+  return api && api->cuLaunchKernelEx;
 }
 
 bool CudaContext::createStream(StreamHandle &stream) {

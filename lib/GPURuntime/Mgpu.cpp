@@ -127,14 +127,9 @@ extern "C" void mgpuLaunchKernel(void *function, intptr_t gridX,
     ctx->recordOn(t.start, stream);
     t.repeats = profileRepeats;
   }
-  for (unsigned r = 0; r < t.repeats; ++r) {
-    if (dependentLaunch)
-      ctx->launchDependent(function, grid, block, unsigned(sharedBytes),
-                           stream, params);
-    else
-      ctx->launch3(function, grid, block, unsigned(sharedBytes), stream,
-                   params);
-  }
+  for (unsigned r = 0; r < t.repeats; ++r)
+    ctx->launch3(function, grid, block, unsigned(sharedBytes), stream,
+                 params, dependentLaunch);
   if (t.stop) {
     ctx->recordOn(t.stop, stream);
     timed.push_back(t);

@@ -186,10 +186,12 @@ void matquant::buildDecodeToGPUPipeline(OpPassManager &pm,
   pm.addPass(createCanonicalizerPass());
   pm.addPass(mq::createMQFuseMatvecsPass());
   addGPULayout(pm, options);
+  // Kernels that wait for their predecessors themselves (sm_90 and later).
+  bool dependentLaunch =
+      options.dependentLaunch && chipHasDependentLaunch(options.chip);
   ConvertMQToGPUPassOptions gpu = kernelOptions(options);
   gpu.launch = true;
-  gpu.dependentLaunch =
-      options.dependentLaunch && chipHasDependentLaunch(options.chip);
+  gpu.dependentLaunch = dependentLaunch;
   pm.addPass(createConvertMQToGPUPass(gpu));
   pm.addPass(createConvertMQToLinalgPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
@@ -237,7 +239,7 @@ void matquant::buildDecodeToGPUPipeline(OpPassManager &pm,
   kernelsOptions.fusePartitions = options.fusePartitions;
   pm.addPass(createConvertLinalgToGPUKernelsPass(kernelsOptions));
   pm.addPass(createGPUWorkspacePass());
-  if (options.dependentLaunch && chipHasDependentLaunch(options.chip))
+  if (dependentLaunch)
     pm.addPass(createGPUDependentLaunchPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());

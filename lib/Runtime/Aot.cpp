@@ -798,52 +798,58 @@ matquant::compileGpuModel(ModuleOp module, StringRef function,
   gpu.arenaData = options.writeArena;
   buildDecodeToGPUPipeline(pm, gpu);
   GpuModelSummary summary;
-  // Count kernels and launches before the host code is lowered.
-  // Which states the step updates in place: their next state, returned as
-  // the state's own buffer, is dropped from the results
-  // (mq-drop-in-place-results), and the runner passes the state
-  // alone ("arg inout").
+  // Which states the step updates in place: those whose next state
+  // mq-drop-in-place-results dropped, as it records on the function (per
+  // original result, the argument returned); the runner then passes the
+  // state alone ("arg inout"). A dropped result that is not its own
+  // state's (one state returned as another's next state) has no manifest
+  // form: counted in `foreign`, an error below.
   std::vector<bool> inPlace(stateTypes.size(), false);
+  int foreign = 0;
   struct Counter : public PassInstrumentation {
     GpuModelSummary &s;
     std::vector<bool> &inPlace;
+    int &foreign;
     StringRef function;
-    Counter(GpuModelSummary &s, std::vector<bool> &inPlace,
+    Counter(GpuModelSummary &s, std::vector<bool> &inPlace, int &foreign,
             StringRef function)
-        : s(s), inPlace(inPlace), function(function) {}
-    void runBeforePass(Pass *pass, Operation *op) override {
-      if (pass->getArgument() != "mq-drop-in-place-results")
-        return;
-      auto fn = cast<ModuleOp>(op).lookupSymbol<func::FuncOp>(function);
-      if (!fn || fn.isExternal())
-        return;
-      auto ret = cast<func::ReturnOp>(fn.getBody().back().getTerminator());
-      for (size_t i = 0; i < inPlace.size(); ++i) {
-        Value v = ret.getOperand(i + 1);
-        while (auto cast = v.getDefiningOp<memref::CastOp>())
-          v = cast.getSource();
-        auto arg = dyn_cast<BlockArgument>(v);
-        inPlace[i] = arg && arg.getOwner()->isEntryBlock() &&
-                     arg.getParentRegion() == &fn.getBody() &&
-                     arg.getArgNumber() == i + 2;
-      }
+        : s(s), inPlace(inPlace), foreign(foreign), function(function) {}
+    static void printKernels(Operation *op, std::string &text) {
+      text.clear();
+      llvm::raw_string_ostream os(text);
+      for (auto m : cast<ModuleOp>(op).getOps<gpu::GPUModuleOp>())
+        m.print(os);
     }
     void runAfterPass(Pass *pass, Operation *op) override {
+      if (pass->getArgument() == "mq-drop-in-place-results") {
+        auto fn = cast<ModuleOp>(op).lookupSymbol<func::FuncOp>(function);
+        auto returned =
+            fn ? fn->getAttrOfType<DenseI64ArrayAttr>("mq.in_place_results")
+               : DenseI64ArrayAttr();
+        if (!returned)
+          return;
+        // Result 1 + i is state i's next state, argument 2 + i state i.
+        for (auto [r, a] : llvm::enumerate(returned.asArrayRef())) {
+          if (a < 0)
+            continue;
+          if (r >= 1 && a == int64_t(r) + 1 && r - 1 < inPlace.size())
+            inPlace[r - 1] = true;
+          else
+            ++foreign;
+        }
+        return;
+      }
+      // The kernels as they are compiled (after dependent launch, when it
+      // runs, else after the workspace).
       if (pass->getArgument() == "mq-gpu-dependent-launch") {
-        // The kernels as they are compiled.
-        s.kernelText.clear();
-        llvm::raw_string_ostream os(s.kernelText);
-        for (auto m : cast<ModuleOp>(op).getOps<gpu::GPUModuleOp>())
-          m.print(os);
+        printKernels(op, s.kernelText);
         return;
       }
       if (pass->getArgument() != "mq-gpu-workspace")
         return;
+      // Count kernels and launches before the host code is lowered.
       s.kernels = s.launches = 0;
-      s.kernelText.clear();
-      llvm::raw_string_ostream os(s.kernelText);
-      for (auto m : cast<ModuleOp>(op).getOps<gpu::GPUModuleOp>())
-        m.print(os);
+      printKernels(op, s.kernelText);
       op->walk([&](Operation *o) {
         if (isa<gpu::GPUFuncOp>(o))
           ++s.kernels;
@@ -878,9 +884,12 @@ matquant::compileGpuModel(ModuleOp module, StringRef function,
     }
   };
   pm.addInstrumentation(
-      std::make_unique<Counter>(summary, inPlace, function));
+      std::make_unique<Counter>(summary, inPlace, foreign, function));
   if (failed(pm.run(module)))
     return fail("pipeline matquant-decode-to-gpu failed");
+  if (foreign)
+    return fail("a state is returned as another state's next state; build "
+                "with the in-place state off");
   // The C signature: the states (updated in place or not), the logits,
   // then the next states of those that are not.
   for (size_t i = 0; i < stateTypes.size(); ++i)

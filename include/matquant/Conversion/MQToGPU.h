@@ -15,6 +15,13 @@ namespace matquant {
 mlir::gpu::GPUModuleOp getOrCreateKernelModule(mlir::ModuleOp module,
                                                llvm::StringRef name);
 
+/// Programmatic dependent launch, inside a kernel at `b`:
+/// `nvvm.griddepcontrol wait` (the grids this kernel depends on have
+/// completed and their writes are visible) then `launch_dependents` (the
+/// next kernel may be scheduled once every block of this one got here).
+/// Memory that earlier kernels write may be touched only after it.
+void waitForPrerequisiteGrids(mlir::OpBuilder &b, mlir::Location loc);
+
 /// The kernel for `spec` in `kernels` (built when missing): a gpu.func with
 /// the ABI of GpuKernelSpec.h that reads the packed weights in wide vector
 /// loads, decodes them in registers and reduces across the warp with

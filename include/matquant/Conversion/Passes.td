@@ -350,7 +350,10 @@ def DropInPlaceResultsPass
     KV cache). Upstream's `drop-equivalent-buffer-results` leaves public
     functions alone; matquant's runners read the signature from the build's
     manifest, which says which states are updated in place
-    ("arg inout"), so the entry function may change.
+    ("arg inout"), so the entry function may change. The function gets
+    `mq.in_place_results = array<i64: ...>`, per original result the
+    argument it returned (-1: kept), so that the manifest follows what was
+    dropped; an argument returned twice keeps its second result.
   }];
 }
 

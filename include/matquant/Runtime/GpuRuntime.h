@@ -76,22 +76,19 @@ public:
   void *loadModuleHandle(const void *image);
   /// The kernel `name` of the module `module`.
   bool getFunction(void *module, const char *name, KernelHandle &kernel);
-  /// cuLaunchKernel with a 3-D grid and block on `stream`.
+  /// cuLaunchKernel with a 3-D grid and block on `stream`. With
+  /// `dependent`, cuLaunchKernelEx with programmatic stream serialization
+  /// allowed: the kernel may start before the previous one on `stream` has
+  /// finished, once that one's blocks have all executed
+  /// `griddepcontrol.launch_dependents` (or exited); the kernel itself must
+  /// execute `griddepcontrol.wait` before it touches memory the previous
+  /// kernels write or read.
   bool launch3(KernelHandle kernel, const unsigned grid[3],
                const unsigned block[3], unsigned sharedBytes,
-               StreamHandle stream, void **params);
-
+               StreamHandle stream, void **params, bool dependent = false);
   /// Whether the driver has cuLaunchKernelEx (programmatic dependent
   /// launch, CUDA 12).
   bool canLaunchDependent() const;
-  /// launch3 with programmatic stream serialization allowed: the kernel
-  /// may start before the previous one on `stream` has finished, once that
-  /// one's blocks have all executed `griddepcontrol.launch_dependents` (or
-  /// exited); the kernel itself must execute `griddepcontrol.wait` before
-  /// it touches memory the previous kernels write or read.
-  bool launchDependent(KernelHandle kernel, const unsigned grid[3],
-                       const unsigned block[3], unsigned sharedBytes,
-                       StreamHandle stream, void **params);
 
   /// A non-blocking stream (capturable into a CUDA graph).
   bool createStream(StreamHandle &stream);

@@ -41,7 +41,7 @@ uint64_t takeMgpuLaunchCount();
 /// place changes the step's results: for timing only.
 void setMgpuProfiling(bool on, unsigned repeats = 1);
 /// Programmatic dependent launch: while on, mgpuLaunchKernel launches
-/// with programmatic stream serialization (CudaContext::launchDependent).
+/// with programmatic stream serialization (CudaContext::launch3).
 /// Only for modules whose every kernel waits for its predecessors
 /// (`griddepcontrol.wait`, mq-gpu-dependent-launch) before it touches
 /// memory; a manifest's `dependent_launch` line says so.

@@ -14,6 +14,7 @@
 #include "mlir/Analysis/SliceAnalysis.h"
 #include "mlir/Dialect/Affine/Utils.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/Utils/IndexingUtils.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
@@ -1057,16 +1058,9 @@ struct ConvertLinalgToGPUKernelsPass
         llvm::SetVector<Value> args(items[i]->args.begin(),
                                     items[i]->args.end());
         while (j < items.size() && small(*items[j]) &&
-               onlyPureBetween(items[j - 1]->op, items[j]->op)) {
-          // A kernel's parameters fit in 4 KiB (PTX before ISA 8.1 allows
-          // 4352 bytes); a run that would need more ends here.
-          llvm::SetVector<Value> more = args;
-          more.insert(items[j]->args.begin(), items[j]->args.end());
-          if (paramBytes(more.getArrayRef()) > 4096)
-            break;
-          args = std::move(more);
+               onlyPureBetween(items[j - 1]->op, items[j]->op) &&
+               addArgsWithinLimit(args, *items[j]))
           ++j;
-        }
       }
       if (j - i == 1 && fusePartitions > 0) {
         // The longest run from i that partitions (and, for it, the most
@@ -1076,13 +1070,9 @@ struct ConvertLinalgToGPUKernelsPass
         llvm::SetVector<Value> args(items[i]->args.begin(),
                                     items[i]->args.end());
         for (size_t e = i + 2; e <= items.size(); ++e) {
-          if (!onlyPureBetween(items[e - 2]->op, items[e - 1]->op))
+          if (!onlyPureBetween(items[e - 2]->op, items[e - 1]->op) ||
+              !addArgsWithinLimit(args, *items[e - 1]))
             break;
-          llvm::SetVector<Value> more = args;
-          more.insert(items[e - 1]->args.begin(), items[e - 1]->args.end());
-          if (paramBytes(more.getArrayRef()) > 4096)
-            break;
-          args = std::move(more);
           SmallVector<GenericKernel *> run;
           for (size_t n = i; n < e; ++n)
             run.push_back(items[n].get());
@@ -1130,6 +1120,20 @@ private:
       else
         bytes += 8;
     return bytes;
+  }
+
+  /// Adds `k`'s arguments to a run's `args` when the kernel's parameters
+  /// then still fit in 4 KiB (PTX before ISA 8.1 allows 4352 bytes);
+  /// otherwise leaves `args` alone and returns false: the run ends before
+  /// `k`.
+  static bool addArgsWithinLimit(llvm::SetVector<Value> &args,
+                                 const GenericKernel &k) {
+    llvm::SetVector<Value> more = args;
+    more.insert(k.args.begin(), k.args.end());
+    if (paramBytes(more.getArrayRef()) > 4096)
+      return false;
+    args = std::move(more);
+    return true;
   }
 
   /// `fn`, or the kernel already in the module with the same text (the
@@ -1297,9 +1301,7 @@ private:
         return false;
       loops.push_back(std::move(l));
     }
-    int64_t parts = 1;
-    for (int64_t e : extents)
-      parts *= e;
+    int64_t parts = computeProduct(extents);
     if (parts < 2)
       return false;
     for (GenericKernel *k : run)
@@ -1382,22 +1384,12 @@ private:
         continue;
       if (!fewest)
         fewest = m;
-      int64_t parts = 1;
-      for (int64_t e : extents)
-        parts *= e;
-      if (blockThreads(run, parts) >= fusedThreads)
+      if (blockThreads(run, computeProduct(extents)) >= fusedThreads)
         best = m;
     }
     return best ? best : fewest;
   }
 
-  /// A run of ops in one kernel, in order, a barrier between two ops (the
-  /// block's writes are then visible to all its threads), launched where
-  /// the last op was: the ops in between have no memory effects, so the
-  /// earlier ops may move down to it. With `rank` = 0, one block (a run of
-  /// small ops); otherwise a block per partition of the run's first `rank`
-  /// partition loops (see partitionable), each block running its
-  /// partition of every op.
   /// Whether `k` writes every element of `buffer` without reading any
   /// first: `buffer` is its only operand on that buffer, an output whose
   /// map takes each parallel loop once (every parallel point writes its
@@ -1515,6 +1507,13 @@ private:
     return found;
   }
 
+  /// A run of ops in one kernel, in order, a barrier between two ops (the
+  /// block's writes are then visible to all its threads), launched where
+  /// the last op was: the ops in between have no memory effects, so the
+  /// earlier ops may move down to it. With `rank` = 0, one block (a run of
+  /// small ops); otherwise a block per partition of the run's first `rank`
+  /// partition loops (see partitionable), each block running its
+  /// partition of every op.
   void emitGroup(IRRewriter &rewriter, gpu::GPUModuleOp kernels,
                  MutableArrayRef<std::unique_ptr<GenericKernel>> group,
                  unsigned rank = 0) {
@@ -1533,10 +1532,7 @@ private:
       bool ok = partitionable(run, rank, loops, extents);
       assert(ok && "the run was checked");
       (void)ok;
-      int64_t parts = 1;
-      for (int64_t e : extents)
-        parts *= e;
-      threads = blockThreads(run, parts);
+      threads = blockThreads(run, computeProduct(extents));
       private_ = blockPrivate(run, rank);
     }
     // The kernel's arguments: every op's, but the block-private buffers.
@@ -1561,14 +1557,13 @@ private:
     Block &entry = fn.getBody().front();
     OpBuilder b = OpBuilder::atBlockBegin(&entry);
     Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
-    int64_t grid = 1;
+    int64_t grid = rank ? computeProduct(extents) : 1;
     if (rank) {
       // The block's partition: the digits of the block id in the mixed
       // radix of the extents (the last fastest).
       Value rest = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
       SmallVector<Value> part(rank);
       for (int i = int(rank) - 1; i >= 0; --i) {
-        grid *= extents[i];
         if (i == 0) {
           part[i] = rest;
           break;
@@ -1702,13 +1697,12 @@ struct GPUDependentLaunchPass
       if (!fn.isKernel() || fn.getBody().empty() || waits)
         return;
       OpBuilder b = OpBuilder::atBlockBegin(&fn.getBody().front());
-      NVVM::GriddepcontrolOp::create(b, fn.getLoc(),
-                                     NVVM::GridDepActionKind::wait);
-      NVVM::GriddepcontrolOp::create(
-          b, fn.getLoc(), NVVM::GridDepActionKind::launch_dependents);
+      waitForPrerequisiteGrids(b, fn.getLoc());
     });
   }
 };
+
+constexpr StringLiteral kInPlaceResultsAttr = "mq.in_place_results";
 
 struct DropInPlaceResultsPass
     : matquant::impl::DropInPlaceResultsPassBase<DropInPlaceResultsPass> {
@@ -1722,17 +1716,26 @@ struct DropInPlaceResultsPass
       if (!ret)
         continue;
       llvm::BitVector drop(fn.getNumResults());
+      // Per original result, the argument it returned (-1: kept).
+      SmallVector<int64_t> returned(fn.getNumResults(), -1);
       for (auto [i, v] : llvm::enumerate(ret.getOperands())) {
         Value root = v;
         while (auto cast = root.getDefiningOp<memref::CastOp>())
           root = cast.getSource();
         auto arg = dyn_cast<BlockArgument>(root);
-        if (arg && arg.getOwner() == &fn.getBody().front() &&
-            isa<MemRefType>(v.getType()) && arg.getType() == v.getType())
-          drop.set(i);
+        // An argument returned twice keeps its second result.
+        if (!arg || arg.getOwner() != &fn.getBody().front() ||
+            !isa<MemRefType>(v.getType()) || arg.getType() != v.getType() ||
+            llvm::is_contained(returned, int64_t(arg.getArgNumber())))
+          continue;
+        drop.set(i);
+        returned[i] = arg.getArgNumber();
       }
       if (drop.none())
         continue;
+      // The caller's ABI changes: which argument each dropped result was.
+      fn->setAttr(kInPlaceResultsAttr,
+                  DenseI64ArrayAttr::get(fn.getContext(), returned));
       ret->eraseOperands(drop);
       if (failed(fn.eraseResults(drop)))
         return signalPassFailure();

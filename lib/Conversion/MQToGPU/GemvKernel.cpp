@@ -361,11 +361,8 @@ gpu::GPUFuncOp GemvKernelBuilder::build(gpu::GPUModuleOp kernels) {
   Block &entry = fn.getBody().front();
   b.setInsertionPointToStart(&entry);
   bindArgs(fn);
-  if (spec.dependentLaunch) {
-    NVVM::GriddepcontrolOp::create(b, loc, NVVM::GridDepActionKind::wait);
-    NVVM::GriddepcontrolOp::create(b, loc,
-                                   NVVM::GridDepActionKind::launch_dependents);
-  }
+  if (spec.dependentLaunch)
+    waitForPrerequisiteGrids(b, loc);
 
   unsigned rw = spec.rowsPerWarp, bt = spec.batchTile;
   Value tid = mlir::gpu::ThreadIdOp::create(b, loc, mlir::gpu::Dimension::x);
@@ -485,6 +482,12 @@ gpu::GPUFuncOp GemvKernelBuilder::build(gpu::GPUModuleOp kernels) {
 }
 
 } // namespace
+
+void matquant::waitForPrerequisiteGrids(OpBuilder &b, Location loc) {
+  NVVM::GriddepcontrolOp::create(b, loc, NVVM::GridDepActionKind::wait);
+  NVVM::GriddepcontrolOp::create(b, loc,
+                                 NVVM::GridDepActionKind::launch_dependents);
+}
 
 mlir::gpu::GPUModuleOp matquant::getOrCreateKernelModule(ModuleOp module,
                                                          StringRef name) {

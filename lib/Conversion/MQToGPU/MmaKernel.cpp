@@ -35,7 +35,6 @@
 #include "KernelBuilder.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
-#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -531,11 +530,8 @@ gpu::GPUFuncOp MmaKernelBuilder::build(gpu::GPUModuleOp kernels) {
     // Programmatic dependent launch: the weights and scales just loaded
     // are constants, read while the kernel before this one ends; the
     // activations, and the results, wait for it.
-    if (spec.dependentLaunch) {
-      NVVM::GriddepcontrolOp::create(b, loc, NVVM::GridDepActionKind::wait);
-      NVVM::GriddepcontrolOp::create(
-          b, loc, NVVM::GridDepActionKind::launch_dependents);
-    }
+    if (spec.dependentLaunch)
+      waitForPrerequisiteGrids(b, loc);
     auto loop = scf::ForOp::create(
         b, loc, warp, superTiles, cI(warps), init,
         [&](OpBuilder &, Location, Value st, ValueRange args) {

@@ -71,18 +71,25 @@ TEST(GpuKernelSpec, ParseRejectsOtherNames) {
     EXPECT_FALSE(GemvKernelSpec::parseName(bad, s)) << bad;
 }
 
+/// The default SIMT spec, or with `mma` a tensor-core one (batch tile 8,
+/// a row tile per block, group 128).
+GemvKernelSpec defaultSpec(bool mma) {
+  GemvKernelSpec s;
+  if (mma) {
+    s.mma = true;
+    s.batchTile = 8;
+    s.rowsPerWarp = 16;
+    s.groupSize = 128;
+  }
+  return s;
+}
+
 TEST(GpuKernelSpec, DependentLaunchRoundTrip) {
   for (bool mma : {false, true})
     for (bool y32 : {false, true}) {
-      GemvKernelSpec s;
+      GemvKernelSpec s = defaultSpec(mma);
       s.outF32 = y32;
       s.dependentLaunch = true;
-      if (mma) {
-        s.mma = true;
-        s.batchTile = 8;
-        s.rowsPerWarp = 16;
-        s.groupSize = 128;
-      }
       ASSERT_EQ(s.validate(), "");
       std::string name = s.name();
       EXPECT_EQ(name.substr(name.size() - 3), "_dl") << name;
@@ -97,15 +104,9 @@ TEST(GpuKernelSpec, DependentLaunchRoundTrip) {
 TEST(GpuKernelSpec, F32ResultsRoundTrip) {
   for (bool mma : {false, true})
     for (ActType act : {ActType::F16, ActType::BF16}) {
-      GemvKernelSpec s;
+      GemvKernelSpec s = defaultSpec(mma);
       s.act = act;
       s.outF32 = true;
-      if (mma) {
-        s.mma = true;
-        s.batchTile = 8;
-        s.rowsPerWarp = 16;
-        s.groupSize = 128;
-      }
       if (!s.validate().empty())
         continue; // tensor cores take f16 only
       EXPECT_EQ(s.outType(), ActType::F32);

@@ -2,6 +2,7 @@
 
 #include "matquant/Runtime/GpuKernelSpec.h"
 
+#include <cctype>
 #include <cstdio>
 #include <algorithm>
 #include <cstring>
@@ -224,6 +225,10 @@ std::string GemvKernelSpec::validate() const {
     return "bit-plane kernels are tensor-core (mma) kernels";
   if (outF32 && act == ActType::F32)
     return "f32 results (_y32) are for f16 or bf16 activations";
+  if (prefetch && !mma)
+    return "L2 prefetch (_pf) is for tensor-core (mma) kernels";
+  if (prefetch > 16)
+    return "prefetch distance must be in 0..16";
   if (mma) {
     if (act != ActType::F16)
       return "MMA kernels take f16 activations";
@@ -275,6 +280,10 @@ std::string GemvKernelSpec::name() const {
                 static_cast<long long>(groupSize), actTypeName(act), batchTile,
                 rowsPerWarp, warpsPerBlock, unroll);
   std::string result = buf;
+  if (prefetch)
+    result += "_pf" + std::to_string(prefetch);
+  if (index64)
+    result += "_i64";
   if (outF32)
     result += "_y32";
   if (dependentLaunch)
@@ -293,6 +302,20 @@ bool GemvKernelSpec::parseName(const std::string &name, GemvKernelSpec &spec) {
                   &s.rowsPerWarp, &s.warpsPerBlock, &s.unroll, &used) != 10)
     return false;
   std::string rest = name.substr(static_cast<size_t>(used));
+  if (rest.compare(0, 3, "_pf") == 0) {
+    size_t digits = 3;
+    while (digits < rest.size() && std::isdigit((unsigned char)rest[digits]))
+      ++digits;
+    // One to two digits, no leading zero (name() writes no other form).
+    if (digits == 3 || digits > 5 || rest[3] == '0')
+      return false;
+    s.prefetch = unsigned(std::stoul(rest.substr(3, digits - 3)));
+    rest.erase(0, digits);
+  }
+  if (rest.compare(0, 4, "_i64") == 0) {
+    s.index64 = true;
+    rest.erase(0, 4);
+  }
   if (rest.size() >= 3 && rest.compare(rest.size() - 3, 3, "_dl") == 0) {
     s.dependentLaunch = true;
     rest.resize(rest.size() - 3);

@@ -401,11 +401,36 @@ bool CudaContext::destroyEvent(EventHandle event) {
 //===----------------------------------------------------------------------===//
 
 namespace {
-/// A memref<?xT> descriptor with index-bitwidth 32.
-struct Descriptor {
+/// A 1-D memref descriptor as the kernel takes it, index of type I.
+template <typename I> struct Descriptor {
   DevicePtr allocated, aligned;
-  int32_t offset, size, stride;
+  I offset, size, stride;
 };
+
+/// Launches `kernel` on the operands, index (descriptor fields, n, k, nb,
+/// ldx) of type I.
+template <typename I>
+bool launchWithIndex(CudaContext &ctx, KernelHandle kernel,
+                     const GemvKernelSpec &spec, const GemvOperands &o) {
+  Descriptor<I> w{o.weights, o.weights, 0, I(o.weightBytes), 1};
+  Descriptor<I> s{o.scales, o.scales, 0, I(o.scaleCount), 1};
+  Descriptor<I> m{o.offsets, o.offsets, 0, I(o.scaleCount), 1};
+  Descriptor<I> x{o.x, o.x, 0, I(o.xCount), 1};
+  Descriptor<I> y{o.y, o.y, 0, I(o.yCount), 1};
+  I n = I(o.n), k = I(o.k), nb = I(o.nb), ldx = I(o.ldx);
+  std::vector<void *> params;
+  for (Descriptor<I> *d : {&w, &s, &m, &x, &y}) {
+    params.push_back(&d->allocated);
+    params.push_back(&d->aligned);
+    params.push_back(&d->offset);
+    params.push_back(&d->size);
+    params.push_back(&d->stride);
+  }
+  for (I *v : {&n, &k, &nb, &ldx})
+    params.push_back(v);
+  return ctx.launch(kernel, unsigned(spec.gridSize(o.n)),
+                    spec.threadsPerBlock(), params.data());
+}
 } // namespace
 
 bool matquant::gpurt::launchGemv(CudaContext &ctx, KernelHandle kernel,
@@ -430,32 +455,15 @@ bool matquant::gpurt::launchGemv(CudaContext &ctx, KernelHandle kernel,
     bad = "scale / offset buffers smaller than n * groups";
   else if (o.xCount < size_t(o.nb * o.ldx) || o.yCount < size_t(o.nb * o.n))
     bad = "activation or result buffer too small";
-  else if (o.weightBytes > INT32_MAX || o.xCount > INT32_MAX ||
-           o.yCount > INT32_MAX)
+  else if (!spec.index64 && (o.weightBytes > INT32_MAX ||
+                             o.xCount > INT32_MAX || o.yCount > INT32_MAX))
     bad = "buffers above 2^31 elements need a 64-bit index kernel";
   if (!bad.empty()) {
     ctx.fail("launchGemv(" + spec.name() + "): " + bad);
     return false;
   }
-  Descriptor w{o.weights, o.weights, 0, int32_t(o.weightBytes), 1};
-  Descriptor s{o.scales, o.scales, 0, int32_t(o.scaleCount), 1};
-  Descriptor m{o.offsets, o.offsets, 0, int32_t(o.scaleCount), 1};
-  Descriptor x{o.x, o.x, 0, int32_t(o.xCount), 1};
-  Descriptor y{o.y, o.y, 0, int32_t(o.yCount), 1};
-  int32_t n = int32_t(o.n), k = int32_t(o.k), nb = int32_t(o.nb),
-          ldx = int32_t(o.ldx);
-  std::vector<void *> params;
-  for (Descriptor *d : {&w, &s, &m, &x, &y}) {
-    params.push_back(&d->allocated);
-    params.push_back(&d->aligned);
-    params.push_back(&d->offset);
-    params.push_back(&d->size);
-    params.push_back(&d->stride);
-  }
-  for (int32_t *v : {&n, &k, &nb, &ldx})
-    params.push_back(v);
-  return ctx.launch(kernel, unsigned(spec.gridSize(o.n)),
-                    spec.threadsPerBlock(), params.data());
+  return spec.index64 ? launchWithIndex<int64_t>(ctx, kernel, spec, o)
+                      : launchWithIndex<int32_t>(ctx, kernel, spec, o);
 }
 
 std::vector<std::string> matquant::gpurt::ptxEntryNames(const std::string &ptx) {

@@ -48,6 +48,7 @@ kernelOptions(const matquant::GPUPipelineOptions &options) {
   gpu.rowsPerWarp = options.rowsPerWarp;
   gpu.warpsPerBlock = options.warpsPerBlock;
   gpu.unroll = options.unroll;
+  gpu.prefetch = options.prefetch;
   return gpu;
 }
 
@@ -144,6 +145,10 @@ static void addKernelsToPTX(OpPassManager &pm,
   GpuNVVMAttachTargetOptions target;
   target.chip = options.chip;
   target.optLevel = options.optLevel;
+  // The NVPTX backend selects prefetch.L2 from PTX ISA 8.0 on (the
+  // minimum for sm_90 is 7.8).
+  if (options.prefetch)
+    target.features = "+ptx80";
   pm.addPass(createGpuNVVMAttachTarget(target));
   GpuModuleToBinaryPassOptions binary;
   binary.compilationTarget = "isa";
@@ -165,7 +170,10 @@ static void addKernelsToPTX(OpPassManager &pm,
 
 void matquant::buildGPUKernelsToPTXPipeline(OpPassManager &pm,
                                             const GPUPipelineOptions &options) {
-  addKernelsToPTX(pm, options, /*indexBitwidth=*/32);
+  // A prefetch address is the buffer's pointer as an index plus an offset:
+  // with 32-bit index the pointer would be cut to 32 bits.
+  addKernelsToPTX(pm, options,
+                  options.prefetch || options.indexBitwidth == 64 ? 64 : 32);
 }
 
 bool matquant::chipHasDependentLaunch(StringRef chip) {

@@ -76,6 +76,7 @@ struct Args {
   int64_t rotateMiB = 1024;
   bool noCublas = false;
   bool tune = false;
+  bool tuneVerbose = false; ///< print every variant timed
 };
 
 Args parseArgs(int argc, char **argv) {
@@ -97,6 +98,8 @@ Args parseArgs(int argc, char **argv) {
       a.noCublas = true;
     } else if (s == "--tune") {
       a.tune = true;
+    } else if (s == "--tune-verbose") {
+      a.tune = a.tuneVerbose = true;
     } else if (s == "--shapes") {
       a.shapes.clear();
       for (const std::string &sh : split(value(), ',')) {
@@ -123,7 +126,7 @@ Args parseArgs(int argc, char **argv) {
           "\nusage: matquant-gpu-bench --ptx FILE [--shapes NxK,...] "
           "[--batches 1,4,16] [--widths 8,4,3,2,2ep] [--group 128] "
           "[--act f16] [--json FILE] [--cublas libcublas.so] [--no-cublas] "
-          "[--rotate-mib 1024] [--tune]");
+          "[--rotate-mib 1024] [--tune] [--tune-verbose]");
     }
   }
   if (a.ptx.empty())
@@ -418,6 +421,9 @@ int main(int argc, char **argv) {
         double us = timeIt(*ctx, rot, [&](int i) {
           launchGemv(*ctx, kernel, chosen, ops[i]);
         });
+        if (args.tuneVerbose)
+          std::printf("  %-11s %5lld %-50s %9.2f us\n", shape.c_str(),
+                      (long long)batch, chosen.name().c_str(), us);
         if (args.tune)
           for (const GemvKernelSpec &v : lib.variants(want)) {
             if ((v.batchTile > batch && v.batchTile != chosen.batchTile) ||
@@ -429,6 +435,9 @@ int main(int argc, char **argv) {
             double t = timeIt(*ctx, rot, [&](int i) {
               launchGemv(*ctx, h, v, ops[i]);
             });
+            if (args.tuneVerbose)
+              std::printf("  %-11s %5lld %-50s %9.2f us\n", shape.c_str(),
+                          (long long)batch, v.name().c_str(), t);
             if (t < us) {
               us = t;
               chosen = v;

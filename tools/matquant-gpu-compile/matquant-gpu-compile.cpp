@@ -56,6 +56,16 @@ static cl::opt<unsigned> warpsPerBlock("warps-per-block",
                                        cl::init(4), cl::cat(category));
 static cl::opt<unsigned> unroll("unroll", cl::desc("Blocks per lane in flight"),
                                 cl::init(2), cl::cat(category));
+static cl::opt<unsigned> prefetch(
+    "prefetch",
+    cl::desc("Tensor-core kernels: super-tiles per warp prefetched into L2 "
+             "ahead of the register loads (names end in _pfN); 0: none"),
+    cl::init(0), cl::cat(category));
+static cl::opt<unsigned> indexBitwidth(
+    "index-bitwidth",
+    cl::desc("Bits of index in the kernels: 32, or 64 (as in the decode "
+             "step; --prefetch needs it; names end in _i64)"),
+    cl::init(32), cl::cat(category));
 static cl::opt<std::string> chip("chip", cl::desc("Target chip"),
                                  cl::init("sm_90"), cl::cat(category));
 static cl::opt<bool> mma("mma",
@@ -112,6 +122,11 @@ int main(int argc, char **argv) {
   cl::HideUnrelatedOptions(category);
   cl::ParseCommandLineOptions(argc, argv,
                               "matquant GPU kernel library compiler\n");
+  if (indexBitwidth != 32 && indexBitwidth != 64)
+    return fail("--index-bitwidth must be 32 or 64");
+  if (prefetch && indexBitwidth != 64)
+    return fail("--prefetch needs --index-bitwidth 64 (the prefetch address "
+                "is the buffer's pointer as an index)");
   if (emit != "ptx" && emit != "mlir")
     return fail("--emit must be ptx or mlir, got '" + emit + "'");
 
@@ -153,6 +168,8 @@ int main(int argc, char **argv) {
             s.unroll = unroll;
             s.mma = mma || planes;
             s.planes = planes;
+            s.prefetch = s.mma ? prefetch : 0;
+            s.index64 = indexBitwidth == 64;
             s.outF32 = outF32 && s.act != matquant::gpurt::ActType::F32;
             // An MMA kernel's unroll counts column tiles, a whole number
             // of groups: round it up.
@@ -184,6 +201,8 @@ int main(int argc, char **argv) {
     PassManager pm(&ctx);
     matquant::GPUPipelineOptions options;
     options.chip = chip;
+    options.prefetch = prefetch;
+    options.indexBitwidth = indexBitwidth;
     matquant::buildGPUKernelsToPTXPipeline(pm, options);
     if (failed(pm.run(*module)))
       return fail("lowering the kernels to PTX failed");

@@ -101,6 +101,55 @@ TEST(GpuKernelSpec, DependentLaunchRoundTrip) {
     }
 }
 
+TEST(GpuKernelSpec, PrefetchAndIndexWidthRoundTrip) {
+  for (bool mma : {false, true})
+    for (unsigned pf : {0u, 1u, 4u, 16u})
+      for (bool i64 : {false, true})
+        for (bool y32 : {false, true})
+          for (bool dl : {false, true}) {
+            GemvKernelSpec s = defaultSpec(mma);
+            s.prefetch = pf;
+            s.index64 = i64;
+            s.outF32 = y32;
+            s.dependentLaunch = dl;
+            std::string error = s.validate();
+            if (pf && !mma) {
+              EXPECT_NE(error.find("tensor-core"), std::string::npos) << error;
+              continue;
+            }
+            ASSERT_EQ(error, "");
+            std::string name = s.name();
+            EXPECT_EQ(name.find("_pf") != std::string::npos, pf > 0) << name;
+            EXPECT_EQ(name.find("_i64") != std::string::npos, i64) << name;
+            GemvKernelSpec back;
+            ASSERT_TRUE(GemvKernelSpec::parseName(name, back)) << name;
+            EXPECT_EQ(back.prefetch, pf);
+            EXPECT_EQ(back.index64, i64);
+            EXPECT_EQ(back.outF32, y32);
+            EXPECT_EQ(back.dependentLaunch, dl);
+            EXPECT_EQ(back.name(), name);
+          }
+  GemvKernelSpec s = defaultSpec(true);
+  s.prefetch = 17;
+  EXPECT_NE(s.validate(), "");
+  // The suffixes come in the order _pfN, _i64, _y32, _dl, once each, N
+  // without a leading zero; prefetch is for tensor-core kernels.
+  for (const char *bad :
+       {"mq_mma_c8_r4_cl_g128_f16_b8_rw16_wpb4_u2_pf",
+        "mq_mma_c8_r4_cl_g128_f16_b8_rw16_wpb4_u2_pf0",
+        "mq_mma_c8_r4_cl_g128_f16_b8_rw16_wpb4_u2_pf02",
+        "mq_mma_c8_r4_cl_g128_f16_b8_rw16_wpb4_u2_pf17",
+        "mq_mma_c8_r4_cl_g128_f16_b8_rw16_wpb4_u2_pf123",
+        "mq_mma_c8_r4_cl_g128_f16_b8_rw16_wpb4_u2_i64_pf2",
+        "mq_mma_c8_r4_cl_g128_f16_b8_rw16_wpb4_u2_y32_i64",
+        "mq_mma_c8_r4_cl_g128_f16_b8_rw16_wpb4_u2_i64_i64",
+        "mq_mma_c8_r4_cl_g128_f16_b8_rw16_wpb4_u2_i32",
+        "mq_gemv_c8_r4_cl_g128_f16_b1_rw2_wpb4_u2_pf2"}) {
+    GemvKernelSpec t;
+    EXPECT_FALSE(GemvKernelSpec::parseName(bad, t)) << bad;
+  }
+}
+
 TEST(GpuKernelSpec, F32ResultsRoundTrip) {
   for (bool mma : {false, true})
     for (ActType act : {ActType::F16, ActType::BF16}) {

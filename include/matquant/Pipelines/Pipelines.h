@@ -80,6 +80,20 @@ struct GPUPipelineOptions
   Option<unsigned> unroll{*this, "unroll",
                           llvm::cl::desc("Blocks per lane in flight"),
                           llvm::cl::init(2)};
+  Option<unsigned> prefetch{
+      *this, "prefetch",
+      llvm::cl::desc("Tensor-core GEMVs: each warp asks the L2 cache for "
+                     "its weights this many super-tiles ahead of its "
+                     "register loads (prefetch.global.L2; 0: none). The "
+                     "kernels then use 64-bit index"),
+      llvm::cl::init(0)};
+  Option<unsigned> indexBitwidth{
+      *this, "index-bitwidth",
+      llvm::cl::desc("matquant-gpu-kernels-to-ptx / matquant-gpu-to-ptx: "
+                     "bits of index in the kernels, 32 or 64 (64 whatever "
+                     "this says with prefetch > 0; matquant-decode-to-gpu "
+                     "always uses 64)"),
+      llvm::cl::init(32)};
   Option<bool> arenaData{
       *this, "arena-data",
       llvm::cl::desc("matquant-decode-to-gpu: keep the arena's bytes in the "

@@ -94,6 +94,18 @@ struct GemvKernelSpec {
   /// constants, SIMT kernels at their start. Name suffix `_dl` (after
   /// `_y32`).
   bool dependentLaunch = false;
+  /// With mma: each warp asks the L2 cache for its weights this many
+  /// super-tiles (`unroll` column tiles) ahead of the ones it loads into
+  /// registers (`cp.async.bulk.prefetch.L2`, sm_90), so more bytes are in
+  /// flight than registers hold. 0: none. Name suffix `_pfN` (after `_uN`).
+  unsigned prefetch = 0;
+  /// The kernel is lowered with 64-bit index: its memref descriptors' sizes
+  /// and n, k, nb, ldx are 64-bit (launchGemv passes them so). Name suffix
+  /// `_i64` (after `_pfN`). Kernels with prefetch need it (the prefetch
+  /// address is the buffer's pointer as an index). The decode step's
+  /// kernels are lowered with 64-bit index too, launched by its own host
+  /// code, and do not carry the suffix.
+  bool index64 = false;
   /// Planes a plane kernel reads.
   unsigned planesRead() const;
 

@@ -153,10 +153,10 @@ void GemvKernelBuilder::loadScales(Value kb, SmallVector<Value> &sc,
   Value g = arith::DivUIOp::create(b, loc, kb, blocksPerGroup);
   for (unsigned i = 0; i < spec.rowsPerWarp; ++i) {
     Value at = add(mul(rowsClamped[i], groups), g);
-    Value s = memref::LoadOp::create(b, loc, scales, ValueRange{at});
+    Value s = memref::LoadOp::create(b, loc, scales, ValueRange{ix(at)});
     sc.push_back(arith::MulFOp::create(
         b, loc, s, cF(float(1u << (spec.storageBits - spec.bits)))));
-    of.push_back(memref::LoadOp::create(b, loc, offsets, ValueRange{at}));
+    of.push_back(memref::LoadOp::create(b, loc, offsets, ValueRange{ix(at)}));
   }
 }
 
@@ -207,7 +207,7 @@ void GemvKernelBuilder::accumulateBlock(Value kb, ArrayRef<BlockWords> words,
     Value at = add(xRow[bb], cI(e0));
     if (!ragged)
       return vector::LoadOp::create(
-          b, loc, x4Type, x, ValueRange{at}, /*nontemporal=*/false,
+          b, loc, x4Type, x, ValueRange{ix(at)}, /*nontemporal=*/false,
           llvm::MaybeAlign(4 * gpurt::actTypeBytes(spec.act)));
     // Elements left in the row from here, clamped to [0, 4].
     Value left = arith::SubIOp::create(b, loc, k, add(kbStart, cI(e0)));
@@ -215,16 +215,14 @@ void GemvKernelBuilder::accumulateBlock(Value kb, ArrayRef<BlockWords> words,
         b, loc, arith::MaxSIOp::create(b, loc, left, cI(0)), cI(4));
     // lane < len, built with arith (vector.create_mask is not in the NVVM
     // lowering's patterns).
-    auto idx4 = VectorType::get({4}, b.getIndexType());
+    auto idx4 = VectorType::get({4}, b.getI32Type());
     Value iota = arith::ConstantOp::create(
         b, loc,
-        DenseElementsAttr::get(
-            idx4, ArrayRef<Attribute>{b.getIndexAttr(0), b.getIndexAttr(1),
-                                      b.getIndexAttr(2), b.getIndexAttr(3)}));
+        DenseElementsAttr::get(idx4, ArrayRef<int32_t>{0, 1, 2, 3}));
     Value mask =
         arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, iota,
                               vector::BroadcastOp::create(b, loc, idx4, len));
-    return vector::MaskedLoadOp::create(b, loc, x4Type, x, ValueRange{at},
+    return vector::MaskedLoadOp::create(b, loc, x4Type, x, ValueRange{ix(at)},
                                         mask, passThru);
   };
   for (int64_t e0 = 0; e0 < block; e0 += 4) {
@@ -365,8 +363,10 @@ gpu::GPUFuncOp GemvKernelBuilder::build(gpu::GPUModuleOp kernels) {
     waitForPrerequisiteGrids(b, loc);
 
   unsigned rw = spec.rowsPerWarp, bt = spec.batchTile;
-  Value tid = mlir::gpu::ThreadIdOp::create(b, loc, mlir::gpu::Dimension::x);
-  Value bid = mlir::gpu::BlockIdOp::create(b, loc, mlir::gpu::Dimension::x);
+  Value tid =
+      fromIndex(mlir::gpu::ThreadIdOp::create(b, loc, mlir::gpu::Dimension::x));
+  Value bid =
+      fromIndex(mlir::gpu::BlockIdOp::create(b, loc, mlir::gpu::Dimension::x));
   Value warp = arith::DivUIOp::create(b, loc, tid, cI(32));
   lane = arith::RemUIOp::create(b, loc, tid, cI(32));
   Value rowBase =
@@ -384,11 +384,11 @@ gpu::GPUFuncOp GemvKernelBuilder::build(gpu::GPUModuleOp kernels) {
     rowsClamped.push_back(r);
     rowWeightBase.push_back(mul(r, rowBytes));
     if (spec.groupSize == 0) {
-      Value s = memref::LoadOp::create(b, loc, scales, ValueRange{r});
+      Value s = memref::LoadOp::create(b, loc, scales, ValueRange{ix(r)});
       channelScale.push_back(arith::MulFOp::create(
           b, loc, s, cF(float(1u << (spec.storageBits - spec.bits)))));
       channelOffset.push_back(
-          memref::LoadOp::create(b, loc, offsets, ValueRange{r}));
+          memref::LoadOp::create(b, loc, offsets, ValueRange{ix(r)}));
     }
   }
 
@@ -472,8 +472,8 @@ gpu::GPUFuncOp GemvKernelBuilder::build(gpu::GPUModuleOp kernels) {
         if (act != f32 && !spec.outF32)
           v = arith::TruncFOp::create(b, loc, act, v);
         memref::StoreOp::create(b, loc, v, y,
-                                ValueRange{add(mul(add(tileStart, cI(bb)), n),
-                                               row)});
+                                ValueRange{ix(add(
+                                    mul(add(tileStart, cI(bb)), n), row))});
       }
   }
   b.setInsertionPointToEnd(&entry);

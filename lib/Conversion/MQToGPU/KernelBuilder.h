@@ -22,8 +22,27 @@ class KernelIRBuilder {
 protected:
   KernelIRBuilder(mlir::OpBuilder &b, mlir::Location loc) : b(b), loc(loc) {}
 
+  // The kernels compute rows, columns and byte offsets in i32 whatever
+  // the index width of their lowering (the decode step's kernels take
+  // 64-bit index from host code): 64-bit address arithmetic took 101
+  // registers instead of 64 in the int4 tensor-core kernel and halved its
+  // occupancy. Values become index only at memory accesses (ix()); the
+  // launcher refuses buffers of 2^31 elements or more.
+
+  /// An i32 constant of the kernel arithmetic.
   mlir::Value cI(int64_t v) {
-    return mlir::arith::ConstantIndexOp::create(b, loc, v);
+    return mlir::arith::ConstantOp::create(
+        b, loc, b.getI32IntegerAttr(static_cast<int32_t>(v)));
+  }
+  /// `v` (i32) as an index for a memory access.
+  mlir::Value ix(mlir::Value v) {
+    if (v.getType().isIndex())
+      return v;
+    return mlir::arith::IndexCastOp::create(b, loc, b.getIndexType(), v);
+  }
+  /// An index value (a kernel argument, a thread id) as i32.
+  mlir::Value fromIndex(mlir::Value v) {
+    return mlir::arith::IndexCastUIOp::create(b, loc, b.getI32Type(), v);
   }
   mlir::Value cF(float v) {
     return mlir::arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
@@ -31,11 +50,17 @@ protected:
   mlir::Value cI32(int32_t v) {
     return mlir::arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(v));
   }
+  // Offsets stay below 2^31 (the launcher checks), so the kernel's adds
+  // and multiplies do not wrap as signed values: with `nsw`, LLVM moves
+  // the sign extension of ix() below them and folds constant offsets into
+  // the address of a load.
   mlir::Value add(mlir::Value a, mlir::Value c) {
-    return mlir::arith::AddIOp::create(b, loc, a, c);
+    return mlir::arith::AddIOp::create(b, loc, a, c,
+                                       mlir::arith::IntegerOverflowFlags::nsw);
   }
   mlir::Value mul(mlir::Value a, mlir::Value c) {
-    return mlir::arith::MulIOp::create(b, loc, a, c);
+    return mlir::arith::MulIOp::create(b, loc, a, c,
+                                       mlir::arith::IntegerOverflowFlags::nsw);
   }
   /// a * x + acc, contractible into one fma (the NVPTX backend fuses it;
   /// math.fma would become a libdevice call).
@@ -53,7 +78,7 @@ protected:
     auto bytesType = mlir::VectorType::get({bytes}, b.getI8Type());
     auto wordsType = mlir::VectorType::get({bytes / 4}, b.getI32Type());
     mlir::Value v = mlir::vector::LoadOp::create(
-        b, loc, bytesType, w, mlir::ValueRange{at}, /*nontemporal=*/false,
+        b, loc, bytesType, w, mlir::ValueRange{ix(at)}, /*nontemporal=*/false,
         llvm::MaybeAlign(align));
     mlir::Value ws = mlir::vector::BitCastOp::create(b, loc, wordsType, v);
     for (int64_t j = 0; j < bytes / 4; ++j)
@@ -93,16 +118,18 @@ protected:
     offsets = entry.getArgument(2);
     x = entry.getArgument(3);
     y = entry.getArgument(4);
-    n = entry.getArgument(5);
-    k = entry.getArgument(6);
-    nb = entry.getArgument(7);
-    ldx = entry.getArgument(8);
+    mlir::OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&entry);
+    n = fromIndex(entry.getArgument(5));
+    k = fromIndex(entry.getArgument(6));
+    nb = fromIndex(entry.getArgument(7));
+    ldx = fromIndex(entry.getArgument(8));
   }
 
   mlir::OpBuilder &b;
   mlir::Location loc;
   /// The kernel's arguments: packed weights, scales, offsets, activations,
-  /// results, n, k, nb, ldx.
+  /// results, and n, k, nb, ldx as i32.
   mlir::Value w, scales, offsets, x, y, n, k, nb, ldx;
 };
 

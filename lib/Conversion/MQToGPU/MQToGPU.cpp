@@ -64,6 +64,7 @@ struct ConvertMQToGPUPass
       // Tensor-core kernel: 16 rows per warp, the warps of a block split K,
       // batch tiles of 8 or 16, unroll rounded up to whole groups.
       spec.mma = true;
+      spec.prefetch = prefetch;
       spec.batchTile = spec.batchTile <= 8 ? 8 : 16;
       spec.rowsPerWarp = 16;
       if (autoShape && warpsPerBlock == 0) {
@@ -123,9 +124,11 @@ struct ConvertMQToGPUPass
     });
     if (ops.empty())
       return;
-    if (warpsPerBlock > 32 || unroll < 1 || unroll > 16 || rowsPerWarp > 16) {
+    if (warpsPerBlock > 32 || unroll < 1 || unroll > 16 || rowsPerWarp > 16 ||
+        prefetch > 16) {
       module.emitError() << "convert-mq-to-gpu: warps-per-block must be in "
-                            "0..32, unroll in 1..16, rows-per-warp in 0..16";
+                            "0..32, unroll in 1..16, rows-per-warp in 0..16, "
+                            "prefetch in 0..16";
       return signalPassFailure();
     }
     mlir::gpu::GPUModuleOp kernels =

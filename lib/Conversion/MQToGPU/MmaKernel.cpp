@@ -35,6 +35,8 @@
 #include "KernelBuilder.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -126,6 +128,9 @@ private:
   /// Loads the weights and group scales of `count` tiles from kt0,
   /// flattened (the loop carries them).
   void fetch(Value kt0, int64_t count, SmallVector<Value> &out);
+  /// Asks the L2 cache for super-tile `st` of this warp's rows (a line per
+  /// lane) when st < `superTiles`.
+  void prefetchSuper(Value st, Value superTiles);
   /// Splits what fetch() returned.
   Loaded unflatten(ValueRange vals, int64_t count, Value kt0, bool ragged);
 
@@ -142,6 +147,7 @@ private:
   SmallVector<SmallVector<Value>> channelScales;
   Value zeroAcc, onesA;
   Value magic; ///< 0x64006400 in a register
+  Value weightsAddress; ///< the packed weights' address, i64
 };
 
 MmaKernelBuilder::TileWords MmaKernelBuilder::loadTile(unsigned i, Value kt) {
@@ -169,8 +175,8 @@ SmallVector<Value> MmaKernelBuilder::loadScales(unsigned i, Value grp) {
   for (Value row : {rowLo[i], rowHi[i]}) {
     Value at = grp ? add(mul(row, groups), grp) : row;
     Value s = arith::MulFOp::create(
-        b, loc, memref::LoadOp::create(b, loc, scales, ValueRange{at}), scale);
-    Value m = memref::LoadOp::create(b, loc, offsets, ValueRange{at});
+        b, loc, memref::LoadOp::create(b, loc, scales, ValueRange{ix(at)}), scale);
+    Value m = memref::LoadOp::create(b, loc, offsets, ValueRange{ix(at)});
     a.push_back(s);
     o.push_back(fma(s, centre, m));
   }
@@ -193,16 +199,16 @@ SmallVector<Value> MmaKernelBuilder::loadX(unsigned bn, Value kt, bool ragged) {
     Value at = add(base, cI(c));
     Value v;
     if (!ragged) {
-      v = vector::LoadOp::create(b, loc, xType, x, ValueRange{at},
+      v = vector::LoadOp::create(b, loc, xType, x, ValueRange{ix(at)},
                                  /*nontemporal=*/false,
                                  llvm::MaybeAlign(2 * chunk));
     } else {
       // Elements at and past K read as zero.
       Value left = arith::SubIOp::create(b, loc, k, add(col, cI(c)));
-      auto idxType = VectorType::get({chunk}, b.getIndexType());
+      auto idxType = VectorType::get({chunk}, b.getI32Type());
       SmallVector<Attribute> iota;
       for (int64_t e = 0; e < chunk; ++e)
-        iota.push_back(b.getIndexAttr(e));
+        iota.push_back(b.getI32IntegerAttr(int32_t(e)));
       Value mask = arith::CmpIOp::create(
           b, loc, arith::CmpIPredicate::slt,
           arith::ConstantOp::create(b, loc,
@@ -210,7 +216,7 @@ SmallVector<Value> MmaKernelBuilder::loadX(unsigned bn, Value kt, bool ragged) {
           vector::BroadcastOp::create(b, loc, idxType, left));
       Value pass = arith::ConstantOp::create(
           b, loc, DenseElementsAttr::get(xType, b.getZeroAttr(f16)));
-      v = vector::MaskedLoadOp::create(b, loc, xType, x, ValueRange{at}, mask,
+      v = vector::MaskedLoadOp::create(b, loc, xType, x, ValueRange{ix(at)}, mask,
                                        pass);
     }
     elems.push_back(v);
@@ -444,6 +450,42 @@ MmaKernelBuilder::Loaded MmaKernelBuilder::unflatten(ValueRange vals,
   return in;
 }
 
+void MmaKernelBuilder::prefetchSuper(Value st, Value superTiles) {
+  // The super-tile of each row tile is `bytes` contiguous bytes: lane l
+  // asks for its 128-byte lines l, l + 32, ... (prefetch.global.L2, which
+  // does not wait; a bulk prefetch of the whole range measured 20x slower:
+  // it serialises in the SM).
+  int64_t bytes = spec.unroll * tileBytes;
+  Value line = mul(lane, cI(128));
+  Value cond =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, st, superTiles);
+  if (bytes < 32 * 128)
+    cond = arith::AndIOp::create(
+        b, loc, cond,
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, line,
+                              cI(bytes)));
+  auto ifOp = scf::IfOp::create(b, loc, cond, /*withElse=*/false);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(ifOp.thenBlock());
+  Value start = add(mul(st, cI(bytes)), line);
+  // A generic pointer (the memref's is one): prefetch.L2 on a generic
+  // address; as a .global one it faulted.
+  auto ptrType = LLVM::LLVMPointerType::get(b.getContext());
+  auto level = NVVM::PrefetchCacheLevelAttr::get(b.getContext(),
+                                                 NVVM::PrefetchCacheLevel::L2);
+  for (unsigned i = 0; i < mt; ++i)
+    for (int64_t c = 0; c < bytes; c += 32 * 128) {
+      Value at = arith::ExtUIOp::create(
+          b, loc, b.getI64Type(), add(add(rowTileBase[i], start), cI(c)));
+      Value address = arith::AddIOp::create(b, loc, weightsAddress, at);
+      Value ptr = LLVM::IntToPtrOp::create(b, loc, ptrType, address);
+      NVVM::PrefetchOp::create(b, loc, level,
+                               NVVM::CacheEvictionPriorityAttr(), ptr,
+                               /*predicate=*/Value(), UnitAttr(), UnitAttr(),
+                               UnitAttr());
+    }
+}
+
 gpu::GPUFuncOp MmaKernelBuilder::build(gpu::GPUModuleOp kernels) {
   MLIRContext *ctx = b.getContext();
   OpBuilder::InsertionGuard guard(b);
@@ -461,8 +503,8 @@ gpu::GPUFuncOp MmaKernelBuilder::build(gpu::GPUModuleOp kernels) {
   b.setInsertionPointToStart(&entry);
   bindArgs(fn);
 
-  Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
-  Value bid = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
+  Value tid = fromIndex(gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x));
+  Value bid = fromIndex(gpu::BlockIdOp::create(b, loc, gpu::Dimension::x));
   Value warp = arith::DivUIOp::create(b, loc, tid, cI(32));
   lane = arith::RemUIOp::create(b, loc, tid, cI(32));
   g = arith::DivUIOp::create(b, loc, lane, cI(4));
@@ -492,8 +534,7 @@ gpu::GPUFuncOp MmaKernelBuilder::build(gpu::GPUModuleOp kernels) {
   // mask and the OR into one LOP3.
   magic = arith::OrIOp::create(
       b, loc, cI32(0x64006400),
-      arith::ShRUIOp::create(
-          b, loc, arith::IndexCastUIOp::create(b, loc, i32, k), cI32(31)));
+      arith::ShRUIOp::create(b, loc, k, cI32(31)));
   zeroAcc = arith::ConstantOp::create(
       b, loc,
       DenseElementsAttr::get(VectorType::get({2, 2}, f32), b.getZeroAttr(f32)));
@@ -524,6 +565,15 @@ gpu::GPUFuncOp MmaKernelBuilder::build(gpu::GPUModuleOp kernels) {
     Value clamped = arith::MinUIOp::create(b, loc, st, lastSuper);
     fetch(mul(clamped, cI(unroll)), unroll, out);
   };
+  if (spec.prefetch) {
+    weightsAddress = arith::IndexCastUIOp::create(
+        b, loc, b.getI64Type(),
+        memref::ExtractAlignedPointerAsIndexOp::create(b, loc, w));
+    // Super-tiles warp + W .. warp + prefetch W, ahead of the registers'
+    // first two (warp, and warp + W loaded in the first iteration).
+    for (unsigned j = 1; j <= spec.prefetch; ++j)
+      prefetchSuper(add(warp, cI(int64_t(j) * warps)), superTiles);
+  }
   {
     SmallVector<Value> init = state;
     fetchSuper(warp, init);
@@ -537,6 +587,9 @@ gpu::GPUFuncOp MmaKernelBuilder::build(gpu::GPUModuleOp kernels) {
         [&](OpBuilder &, Location, Value st, ValueRange args) {
           SmallVector<Value> s(args.begin(), args.begin() + nState);
           SmallVector<Value> next;
+          if (spec.prefetch)
+            prefetchSuper(add(st, cI(int64_t(spec.prefetch + 1) * warps)),
+                          superTiles);
           fetchSuper(add(st, cI(warps)), next);
           run(unroll,
               unflatten(args.drop_front(nState), unroll, mul(st, cI(unroll)),
@@ -605,7 +658,8 @@ gpu::GPUFuncOp MmaKernelBuilder::build(gpu::GPUModuleOp kernels) {
     for (int64_t v = 0; v < values; ++v)
       memref::StoreOp::create(
           b, loc, acc[v], shared,
-          ValueRange{add(mul(add(mul(warp, cI(values)), cI(v)), cI(32)), lane)});
+          ValueRange{ix(add(
+              mul(add(mul(warp, cI(values)), cI(v)), cI(32)), lane))});
     gpu::BarrierOp::create(b, loc);
   }
   Value warp0 =
@@ -624,7 +678,8 @@ gpu::GPUFuncOp MmaKernelBuilder::build(gpu::GPUModuleOp kernels) {
                 b, loc, sum,
                 memref::LoadOp::create(
                     b, loc, shared,
-                    ValueRange{add(cI((int64_t(ww) * values + v) * 32), lane)}));
+                    ValueRange{ix(
+                        add(cI((int64_t(ww) * values + v) * 32), lane))}));
           Value row = add(add(mul(add(firstRowTile, cI(i)), cI(16)), g),
                           cI(8 * (c / 2)));
           Value batch =
@@ -640,7 +695,7 @@ gpu::GPUFuncOp MmaKernelBuilder::build(gpu::GPUModuleOp kernels) {
           if (!spec.outF32)
             sum = arith::TruncFOp::create(b, loc, f16, sum);
           memref::StoreOp::create(b, loc, sum, y,
-                                  ValueRange{add(mul(batch, n), row)});
+                                  ValueRange{ix(add(mul(batch, n), row))});
         }
   }
   b.setInsertionPointToEnd(&entry);

@@ -3,10 +3,13 @@
 # checks and speed runs of docs/EndToEnd.md in one batch. Built here first:
 #   build/bin/matquant-gpu-run, build/bin/matquant-gpu-test
 #   build/gpu-y32/test{H,I}.ptx      (matquant-gpu-compile ... --out-f32)
+#   (scripts/gpu-decode-build.sh builds the two directories below)
 #   gpuout-s/                        (stories260K: float32, int8/4/2 with f16
 #                                     activations, a32/int4 with f32; the
 #                                     CPU JIT traces cpu-*.trace, llama-ref's
 #                                     ref.txt)
+#   gpuout-1k/                       (the synthetic 1k model at int4, f32
+#                                     and f16 activations, CPU JIT traces)
 #   $SPEED_DIRS                       (matquant-run --gpu-out --gpu-arena=false
 #                                     builds; examples/gpu_decode_speed.sh)
 # OUT=dir scripts/gpu-decode-check.sh
@@ -14,6 +17,7 @@ set -u
 OUT=${OUT:-/tmp/out}
 B=${B:-build/bin}
 S=${S:-gpuout-s}
+K=${K:-gpuout-1k}
 CMP="python3 test/Import/Inputs/compare_outputs.py --rtol 0 --atol 0"
 mkdir -p "$OUT"
 nvidia-smi --query-gpu=name,driver_version,clocks.max.sm --format=csv,noheader
@@ -41,6 +45,14 @@ if [ -d "$S" ]; then
     echo -n "int4, f32 activations, vs the CPU JIT (1e-4): "
     $CMP --scale-rtol 1e-4 "$S/cpu-int4.trace" "$OUT/ga32.trace"
   fi
+fi
+if [ -d "$K/out4" ]; then
+  echo "== synthetic 1k model, int4, 32 greedy steps"
+  "$B/matquant-gpu-run" "$K/out4/int4" --steps 32 --trace "$OUT/k4.trace" --quiet > /dev/null
+  echo -n "f32 activations vs the CPU JIT (1e-4): "; $CMP --scale-rtol 1e-4 "$K/cpu4.trace" "$OUT/k4.trace"
+  "$B/matquant-gpu-run" "$K/out4f16/int4" --steps 32 --trace "$OUT/k4f16.trace" --quiet > /dev/null
+  echo -n "f16 activations vs the CPU JIT with f16 activations (2e-3): "
+  $CMP --scale-rtol 2e-3 "$K/cpu4f16.trace" "$OUT/k4f16.trace"
 fi
 for d in ${SPEED_DIRS:-}; do
   for m in float32 int8 int4 int2; do

@@ -195,20 +195,24 @@ func.func @big(%x: tensor<64xf32>, %s: tensor<4224x1xf32>, %s2: tensor<2112x1xf3
 // -----
 
 // Tensor-core kernels (f16 activations below 8 bits, f32 results), 16 rows
-// per block: the fewest warps per block (4, 8, 16) that put 3584 warps in
-// flight. 4096 rows: 256 blocks, 16 warps; 8192: 512 blocks, 8 warps;
-// 28672: 1792 blocks, 4 warps (4 x 1792 >= 3584).
-func.func @mma_shapes(%x: tensor<128xf16>, %a: tensor<4096x1xf32>, %b: tensor<8192x1xf32>, %c: tensor<28672x1xf32>) -> (tensor<4096xf32>, tensor<8192xf32>, tensor<28672xf32>) {
+// per block: the fewest warps per block (4, 8, 16) that put 3072 warps in
+// flight. 4096 rows: 256 blocks, 16 warps; 6144: 384 blocks, 8 warps
+// (8 x 384 = 3072); 8192: 512 blocks, 8 warps; 28672: 1792 blocks, 4
+// warps (4 x 1792 >= 3072).
+func.func @mma_shapes(%x: tensor<128xf16>, %a: tensor<4096x1xf32>, %b: tensor<8192x1xf32>, %c: tensor<28672x1xf32>, %d: tensor<6144x1xf32>) -> (tensor<4096xf32>, tensor<8192xf32>, tensor<28672xf32>, tensor<6144xf32>) {
   %wa = mq.constant dense<7> : tensor<4096x128xi8> : !mq.weight<4096x128xf16, storage = 8, bits = 8>
   %wb = mq.constant dense<7> : tensor<8192x128xi8> : !mq.weight<8192x128xf16, storage = 8, bits = 8>
   %wc = mq.constant dense<7> : tensor<28672x128xi8> : !mq.weight<28672x128xf16, storage = 8, bits = 8>
+  %wd = mq.constant dense<7> : tensor<6144x128xi8> : !mq.weight<6144x128xf16, storage = 8, bits = 8>
+  %qd = mq.slice %wd : !mq.weight<6144x128xf16, storage = 8, bits = 8> to !mq.weight<6144x128xf16, storage = 8, bits = 4>
   %qa = mq.slice %wa : !mq.weight<4096x128xf16, storage = 8, bits = 8> to !mq.weight<4096x128xf16, storage = 8, bits = 4>
   %qb = mq.slice %wb : !mq.weight<8192x128xf16, storage = 8, bits = 8> to !mq.weight<8192x128xf16, storage = 8, bits = 4>
   %qc = mq.slice %wc : !mq.weight<28672x128xf16, storage = 8, bits = 8> to !mq.weight<28672x128xf16, storage = 8, bits = 4>
   %ya = mq.matvec %x, %qa, %a, %a : tensor<128xf16>, !mq.weight<4096x128xf16, storage = 8, bits = 4>, tensor<4096x1xf32>, tensor<4096x1xf32> -> tensor<4096xf32>
   %yb = mq.matvec %x, %qb, %b, %b : tensor<128xf16>, !mq.weight<8192x128xf16, storage = 8, bits = 4>, tensor<8192x1xf32>, tensor<8192x1xf32> -> tensor<8192xf32>
   %yc = mq.matvec %x, %qc, %c, %c : tensor<128xf16>, !mq.weight<28672x128xf16, storage = 8, bits = 4>, tensor<28672x1xf32>, tensor<28672x1xf32> -> tensor<28672xf32>
-  return %ya, %yb, %yc : tensor<4096xf32>, tensor<8192xf32>, tensor<28672xf32>
+  %yd = mq.matvec %x, %qd, %d, %d : tensor<128xf16>, !mq.weight<6144x128xf16, storage = 8, bits = 4>, tensor<6144x1xf32>, tensor<6144x1xf32> -> tensor<6144xf32>
+  return %ya, %yb, %yc, %yd : tensor<4096xf32>, tensor<8192xf32>, tensor<28672xf32>, tensor<6144xf32>
 }
 
 // (warps-per-block=0; the pass's default is 4 warps for every launch.)
@@ -216,5 +220,6 @@ func.func @mma_shapes(%x: tensor<128xf16>, %a: tensor<4096x1xf32>, %b: tensor<81
 // WPB0: gpu.launch_func @matquant_kernels::@mq_mma_c8_r4_cl_g0_f16_b8_rw16_wpb16_u2_y32 blocks in (%c256, %{{.*}}, %{{.*}}) threads in (%c512, %{{.*}}, %{{.*}})
 // WPB0: gpu.launch_func @matquant_kernels::@mq_mma_c8_r4_cl_g0_f16_b8_rw16_wpb8_u2_y32 blocks in (%c512{{[_0-9]*}}, %{{.*}}, %{{.*}}) threads in (%c256{{[_0-9]*}}, %{{.*}}, %{{.*}})
 // WPB0: gpu.launch_func @matquant_kernels::@mq_mma_c8_r4_cl_g0_f16_b8_rw16_wpb4_u2_y32 blocks in (%c1792{{[_0-9]*}}, %{{.*}}, %{{.*}}) threads in (%c128{{[_0-9]*}}, %{{.*}}, %{{.*}})
+// WPB0: gpu.launch_func @matquant_kernels::@mq_mma_c8_r4_cl_g0_f16_b8_rw16_wpb8_u2_y32 blocks in (%c384{{[_0-9]*}}, %{{.*}}, %{{.*}}) threads in (%c256{{[_0-9]*}}, %{{.*}}, %{{.*}})
 // AUTO-LABEL: func.func @mma_shapes(
-// AUTO-COUNT-3: gpu.launch_func @matquant_kernels::@mq_mma_c8_r4_cl_g0_f16_b8_rw16_wpb4_u2_y32
+// AUTO-COUNT-4: gpu.launch_func @matquant_kernels::@mq_mma_c8_r4_cl_g0_f16_b8_rw16_wpb4_u2_y32

@@ -443,7 +443,7 @@ def ConvertMQToGPUPass : Pass<"convert-mq-to-gpu", "::mlir::ModuleOp"> {
     SIMT kernels take the most rows per warp (4, 2; 2 at most for 8-bit
     indices) that still gives 264 blocks (two per multiprocessor of a
     132-SM H100 / H200) and 4 warps; tensor-core kernels, 16 rows per
-    block, take the fewest warps splitting K (4, 8, 16) that put 3584 warps
+    block, take the fewest warps splitting K (4, 8, 16) that put 3072 warps
     in flight (N / 16 blocks times the warps).
   }];
   let options = [

@@ -491,15 +491,17 @@ gpu::GPUFuncOp MmaKernelBuilder::build(gpu::GPUModuleOp kernels) {
   OpBuilder::InsertionGuard guard(b);
   auto fn = createKernel(kernels, spec, f16);
   unsigned warps = spec.warpsPerBlock;
-  // 4-bit indices in groups, one row tile and one batch tile (the decode
-  // step's GEMVs): at most 64 registers (.minnctapersm = 1024 / threads),
-  // so that two blocks of 16 warps share a multiprocessor. ptxas fits
-  // these in 64 registers without spills (other widths, per channel, two
-  // tiles or prefetch spill 4 to 92 bytes at 64); unbounded, the 16-warp
-  // kernel took 73 and ran one block per multiprocessor: the 256 blocks of
-  // a 4096-row GEMV in two waves.
-  if (bits == 4 && !spec.planes && !spec.prefetch && spec.groupSize &&
-      mt == 1 && nt == 1 && spec.threadsPerBlock() <= 1024)
+  // 4- and 2-bit indices in groups, one row tile and one batch tile (the
+  // decode step's GEMVs): at most 64 registers (.minnctapersm = 1024 /
+  // threads), so that two blocks of 16 warps share a multiprocessor.
+  // ptxas fits the 4-bit kernels in 64 registers without spills; the 2-bit
+  // ones spill 16 bytes there and still ran faster (8B int2 decode step
+  // 2492 -> 2294 us, H200); unbounded, the 16-warp int4 kernel took 73
+  // registers, one block per multiprocessor: the 256 blocks of a 4096-row
+  // GEMV in two waves. Other widths, per channel, two tiles or prefetch
+  // (4 to 92 bytes of spills at 64) stay unbounded.
+  if ((bits == 4 || bits == 2) && !spec.planes && !spec.prefetch &&
+      spec.groupSize && mt == 1 && nt == 1 && spec.threadsPerBlock() <= 1024)
     fn->setAttr("nvvm.minctasm",
                 b.getI32IntegerAttr(int32_t(1024 / spec.threadsPerBlock())));
   int64_t values = int64_t(mt) * nt * 4; // accumulators per lane

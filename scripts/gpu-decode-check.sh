@@ -31,15 +31,19 @@ if [ -d "$S" ]; then
   echo "== stories260K, 64 greedy steps"
   "$B/matquant-gpu-run" "$S/float32" --steps 64 --trace "$OUT/g32.trace" --quiet > /dev/null
   echo -n "float32 vs llama-ref (1e-4): "; $CMP --scale-rtol 1e-4 "$S/ref.txt" "$OUT/g32.trace"
+  # The GPU runs take f16 activations: against the CPU JIT of the module
+  # narrowed the same way (mq-narrow-activations), within 5e-3 of each
+  # step's largest logit. (Against the f32 CPU JIT they differ by the
+  # rounding of the activations, about 1e-3 of the scale at step 0.)
+  # Measured on an H200 (session 9): int4 and int2 match over 64 steps;
+  # int8 matches until step 24, where the narrowed CPU JIT's two best
+  # logits are 9e-5 of the scale apart (7.8343 and 7.8334) and the GPU
+  # picks the other one: greedy decoding then diverges.
   for n in int8 int4 int2; do
     "$B/matquant-gpu-run" "$S/$n" --steps 64 --trace "$OUT/g$n.trace" --quiet > /dev/null
-    echo -n "$n, f16 activations, vs the CPU JIT (1e-3): "
-    $CMP --scale-rtol 1e-3 "$S/cpu-$n.trace" "$OUT/g$n.trace"
+    echo -n "$n, f16 activations, vs the CPU JIT with f16 activations (5e-3): "
+    $CMP --scale-rtol 5e-3 "$S/cpu-$n-f16.trace" "$OUT/g$n.trace"
   done
-  if [ -e "$S/cpu-int4-f16.trace" ]; then
-    echo -n "int4, f16 activations, vs the CPU JIT with f16 activations (5e-3): "
-    $CMP --scale-rtol 5e-3 "$S/cpu-int4-f16.trace" "$OUT/gint4.trace"
-  fi
   if [ -e "$S/a32/int4.so" ]; then
     "$B/matquant-gpu-run" "$S/a32/int4" --steps 64 --trace "$OUT/ga32.trace" --quiet > /dev/null
     echo -n "int4, f32 activations, vs the CPU JIT (1e-4): "

@@ -175,7 +175,8 @@ SmallVector<Value> MmaKernelBuilder::loadScales(unsigned i, Value grp) {
   for (Value row : {rowLo[i], rowHi[i]}) {
     Value at = grp ? add(mul(row, groups), grp) : row;
     Value s = arith::MulFOp::create(
-        b, loc, memref::LoadOp::create(b, loc, scales, ValueRange{ix(at)}), scale);
+        b, loc, memref::LoadOp::create(b, loc, scales, ValueRange{ix(at)}),
+        scale);
     Value m = memref::LoadOp::create(b, loc, offsets, ValueRange{ix(at)});
     a.push_back(s);
     o.push_back(fma(s, centre, m));
@@ -216,8 +217,8 @@ SmallVector<Value> MmaKernelBuilder::loadX(unsigned bn, Value kt, bool ragged) {
           vector::BroadcastOp::create(b, loc, idxType, left));
       Value pass = arith::ConstantOp::create(
           b, loc, DenseElementsAttr::get(xType, b.getZeroAttr(f16)));
-      v = vector::MaskedLoadOp::create(b, loc, xType, x, ValueRange{ix(at)}, mask,
-                                       pass);
+      v = vector::MaskedLoadOp::create(b, loc, xType, x, ValueRange{ix(at)},
+                                       mask, pass);
     }
     elems.push_back(v);
   }
@@ -452,9 +453,9 @@ MmaKernelBuilder::Loaded MmaKernelBuilder::unflatten(ValueRange vals,
 
 void MmaKernelBuilder::prefetchSuper(Value st, Value superTiles) {
   // The super-tile of each row tile is `bytes` contiguous bytes: lane l
-  // asks for its 128-byte lines l, l + 32, ... (prefetch.global.L2, which
-  // does not wait; a bulk prefetch of the whole range measured 20x slower:
-  // it serialises in the SM).
+  // asks for its 128-byte lines l, l + 32, ... (prefetch.L2, which does
+  // not wait; a bulk prefetch of the whole range measured 20x slower: it
+  // serialises in the SM).
   int64_t bytes = spec.unroll * tileBytes;
   Value line = mul(lane, cI(128));
   Value cond =

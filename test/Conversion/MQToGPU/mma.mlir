@@ -34,20 +34,20 @@
 // CHECK: gpu.func @mq_mma_c8_r4_cl_g128_f16_b8_rw16_wpb4_u2(%{{.*}}: memref<?xi8>, %{{.*}}: memref<?xf32>, %{{.*}}: memref<?xf32>, %{{.*}}: memref<?xf16>, %{{.*}}: memref<?xf16>, %{{.*}}: index, %{{.*}}: index, %{{.*}}: index, %{{.*}}: index) workgroup(%{{.*}} : memref<512xf32, #gpu.address_space<workgroup>>) kernel
 // 0x64006400 (the f16 pair 1024, 1024) computed from k (k >> 31 is 0) so
 // that ptxas keeps it in a register and fuses mask and OR into one LOP3.
-// CHECK: %[[MAGIC:.*]] = arith.ori %c1677747200_i32, %{{.*}} : i32
+// CHECK: %[[MAGIC:.*]] = arith.ori %c1677747200_i32{{[_0-9]*}}, %{{.*}} : i32
 // One 16-byte load per lane per tile, two 4-bit indices per register
 // (bits 0 and 16) or'ed into the f16 pair 1024 + k, 1024 + 8 subtracted;
 // the fields at bits 4 and 20 in place: 1024 + 16 k, times 1/16, minus 72.
 // CHECK: vector.load %{{.*}} {alignment = 16 : i64} : memref<?xi8>, vector<16xi8>
-// CHECK: arith.andi %{{.*}}, %c983055_i32 : i32
+// CHECK: arith.andi %{{.*}}, %c983055_i32{{[_0-9]*}} : i32
 // CHECK: arith.ori %{{.*}}, %[[MAGIC]] : i32
 // CHECK: vector.bitcast %{{.*}} : vector<1xi32> to vector<2xf16>
 // CHECK: arith.subf %{{.*}}, %cst{{.*}} : vector<2xf16>
-// CHECK: arith.andi %{{.*}}, %c15728880_i32 : i32
+// CHECK: arith.andi %{{.*}}, %c15728880_i32{{[_0-9]*}} : i32
 // CHECK: arith.mulf %{{.*}}, %{{.*}} fastmath<contract> : vector<2xf16>
 // CHECK: arith.addf %{{.*}}, %{{.*}} fastmath<contract> : vector<2xf16>
 // The next two fields of the word after one shift by 8.
-// CHECK: arith.shrui %{{.*}}, %c8_i32 : i32
+// CHECK: arith.shrui %{{.*}}, %c8_i32{{[_0-9]*}} : i32
 // CHECK: nvgpu.mma.sync(%{{.*}}, %{{.*}}, %{{.*}}) {mmaShape = [16, 8, 16]} : (vector<4x2xf16>, vector<2x2xf16>, vector<2x2xf32>) -> vector<2x2xf32>
 // The warps' partial sums meet in shared memory.
 // CHECK: gpu.barrier

@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "matquant/Runtime/Aot.h"
+#include "matquant/Conversion/Passes.h"
 #include "matquant/Pipelines/Pipelines.h"
 #include "matquant/Runtime/Jit.h"
 
@@ -824,7 +825,7 @@ matquant::compileGpuModel(ModuleOp module, StringRef function,
       if (pass->getArgument() == "mq-drop-in-place-results") {
         auto fn = cast<ModuleOp>(op).lookupSymbol<func::FuncOp>(function);
         auto returned =
-            fn ? fn->getAttrOfType<DenseI64ArrayAttr>("mq.in_place_results")
+            fn ? fn->getAttrOfType<DenseI64ArrayAttr>(kInPlaceResultsAttrName)
                : DenseI64ArrayAttr();
         if (!returned)
           return;

@@ -421,9 +421,13 @@ int main(int argc, char **argv) {
         double us = timeIt(*ctx, rot, [&](int i) {
           launchGemv(*ctx, kernel, chosen, ops[i]);
         });
-        if (args.tuneVerbose)
-          std::printf("  %-11s %5lld %-50s %9.2f us\n", shape.c_str(),
-                      (long long)batch, chosen.name().c_str(), us);
+        // --tune-verbose: one line per variant timed.
+        auto report = [&](const GemvKernelSpec &v, double t) {
+          if (args.tuneVerbose)
+            std::printf("  %-11s %5lld %-50s %9.2f us\n", shape.c_str(),
+                        (long long)batch, v.name().c_str(), t);
+        };
+        report(chosen, us);
         if (args.tune)
           for (const GemvKernelSpec &v : lib.variants(want)) {
             if ((v.batchTile > batch && v.batchTile != chosen.batchTile) ||
@@ -435,9 +439,7 @@ int main(int argc, char **argv) {
             double t = timeIt(*ctx, rot, [&](int i) {
               launchGemv(*ctx, h, v, ops[i]);
             });
-            if (args.tuneVerbose)
-              std::printf("  %-11s %5lld %-50s %9.2f us\n", shape.c_str(),
-                          (long long)batch, v.name().c_str(), t);
+            report(v, t);
             if (t < us) {
               us = t;
               chosen = v;

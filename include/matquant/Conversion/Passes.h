@@ -24,6 +24,12 @@ namespace matquant {
 #define GEN_PASS_DECL
 #include "matquant/Conversion/Passes.h.inc"
 
+/// The attribute mq-drop-in-place-results leaves on a function whose
+/// results it dropped: per original result, the argument it returned (-1:
+/// kept). The GPU build reads it for the manifest's `arg inout` states.
+inline constexpr llvm::StringLiteral kInPlaceResultsAttrName =
+    "mq.in_place_results";
+
 /// Converts `!mq.weight` to its storage tensor type.
 void populateMQToLinalgTypeConversion(mlir::TypeConverter &converter);
 

@@ -457,7 +457,7 @@ def ConvertMQToGPUPass : Pass<"convert-mq-to-gpu", "::mlir::ModuleOp"> {
     Option<"prefetch", "prefetch", "unsigned", /*default=*/"0",
            "Tensor-core kernels: each warp asks the L2 cache for its weights "
            "this many super-tiles ahead of its register loads "
-           "(cp.async.bulk.prefetch, sm_90; names end in _pfN); 0: none">,
+           "(prefetch.L2, PTX ISA 8.0; names end in _pfN); 0: none">,
     Option<"kernelModule", "kernel-module", "std::string",
            /*default=*/"\"matquant_kernels\"",
            "Name of the gpu.module that receives the kernels">,

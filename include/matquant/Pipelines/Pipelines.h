@@ -84,7 +84,7 @@ struct GPUPipelineOptions
       *this, "prefetch",
       llvm::cl::desc("Tensor-core GEMVs: each warp asks the L2 cache for "
                      "its weights this many super-tiles ahead of its "
-                     "register loads (prefetch.global.L2; 0: none). The "
+                     "register loads (prefetch.L2; 0: none). The "
                      "kernels then use 64-bit index"),
       llvm::cl::init(0)};
   Option<unsigned> indexBitwidth{

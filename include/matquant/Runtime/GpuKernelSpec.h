@@ -96,8 +96,9 @@ struct GemvKernelSpec {
   bool dependentLaunch = false;
   /// With mma: each warp asks the L2 cache for its weights this many
   /// super-tiles (`unroll` column tiles) ahead of the ones it loads into
-  /// registers (`cp.async.bulk.prefetch.L2`, sm_90), so more bytes are in
-  /// flight than registers hold. 0: none. Name suffix `_pfN` (after `_uN`).
+  /// registers (a `prefetch.L2` of a 128-byte line per lane, PTX ISA 8.0),
+  /// so more bytes are in flight than registers hold. 0: none. Name suffix
+  /// `_pfN` (after `_uN`).
   unsigned prefetch = 0;
   /// The kernel is lowered with 64-bit index: its memref descriptors' sizes
   /// and n, k, nb, ldx are 64-bit (launchGemv passes them so). Name suffix

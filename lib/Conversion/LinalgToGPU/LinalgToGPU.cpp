@@ -1702,8 +1702,6 @@ struct GPUDependentLaunchPass
   }
 };
 
-constexpr StringLiteral kInPlaceResultsAttr = "mq.in_place_results";
-
 struct DropInPlaceResultsPass
     : matquant::impl::DropInPlaceResultsPassBase<DropInPlaceResultsPass> {
   void runOnOperation() override {
@@ -1734,7 +1732,7 @@ struct DropInPlaceResultsPass
       if (drop.none())
         continue;
       // The caller's ABI changes: which argument each dropped result was.
-      fn->setAttr(kInPlaceResultsAttr,
+      fn->setAttr(kInPlaceResultsAttrName,
                   DenseI64ArrayAttr::get(fn.getContext(), returned));
       ret->eraseOperands(drop);
       if (failed(fn.eraseResults(drop)))

@@ -87,6 +87,7 @@ void matquant::buildCPUToLLVMPipeline(OpPassManager &pm,
   vector.batchTile = options.batchTile;
   vector.rowTile = options.rowTile;
   vector.activationBits = options.activationBits;
+  vector.exponentDecode = options.exponentDecode;
   pm.addPass(createConvertMQToVectorPass(vector));
   pm.addPass(createConvertMQToLinalgPass());
   pm.addPass(createReconcileUnrealizedCastsPass());

@@ -92,6 +92,7 @@ JitModule::build(std::unique_ptr<JitModule> jit, ModuleOp module,
     cpu.batchTile = options.batchTile;
     cpu.rowTile = options.rowTile;
     cpu.activationBits = options.activationBits;
+    cpu.exponentDecode = options.exponentDecode;
     cpu.externalizeWeights = options.externalizeWeights;
     cpu.outlineKernels = options.outlineKernels;
     buildCPUToLLVMPipeline(pm, cpu);

@@ -54,7 +54,7 @@
 
 // AVX2-HEADER: // Target: {{.*}}, CPU x86-64-v3 with its default features.
 // AVX2-HEADER-NEXT: // Pipeline: matquant-cpu-to-llvm{threads=0 vector-width=8 accumulators=2
-// AVX2-HEADER-NEXT: //   row-tile=4 batch-tile=3}, then LLVM O3.
+// AVX2-HEADER-NEXT: //   row-tile=8 batch-tile=3}, then LLVM O3.
 
 // OMP-HEADER: The kernels run on 2 OpenMP threads
 // OMP-HEADER: -L{{.*}} -lomp

@@ -16,14 +16,14 @@
 // RUN: FileCheck %s --check-prefix=SSE < %t/w.h
 // RUN: matquant-aot %s --mcpu=x86-64 --vector-width=16 -o %t/w.o --header %t/w.h
 // RUN: FileCheck %s --check-prefix=GIVEN < %t/w.h
-// AVX512: // Pipeline: matquant-cpu-to-llvm{threads=0 vector-width=16 accumulators=4
-// SSE: // Pipeline: matquant-cpu-to-llvm{threads=0 vector-width=4 accumulators=4
-// GIVEN: // Pipeline: matquant-cpu-to-llvm{threads=0 vector-width=16 accumulators=4
+// AVX512: // Pipeline: matquant-cpu-to-llvm{threads=0 vector-width=16 accumulators=2
+// SSE: // Pipeline: matquant-cpu-to-llvm{threads=0 vector-width=4 accumulators=2
+// GIVEN: // Pipeline: matquant-cpu-to-llvm{threads=0 vector-width=16 accumulators=2
 
 // CHECK-LABEL: //===- kernels.h - C interface of header.mlir -{{-+}}*- C -*-===//
 // CHECK: // Target: x86_64{{.*}}, CPU x86-64-v3 with its default features.
-// CHECK: // Pipeline: matquant-cpu-to-llvm{threads=0 vector-width=8 accumulators=4
-// CHECK-NEXT: //   row-tile=4 batch-tile=4}, then LLVM O3.
+// CHECK: // Pipeline: matquant-cpu-to-llvm{threads=0 vector-width=8 accumulators=2
+// CHECK-NEXT: //   row-tile=8 batch-tile=4}, then LLVM O3.
 // CHECK: // - The kernels are sequential (threads=0).
 // CHECK-NOT: lomp
 // CHECK: #ifndef MATQUANT_AOT_KERNELS_H

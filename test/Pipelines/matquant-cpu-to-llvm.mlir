@@ -2,6 +2,7 @@
 // RUN: matquant-opt %s --matquant-cpu-to-llvm="vector-width=16 threads=2" | FileCheck %s --check-prefix=OMP
 
 // RUN: matquant-opt %s --matquant-cpu-to-llvm="vector-width=16 outline-kernels=false" | FileCheck %s --check-prefix=INLINE
+// RUN: matquant-opt %s --matquant-cpu-to-llvm="vector-width=16 exponent-decode=false" | FileCheck %s --check-prefix=CVT
 
 // The whole CPU pipeline ends in the LLVM dialect with vector code; with
 // threads the row loop becomes an OpenMP parallel loop. The kernel is a
@@ -12,7 +13,8 @@
 // CHECK-LABEL: llvm.func @_mlir_ciface_kernel
 // CHECK: llvm.func internal @[[$K]](
 // CHECK: llvm.load {{.*}} -> vector<64xi8>
-// CHECK: llvm.uitofp {{.*}} : vector<16xi8> to vector<16xf32>
+// CHECK: llvm.bitcast {{.*}} : vector<16xi32> to vector<16xf32>
+// CHECK-NOT: llvm.uitofp
 // CHECK: llvm.intr.fmuladd({{.*}}) : (vector<16xf32>, vector<16xf32>, vector<16xf32>) -> vector<16xf32>
 // CHECK: llvm.intr.vector.reduce.fadd
 // CHECK-NOT: omp.
@@ -22,6 +24,9 @@
 // INLINE: llvm.intr.fmuladd({{.*}}) : (vector<16xf32>, vector<16xf32>, vector<16xf32>) -> vector<16xf32>
 // INLINE-LABEL: llvm.func @_mlir_ciface_kernel
 // INLINE-NOT: llvm.func @mq_kernel
+// Without exponent decoding, the indices are converted.
+// CVT: llvm.load {{.*}} -> vector<64xi8>
+// CVT: llvm.uitofp {{.*}} : vector<16xi8> to vector<16xf32>
 // OMP: omp.parallel num_threads
 // OMP: omp.wsloop
 !w = !mq.weight<16x256xf32, storage = 8, bits = 4, group = 128>

@@ -48,10 +48,10 @@ static cl::opt<int64_t>
                 cl::init(0), cl::cat(aotCategory));
 static cl::opt<int64_t> accumulators("accumulators",
                                      cl::desc("Independent accumulators"),
-                                     cl::init(4), cl::cat(aotCategory));
+                                     cl::init(2), cl::cat(aotCategory));
 static cl::opt<int64_t> rowTile("row-tile",
                                 cl::desc("Rows per iteration at batch 1"),
-                                cl::init(4), cl::cat(aotCategory));
+                                cl::init(8), cl::cat(aotCategory));
 static cl::opt<int64_t> batchTile("batch-tile",
                                   cl::desc("Batch rows per decoded weight"),
                                   cl::init(4), cl::cat(aotCategory));

@@ -61,10 +61,14 @@ static cl::opt<bool> a8("a8",
                         cl::desc("W{r}A8: int8 activations per block and "
                                  "VNNI dot products (opt-in mode)"),
                         cl::init(false));
-static cl::opt<int> accumulatorsOpt("accumulators", cl::init(4),
+static cl::opt<int> accumulatorsOpt("accumulators", cl::init(2),
                                     cl::desc("accumulators per row at batch 1"));
-static cl::opt<int> rowTile("row-tile", cl::init(4),
+static cl::opt<int> rowTile("row-tile", cl::init(8),
                             cl::desc("rows per iteration at batch 1"));
+static cl::opt<bool> exponentDecode(
+    "exponent-decode", cl::init(true),
+    cl::desc("float activations: sub-byte indices to f32 under the exponent "
+             "of 1.0 (false: uitofp)"));
 static cl::opt<int> vectorWidth("lanes", cl::init(0),
                                 cl::desc("lanes per vector"));
 static cl::opt<bool> dynamicOpt(
@@ -311,6 +315,7 @@ int main(int argc, char **argv) {
         opts.threads = threads;
         opts.vectorWidth = vectorWidth;
         opts.rowTile = rowTile;
+        opts.exponentDecode = exponentDecode;
         opts.accumulators = accumulatorsOpt;
         auto jit = JitModule::compile(src, opts);
         if (!jit)
@@ -434,6 +439,7 @@ int main(int argc, char **argv) {
             opts.threads = threads;
             opts.vectorWidth = vectorWidth;
         opts.rowTile = rowTile;
+        opts.exponentDecode = exponentDecode;
         opts.accumulators = accumulatorsOpt;
             opts.activationBits = a8 ? 8 : 0;
             opts.reference = referenceOpt;

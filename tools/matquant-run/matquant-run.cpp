@@ -88,6 +88,12 @@ static cl::opt<int64_t> activationBits(
     cl::desc("8: quantized layers take int8 activations per block (W{r}A8, "
              "opt-in; its error shows in the comparison)"),
     cl::init(0));
+static cl::opt<bool> exponentDecode(
+    "exponent-decode",
+    cl::desc("float activations: sub-byte indices become f32 weights under "
+             "the exponent of 1.0 (false: uitofp, as the bit-plane kernels "
+             "of a run-time width do)"),
+    cl::init(true));
 static cl::opt<bool> outlineKernels(
     "outline-kernels",
     cl::desc("One function per kernel signature (mq-outline-kernels)"),
@@ -306,6 +312,7 @@ std::unique_ptr<Model> compile(ModuleOp module, StringRef label) {
   opts.threads = threads;
   opts.externalizeWeights = externalize;
   opts.activationBits = activationBits;
+  opts.exponentDecode = exponentDecode;
   opts.outlineKernels = outlineKernels;
   bool dynamic = module->hasAttr("mq.dynamic_layers");
   // Compiled in place: the module is not needed afterwards, except for

@@ -90,11 +90,11 @@ def ConvertMQToVectorPass : Pass<"convert-mq-to-vector", "::mlir::ModuleOp"> {
     Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"0",
            "Lanes per vector (16: AVX-512, 8: AVX2, 4: SSE / NEON); 0 picks "
            "it from the host CPU's features">,
-    Option<"accumulators", "accumulators", "int64_t", /*default=*/"4",
+    Option<"accumulators", "accumulators", "int64_t", /*default=*/"2",
            "Independent accumulators per row at batch 1">,
     Option<"batchTile", "batch-tile", "int64_t", /*default=*/"4",
            "Batch rows that share each decoded weight vector">,
-    Option<"rowTile", "row-tile", "int64_t", /*default=*/"4",
+    Option<"rowTile", "row-tile", "int64_t", /*default=*/"8",
            "Rows per iteration (sharing each activation vector); the largest "
            "power of two up to it that divides N">,
     Option<"activationBits", "activation-bits", "int64_t", /*default=*/"0",
@@ -102,6 +102,11 @@ def ConvertMQToVectorPass : Pass<"convert-mq-to-vector", "::mlir::ModuleOp"> {
            "activations quantized to int8 per block (symmetric, max|x|/127) "
            "and integer dot products with AVX-512 VNNI (opt-in; blocks of "
            "a multiple of 64)">,
+    Option<"exponentDecode", "exponent-decode", "bool", /*default=*/"true",
+           "Float activations, indices of fewer than 8 bits: place each "
+           "index under the exponent of 1.0 (f = 1 + k * 2^-bits, a shift "
+           "and a mask) instead of converting it to f32; the group's "
+           "activation sum, already kept for the offsets, takes the 1 back">,
     Option<"lowerFloat", "lower-float", "bool", /*default=*/"true",
            "Also lower linalg.matvec / matmul with float [N, K] weights">,
   ];

@@ -31,14 +31,20 @@ struct CPUPipelineOptions
       llvm::cl::init(0)};
   Option<int64_t> accumulators{*this, "accumulators",
                                llvm::cl::desc("Independent accumulators"),
-                               llvm::cl::init(4)};
+                               llvm::cl::init(2)};
   Option<int64_t> activationBits{
       *this, "activation-bits",
       llvm::cl::desc("8: W{r}A8 with int8 activations and VNNI (opt-in)"),
       llvm::cl::init(0)};
+  Option<bool> exponentDecode{
+      *this, "exponent-decode",
+      llvm::cl::desc("Float activations: sub-byte indices become f32 "
+                     "weights by a shift and a mask under the exponent of "
+                     "1.0, not by a conversion"),
+      llvm::cl::init(true)};
   Option<int64_t> rowTile{*this, "row-tile",
                           llvm::cl::desc("Rows per iteration at batch 1"),
-                          llvm::cl::init(4)};
+                          llvm::cl::init(8)};
   Option<int64_t> batchTile{*this, "batch-tile",
                             llvm::cl::desc("Batch rows per decoded weight"),
                             llvm::cl::init(4)};

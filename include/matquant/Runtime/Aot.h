@@ -26,8 +26,8 @@ struct AotOptions {
   /// Lanes per vector; 0 picks it from the target CPU's features: 16 with
   /// AVX-512, 8 with AVX2, else 4.
   int64_t vectorWidth = 0;
-  int64_t accumulators = 4;
-  int64_t rowTile = 4;
+  int64_t accumulators = 2;
+  int64_t rowTile = 8;
   int64_t batchTile = 4;
   /// Target CPU: "" or "native" for the host CPU with the host's features,
   /// otherwise an LLVM CPU name (e.g. `x86-64-v3`) with its default features.

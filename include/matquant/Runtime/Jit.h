@@ -31,10 +31,11 @@ namespace matquant {
 struct JitOptions {
   int64_t threads = 0;      ///< OpenMP threads (0: sequential code)
   int64_t vectorWidth = 0; ///< lanes per vector (0: from the host CPU)
-  int64_t accumulators = 4;
+  int64_t accumulators = 2;
   int64_t batchTile = 4;
-  int64_t rowTile = 4;
+  int64_t rowTile = 8;
   int64_t activationBits = 0; ///< 8: W{r}A8 (int8 activations, VNNI)
+  bool exponentDecode = true; ///< sub-byte indices under 1.0's exponent
   bool reference = false;   ///< use matquant-reference-to-llvm instead
   std::string cpu;          ///< target CPU ("" = the host's)
   /// Keep large constants out of the code (mq-externalize-weights): the

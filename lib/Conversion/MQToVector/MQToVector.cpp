@@ -43,7 +43,13 @@ struct KernelConfig {
   /// 8: quantize activations to int8 per block and use AVX-512 VNNI
   /// (W{r}A8); 0: float activations.
   int64_t activationBits = 0;
+  /// Float activations: build f32 weights from sub-byte indices with
+  /// integer ops under the exponent of 1.0 instead of converting them.
+  bool exponentDecode = true;
 };
+
+/// The bits of 1.0f: an index k shifted under them reads 1 + k * 2^-bits.
+constexpr uint32_t kOneBits = 0x3F800000u;
 
 /// W{r}A8 kernels that read less than a cache line per row and block (int3
 /// and below at E = 128) prefetch each row's weights this many bytes ahead:
@@ -274,7 +280,8 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
   unsigned bits = 0;
   std::vector<unsigned> pieces;
   float factor = 1.0f;
-  float halfFactor = 0.0f; // 0: the offset is m itself
+  // The offsets m + alpha * halfFactor (0: m itself).
+  float halfFactor = 0.0f;
   int64_t kPad;
   bool planes = false;
   int64_t planeBytes = 0, chunkBytes = 0;
@@ -367,6 +374,18 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
     lanes = 16;
     std::tie(xq, xScales) =
         quantizeActivations(b, loc, xf, batch, kPad, block);
+  }
+  // Exponent decoding (float activations, indices of fewer than 8 bits):
+  // each index k goes under the exponent of 1.0, f = 1 + k * 2^-bits in
+  // [1, 2), so a shift and a mask replace the conversion to f32. A group
+  // then sums x * f = x + 2^-bits * x * k: the dot takes the factor 2^bits,
+  // and the offsets give back 2^bits * alpha * (sum of the group's x).
+  bool exponentDecode = quantized && !planes && !a8 && cfg.exponentDecode &&
+                        bits < 8;
+  if (exponentDecode) {
+    float scale = static_cast<float>(1u << bits);
+    halfFactor -= factor * scale;
+    factor *= scale;
   }
   auto vecType = VectorType::get({lanes}, f32);
   // At batch > 1 the (row, batch) tiles already give independent chains.
@@ -913,22 +932,73 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
                       }
                       // Per `lanes` consecutive elements e0..: gather each
                       // piece in place (shift, mask), OR them into the
-                      // index, convert once, and fma.
+                      // index, convert once, and fma. With exponent
+                      // decoding, the bytes are widened to i32 once and
+                      // each field is shifted straight under the exponent
+                      // of 1.0: f = 1 + k * 2^-bits, no conversion.
+                      auto wideType = VectorType::get({lanes}, bb.getI32Type());
+                      DenseMap<std::tuple<size_t, int64_t, int64_t>, Value>
+                          wide; // (piece, chunk, row) -> i32 lanes
+                      auto splat32 = [&](uint32_t v) {
+                        return splat(bb, bl, wideType,
+                                     bb.getI32IntegerAttr(
+                                         static_cast<int32_t>(v)));
+                      };
+                      // Widened bytes are used up chunk by chunk: all the
+                      // fields of the first piece's chunk, then the next,
+                      // so that few stay live.
+                      SmallVector<int64_t> starts;
+                      for (int64_t e0 = 0; e0 < block; e0 += lanes)
+                        starts.push_back(e0);
+                      if (exponentDecode) {
+                        int64_t pb = loaded.front().bytes;
+                        llvm::stable_sort(starts, [&](int64_t a, int64_t b) {
+                          return std::make_pair(a % pb, a / pb) <
+                                 std::make_pair(b % pb, b / pb);
+                        });
+                      }
                       int64_t slot = 0;
-                      for (int64_t e0 = 0; e0 < block; e0 += lanes) {
+                      for (int64_t e0 : starts) {
                         SmallVector<Value> f;
                         for (int64_t r = 0; r < rows; ++r) {
                           Value k;
-                          for (Piece &piece : loaded) {
+                          for (auto [pi, piece] : llvm::enumerate(loaded)) {
                             int64_t chunk = (e0 % piece.bytes) / lanes;
                             int64_t t = e0 / piece.bytes;
-                            Value v =
-                                lanes == piece.bytes
-                                    ? piece.data[r]
-                                    : vector::ExtractStridedSliceOp::create(
-                                          bb, bl, piece.data[r],
-                                          {chunk * lanes}, {lanes}, {1})
-                                          .getResult();
+                            auto slice = [&]() -> Value {
+                              if (lanes == piece.bytes)
+                                return piece.data[r];
+                              return vector::ExtractStridedSliceOp::create(
+                                  bb, bl, piece.data[r], {chunk * lanes},
+                                  {lanes}, {1});
+                            };
+                            if (exponentDecode) {
+                              Value &z = wide[{pi, chunk, r}];
+                              if (!z)
+                                z = arith::ExtUIOp::create(bb, bl, wideType,
+                                                           slice());
+                              // Field t of each byte (bits t*w ..) to its
+                              // place in the mantissa (23 - bits + shift).
+                              int sh = static_cast<int>(23 - bits +
+                                                        piece.shift) -
+                                       static_cast<int>(t * piece.width);
+                              Value v = z;
+                              if (sh > 0)
+                                v = arith::ShLIOp::create(bb, bl, v,
+                                                          splat32(sh));
+                              else if (sh < 0)
+                                v = arith::ShRUIOp::create(bb, bl, v,
+                                                           splat32(-sh));
+                              v = arith::AndIOp::create(
+                                  bb, bl, v,
+                                  splat32(((1u << piece.width) - 1u)
+                                          << (23 - bits + piece.shift)));
+                              k = k ? arith::OrIOp::create(bb, bl, k, v)
+                                          .getResult()
+                                    : v;
+                              continue;
+                            }
+                            Value v = slice();
                             int sh = static_cast<int>(t * piece.width) -
                                      static_cast<int>(piece.shift);
                             unsigned mask = ((1u << piece.width) - 1u)
@@ -953,8 +1023,14 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
                                         .getResult()
                                   : v;
                           }
-                          f.push_back(
-                              arith::UIToFPOp::create(bb, bl, vecType, k));
+                          if (exponentDecode)
+                            f.push_back(vector::BitCastOp::create(
+                                bb, bl, vecType,
+                                arith::OrIOp::create(bb, bl, k,
+                                                     splat32(kOneBits))));
+                          else
+                            f.push_back(
+                                arith::UIToFPOp::create(bb, bl, vecType, k));
                         }
                         Value kpos = arith::AddIOp::create(
                             bb, bl, kBase, cIdx(bb, bl, e0));
@@ -1298,7 +1374,7 @@ struct ConvertMQToVectorPass
       return signalPassFailure();
     }
     KernelConfig cfg{vectorWidth, accumulators, batchTile, rowTile,
-                     activationBits};
+                     activationBits, exponentDecode};
     MLIRContext *ctx = &getContext();
     RewritePatternSet patterns(ctx);
     patterns.add<LowerWeightOnly<MatvecOp>, LowerWeightOnly<MatmulOp>,

@@ -1,4 +1,5 @@
-// RUN: matquant-opt %s --convert-mq-to-vector="vector-width=16 accumulators=4 row-tile=4" -split-input-file | FileCheck %s
+// RUN: matquant-opt %s --convert-mq-to-vector="vector-width=16 accumulators=4 row-tile=4 exponent-decode=false" -split-input-file | FileCheck %s
+// RUN: matquant-opt %s --convert-mq-to-vector="vector-width=16 accumulators=4 row-tile=4" -split-input-file | FileCheck %s --check-prefix=EXP
 
 // int4, group 128, interleaved blocks of 128: per block one 64-byte load per
 // row, 8 vectors of 16 lanes (2 slots x 4 chunks), each masked or shifted,
@@ -19,6 +20,24 @@
 // CHECK: vector.reduction <add>
 // CHECK: tensor.parallel_insert_slice %{{.*}} into %{{.*}}[%{{.*}}, 0] [4, 1] [1, 1]
 // CHECK-NOT: mq.matvec
+// With exponent decoding (the default), 16 bytes are widened to i32 once and
+// both of their 4-bit fields go under the exponent of 1.0 (bits 19..22):
+// shift, mask, or 0x3F800000, bitcast: f = 1 + k / 16, no uitofp.
+// EXP-LABEL: func.func @int4_matvec
+// EXP: %[[B:.*]] = vector.extract_strided_slice %{{.*}} {offsets = [0], sizes = [16], strides = [1]} : vector<64xi8> to vector<16xi8>
+// EXP: %[[Z:.*]] = arith.extui %[[B]] : vector<16xi8> to vector<16xi32>
+// EXP: %[[SH19:.*]] = arith.constant dense<19> : vector<16xi32>
+// EXP: %[[L:.*]] = arith.shli %[[Z]], %[[SH19]] : vector<16xi32>
+// EXP: %[[MASK:.*]] = arith.constant dense<7864320> : vector<16xi32>
+// EXP: %[[K:.*]] = arith.andi %[[L]], %[[MASK]] : vector<16xi32>
+// EXP: %[[ONE:.*]] = arith.constant dense<1065353216> : vector<16xi32>
+// EXP: %[[F:.*]] = arith.ori %[[K]], %[[ONE]] : vector<16xi32>
+// EXP: %[[W:.*]] = vector.bitcast %[[F]] : vector<16xi32> to vector<16xf32>
+// EXP: vector.fma %[[W]], %{{.*}}, %{{.*}} : vector<16xf32>
+// EXP: %[[SH15:.*]] = arith.constant dense<15> : vector<16xi32>
+// EXP: arith.shli %[[Z]], %[[SH15]] : vector<16xi32>
+// EXP-NOT: arith.uitofp
+// EXP: vector.reduction <add>
 !w4 = !mq.weight<64x256xf32, storage = 8, bits = 4, group = 128, layout = #mq.layout<interleaved, 4, block = 128>>
 func.func @int4_matvec(%x: tensor<256xf32>, %w: !w4, %s: tensor<64x2xf32>, %m: tensor<64x2xf32>) -> tensor<64xf32> {
   %y = mq.matvec %x, %w, %s, %m : tensor<256xf32>, !w4, tensor<64x2xf32>, tensor<64x2xf32> -> tensor<64xf32>
@@ -34,6 +53,13 @@ func.func @int4_matvec(%x: tensor<256xf32>, %w: !w4, %s: tensor<64x2xf32>, %m: t
 // CHECK: vector.transfer_read {{.*}} : tensor<6x48xi8>, vector<16xi8>
 // CHECK: arith.ori %{{.*}}, %{{.*}} : vector<16xi8>
 // CHECK-NEXT: arith.uitofp
+// EXP-LABEL: func.func @int3_pieces
+// EXP: arith.extui %{{.*}} : vector<16xi8> to vector<16xi32>
+// EXP: arith.extui %{{.*}} : vector<16xi8> to vector<16xi32>
+// EXP: arith.ori %{{.*}}, %{{.*}} : vector<16xi32>
+// EXP: arith.ori %{{.*}}, %{{.*}} : vector<16xi32>
+// EXP-NEXT: vector.bitcast %{{.*}} : vector<16xi32> to vector<16xf32>
+// EXP-NOT: arith.uitofp
 !w3 = !mq.weight<6x128xf32, storage = 8, bits = 3, layout = #mq.layout<interleaved, 3, block = 128>>
 func.func @int3_pieces(%x: tensor<128xf32>, %w: !w3, %s: tensor<6x1xf32>, %m: tensor<6x1xf32>) -> tensor<6xf32> {
   %y = mq.matvec %x, %w, %s, %m : tensor<128xf32>, !w3, tensor<6x1xf32>, tensor<6x1xf32> -> tensor<6xf32>
@@ -74,6 +100,17 @@ func.func @int1_planes(%x: tensor<30xf32>, %w: !w1, %s: tensor<4x1xf32>, %m: ten
 // CHECK: %[[SUM:.*]] = vector.reduction <add>, %{{.*}} : vector<16xf32> into f32
 // CHECK: %[[C16:.*]] = arith.constant 1.600000e+01 : f32
 // CHECK: arith.mulf %[[SUM]], %[[C16]] : f32
+// With exponent decoding each group sums x * (1 + k / 16): the offsets become
+// m + alpha * (2^3 - 2^4 * 2^4) = m - 248 alpha and the row's sum takes
+// 2^4 * 2^4 = 256.
+// EXP-LABEL: func.func @prefix_exact_matvec
+// EXP: %[[OFF:.*]] = vector.transfer_read %[[M:.*]][%{{.*}}, %{{.*}}], %{{.*}} : tensor<8x2xf32>, vector<16xf32>
+// EXP: %[[CB:.*]] = arith.constant dense<-2.480000e+02> : vector<16xf32>
+// EXP: %[[AV:.*]] = vector.transfer_read %{{.*}} : tensor<8x2xf32>, vector<16xf32>
+// EXP: vector.fma %[[AV]], %[[CB]], %[[OFF]] : vector<16xf32>
+// EXP: %[[SUM:.*]] = vector.reduction <add>, %{{.*}} : vector<16xf32> into f32
+// EXP: %[[C256:.*]] = arith.constant 2.560000e+02 : f32
+// EXP: arith.mulf %[[SUM]], %[[C256]] : f32
 !wpe = !mq.weight<8x64xf32, storage = 8, bits = 4, group = 32, mode = prefix_exact, layout = #mq.layout<interleaved, 4, block = 32>>
 func.func @prefix_exact_matvec(%x: tensor<64xf32>, %w: !wpe, %s: tensor<8x2xf32>, %m: tensor<8x2xf32>) -> tensor<8xf32> {
   %y = mq.matvec %x, %w, %s, %m : tensor<64xf32>, !wpe, tensor<8x2xf32>, tensor<8x2xf32> -> tensor<8xf32>

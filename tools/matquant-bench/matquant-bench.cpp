@@ -65,6 +65,8 @@ static cl::opt<int> accumulatorsOpt("accumulators", cl::init(2),
                                     cl::desc("accumulators per row at batch 1"));
 static cl::opt<int> rowTile("row-tile", cl::init(8),
                             cl::desc("rows per iteration at batch 1"));
+static cl::opt<int> batchTileOpt("batch-tile", cl::init(4),
+                                 cl::desc("batch rows per decoded weight"));
 static cl::opt<bool> exponentDecode(
     "exponent-decode", cl::init(true),
     cl::desc("float activations: sub-byte indices to f32 under the exponent "
@@ -316,6 +318,7 @@ int main(int argc, char **argv) {
         opts.vectorWidth = vectorWidth;
         opts.rowTile = rowTile;
         opts.exponentDecode = exponentDecode;
+        opts.batchTile = batchTileOpt;
         opts.accumulators = accumulatorsOpt;
         auto jit = JitModule::compile(src, opts);
         if (!jit)
@@ -440,6 +443,7 @@ int main(int argc, char **argv) {
             opts.vectorWidth = vectorWidth;
         opts.rowTile = rowTile;
         opts.exponentDecode = exponentDecode;
+        opts.batchTile = batchTileOpt;
         opts.accumulators = accumulatorsOpt;
             opts.activationBits = a8 ? 8 : 0;
             opts.reference = referenceOpt;

@@ -61,8 +61,11 @@ def ConvertMQToVectorPass : Pass<"convert-mq-to-vector", "::mlir::ModuleOp"> {
     - an `scf.forall` over output rows (lowered later to OpenMP threads);
     - per row, per group: one `vector.transfer_read` of E * w / 8 bytes per
       piece of the index (16 bytes or more for E = 128), then per vector of
-      `vector-width` bytes and per slot t: a shift by t * w - s and a mask
-      (the piece moved to its bit position s), `arith.uitofp` and
+      `vector-width` bytes and per slot t: with `exponent-decode` (indices
+      of fewer than 8 bits) the bytes widened to i32 once, a shift and a
+      mask that put the field under the exponent of 1.0 (f = 1 + k 2^-b),
+      a bitcast to f32; otherwise a shift by t * w - s and a mask (the
+      piece moved to its bit position s) and `arith.uitofp`; then
       `vector.fma` with the matching activations, into `accumulators`
       independent accumulators; the dequantized weights never reach memory;
     - at the end of a group, the accumulators are scaled by the group's

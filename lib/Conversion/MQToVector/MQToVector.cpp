@@ -393,8 +393,16 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
 
   // Rows of the result are written contiguously: [N, B], transposed later.
   // R rows per iteration share every activation vector.
+  // At batch > 1 each row keeps one sum per batch element of the tile:
+  // at most 16 sums in all (8 rows x 4 batch elements spill).
+  int64_t rowTile = std::max<int64_t>(1, cfg.rowTile);
+  if (batch > 1)
+    rowTile = std::min(
+        rowTile, std::max<int64_t>(
+                     1, 16 / std::min(batch, std::max<int64_t>(
+                                                 1, cfg.batchTile))));
   int64_t rows = 1;
-  for (int64_t r = std::max<int64_t>(1, cfg.rowTile); r >= 1; r /= 2)
+  for (int64_t r = rowTile; r >= 1; r /= 2)
     if (n % r == 0) {
       rows = r;
       break;

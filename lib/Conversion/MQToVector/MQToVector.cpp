@@ -71,6 +71,24 @@ Value splat(OpBuilder &b, Location loc, VectorType type, Attribute value) {
                                    DenseElementsAttr::get(type, value));
 }
 
+/// Moves the bits of an integer vector `left` places up (down if negative)
+/// and keeps those of `mask`, unless it covers the whole element.
+Value moveBits(OpBuilder &b, Location loc, Value v, int left, uint64_t mask) {
+  auto type = cast<VectorType>(v.getType());
+  Type elem = type.getElementType();
+  auto c = [&](uint64_t x) {
+    return splat(b, loc, type, b.getIntegerAttr(elem, x));
+  };
+  if (left > 0)
+    v = arith::ShLIOp::create(b, loc, v, c(left));
+  else if (left < 0)
+    v = arith::ShRUIOp::create(b, loc, v, c(-left));
+  unsigned width = elem.getIntOrFloatBitWidth();
+  if (mask != (width >= 64 ? ~0ull : (1ull << width) - 1))
+    v = arith::AndIOp::create(b, loc, v, c(mask));
+  return v;
+}
+
 SmallVector<utils::IteratorType> iters(unsigned n, unsigned reduceFrom = ~0u) {
   SmallVector<utils::IteratorType> it(n, utils::IteratorType::parallel);
   for (unsigned i = reduceFrom; i < n; ++i)
@@ -280,8 +298,9 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
   unsigned bits = 0;
   std::vector<unsigned> pieces;
   float factor = 1.0f;
-  // The offsets m + alpha * halfFactor (0: m itself).
-  float halfFactor = 0.0f;
+  // The offsets are m + alpha * offsetFactor (0: m itself): the mid-point of
+  // prefix-exact slices, minus what exponent decoding adds.
+  float offsetFactor = 0.0f;
   int64_t kPad;
   bool planes = false;
   int64_t planeBytes = 0, chunkBytes = 0;
@@ -298,7 +317,7 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
     // Prefix-exact slices reconstruct at the mid-point: the offset becomes
     // m + alpha * 2^(c-r-1) (numerics::sliceOffset).
     if (w.type.getMode() == SliceMode::prefix_exact && r < c)
-      halfFactor = static_cast<float>(1u << (c - r - 1));
+      offsetFactor = static_cast<float>(1u << (c - r - 1));
     if (layout.getKind() == LayoutKind::planes) {
       // Bit planes: `lanes` elements take lanes / 8 bytes of each plane,
       // used directly as a lane mask.
@@ -384,7 +403,7 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
                         bits < 8;
   if (exponentDecode) {
     float scale = static_cast<float>(1u << bits);
-    halfFactor -= factor * scale;
+    offsetFactor -= factor * scale;
     factor *= scale;
   }
   auto vecType = VectorType::get({lanes}, f32);
@@ -396,11 +415,10 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
   // At batch > 1 each row keeps one sum per batch element of the tile:
   // at most 16 sums in all (8 rows x 4 batch elements spill).
   int64_t rowTile = std::max<int64_t>(1, cfg.rowTile);
-  if (batch > 1)
-    rowTile = std::min(
-        rowTile, std::max<int64_t>(
-                     1, 16 / std::min(batch, std::max<int64_t>(
-                                                 1, cfg.batchTile))));
+  if (batch > 1) {
+    int64_t batchTile = std::clamp<int64_t>(cfg.batchTile, 1, batch);
+    rowTile = std::min(rowTile, std::max<int64_t>(1, 16 / batchTile));
+  }
   int64_t rows = 1;
   for (int64_t r = rowTile; r >= 1; r /= 2)
     if (n % r == 0) {
@@ -910,8 +928,6 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
                       Value kBase = arith::MulIOp::create(
                           bb, bl, blk, cIdx(bb, bl, block));
                       prefetchRows(bb, bl, rowIdx, byteBase, blockBytes);
-                      auto laneBytes =
-                          VectorType::get({lanes}, bb.getI8Type());
                       // Load every piece of the block once per row.
                       struct Piece {
                         unsigned width, shift;
@@ -947,11 +963,6 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
                       auto wideType = VectorType::get({lanes}, bb.getI32Type());
                       DenseMap<std::tuple<size_t, int64_t, int64_t>, Value>
                           wide; // (piece, chunk, row) -> i32 lanes
-                      auto splat32 = [&](uint32_t v) {
-                        return splat(bb, bl, wideType,
-                                     bb.getI32IntegerAttr(
-                                         static_cast<int32_t>(v)));
-                      };
                       // Widened bytes are used up chunk by chunk: all the
                       // fields of the first piece's chunk, then the next,
                       // so that few stay live.
@@ -987,46 +998,24 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
                                                            slice());
                               // Field t of each byte (bits t*w ..) to its
                               // place in the mantissa (23 - bits + shift).
-                              int sh = static_cast<int>(23 - bits +
-                                                        piece.shift) -
-                                       static_cast<int>(t * piece.width);
-                              Value v = z;
-                              if (sh > 0)
-                                v = arith::ShLIOp::create(bb, bl, v,
-                                                          splat32(sh));
-                              else if (sh < 0)
-                                v = arith::ShRUIOp::create(bb, bl, v,
-                                                           splat32(-sh));
-                              v = arith::AndIOp::create(
-                                  bb, bl, v,
-                                  splat32(((1u << piece.width) - 1u)
-                                          << (23 - bits + piece.shift)));
+                              unsigned at = 23 - bits + piece.shift;
+                              Value v = moveBits(
+                                  bb, bl, z,
+                                  static_cast<int>(at) -
+                                      static_cast<int>(t * piece.width),
+                                  ((1u << piece.width) - 1u) << at);
                               k = k ? arith::OrIOp::create(bb, bl, k, v)
                                           .getResult()
                                     : v;
                               continue;
                             }
-                            Value v = slice();
-                            int sh = static_cast<int>(t * piece.width) -
-                                     static_cast<int>(piece.shift);
-                            unsigned mask = ((1u << piece.width) - 1u)
-                                            << piece.shift;
-                            if (sh > 0)
-                              v = arith::ShRUIOp::create(
-                                  bb, bl, v,
-                                  splat(bb, bl, laneBytes,
-                                        bb.getI8IntegerAttr(sh)));
-                            else if (sh < 0)
-                              v = arith::ShLIOp::create(
-                                  bb, bl, v,
-                                  splat(bb, bl, laneBytes,
-                                        bb.getI8IntegerAttr(-sh)));
-                            if (mask != 0xFFu)
-                              v = arith::AndIOp::create(
-                                  bb, bl, v,
-                                  splat(bb, bl, laneBytes,
-                                        bb.getI8IntegerAttr(
-                                            static_cast<int8_t>(mask))));
+                            // Field t (bits t*w ..) to the piece's place
+                            // in the index.
+                            Value v = moveBits(
+                                bb, bl, slice(),
+                                static_cast<int>(piece.shift) -
+                                    static_cast<int>(t * piece.width),
+                                ((1u << piece.width) - 1u) << piece.shift);
                             k = k ? arith::OrIOp::create(bb, bl, k, v)
                                         .getResult()
                                   : v;
@@ -1034,8 +1023,11 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
                           if (exponentDecode)
                             f.push_back(vector::BitCastOp::create(
                                 bb, bl, vecType,
-                                arith::OrIOp::create(bb, bl, k,
-                                                     splat32(kOneBits))));
+                                arith::OrIOp::create(
+                                    bb, bl, k,
+                                    splat(bb, bl, wideType,
+                                          bb.getIntegerAttr(bb.getI32Type(),
+                                                            kOneBits)))));
                           else
                             f.push_back(
                                 arith::UIToFPOp::create(bb, bl, vecType, k));
@@ -1062,8 +1054,8 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
                             });
               });
           // Offset terms: sum_g m'_g * xs_g per row and batch element, with
-          // m' = m (+ alpha * 2^(c-r-1) for prefix-exact slices), 16 groups
-          // per vector (the tail read masked).
+          // m' = m + alpha * offsetFactor, 16 groups per vector (the tail
+          // read masked).
           int64_t lanesV = vecType.getNumElements();
           int64_t chunks = (groups + lanesV - 1) / lanesV;
           auto offsetLoop = scf::ForOp::create(
@@ -1082,11 +1074,11 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
                 SmallVector<Value> next;
                 for (int64_t r = 0; r < rows; ++r) {
                   Value m = read(w.offsets, rowIdx[r]);
-                  if (halfFactor != 0.0f)
+                  if (offsetFactor != 0.0f)
                     m = vector::FMAOp::create(
                         ob, ol, read(w.scales, rowIdx[r]),
                         splat(ob, ol, vecType,
-                              ob.getF32FloatAttr(halfFactor)),
+                              ob.getF32FloatAttr(offsetFactor)),
                         m);
                   for (int64_t bi = 0; bi < bn; ++bi)
                     next.push_back(vector::FMAOp::create(

@@ -77,6 +77,11 @@ void matquant::buildReferenceToLLVMPipeline(
 
 void matquant::buildCPUToLLVMPipeline(OpPassManager &pm,
                                       const CPUPipelineOptions &options) {
+  if (options.fuseMatvecs) {
+    // On the weights' constants: canonicalize folds slices of them first.
+    pm.addPass(createCanonicalizerPass());
+    pm.addPass(mq::createMQFuseMatvecsPass());
+  }
   pm.addPass(mq::createMQSelectCPULayoutPass());
   pm.addPass(createCanonicalizerPass());
   if (options.outlineKernels)

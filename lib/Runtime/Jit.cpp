@@ -95,6 +95,7 @@ JitModule::build(std::unique_ptr<JitModule> jit, ModuleOp module,
     cpu.exponentDecode = options.exponentDecode;
     cpu.externalizeWeights = options.externalizeWeights;
     cpu.outlineKernels = options.outlineKernels;
+    cpu.fuseMatvecs = options.fuseMatvecs;
     buildCPUToLLVMPipeline(pm, cpu);
   }
   if (failed(pm.run(module)))

@@ -98,6 +98,11 @@ static cl::opt<bool> outlineKernels(
     "outline-kernels",
     cl::desc("One function per kernel signature (mq-outline-kernels)"),
     cl::init(true));
+static cl::opt<bool> fuseMatvecs(
+    "fuse-matvecs",
+    cl::desc("Stack the matvecs that read the same input (q, k, v; gate, "
+             "up) into one kernel call (mq-fuse-matvecs)"),
+    cl::init(false));
 static cl::opt<bool> externalize(
     "externalize-weights",
     cl::desc("Pass the weights at run time from one arena instead of "
@@ -314,6 +319,7 @@ std::unique_ptr<Model> compile(ModuleOp module, StringRef label) {
   opts.activationBits = activationBits;
   opts.exponentDecode = exponentDecode;
   opts.outlineKernels = outlineKernels;
+  opts.fuseMatvecs = fuseMatvecs;
   bool dynamic = module->hasAttr("mq.dynamic_layers");
   // Compiled in place: the module is not needed afterwards, except for
   // the width table's layer names.

@@ -109,7 +109,9 @@ def ConvertMQToVectorPass : Pass<"convert-mq-to-vector", "::mlir::ModuleOp"> {
            "Float activations, indices of fewer than 8 bits: place each "
            "index under the exponent of 1.0 (f = 1 + k * 2^-bits, a shift "
            "and a mask) instead of converting it to f32; the group's "
-           "activation sum, already kept for the offsets, takes the 1 back">,
+           "activation sum, already kept for the offsets, takes the 1 back. "
+           "Also the bit planes of a prefix-exact run-time width <= 3 at 16 "
+           "lanes: one masked OR per plane sets its mantissa bit">,
     Option<"lowerFloat", "lower-float", "bool", /*default=*/"true",
            "Also lower linalg.matvec / matmul with float [N, K] weights">,
   ];

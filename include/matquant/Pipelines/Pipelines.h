@@ -58,12 +58,19 @@ struct CPUPipelineOptions
       llvm::cl::desc("Move large constants into a run-time arena argument "
                      "(mq-externalize-weights) instead of the compiled code"),
       llvm::cl::init(false)};
+  Option<bool> fuseMatvecs{
+      *this, "fuse-matvecs",
+      llvm::cl::desc("Stack the constant-weight matvecs that read the same "
+                     "input (q, k, v; gate, up) into one (mq-fuse-matvecs): "
+                     "one parallel region and one larger GEMV instead of "
+                     "several (off: not faster on the 2-core VM)"),
+      llvm::cl::init(false)};
 };
 
 /// mq (and float linalg matvec / matmul) -> vectorized, OpenMP-parallel
-/// CPU code in the LLVM dialect: mq-select-cpu-layout, canonicalize,
-/// convert-mq-to-vector, convert-mq-to-linalg for everything else,
-/// bufferization, scf.forall -> OpenMP, LLVM.
+/// CPU code in the LLVM dialect: mq-fuse-matvecs, mq-select-cpu-layout,
+/// canonicalize, convert-mq-to-vector, convert-mq-to-linalg for everything
+/// else, bufferization, scf.forall -> OpenMP, LLVM.
 void buildCPUToLLVMPipeline(mlir::OpPassManager &pm,
                             const CPUPipelineOptions &options);
 

@@ -44,6 +44,9 @@ struct JitOptions {
   bool externalizeWeights = false;
   /// One function per kernel signature (mq-outline-kernels).
   bool outlineKernels = true;
+  /// Matvecs of constant weights that read the same input, stacked into
+  /// one (mq-fuse-matvecs).
+  bool fuseMatvecs = false;
 };
 
 /// A compiled module. Keeps its context and engine alive.

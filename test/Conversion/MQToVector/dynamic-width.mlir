@@ -1,4 +1,5 @@
-// RUN: matquant-opt %s --convert-mq-to-vector="vector-width=16 accumulators=4 row-tile=1" -split-input-file | FileCheck %s
+// RUN: matquant-opt %s --convert-mq-to-vector="vector-width=16 accumulators=4 row-tile=1 exponent-decode=false" -split-input-file | FileCheck %s
+// RUN: matquant-opt %s --convert-mq-to-vector="vector-width=16 accumulators=4 row-tile=1" -split-input-file | FileCheck %s --check-prefix=EXP
 
 // mq.matvec_dynamic on the stored model in 8 bit planes: the width is
 // clamped into [1, 8] and one kernel per width is selected by an
@@ -33,6 +34,32 @@
 // CHECK: case 3 {
 // CHECK: case 7 {
 // CHECK: default {
+// Exponent decoding (the default, 16 lanes, prefix-exact widths up to 3):
+// per 16 elements each plane p
+// is a 16-bit mask that sets bit 22 - p of 1.0f (0x3F800000 =
+// 1065353216), so f = 1 + k * 2^-r with no byte lanes and no conversion;
+// the group's factor takes 2^r more (2^6 * 2^2 = 256) and the offset
+// factor gives 2^r * 2^(c-r) alpha back (32 - 256 = -224).
+// EXP-LABEL: func.func @dynamic_prefix
+// EXP: %[[W:.*]] = builtin.unrealized_conversion_cast %{{.*}} to tensor<8x4x16xi8>
+// EXP: case 2 {
+// EXP: %[[ONE:.*]] = arith.constant dense<1065353216> : vector<16xi32>
+// EXP: %[[P0:.*]] = vector.transfer_read %[[W]][%c0{{[_0-9]*}}, %{{.*}}, %{{.*}}], %{{.*}} {in_bounds = [true]} : tensor<8x4x16xi8>, vector<2xi8>
+// EXP-NEXT: %[[M0:.*]] = vector.bitcast %[[P0]] : vector<2xi8> to vector<16xi1>
+// EXP: %[[S0:.*]] = arith.ori %[[ONE]], %{{.*}} : vector<16xi32>
+// EXP-NEXT: %[[F0:.*]] = arith.select %[[M0]], %[[S0]], %[[ONE]] : vector<16xi1>, vector<16xi32>
+// EXP: %[[P1:.*]] = vector.transfer_read %[[W]][%c1{{[_0-9]*}}, %{{.*}}, %{{.*}}], %{{.*}} {in_bounds = [true]} : tensor<8x4x16xi8>, vector<2xi8>
+// EXP-NEXT: %[[M1:.*]] = vector.bitcast %[[P1]] : vector<2xi8> to vector<16xi1>
+// EXP: %[[S1:.*]] = arith.ori %[[F0]], %{{.*}} : vector<16xi32>
+// EXP-NEXT: %[[F1:.*]] = arith.select %[[M1]], %[[S1]], %[[F0]] : vector<16xi1>, vector<16xi32>
+// EXP-NEXT: %[[F:.*]] = vector.bitcast %[[F1]] : vector<16xi32> to vector<16xf32>
+// EXP-NOT: arith.uitofp
+// EXP: vector.fma %[[F]], %{{.*}}, %{{.*}} : vector<16xf32>
+// EXP: arith.constant dense<-2.240000e+02> : vector<16xf32>
+// EXP: arith.constant 2.560000e+02 : f32
+// EXP: case 3 {
+// EXP: case 4 {
+// EXP: arith.uitofp %{{.*}} : vector<16xi8> to vector<16xf32>
 !wpe = !mq.weight<4x128xf32, storage = 8, bits = 8, mode = prefix_exact, layout = #mq.layout<planes, 8>>
 func.func @dynamic_prefix(%x: tensor<128xf32>, %w: !wpe, %s: tensor<4x1xf32>, %m: tensor<4x1xf32>, %r: i32) -> tensor<4xf32> {
   %y = mq.matvec_dynamic %x, %w, %s, %m, width %r : tensor<128xf32>, !wpe, tensor<4x1xf32>, tensor<4x1xf32>, i32 -> tensor<4xf32>
@@ -55,6 +82,12 @@ func.func @dynamic_prefix(%x: tensor<128xf32>, %w: !wpe, %s: tensor<4x1xf32>, %m
 // CHECK: %[[TOP:.*]] = arith.constant dense<3> : vector<64xi8>
 // CHECK: arith.minui %[[KR]], %[[TOP]] : vector<64xi8>
 // CHECK: case 3 {
+// The rounding modes keep the byte lanes with exponent decoding on.
+// EXP-LABEL: func.func @dynamic_clamped_indices
+// EXP: case 2 {
+// EXP: arith.minui %{{.*}}, %{{.*}} : vector<64xi8>
+// EXP: arith.uitofp %{{.*}} : vector<16xi8> to vector<16xf32>
+// EXP: case 3 {
 !wci = !mq.weight<4x128xf32, storage = 8, bits = 8, layout = #mq.layout<planes, 8>>
 func.func @dynamic_clamped_indices(%x: tensor<128xf32>, %w: !wci, %s: tensor<4x1xf32>, %m: tensor<4x1xf32>, %r: i32) -> tensor<4xf32> {
   %y = mq.matvec_dynamic %x, %w, %s, %m, width %r : tensor<128xf32>, !wci, tensor<4x1xf32>, tensor<4x1xf32>, i32 -> tensor<4xf32>

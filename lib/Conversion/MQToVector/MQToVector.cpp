@@ -609,9 +609,20 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
                   unsigned r = w.width;
                   SliceMode mode = w.type.getMode();
                   bool roundBit = mode != SliceMode::prefix_exact && r < c;
-                  auto bytes8 = VectorType::get({8}, gb.getI8Type());
-                  auto bits64 = VectorType::get({64}, gb.getI1Type());
                   auto idx64 = VectorType::get({64}, gb.getI8Type());
+                  /// The bits of plane p for `n` elements of row `row` from
+                  /// byte `at` of the row's plane, as an n-lane mask.
+                  auto planeBits = [&](OpBuilder &bb, Location bl, unsigned p,
+                                       int64_t row, Value at, int64_t n,
+                                       bool inBounds) -> Value {
+                    Value raw = vector::TransferReadOp::create(
+                        bb, bl, VectorType::get({n / 8}, bb.getI8Type()),
+                        w.storage, ValueRange{cIdx(bb, bl, p), rowIdx[row], at},
+                        arith::ConstantIntOp::create(bb, bl, bb.getI8Type(), 0),
+                        ArrayRef<bool>{inBounds});
+                    return vector::BitCastOp::create(
+                        bb, bl, VectorType::get({n}, bb.getI1Type()), raw);
+                  };
                   /// Exponent decoding of a prefix-exact width, 16 elements
                   /// at a time: f = 1.0 with bit 22 - p set where plane p
                   /// is (k's bit r - 1 - p), so f = 1 + k * 2^-r.
@@ -620,8 +631,6 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
                                            SmallVectorImpl<Value> &next,
                                            bool inBounds) {
                     auto i32Vec = VectorType::get({16}, bb.getI32Type());
-                    auto mask16 = VectorType::get({16}, bb.getI1Type());
-                    auto bytes2 = VectorType::get({2}, bb.getI8Type());
                     int64_t slot = 0;
                     for (int64_t e0 = 0; e0 < 64; e0 += 16) {
                       Value atByte = arith::AddIOp::create(
@@ -635,15 +644,8 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
                                   bb.getI32IntegerAttr(
                                       static_cast<int32_t>(kOneBits)));
                         for (unsigned p = 0; p < r; ++p) {
-                          Value raw = vector::TransferReadOp::create(
-                              bb, bl, bytes2, w.storage,
-                              ValueRange{cIdx(bb, bl, p), rowIdx[row],
-                                         atByte},
-                              arith::ConstantIntOp::create(
-                                  bb, bl, bb.getI8Type(), 0),
-                              ArrayRef<bool>{inBounds});
-                          Value m =
-                              vector::BitCastOp::create(bb, bl, mask16, raw);
+                          Value m = planeBits(bb, bl, p, row, atByte, 16,
+                                              inBounds);
                           Value set = arith::OrIOp::create(
                               bb, bl, bitsV,
                               splat(bb, bl, i32Vec,
@@ -671,15 +673,9 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
                     SmallVector<Value> kv;
                     for (int64_t row = 0; row < rows; ++row) {
                       auto plane = [&](unsigned p) -> Value {
-                        Value raw = vector::TransferReadOp::create(
-                            bb, bl, bytes8, w.storage,
-                            ValueRange{cIdx(bb, bl, p), rowIdx[row], byte},
-                            arith::ConstantIntOp::create(bb, bl, bb.getI8Type(),
-                                                         0),
-                            ArrayRef<bool>{inBounds});
-                        Value m =
-                            vector::BitCastOp::create(bb, bl, bits64, raw);
-                        return arith::ExtUIOp::create(bb, bl, idx64, m);
+                        return arith::ExtUIOp::create(
+                            bb, bl, idx64,
+                            planeBits(bb, bl, p, row, byte, 64, inBounds));
                       };
                       Value kr;
                       for (unsigned p = 0; p < r; ++p) {

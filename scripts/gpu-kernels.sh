@@ -41,22 +41,22 @@ C="$BIN/matquant-gpu-compile"
 # Tests: every width and mode per channel and per group of 128; groups of
 # 64 and 32, 32 rows per warp, 2 warps, batch tile 16.
 "$C" --mma --widths 1,2,3,4,5,6,7,8,1ep,2ep,3ep,4ep,7ep,1pe,2pe,3pe,4pe,8pe \
-  --groups 0,128 --acts f16 --batches 8 --rows-per-warp 16 \
+  --groups 0,128 --acts f16 --batches 1,8 --rows-per-warp 16 \
   --warps-per-block 4 --unroll 2 -o "$OUT/testD.ptx"
-"$C" --mma --widths 8,4,2,3ep,2pe --groups 0,64,32 --acts f16 --batches 8,16 \
+"$C" --mma --widths 8,4,2,3ep,2pe --groups 0,64,32 --acts f16 --batches 1,8,16 \
   --rows-per-warp 16,32 --warps-per-block 2 --unroll 1 -o "$OUT/testE.ptx"
 # f16 / bf16 activations with f32 results (_y32: the decode step's GEMVs,
 # mq-narrow-activations), SIMT and tensor-core kernels.
 "$C" --widths 8,4,3,2ep,2pe --groups 0,128 --acts f16,bf16 --batches 1,3 \
   --rows-per-warp 1,4 --out-f32 -o "$OUT/testH.ptx"
-"$C" --mma --widths 8,4,3,2,2ep --groups 0,128 --acts f16 --batches 8 \
+"$C" --mma --widths 8,4,3,2,2ep --groups 0,128 --acts f16 --batches 1,8 \
   --rows-per-warp 16 --warps-per-block 4 --unroll 2 --out-f32 \
   -o "$OUT/testI.ptx"
 # Benchmark: 16 or 32 rows per block, 4, 8 or 16 warps splitting K, 2, 4
 # or 8 column tiles per iteration (bytes in flight per lane).
 for wpb in 4 8 16; do
   for u in 2 4 8; do
-    "$C" --mma --widths 8,4,3,2,2ep --groups 128 --acts f16 --batches 8,16 \
+    "$C" --mma --widths 8,4,3,2,2ep --groups 128 --acts f16 --batches 1,8,16 \
       --rows-per-warp 16,32 --warps-per-block $wpb --unroll $u \
       -o "$OUT/bench_mma_w${wpb}_u$u.ptx"
   done
@@ -64,18 +64,18 @@ done
 # Width chosen at run time: tensor-core kernels on the stored int8 model's
 # bit planes, each width reading only its planes (r, or r + 1 to round).
 "$C" --planes --widths 1,2,3,4,5,6,7,8,1ep,2ep,3ep,4ep,7ep,1pe,2pe,3pe,4pe,7pe,8pe \
-  --groups 0,128 --acts f16 --batches 8 --rows-per-warp 16 \
+  --groups 0,128 --acts f16 --batches 1,8 --rows-per-warp 16 \
   --warps-per-block 4 --unroll 2 -o "$OUT/testF.ptx"
-"$C" --planes --widths 8,4,2,3ep,2pe --groups 64 --acts f16 --batches 16 \
+"$C" --planes --widths 8,4,2,3ep,2pe --groups 64 --acts f16 --batches 1,16 \
   --rows-per-warp 32 --warps-per-block 2 --unroll 1 -o "$OUT/testG.ptx"
 # Benchmark: plane kernels next to the static MMA kernels of the same
 # widths (prefix-exact and the paper's rounding).
 for wpb in 4 8; do
-  "$C" --mma --widths 2pe,3pe,4pe,8pe --groups 128 --acts f16 --batches 8 \
+  "$C" --mma --widths 2pe,3pe,4pe,8pe --groups 128 --acts f16 --batches 1,8 \
     --rows-per-warp 16 --warps-per-block $wpb --unroll 2 \
     -o "$OUT/bench_dyn_s$wpb.ptx"
   "$C" --planes --widths 2pe,3pe,4pe,8pe,2,3,4,8,2ep --groups 128 --acts f16 \
-    --batches 8 --rows-per-warp 16 --warps-per-block $wpb --unroll 2 \
+    --batches 1,8 --rows-per-warp 16 --warps-per-block $wpb --unroll 2 \
     -o "$OUT/bench_dyn_p$wpb.ptx"
 done
 cp "$BIN/matquant-gpu-test" "$BIN/matquant-gpu-bench" "$OUT/"

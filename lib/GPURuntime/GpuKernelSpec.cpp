@@ -239,8 +239,8 @@ std::string GemvKernelSpec::validate() const {
                     static_cast<long long>(groupSize), indexBits());
       return buf;
     }
-    if (batchTile != 8 && batchTile != 16)
-      return "MMA kernels take a batch tile of 8 or 16";
+    if (batchTile != 1 && batchTile != 8 && batchTile != 16)
+      return "MMA kernels take a batch tile of 1, 8 or 16";
     if (rowsPerWarp % 16 != 0 || rowsPerWarp < 16 || rowsPerWarp > 64)
       return "MMA kernels take 16, 32, 48 or 64 rows per warp";
     if (warpsPerBlock < 1 || warpsPerBlock > 16)

@@ -541,7 +541,17 @@ bool KernelLibrary::choose(const GemvKernelSpec &want, int64_t n, int64_t nb,
   if (any.empty())
     return false;
   // The batch tile: the largest that does not exceed nb (fewest passes
-  // with no idle rows), else the smallest.
+  // with no idle rows), else the smallest. Tensor-core kernels of batch
+  // tile 1 (one row per pass) serve nb = 1 only when a wider tile exists.
+  bool wider = std::any_of(any.begin(), any.end(), [](const GemvKernelSpec &s) {
+    return s.batchTile > 1;
+  });
+  if (want.mma && nb > 1 && wider)
+    any.erase(std::remove_if(any.begin(), any.end(),
+                             [](const GemvKernelSpec &s) {
+                               return s.batchTile == 1;
+                             }),
+              any.end());
   unsigned tile = 0, smallest = ~0u;
   for (const GemvKernelSpec &s : any) {
     smallest = std::min(smallest, s.batchTile);

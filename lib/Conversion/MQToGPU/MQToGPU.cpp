@@ -62,10 +62,12 @@ struct ConvertMQToGPUPass
     LayoutAttr layout = type.getLayout();
     if (layout && layout.getKind() == LayoutKind::mma) {
       // Tensor-core kernel: 16 rows per warp, the warps of a block split K,
-      // batch tiles of 8 or 16, unroll rounded up to whole groups.
+      // batch tiles of 1 (a matvec), 8 or 16, unroll rounded up to whole
+      // groups.
       spec.mma = true;
       spec.prefetch = prefetch;
-      spec.batchTile = spec.batchTile <= 8 ? 8 : 16;
+      if (spec.batchTile > 1)
+        spec.batchTile = spec.batchTile <= 8 ? 8 : 16;
       spec.rowsPerWarp = 16;
       if (autoShape && warpsPerBlock == 0) {
         // Enough warps in flight to cover the memory latency: the fewest

@@ -85,7 +85,8 @@ public:
       pieces.push_back(p);
     }
     mt = spec.rowsPerWarp / 16;
-    nt = spec.batchTile / 8;
+    single = spec.batchTile == 1;
+    nt = single ? 1 : spec.batchTile / 8;
     perGroup = spec.groupSize ? spec.groupSize / kTile : 0;
   }
 
@@ -108,12 +109,17 @@ private:
   /// The A fragment of k-step s of a tile.
   Value decode(const TileWords &words, int64_t s);
   /// Runs the mma of column tile kt (weights words[i]) into d[i * nt + n]
-  /// and ones[n].
+  /// and, unless `single`, ones[n].
   void tileMma(ArrayRef<TileWords> words, Value kt, bool ragged,
                SmallVector<Value> &d, SmallVector<Value> &ones);
-  /// acc[(i * nt + n) * 4 + c] += alpha' d + m' ones.
+  /// acc[(i * nt + n) * 4 + c] += alpha' d + m' ones. In `single` kernels
+  /// acc[2 i + hi] += alpha' / 4 d + m' (ones[0] + ones[1]) for rows g
+  /// and g + 8: a quarter of alpha' D and the lane's part of X, which the
+  /// quad adds up at the end.
   void epilogue(ArrayRef<SmallVector<Value>> sc, ArrayRef<Value> d,
                 ArrayRef<Value> ones, SmallVector<Value> &acc);
+  /// A single kernel's lane part of X from the accumulator of singleSums.
+  Value singlePart(Value ones);
   /// Processes `count` consecutive column tiles from kt0 whose weights
   /// (words[t][i]) and group scales (per group of the run) are loaded.
   /// What a run of tiles from kt0 computes on; the activations are
@@ -125,6 +131,11 @@ private:
     SmallVector<SmallVector<SmallVector<Value>>> sc; ///< [group][row tile]
   };
   void run(int64_t count, const Loaded &in, SmallVector<Value> &state);
+  /// Activation sums of `len` elements from kStart in `single` kernels:
+  /// column j of the B operand holds elements 16 j .. 16 j + 15 (lane
+  /// (g, t) the four from 16 g + 4 t), so one all-ones mma sums 128
+  /// elements, column by column: ones += that, per 128.
+  void singleSums(Value kStart, int64_t len, bool ragged, Value &ones);
   /// Loads the weights and group scales of `count` tiles from kt0,
   /// flattened (the loop carries them).
   void fetch(Value kt0, int64_t count, SmallVector<Value> &out);
@@ -138,6 +149,10 @@ private:
   Type f32, f16, i32;
   int64_t kTile = 0, steps = 0, tileBytes = 0, perGroup = 0;
   unsigned bits = 0, mt = 1, nt = 1;
+  /// Batch tile 1: one batch row per pass (all B columns hold it), and the
+  /// activation sums taken 8 k-steps per mma (singleSums) instead of one
+  /// all-ones mma per k-step.
+  bool single = false;
   bool rounds = false; ///< plane kernel reading r + 1 planes
   SmallVector<MmaPiece> pieces;
 
@@ -165,12 +180,15 @@ MmaKernelBuilder::TileWords MmaKernelBuilder::loadTile(unsigned i, Value kt) {
 }
 
 SmallVector<Value> MmaKernelBuilder::loadScales(unsigned i, Value grp) {
-  Value scale = cF(float(1u << (spec.storageBits - spec.bits)));
+  // Single kernels: every lane of a quad holds alpha' D, and the quad's
+  // lanes are summed at the end, so they take alpha' / 4 (exact).
+  float quarter = single ? 0.25f : 1.0f;
+  Value scale = cF(quarter * float(1u << (spec.storageBits - spec.bits)));
   float mid = spec.mode == numerics::SliceMode::PrefixExact &&
                       spec.bits < spec.storageBits
                   ? 0.5f
                   : 0.0f;
-  Value centre = cF(float(1u << (bits - 1)) + mid);
+  Value centre = cF((float(1u << (bits - 1)) + mid) / quarter);
   SmallVector<Value> a, o;
   for (Value row : {rowLo[i], rowHi[i]}) {
     Value at = grp ? add(mul(row, groups), grp) : row;
@@ -188,9 +206,10 @@ SmallVector<Value> MmaKernelBuilder::loadX(unsigned bn, Value kt, bool ragged) {
   // Lane (g, t) reads batch row tileStart + 8 bn + g (clamped to nb - 1:
   // columns past nb are computed but never stored), activations
   // [kt kTile + 4 S t, + 4 S): k-step s takes elements 4 s .. 4 s + 3.
-  Value row = arith::MinUIOp::create(
-      b, loc, add(add(tileStart, cI(8 * bn)), g),
-      arith::SubIOp::create(b, loc, nb, cI(1)));
+  Value row = single ? tileStart
+                     : arith::MinUIOp::create(
+                           b, loc, add(add(tileStart, cI(8 * bn)), g),
+                           arith::SubIOp::create(b, loc, nb, cI(1)));
   Value col = add(mul(kt, cI(kTile)), mul(t, cI(4 * steps)));
   Value base = add(mul(row, ldx), col);
   int64_t chunk = xChunk(); // f16 elements per load
@@ -355,15 +374,102 @@ void MmaKernelBuilder::tileMma(ArrayRef<TileWords> words, Value kt,
         d[i * nt + bn] = nvgpu::MmaSyncOp::create(
             b, loc, a, xf[bn][s], d[i * nt + bn], ArrayRef<int64_t>{16, 8, 16});
     }
-    for (unsigned bn = 0; bn < nt; ++bn)
-      ones[bn] = nvgpu::MmaSyncOp::create(b, loc, onesA, xf[bn][s], ones[bn],
-                                          ArrayRef<int64_t>{16, 8, 16});
+    if (!single)
+      for (unsigned bn = 0; bn < nt; ++bn)
+        ones[bn] = nvgpu::MmaSyncOp::create(b, loc, onesA, xf[bn][s],
+                                            ones[bn],
+                                            ArrayRef<int64_t>{16, 8, 16});
+  }
+}
+
+Value MmaKernelBuilder::singlePart(Value ones) {
+  return arith::AddFOp::create(
+      b, loc, vector::ExtractOp::create(b, loc, ones, ArrayRef<int64_t>{0, 0}),
+      vector::ExtractOp::create(b, loc, ones, ArrayRef<int64_t>{0, 1}));
+}
+
+void MmaKernelBuilder::singleSums(Value kStart, int64_t len, bool ragged,
+                                  Value &ones) {
+  auto quad = VectorType::get({4}, f16);
+  auto bType = VectorType::get({2, 2}, f16);
+  Value zero = arith::ConstantOp::create(
+      b, loc, DenseElementsAttr::get(quad, b.getZeroAttr(f16)));
+  Value rowBase = mul(tileStart, ldx);
+  for (int64_t m = 0; m < len; m += 128) {
+    // Lane (g, t): elements m + 16 g + 4 t .. + 3 of the run.
+    Value at = add(add(kStart, cI(m)), add(mul(g, cI(16)), mul(t, cI(4))));
+    int64_t columns = std::min<int64_t>(8, (len - m) / 16);
+    Value v;
+    if (ragged) {
+      // Elements at and past K (and columns past the run) read as zero.
+      Value limit = arith::MinSIOp::create(b, loc, k,
+                                           add(kStart, cI(m + 16 * columns)));
+      Value left = arith::SubIOp::create(b, loc, limit, at);
+      auto idxType = VectorType::get({4}, i32);
+      SmallVector<Attribute> iota;
+      for (int64_t e = 0; e < 4; ++e)
+        iota.push_back(b.getI32IntegerAttr(int32_t(e)));
+      Value mask = arith::CmpIOp::create(
+          b, loc, arith::CmpIPredicate::slt,
+          arith::ConstantOp::create(b, loc,
+                                    DenseElementsAttr::get(idxType, iota)),
+          vector::BroadcastOp::create(b, loc, idxType, left));
+      v = vector::MaskedLoadOp::create(b, loc, quad, x,
+                                       ValueRange{ix(add(rowBase, at))}, mask,
+                                       zero);
+    } else {
+      Value inRun;
+      if (columns < 8) {
+        // Columns past the run: a clamped load, then zeros.
+        inRun = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, g,
+                                      cI(columns));
+        at = arith::SelectOp::create(b, loc, inRun, at, kStart);
+      }
+      v = vector::LoadOp::create(b, loc, quad, x,
+                                 ValueRange{ix(add(rowBase, at))},
+                                 /*nontemporal=*/false, llvm::MaybeAlign(8));
+      if (inRun)
+        v = arith::SelectOp::create(b, loc, inRun, v, zero);
+    }
+    // As two 32-bit words: row r of the fragment is word r (rows of the
+    // plain 4-vector would fold into a vector.shape_cast, which the NVVM
+    // lowering does not take).
+    Value words = vector::BitCastOp::create(
+        b, loc, VectorType::get({2}, i32), v);
+    Value frag = arith::ConstantOp::create(
+        b, loc, DenseElementsAttr::get(bType, b.getZeroAttr(f16)));
+    for (int64_t r = 0; r < 2; ++r) {
+      Value word = vector::FromElementsOp::create(
+          b, loc, VectorType::get({1}, i32),
+          ValueRange{vector::ExtractOp::create(b, loc, words, r)});
+      frag = vector::InsertOp::create(
+          b, loc,
+          vector::BitCastOp::create(b, loc, VectorType::get({2}, f16), word),
+          frag, r);
+    }
+    ones = nvgpu::MmaSyncOp::create(b, loc, onesA, frag, ones,
+                                    ArrayRef<int64_t>{16, 8, 16});
   }
 }
 
 void MmaKernelBuilder::epilogue(ArrayRef<SmallVector<Value>> sc,
                                 ArrayRef<Value> d, ArrayRef<Value> ones,
                                 SmallVector<Value> &acc) {
+  if (single) {
+    // ones: the lane's part of X, a scalar (per channel) or singleSums'
+    // accumulator (per group).
+    Value xs = isa<VectorType>(ones[0].getType()) ? singlePart(ones[0])
+                                                  : ones[0];
+    for (unsigned i = 0; i < mt; ++i)
+      for (int64_t hi = 0; hi < 2; ++hi) {
+        Value dv = vector::ExtractOp::create(b, loc, d[i],
+                                             ArrayRef<int64_t>{hi, 0});
+        Value &a = acc[2 * i + hi];
+        a = fma(sc[i][hi], dv, a);
+        a = fma(sc[i][2 + hi], xs, a);
+      }
+    return;
+  }
   for (unsigned i = 0; i < mt; ++i)
     for (unsigned bn = 0; bn < nt; ++bn)
       for (int64_t c = 0; c < 4; ++c) {
@@ -380,18 +486,27 @@ void MmaKernelBuilder::epilogue(ArrayRef<SmallVector<Value>> sc,
 
 void MmaKernelBuilder::run(int64_t count, const Loaded &in,
                            SmallVector<Value> &state) {
-  // state: grouped: acc (scalars); per channel: d[mt * nt], ones[nt].
+  // state: grouped: acc (scalars); per channel: d[mt * nt], ones[nt]
+  // (single: the lane's part of X, a scalar).
   if (!perGroup) {
     SmallVector<Value> d(state.begin(), state.begin() + mt * nt);
     SmallVector<Value> ones(state.begin() + mt * nt, state.end());
     for (int64_t u = 0; u < count; ++u)
       tileMma(in.words[u], add(in.kt0, cI(u)), in.ragged, d, ones);
+    if (single) {
+      Value sums = zeroAcc;
+      singleSums(mul(in.kt0, cI(kTile)), count * kTile, in.ragged, sums);
+      ones[0] = arith::AddFOp::create(b, loc, ones[0], singlePart(sums));
+    }
     state.assign(d.begin(), d.end());
     state.append(ones.begin(), ones.end());
     return;
   }
   for (int64_t g0 = 0; g0 < count; g0 += perGroup) {
     SmallVector<Value> d(mt * nt, zeroAcc), ones(nt, zeroAcc);
+    if (single)
+      singleSums(mul(add(in.kt0, cI(g0)), cI(kTile)), perGroup * kTile,
+                 in.ragged, ones[0]);
     for (int64_t u = g0; u < g0 + perGroup; ++u)
       tileMma(in.words[u], add(in.kt0, cI(u)), in.ragged, d, ones);
     epilogue(in.sc[g0 / perGroup], d, ones, state);
@@ -505,7 +620,8 @@ gpu::GPUFuncOp MmaKernelBuilder::build(gpu::GPUModuleOp kernels) {
       spec.groupSize && mt == 1 && nt == 1 && spec.threadsPerBlock() <= 1024)
     fn->setAttr("nvvm.minctasm",
                 b.getI32IntegerAttr(int32_t(1024 / spec.threadsPerBlock())));
-  int64_t values = int64_t(mt) * nt * 4; // accumulators per lane
+  // Accumulators per lane; single: rows g and g + 8 of each row tile.
+  int64_t values = int64_t(mt) * nt * (single ? 2 : 4);
   Value shared;
   if (warps > 1) {
     auto smemType = MemRefType::get(
@@ -567,6 +683,8 @@ gpu::GPUFuncOp MmaKernelBuilder::build(gpu::GPUModuleOp kernels) {
     state.assign(values, cF(0.0f));
   else
     state.assign(mt * nt + nt, zeroAcc);
+  if (!perGroup && single)
+    state.back() = cF(0.0f);
   size_t nState = state.size();
 
   // Main loop: super-tiles of `unroll` column tiles, warp w taking
@@ -593,7 +711,7 @@ gpu::GPUFuncOp MmaKernelBuilder::build(gpu::GPUModuleOp kernels) {
     fetchSuper(warp, init);
     // Programmatic dependent launch: the weights and scales just loaded
     // are constants, read while the kernel before this one ends; the
-    // activations, and the results, wait for it.
+    // activations, and the values, wait for it.
     if (spec.dependentLaunch)
       waitForPrerequisiteGrids(b, loc);
     auto loop = scf::ForOp::create(
@@ -666,6 +784,16 @@ gpu::GPUFuncOp MmaKernelBuilder::build(gpu::GPUModuleOp kernels) {
     SmallVector<Value> ones(state.begin() + mt * nt, state.end());
     epilogue(channelScales, d, ones, acc);
   }
+  if (single) {
+    // The quad's lanes hold a quarter of alpha' D each and their parts of
+    // m' X: their sum is the row's.
+    for (Value &a : acc)
+      for (int32_t off : {1, 2})
+        a = arith::AddFOp::create(
+            b, loc, a,
+            gpu::ShuffleOp::create(b, loc, a, off, 32, gpu::ShuffleMode::XOR)
+                .getShuffleResult());
+  }
   // The warps' partial sums meet in shared memory; warp 0 adds and stores.
   if (warps > 1) {
     gpu::BarrierOp::create(b, loc); // the previous batch tile is done
@@ -684,8 +812,8 @@ gpu::GPUFuncOp MmaKernelBuilder::build(gpu::GPUModuleOp kernels) {
     b.setInsertionPointToStart(store.thenBlock());
     for (unsigned i = 0; i < mt; ++i)
       for (unsigned bn = 0; bn < nt; ++bn)
-        for (int64_t c = 0; c < 4; ++c) {
-          int64_t v = (i * nt + bn) * 4 + c;
+        for (int64_t c = 0; c < (single ? 2 : 4); ++c) {
+          int64_t v = single ? 2 * i + c : (i * nt + bn) * 4 + c;
           Value sum = acc[v];
           for (unsigned ww = 1; ww < warps; ++ww)
             sum = arith::AddFOp::create(
@@ -694,15 +822,20 @@ gpu::GPUFuncOp MmaKernelBuilder::build(gpu::GPUModuleOp kernels) {
                     b, loc, shared,
                     ValueRange{ix(
                         add(cI((int64_t(ww) * values + v) * 32), lane))}));
+          // Single: rows g + 8 c of the batch row, stored by lane t = 0.
           Value row = add(add(mul(add(firstRowTile, cI(i)), cI(16)), g),
-                          cI(8 * (c / 2)));
+                          cI(8 * (single ? c : c / 2)));
           Value batch =
-              add(add(tileStart, cI(8 * bn + c % 2)), mul(t, cI(2)));
+              single ? tileStart
+                     : add(add(tileStart, cI(8 * bn + c % 2)), mul(t, cI(2)));
           Value ok = arith::AndIOp::create(
               b, loc,
               arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, row, n),
-              arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, batch,
-                                    nb));
+              single ? arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                             t, cI(0))
+                     : arith::CmpIOp::create(b, loc,
+                                             arith::CmpIPredicate::ult, batch,
+                                             nb));
           auto guarded = scf::IfOp::create(b, loc, ok, /*withElse=*/false);
           OpBuilder::InsertionGuard g3(b);
           b.setInsertionPointToStart(guarded.thenBlock());

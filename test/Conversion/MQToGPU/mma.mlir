@@ -3,6 +3,7 @@
 // RUN: matquant-opt %s --mq-select-gpu-layout --canonicalize --convert-mq-to-gpu --split-input-file | FileCheck %s
 // RUN: matquant-opt %s --mq-select-gpu-layout=kernel=simt --split-input-file | FileCheck %s --check-prefix=SIMT
 // RUN: matquant-opt %s --mq-select-gpu-layout --canonicalize --convert-mq-to-gpu --split-input-file | FileCheck %s --check-prefix=Y32
+// RUN: matquant-opt %s --mq-select-gpu-layout --canonicalize --convert-mq-to-gpu --split-input-file | FileCheck %s --check-prefix=SINGLE
 
 // An f16 matmul (batch 4) goes to the tensor-core layout: tiles of 16 rows
 // by 64 columns at 4 bits (one 16-byte load per lane per tile), and so
@@ -24,9 +25,9 @@
 // CHECK-LABEL: func.func @auto
 // CHECK: mq.matmul {{.*}} {mq.gpu_kernel = @matquant_kernels::@mq_mma_c8_r4_cl_g128_f16_b8_rw16_wpb4_u2}
 // CHECK: mq.matvec {{.*}} {mq.gpu_kernel = @matquant_kernels::@mq_gemv_c8_r8_cl_g128_f16_b1_rw2_wpb4_u2}
-// CHECK: mq.matvec {{.*}} {mq.gpu_kernel = @matquant_kernels::@mq_mma_c8_r4_cl_g128_f16_b8_rw16_wpb4_u2_y32}
+// CHECK: mq.matvec {{.*}} {mq.gpu_kernel = @matquant_kernels::@mq_mma_c8_r4_cl_g128_f16_b1_rw16_wpb4_u2_y32}
 // f16 activations in, the f32 accumulators stored without rounding.
-// Y32-LABEL: gpu.func @mq_mma_c8_r4_cl_g128_f16_b8_rw16_wpb4_u2_y32(%{{.*}}: memref<?xi8>, %{{.*}}: memref<?xf32>, %{{.*}}: memref<?xf32>, %{{.*}}: memref<?xf16>, %{{.*}}: memref<?xf32>, %{{.*}}: index
+// Y32-LABEL: gpu.func @mq_mma_c8_r4_cl_g128_f16_b1_rw16_wpb4_u2_y32(%{{.*}}: memref<?xi8>, %{{.*}}: memref<?xf32>, %{{.*}}: memref<?xf32>, %{{.*}}: memref<?xf16>, %{{.*}}: memref<?xf32>, %{{.*}}: index
 // Y32-NOT: arith.truncf
 // Y32: memref.store %{{.*}} : memref<?xf32>
 // Y32-NOT: arith.truncf
@@ -52,6 +53,22 @@
 // The warps' partial sums meet in shared memory.
 // CHECK: gpu.barrier
 // CHECK: memref.store %{{.*}}, %{{.*}} : memref<512xf32, #gpu.address_space<workgroup>>
+// The matvec's kernel has batch tile 1: per group of 128 (two tiles of 4
+// k-steps) 8 mma of the weights and one all-ones mma whose 8 B columns
+// hold 8 runs of 16 activations (a 4-element load per lane), instead of
+// an all-ones mma per k-step; the quads add up their lanes at the end.
+// SINGLE-LABEL: gpu.func @mq_mma_c8_r4_cl_g128_f16_b1_rw16_wpb4_u2_y32(
+// SINGLE: scf.for
+// SINGLE: scf.for
+// SINGLE: vector.load %{{.*}} {alignment = 8 : i64} : memref<?xf16>, vector<4xf16>
+// SINGLE-COUNT-9: nvgpu.mma.sync
+// SINGLE-NOT: nvgpu.mma.sync
+// SINGLE: scf.yield
+// SINGLE: gpu.shuffle  xor
+// SINGLE: gpu.shuffle  xor
+// SINGLE: gpu.barrier
+// SINGLE: memref.store %{{.*}} : memref<256xf32, #gpu.address_space<workgroup>>
+// SINGLE: gpu.return
 func.func @auto(%x4: tensor<4x256xf16>, %x1: tensor<256xf16>, %x32: tensor<4x256xf32>,
                 %s: tensor<20x2xf32>, %m: tensor<20x2xf32>) -> (tensor<4x20xf16>, tensor<20xf16>, tensor<4x20xf32>, tensor<20xf32>) {
   %c = mq.constant dense<200> : tensor<20x256xi8> : !mq.weight<20x256xf16, storage = 8, bits = 8, group = 128>

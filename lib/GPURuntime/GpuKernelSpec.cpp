@@ -229,6 +229,17 @@ std::string GemvKernelSpec::validate() const {
     return "L2 prefetch (_pf) is for tensor-core (mma) kernels";
   if (prefetch > 16)
     return "prefetch distance must be in 0..16";
+  if (stages && !mma)
+    return "shared-memory stages (_st) are for tensor-core (mma) kernels";
+  if (stages == 1 || stages > 8)
+    return "stages must be 0 (registers) or in 2..8";
+  if (ringBytes() > 40 * 1024) {
+    std::snprintf(buf, sizeof buf,
+                  "the ring of %u stages takes %lld bytes of shared memory "
+                  "(at most 40960)",
+                  stages, static_cast<long long>(ringBytes()));
+    return buf;
+  }
   if (mma) {
     if (act != ActType::F16)
       return "MMA kernels take f16 activations";
@@ -273,6 +284,16 @@ std::string GemvKernelSpec::validate() const {
   return "";
 }
 
+int64_t GemvKernelSpec::ringBytes() const {
+  if (!stages || !mma || !kTile())
+    return 0;
+  // Per warp and stage: `unroll` tiles of each row tile, 32 lanes.
+  unsigned read = planes ? planesRead() : indexBits();
+  int64_t laneBytes = kTile() / 16 * read; // k-steps x bits read
+  return int64_t(warpsPerBlock) * stages * unroll * (rowsPerWarp / 16) * 32 *
+         laneBytes;
+}
+
 std::string GemvKernelSpec::name() const {
   char buf[128];
   std::snprintf(buf, sizeof buf, "mq_%s_c%u_r%u_%s_g%lld_%s_b%u_rw%u_wpb%u_u%u",
@@ -282,6 +303,8 @@ std::string GemvKernelSpec::name() const {
   std::string result = buf;
   if (prefetch)
     result += "_pf" + std::to_string(prefetch);
+  if (stages)
+    result += "_st" + std::to_string(stages);
   if (index64)
     result += "_i64";
   if (outF32)
@@ -311,6 +334,11 @@ bool GemvKernelSpec::parseName(const std::string &name, GemvKernelSpec &spec) {
       return false;
     s.prefetch = unsigned(std::stoul(rest.substr(3, digits - 3)));
     rest.erase(0, digits);
+  }
+  if (rest.size() >= 4 && rest.compare(0, 3, "_st") == 0 &&
+      std::isdigit((unsigned char)rest[3]) && rest[3] != '0') {
+    s.stages = unsigned(rest[3] - '0');
+    rest.erase(0, 4);
   }
   if (rest.compare(0, 4, "_i64") == 0) {
     s.index64 = true;

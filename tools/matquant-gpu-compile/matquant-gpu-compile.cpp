@@ -56,6 +56,11 @@ static cl::opt<unsigned> warpsPerBlock("warps-per-block",
                                        cl::init(4), cl::cat(category));
 static cl::opt<unsigned> unroll("unroll", cl::desc("Blocks per lane in flight"),
                                 cl::init(2), cl::cat(category));
+static cl::opt<unsigned> stages(
+    "stages",
+    cl::desc("Tensor-core kernels: super-tiles per warp in a shared-memory "
+             "ring fed by cp.async (names end in _stN); 0: registers"),
+    cl::init(0));
 static cl::opt<unsigned> prefetch(
     "prefetch",
     cl::desc("Tensor-core kernels: super-tiles per warp prefetched into L2 "
@@ -169,6 +174,7 @@ int main(int argc, char **argv) {
             s.mma = mma || planes;
             s.planes = planes;
             s.prefetch = s.mma ? prefetch : 0;
+            s.stages = s.mma ? stages : 0;
             s.index64 = indexBitwidth == 64;
             s.outF32 = outF32 && s.act != matquant::gpurt::ActType::F32;
             // An MMA kernel's unroll counts column tiles, a whole number

@@ -100,6 +100,14 @@ struct GemvKernelSpec {
   /// so more bytes are in flight than registers hold. 0: none. Name suffix
   /// `_pfN` (after `_uN`).
   unsigned prefetch = 0;
+  /// With mma: each warp streams its weights through a ring of this many
+  /// super-tiles in shared memory (cp.async, `stages - 1` super-tiles in
+  /// flight, which hold no registers) instead of carrying the next
+  /// super-tile in registers. 0: registers. Name suffix `_stN` (after
+  /// `_pfN`).
+  unsigned stages = 0;
+  /// Shared memory of a stages kernel's ring, in bytes (0 without).
+  int64_t ringBytes() const;
   /// The kernel is lowered with 64-bit index: its memref descriptors' sizes
   /// and n, k, nb, ldx are 64-bit (launchGemv passes them so). Name suffix
   /// `_i64` (after `_pfN`). Kernels with prefetch need it (the prefetch

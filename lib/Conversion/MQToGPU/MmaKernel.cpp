@@ -138,7 +138,14 @@ private:
   void singleSums(Value kStart, int64_t len, bool ragged, Value &ones);
   /// Loads the weights and group scales of `count` tiles from kt0,
   /// flattened (the loop carries them).
-  void fetch(Value kt0, int64_t count, SmallVector<Value> &out);
+  void fetch(Value kt0, int64_t count, SmallVector<Value> &out,
+             bool words = true);
+  /// Stages kernels: starts the copies of the weights of `unroll` tiles
+  /// from kt0 into ring stage `stage` (cp.async, 16 bytes or less per lane
+  /// and piece) as one group; returns its token.
+  Value fetchAsync(Value kt0, Value stage);
+  /// The words of ring stage `stage`, in fetch()'s order.
+  void readStage(Value stage, SmallVector<Value> &out);
   /// Asks the L2 cache for super-tile `st` of this warp's rows (a line per
   /// lane) when st < `superTiles`.
   void prefetchSuper(Value st, Value superTiles);
@@ -163,6 +170,9 @@ private:
   Value zeroAcc, onesA;
   Value magic; ///< 0x64006400 in a register
   Value weightsAddress; ///< the packed weights' address, i64
+  Value ring;           ///< stages kernels: the shared-memory ring (i8)
+  Value ringWarp;       ///< byte offset of this warp's stages in it
+  int64_t stageBytes = 0; ///< one warp's stage: a super-tile, 32 lanes
 };
 
 MmaKernelBuilder::TileWords MmaKernelBuilder::loadTile(unsigned i, Value kt) {
@@ -513,9 +523,54 @@ void MmaKernelBuilder::run(int64_t count, const Loaded &in,
   }
 }
 
+Value MmaKernelBuilder::fetchAsync(Value kt0, Value stage) {
+  auto token = nvgpu::DeviceAsyncTokenType::get(b.getContext());
+  SmallVector<Value> copies;
+  Value dst0 = add(ringWarp, mul(stage, cI(stageBytes)));
+  int64_t at = 0; // the stage's bytes before this piece's chunk, 32 lanes
+  for (int64_t u = 0; u < spec.unroll; ++u) {
+    Value base0 = mul(add(kt0, cI(u)), cI(tileBytes));
+    for (unsigned i = 0; i < mt; ++i)
+      for (const MmaPiece &p : pieces)
+        for (int64_t c = 0; c < p.laneBytes / p.chunk; ++c) {
+          Value src = add(add(add(rowTileBase[i], base0),
+                              cI(p.offset + c * 32 * p.chunk)),
+                          mul(lane, cI(p.chunk)));
+          Value dst = add(add(dst0, cI(at)), mul(lane, cI(p.chunk)));
+          copies.push_back(nvgpu::DeviceAsyncCopyOp::create(
+              b, loc, token, ring, ValueRange{ix(dst)}, w, ValueRange{ix(src)},
+              b.getIndexAttr(p.chunk), /*srcElements=*/Value(),
+              p.chunk == 16 ? b.getUnitAttr() : UnitAttr()));
+          at += 32 * p.chunk;
+        }
+  }
+  return nvgpu::DeviceAsyncCreateGroupOp::create(b, loc, token, copies);
+}
+
+void MmaKernelBuilder::readStage(Value stage, SmallVector<Value> &out) {
+  Value dst0 = add(ringWarp, mul(stage, cI(stageBytes)));
+  int64_t at = 0;
+  for (int64_t u = 0; u < spec.unroll; ++u)
+    for (unsigned i = 0; i < mt; ++i)
+      for (const MmaPiece &p : pieces)
+        for (int64_t c = 0; c < p.laneBytes / p.chunk; ++c) {
+          Value dst = add(add(dst0, cI(at)), mul(lane, cI(p.chunk)));
+          auto bytesType = VectorType::get({p.chunk}, b.getI8Type());
+          auto wordsType = VectorType::get({p.chunk / 4}, i32);
+          Value v = vector::LoadOp::create(b, loc, bytesType, ring,
+                                           ValueRange{ix(dst)},
+                                           /*nontemporal=*/false,
+                                           llvm::MaybeAlign(p.chunk));
+          Value ws = vector::BitCastOp::create(b, loc, wordsType, v);
+          for (int64_t j = 0; j < p.chunk / 4; ++j)
+            out.push_back(vector::ExtractOp::create(b, loc, ws, j));
+          at += 32 * p.chunk;
+        }
+}
+
 void MmaKernelBuilder::fetch(Value kt0, int64_t count,
-                             SmallVector<Value> &out) {
-  for (int64_t u = 0; u < count; ++u) {
+                             SmallVector<Value> &out, bool words) {
+  for (int64_t u = 0; u < (words ? count : 0); ++u) {
     Value kt = add(kt0, cI(u));
     for (unsigned i = 0; i < mt; ++i)
       for (const SmallVector<Value> &piece : loadTile(i, kt))
@@ -617,6 +672,7 @@ gpu::GPUFuncOp MmaKernelBuilder::build(gpu::GPUModuleOp kernels) {
   // GEMV in two waves. Other widths, per channel, two tiles or prefetch
   // (4 to 92 bytes of spills at 64) stay unbounded.
   if ((bits == 4 || bits == 2) && !spec.planes && !spec.prefetch &&
+      !spec.stages &&
       spec.groupSize && mt == 1 && nt == 1 && spec.threadsPerBlock() <= 1024)
     fn->setAttr("nvvm.minctasm",
                 b.getI32IntegerAttr(int32_t(1024 / spec.threadsPerBlock())));
@@ -628,6 +684,18 @@ gpu::GPUFuncOp MmaKernelBuilder::build(gpu::GPUModuleOp kernels) {
         {int64_t(warps) * values * 32}, f32, AffineMap(),
         gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup));
     shared = fn.addWorkgroupAttribution(smemType, loc);
+  }
+  if (spec.stages) {
+    stageBytes = spec.ringBytes() / (int64_t(warps) * spec.stages);
+    auto ringType = MemRefType::get(
+        {spec.ringBytes()}, b.getI8Type(), AffineMap(),
+        gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup));
+    ring = fn.addWorkgroupAttribution(ringType, loc);
+    // 16-byte cp.async and ld.shared.v4 want 16-byte alignment (an i8
+    // buffer gets 1 by default).
+    fn.setWorkgroupAttributionAttr(fn.getNumWorkgroupAttributions() - 1,
+                                   LLVM::LLVMDialect::getAlignAttrName(),
+                                   b.getI64IntegerAttr(16));
   }
   Block &entry = fn.getBody().front();
   b.setInsertionPointToStart(&entry);
@@ -706,7 +774,64 @@ gpu::GPUFuncOp MmaKernelBuilder::build(gpu::GPUModuleOp kernels) {
     for (unsigned j = 1; j <= spec.prefetch; ++j)
       prefetchSuper(add(warp, cI(int64_t(j) * warps)), superTiles);
   }
-  {
+  if (spec.stages) {
+    // The ring: stage j of warp w at (w S + j) stageBytes. Stages 0 ..
+    // S - 2 start with super-tiles warp, warp + W, ...; iteration j
+    // refills the stage read in iteration j - 1 (its words are in
+    // registers by then: each lane reads back only what it copied) with
+    // super-tile j + S - 1, waits until S - 1 groups are pending, and
+    // reads stage j mod S. The group scales stay in registers, one
+    // super-tile ahead.
+    int64_t nStages = spec.stages;
+    ringWarp = mul(warp, cI(nStages * stageBytes));
+    auto superStart = [&](Value st) {
+      return mul(arith::MinUIOp::create(b, loc, st, lastSuper), cI(unroll));
+    };
+    Value started;
+    for (int64_t j = 0; j + 1 < nStages; ++j)
+      started = fetchAsync(superStart(add(warp, cI(j * warps))), cI(j));
+    SmallVector<Value> init = state;
+    fetch(superStart(warp), unroll, init, /*words=*/false);
+    init.push_back(cI(0));
+    if (spec.dependentLaunch)
+      waitForPrerequisiteGrids(b, loc);
+    auto loop = scf::ForOp::create(
+        b, loc, warp, superTiles, cI(warps), init,
+        [&](OpBuilder &, Location, Value st, ValueRange args) {
+          SmallVector<Value> s(args.begin(), args.begin() + nState);
+          Value stage = args.back();
+          Value first = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                              stage, cI(0));
+          Value refill = arith::SelectOp::create(
+              b, loc, first, cI(nStages - 1),
+              arith::SubIOp::create(b, loc, stage, cI(1)));
+          Value group = fetchAsync(
+              superStart(add(st, cI((nStages - 1) * int64_t(warps)))), refill);
+          nvgpu::DeviceAsyncWaitOp::create(
+              b, loc, group, b.getI32IntegerAttr(int32_t(nStages - 1)));
+          SmallVector<Value> vals;
+          readStage(stage, vals);
+          ValueRange scalesIn = args.drop_front(nState).drop_back();
+          vals.append(scalesIn.begin(), scalesIn.end());
+          SmallVector<Value> next;
+          fetch(superStart(add(st, cI(warps))), unroll, next,
+                /*words=*/false);
+          run(unroll,
+              unflatten(vals, unroll, mul(st, cI(unroll)), /*ragged=*/false),
+              s);
+          s.append(next.begin(), next.end());
+          Value last = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                             stage, cI(nStages - 1));
+          s.push_back(arith::SelectOp::create(
+              b, loc, last, cI(0), add(stage, cI(1))));
+          scf::YieldOp::create(b, loc, s);
+        });
+    state.assign(loop.getResults().begin(),
+                 loop.getResults().begin() + nState);
+    // No copy outlives the loop (the last S - 1 groups refilled clamped
+    // super-tiles nobody reads).
+    nvgpu::DeviceAsyncWaitOp::create(b, loc, started, b.getI32IntegerAttr(0));
+  } else {
     SmallVector<Value> init = state;
     fetchSuper(warp, init);
     // Programmatic dependent launch: the weights and scales just loaded

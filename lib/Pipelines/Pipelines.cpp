@@ -49,6 +49,8 @@ kernelOptions(const matquant::GPUPipelineOptions &options) {
   gpu.warpsPerBlock = options.warpsPerBlock;
   gpu.unroll = options.unroll;
   gpu.prefetch = options.prefetch;
+  gpu.matvecBatchTile = options.matvecBatchTile;
+  gpu.stages = options.stages;
   return gpu;
 }
 
@@ -179,7 +181,10 @@ void matquant::buildGPUKernelsToPTXPipeline(OpPassManager &pm,
   // A prefetch address is the buffer's pointer as an index plus an offset:
   // with 32-bit index the pointer would be cut to 32 bits.
   addKernelsToPTX(pm, options,
-                  options.prefetch || options.indexBitwidth == 64 ? 64 : 32);
+                  options.prefetch || options.stages ||
+                          options.indexBitwidth == 64
+                      ? 64
+                      : 32);
 }
 
 bool matquant::chipHasDependentLaunch(StringRef chip) {

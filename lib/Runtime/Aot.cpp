@@ -790,6 +790,8 @@ matquant::compileGpuModel(ModuleOp module, StringRef function,
   gpu.rowsPerWarp = options.rowsPerWarp;
   gpu.warpsPerBlock = options.warpsPerBlock;
   gpu.unroll = options.unroll;
+  gpu.matvecBatchTile = options.matvecBatchTile;
+  gpu.stages = options.stages;
   gpu.kernel = options.kernel;
   gpu.activations = options.activations;
   gpu.inPlaceState = options.inPlaceState;

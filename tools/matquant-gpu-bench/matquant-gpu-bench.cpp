@@ -415,7 +415,7 @@ int main(int argc, char **argv) {
             die(ctx->error());
         }
         // The runtime's heuristic picked `chosen`; with --tune every
-        // compiled variant whose batch tile does not exceed the batch (batch
+        // compiled variant whose batch tile does not exceed the batch or 8 (batch
         // tile, rows per warp, warps, unroll) is timed and the fastest
         // reported.
         double us = timeIt(*ctx, rot, [&](int i) {
@@ -430,7 +430,10 @@ int main(int argc, char **argv) {
         report(chosen, us);
         if (args.tune)
           for (const GemvKernelSpec &v : lib.variants(want)) {
-            if ((v.batchTile > batch && v.batchTile != chosen.batchTile) ||
+            // Wider tiles than the batch are timed up to 8 (the batch-8
+            // tensor-core kernel next to the batch-1 one at batch 1).
+            if ((v.batchTile > batch && v.batchTile > 8 &&
+                 v.batchTile != chosen.batchTile) ||
                 v.name() == chosen.name())
               continue;
             KernelHandle h;

@@ -171,6 +171,16 @@ static cl::opt<bool> gpuInPlaceState(
     cl::desc("with --gpu-out: the KV cache updated in place (default), "
              "not copied into a next-state buffer each step"),
     cl::init(true));
+static cl::opt<unsigned> gpuMatvecTile(
+    "gpu-matvec-tile",
+    cl::desc("with --gpu-out: batch tile of the tensor-core GEMVs, 1 "
+             "(default) or 8"),
+    cl::init(1));
+static cl::opt<unsigned> gpuStages(
+    "gpu-stages",
+    cl::desc("with --gpu-out: tensor-core GEMVs stream their weights "
+             "through this many shared-memory stages per warp (0: none)"),
+    cl::init(0));
 static cl::opt<bool> gpuDependentLaunch(
     "gpu-dependent-launch",
     cl::desc("with --gpu-out: kernels that wait for their predecessors "
@@ -520,6 +530,8 @@ int gpuBuild(MLIRContext &ctx, ModuleOp module) {
     options.fusePartitions = gpuFusePartitions;
     options.inPlaceState = gpuInPlaceState;
     options.dependentLaunch = gpuDependentLaunch;
+    options.matvecBatchTile = gpuMatvecTile;
+    options.stages = gpuStages;
     std::string prefix = (gpuOut + "/" + name);
     auto start = std::chrono::steady_clock::now();
     auto summary =

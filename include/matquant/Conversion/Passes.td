@@ -468,6 +468,15 @@ def ConvertMQToGPUPass : Pass<"convert-mq-to-gpu", "::mlir::ModuleOp"> {
            "Tensor-core kernels: each warp asks the L2 cache for its weights "
            "this many super-tiles ahead of its register loads "
            "(prefetch.L2, PTX ISA 8.0; names end in _pfN); 0: none">,
+    Option<"matvecBatchTile", "matvec-batch-tile", "unsigned",
+           /*default=*/"1",
+           "Tensor-core kernels of matvecs: batch tile 1 (one all-ones mma "
+           "per 8 k-steps for the activation sums; names _b1_) or 8 (the "
+           "batch-8 kernel: one per k-step; _b8_)">,
+    Option<"stages", "stages", "unsigned", /*default=*/"0",
+           "Tensor-core kernels: the weights stream through a shared-memory "
+           "ring of this many super-tiles per warp (cp.async; names end in "
+           "_stN; the kernels then use 64-bit index); 0: registers">,
     Option<"kernelModule", "kernel-module", "std::string",
            /*default=*/"\"matquant_kernels\"",
            "Name of the gpu.module that receives the kernels">,

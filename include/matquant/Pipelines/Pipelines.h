@@ -100,6 +100,17 @@ struct GPUPipelineOptions
                      "register loads (prefetch.L2; 0: none). The "
                      "kernels then use 64-bit index"),
       llvm::cl::init(0)};
+  Option<unsigned> matvecBatchTile{
+      *this, "matvec-batch-tile",
+      llvm::cl::desc("Tensor-core GEMVs of matvecs: batch tile 1 (default) "
+                     "or 8 (convert-mq-to-gpu's matvec-batch-tile)"),
+      llvm::cl::init(1)};
+  Option<unsigned> stages{
+      *this, "stages",
+      llvm::cl::desc("Tensor-core GEMVs: weights through a shared-memory "
+                     "ring of this many super-tiles per warp (cp.async; 0: "
+                     "registers). The kernels then use 64-bit index"),
+      llvm::cl::init(0)};
   Option<unsigned> indexBitwidth{
       *this, "index-bitwidth",
       llvm::cl::desc("matquant-gpu-kernels-to-ptx / matquant-gpu-to-ptx: "

@@ -66,7 +66,10 @@ struct ConvertMQToGPUPass
       // groups.
       spec.mma = true;
       spec.prefetch = prefetch;
-      if (spec.batchTile > 1)
+      spec.stages = stages;
+      if (spec.batchTile == 1)
+        spec.batchTile = matvecBatchTile;
+      else
         spec.batchTile = spec.batchTile <= 8 ? 8 : 16;
       spec.rowsPerWarp = 16;
       if (autoShape && warpsPerBlock == 0) {
@@ -130,10 +133,12 @@ struct ConvertMQToGPUPass
     if (ops.empty())
       return;
     if (warpsPerBlock > 32 || unroll < 1 || unroll > 16 || rowsPerWarp > 16 ||
-        prefetch > 16) {
+        prefetch > 16 || (matvecBatchTile != 1 && matvecBatchTile != 8) ||
+        stages == 1 || stages > 8) {
       module.emitError() << "convert-mq-to-gpu: warps-per-block must be in "
                             "0..32, unroll in 1..16, rows-per-warp in 0..16, "
-                            "prefetch in 0..16";
+                            "prefetch in 0..16, matvec-batch-tile 1 or 8, "
+                            "stages 0 or 2..8";
       return signalPassFailure();
     }
     mlir::gpu::GPUModuleOp kernels =

@@ -836,7 +836,7 @@ gpu::GPUFuncOp MmaKernelBuilder::build(gpu::GPUModuleOp kernels) {
     fetchSuper(warp, init);
     // Programmatic dependent launch: the weights and scales just loaded
     // are constants, read while the kernel before this one ends; the
-    // activations, and the values, wait for it.
+    // activations, and the results, wait for it.
     if (spec.dependentLaunch)
       waitForPrerequisiteGrids(b, loc);
     auto loop = scf::ForOp::create(

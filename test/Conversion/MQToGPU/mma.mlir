@@ -4,6 +4,8 @@
 // RUN: matquant-opt %s --mq-select-gpu-layout=kernel=simt --split-input-file | FileCheck %s --check-prefix=SIMT
 // RUN: matquant-opt %s --mq-select-gpu-layout --canonicalize --convert-mq-to-gpu --split-input-file | FileCheck %s --check-prefix=Y32
 // RUN: matquant-opt %s --mq-select-gpu-layout --canonicalize --convert-mq-to-gpu --split-input-file | FileCheck %s --check-prefix=SINGLE
+// RUN: matquant-opt %s --mq-select-gpu-layout --canonicalize --convert-mq-to-gpu=matvec-batch-tile=8 --split-input-file | FileCheck %s --check-prefix=TILE8
+// RUN: matquant-opt %s --mq-select-gpu-layout --canonicalize --convert-mq-to-gpu=stages=3 --split-input-file | FileCheck %s --check-prefix=STAGES
 
 // An f16 matmul (batch 4) goes to the tensor-core layout: tiles of 16 rows
 // by 64 columns at 4 bits (one 16-byte load per lane per tile), and so
@@ -69,6 +71,29 @@
 // SINGLE: gpu.barrier
 // SINGLE: memref.store %{{.*}} : memref<256xf32, #gpu.address_space<workgroup>>
 // SINGLE: gpu.return
+// matvec-batch-tile=8: the matvec takes the batch-8 kernel (an all-ones
+// mma per k-step: two per k-step in all).
+// TILE8: mq.matvec {{.*}} {mq.gpu_kernel = @matquant_kernels::@mq_mma_c8_r4_cl_g128_f16_b8_rw16_wpb4_u2_y32}
+// TILE8-LABEL: gpu.func @mq_mma_c8_r4_cl_g128_f16_b8_rw16_wpb4_u2_y32(
+// TILE8: scf.for
+// TILE8: scf.for
+// TILE8-COUNT-16: nvgpu.mma.sync
+// TILE8-NOT: nvgpu.mma.sync
+// TILE8: scf.yield
+// stages=3: each warp's weights stream through 3 super-tiles of shared
+// memory, 16-byte cp.async per lane (L1 bypassed), one group per super-tile,
+// a wait until 2 are pending, then 16-byte loads from shared memory.
+// STAGES: mq.matvec {{.*}} {mq.gpu_kernel = @matquant_kernels::@mq_mma_c8_r4_cl_g128_f16_b1_rw16_wpb4_u2_st3_y32}
+// STAGES-LABEL: gpu.func @mq_mma_c8_r4_cl_g128_f16_b1_rw16_wpb4_u2_st3_y32(
+// STAGES-SAME: memref<12288xi8, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}
+// STAGES: nvgpu.device_async_copy {{.*}} {bypassL1}
+// STAGES: nvgpu.device_async_create_group
+// STAGES: scf.for
+// STAGES: nvgpu.device_async_copy
+// STAGES: nvgpu.device_async_wait %{{.*}} {numGroups = 2 : i32}
+// STAGES: vector.load %{{.*}} : memref<12288xi8, #gpu.address_space<workgroup>>, vector<16xi8>
+// STAGES: scf.yield
+// STAGES: nvgpu.device_async_wait %{{.*}} {numGroups = 0 : i32}
 func.func @auto(%x4: tensor<4x256xf16>, %x1: tensor<256xf16>, %x32: tensor<4x256xf32>,
                 %s: tensor<20x2xf32>, %m: tensor<20x2xf32>) -> (tensor<4x20xf16>, tensor<20xf16>, tensor<4x20xf32>, tensor<20xf32>) {
   %c = mq.constant dense<200> : tensor<20x256xi8> : !mq.weight<20x256xf16, storage = 8, bits = 8, group = 128>

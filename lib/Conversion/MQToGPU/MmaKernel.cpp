@@ -146,6 +146,13 @@ private:
   Value fetchAsync(Value kt0, Value stage);
   /// The words of ring stage `stage`, in fetch()'s order.
   void readStage(Value stage, SmallVector<Value> &out);
+  /// Calls f for each 32-lane chunk of a stage with the lane's byte
+  /// offset in the ring.
+  void forEachStageChunk(
+      Value stage,
+      function_ref<void(int64_t u, unsigned i, const MmaPiece &p, int64_t c,
+                        Value dst)>
+          f);
   /// Asks the L2 cache for super-tile `st` of this warp's rows (a line per
   /// lane) when st < `superTiles`.
   void prefetchSuper(Value st, Value superTiles);
@@ -523,49 +530,54 @@ void MmaKernelBuilder::run(int64_t count, const Loaded &in,
   }
 }
 
-Value MmaKernelBuilder::fetchAsync(Value kt0, Value stage) {
-  auto token = nvgpu::DeviceAsyncTokenType::get(b.getContext());
-  SmallVector<Value> copies;
-  Value dst0 = add(ringWarp, mul(stage, cI(stageBytes)));
-  int64_t at = 0; // the stage's bytes before this piece's chunk, 32 lanes
-  for (int64_t u = 0; u < spec.unroll; ++u) {
-    Value base0 = mul(add(kt0, cI(u)), cI(tileBytes));
-    for (unsigned i = 0; i < mt; ++i)
-      for (const MmaPiece &p : pieces)
-        for (int64_t c = 0; c < p.laneBytes / p.chunk; ++c) {
-          Value src = add(add(add(rowTileBase[i], base0),
-                              cI(p.offset + c * 32 * p.chunk)),
-                          mul(lane, cI(p.chunk)));
-          Value dst = add(add(dst0, cI(at)), mul(lane, cI(p.chunk)));
-          copies.push_back(nvgpu::DeviceAsyncCopyOp::create(
-              b, loc, token, ring, ValueRange{ix(dst)}, w, ValueRange{ix(src)},
-              b.getIndexAttr(p.chunk), /*srcElements=*/Value(),
-              p.chunk == 16 ? b.getUnitAttr() : UnitAttr()));
-          at += 32 * p.chunk;
-        }
-  }
-  return nvgpu::DeviceAsyncCreateGroupOp::create(b, loc, token, copies);
-}
-
-void MmaKernelBuilder::readStage(Value stage, SmallVector<Value> &out) {
+void MmaKernelBuilder::forEachStageChunk(
+    Value stage,
+    function_ref<void(int64_t u, unsigned i, const MmaPiece &p, int64_t c,
+                      Value dst)>
+        f) {
+  // A stage holds, per tile u, row tile i, piece and chunk, the 32 lanes'
+  // chunks one after the other, in fetch()'s order.
   Value dst0 = add(ringWarp, mul(stage, cI(stageBytes)));
   int64_t at = 0;
   for (int64_t u = 0; u < spec.unroll; ++u)
     for (unsigned i = 0; i < mt; ++i)
       for (const MmaPiece &p : pieces)
         for (int64_t c = 0; c < p.laneBytes / p.chunk; ++c) {
-          Value dst = add(add(dst0, cI(at)), mul(lane, cI(p.chunk)));
-          auto bytesType = VectorType::get({p.chunk}, b.getI8Type());
-          auto wordsType = VectorType::get({p.chunk / 4}, i32);
-          Value v = vector::LoadOp::create(b, loc, bytesType, ring,
-                                           ValueRange{ix(dst)},
-                                           /*nontemporal=*/false,
-                                           llvm::MaybeAlign(p.chunk));
-          Value ws = vector::BitCastOp::create(b, loc, wordsType, v);
-          for (int64_t j = 0; j < p.chunk / 4; ++j)
-            out.push_back(vector::ExtractOp::create(b, loc, ws, j));
+          f(u, i, p, c, add(add(dst0, cI(at)), mul(lane, cI(p.chunk))));
           at += 32 * p.chunk;
         }
+}
+
+Value MmaKernelBuilder::fetchAsync(Value kt0, Value stage) {
+  auto token = nvgpu::DeviceAsyncTokenType::get(b.getContext());
+  SmallVector<Value> copies;
+  forEachStageChunk(stage, [&](int64_t u, unsigned i, const MmaPiece &p,
+                               int64_t c, Value dst) {
+    Value src = add(add(add(rowTileBase[i], mul(add(kt0, cI(u)),
+                                                cI(tileBytes))),
+                        cI(p.offset + c * 32 * p.chunk)),
+                    mul(lane, cI(p.chunk)));
+    copies.push_back(nvgpu::DeviceAsyncCopyOp::create(
+        b, loc, token, ring, ValueRange{ix(dst)}, w, ValueRange{ix(src)},
+        b.getIndexAttr(p.chunk), /*srcElements=*/Value(),
+        p.chunk == 16 ? b.getUnitAttr() : UnitAttr()));
+  });
+  return nvgpu::DeviceAsyncCreateGroupOp::create(b, loc, token, copies);
+}
+
+void MmaKernelBuilder::readStage(Value stage, SmallVector<Value> &out) {
+  forEachStageChunk(stage, [&](int64_t, unsigned, const MmaPiece &p, int64_t,
+                               Value dst) {
+    auto bytesType = VectorType::get({p.chunk}, b.getI8Type());
+    auto wordsType = VectorType::get({p.chunk / 4}, i32);
+    Value v = vector::LoadOp::create(b, loc, bytesType, ring,
+                                     ValueRange{ix(dst)},
+                                     /*nontemporal=*/false,
+                                     llvm::MaybeAlign(p.chunk));
+    Value ws = vector::BitCastOp::create(b, loc, wordsType, v);
+    for (int64_t j = 0; j < p.chunk / 4; ++j)
+      out.push_back(vector::ExtractOp::create(b, loc, ws, j));
+  });
 }
 
 void MmaKernelBuilder::fetch(Value kt0, int64_t count,

@@ -173,9 +173,9 @@ static cl::opt<bool> gpuInPlaceState(
     cl::init(true));
 static cl::opt<unsigned> gpuMatvecTile(
     "gpu-matvec-tile",
-    cl::desc("with --gpu-out: batch tile of the tensor-core GEMVs, 1 "
-             "(default) or 8"),
-    cl::init(1));
+    cl::desc("with --gpu-out: batch tile of the tensor-core GEMVs, 1 or 8; "
+             "0 (default): 8 for the 4-warp launches, else 1"),
+    cl::init(0));
 static cl::opt<unsigned> gpuStages(
     "gpu-stages",
     cl::desc("with --gpu-out: tensor-core GEMVs stream their weights "

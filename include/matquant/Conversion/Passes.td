@@ -469,10 +469,11 @@ def ConvertMQToGPUPass : Pass<"convert-mq-to-gpu", "::mlir::ModuleOp"> {
            "this many super-tiles ahead of its register loads "
            "(prefetch.L2, PTX ISA 8.0; names end in _pfN); 0: none">,
     Option<"matvecBatchTile", "matvec-batch-tile", "unsigned",
-           /*default=*/"1",
+           /*default=*/"0",
            "Tensor-core kernels of matvecs: batch tile 1 (one all-ones mma "
-           "per 8 k-steps for the activation sums; names _b1_) or 8 (the "
-           "batch-8 kernel: one per k-step; _b8_)">,
+           "per 8 k-steps for the activation sums; names _b1_), 8 (the "
+           "batch-8 kernel: one per k-step; _b8_), or 0: 1, except 8 for "
+           "launches of 4 warps per block (launch=true, warps-per-block=0)">,
     Option<"stages", "stages", "unsigned", /*default=*/"0",
            "Tensor-core kernels: the weights stream through a shared-memory "
            "ring of this many super-tiles per warp (cp.async; names end in "

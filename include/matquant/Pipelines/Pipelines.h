@@ -102,9 +102,10 @@ struct GPUPipelineOptions
       llvm::cl::init(0)};
   Option<unsigned> matvecBatchTile{
       *this, "matvec-batch-tile",
-      llvm::cl::desc("Tensor-core GEMVs of matvecs: batch tile 1 (default) "
-                     "or 8 (convert-mq-to-gpu's matvec-batch-tile)"),
-      llvm::cl::init(1)};
+      llvm::cl::desc("Tensor-core GEMVs of matvecs: batch tile 1 or 8, or 0 "
+                     "(default): per launch (convert-mq-to-gpu's "
+                     "matvec-batch-tile)"),
+      llvm::cl::init(0)};
   Option<unsigned> stages{
       *this, "stages",
       llvm::cl::desc("Tensor-core GEMVs: weights through a shared-memory "

@@ -58,8 +58,9 @@ struct GpuModelOptions {
   /// 0: chosen per launch from the rows (convert-mq-to-gpu).
   unsigned warpsPerBlock = 0;
   unsigned unroll = 2;
-  /// Tensor-core GEMVs of matvecs: batch tile 1 or 8 (convert-mq-to-gpu).
-  unsigned matvecBatchTile = 1;
+  /// Tensor-core GEMVs of matvecs: batch tile 1 or 8, 0 per launch
+  /// (convert-mq-to-gpu).
+  unsigned matvecBatchTile = 0;
   /// Tensor-core GEMVs: shared-memory stages of the weights (0: none).
   unsigned stages = 0;
   /// Activations of the weight-only GEMVs: f32 (the default: the model's

@@ -67,10 +67,8 @@ struct ConvertMQToGPUPass
       spec.mma = true;
       spec.prefetch = prefetch;
       spec.stages = stages;
-      if (spec.batchTile == 1)
-        spec.batchTile = matvecBatchTile;
-      else
-        spec.batchTile = spec.batchTile <= 8 ? 8 : 16;
+      bool matvec = spec.batchTile == 1;
+      spec.batchTile = spec.batchTile <= 8 ? 8 : 16;
       spec.rowsPerWarp = 16;
       if (autoShape && warpsPerBlock == 0) {
         // Enough warps in flight to cover the memory latency: the fewest
@@ -86,6 +84,16 @@ struct ConvertMQToGPUPass
             break;
           }
       }
+      // Matvecs: batch tile 1 (the activation sums once per 8 k-steps), or
+      // 8; auto (0) takes 1 except where the launch shape chosen above has
+      // 4 warps (14336 rows and more), where the batch-8 kernel measured faster on the 8B decode
+      // step (H200: 796 against 817 us per step over those GEMVs; the 8-
+      // and 16-warp ones 719 against 658).
+      if (matvec)
+        spec.batchTile =
+            matvecBatchTile ? matvecBatchTile
+            : autoShape && warpsPerBlock == 0 && spec.warpsPerBlock == 4 ? 8
+                                                                        : 1;
       int64_t tile = spec.kTile();
       if (tile == 0 || layout.getBits() != spec.indexBits() ||
           layout.getBlock() != tile || type.getAxis() != 0) {
@@ -133,11 +141,13 @@ struct ConvertMQToGPUPass
     if (ops.empty())
       return;
     if (warpsPerBlock > 32 || unroll < 1 || unroll > 16 || rowsPerWarp > 16 ||
-        prefetch > 16 || (matvecBatchTile != 1 && matvecBatchTile != 8) ||
+        prefetch > 16 ||
+        (matvecBatchTile != 0 && matvecBatchTile != 1 &&
+         matvecBatchTile != 8) ||
         stages == 1 || stages > 8) {
       module.emitError() << "convert-mq-to-gpu: warps-per-block must be in "
                             "0..32, unroll in 1..16, rows-per-warp in 0..16, "
-                            "prefetch in 0..16, matvec-batch-tile 1 or 8, "
+                            "prefetch in 0..16, matvec-batch-tile 0, 1 or 8, "
                             "stages 0 or 2..8";
       return signalPassFailure();
     }

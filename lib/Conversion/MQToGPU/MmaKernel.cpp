@@ -298,6 +298,26 @@ Value MmaKernelBuilder::decode(const TileWords &words, int64_t s) {
   // 2^-p with -(1024 2^-p + zc) gives k - zc exactly. So only the fields
   // from bit s0 = w floor(10 / w) on need a shift (one per word) instead of
   // one shift per register.
+  if (pieces.size() == 1 && !rounds && pieces[0].width == 8) {
+    // 8-bit indices: one byte permute (PRMT) per register puts bytes j and
+    // 2 + j of the word under the 0x64 bytes of 0x64006400 (its bytes 5
+    // and 7): the f16 pair 1024 + k, then minus 1024 + zc.
+    for (int64_t r = 0; r < 4; ++r) {
+      int64_t pair = 4 * s + r;
+      Value word = words[0][pair / 2];
+      int64_t j = pair % 2;
+      int32_t selector = int32_t(j | (5 << 4) | ((2 + j) << 8) | (7 << 12));
+      Value reg = NVVM::PermuteOp::create(b, loc, i32, word, magic,
+                                          cI32(selector),
+                                          NVVM::PermuteMode::DEFAULT);
+      Value half2 = vector::BitCastOp::create(
+          b, loc, pairType,
+          vector::FromElementsOp::create(b, loc, word1, ValueRange{reg}));
+      a = vector::InsertOp::create(
+          b, loc, arith::SubFOp::create(b, loc, half2, bias), a, r);
+    }
+    return a;
+  }
   if (pieces.size() == 1 && !rounds) {
     const MmaPiece &p = pieces[0];
     unsigned w = p.width;

@@ -4,6 +4,7 @@
 // RUN: matquant-opt %s --mq-select-gpu-layout=kernel=simt --split-input-file | FileCheck %s --check-prefix=SIMT
 // RUN: matquant-opt %s --mq-select-gpu-layout --canonicalize --convert-mq-to-gpu --split-input-file | FileCheck %s --check-prefix=Y32
 // RUN: matquant-opt %s --mq-select-gpu-layout --canonicalize --convert-mq-to-gpu --split-input-file | FileCheck %s --check-prefix=SINGLE
+// RUN: matquant-opt %s --mq-select-gpu-layout --canonicalize --convert-mq-to-gpu --split-input-file | FileCheck %s --check-prefix=PRMT
 // RUN: matquant-opt %s --mq-select-gpu-layout --canonicalize --convert-mq-to-gpu=matvec-batch-tile=8 --split-input-file | FileCheck %s --check-prefix=TILE8
 // RUN: matquant-opt %s --mq-select-gpu-layout --canonicalize --convert-mq-to-gpu=stages=3 --split-input-file | FileCheck %s --check-prefix=STAGES
 
@@ -118,6 +119,13 @@ func.func @auto(%x4: tensor<4x256xf16>, %x1: tensor<256xf16>, %x32: tensor<4x256
 // LAYOUT: #mq.layout<mma, 2, block = 128>
 // LAYOUT: #mq.layout<mma, 3, block = 256>
 // LAYOUT: #mq.layout<mma, 3, block = 128>
+// 8-bit indices: one byte permute per register (bytes j and 2 + j of the
+// word under the 0x64 bytes of 0x64006400: selectors 0x7250, 0x7351).
+// PRMT-LABEL: gpu.func @mq_mma_c8_r8_cl_g128_f16_b16_rw16_wpb4_u4(
+// PRMT-DAG: nvvm.prmt <default> %c29264_i32{{[_0-9]*}}, %{{.*}}, %{{.*}} : i32
+// PRMT-DAG: nvvm.prmt <default> %c29521_i32{{[_0-9]*}}, %{{.*}}, %{{.*}} : i32
+// PRMT-NOT: arith.shrui
+// PRMT: gpu.return
 // CHECK-LABEL: func.func @widths
 // CHECK: @mq_mma_c8_r8_cl_g128_f16_b16_rw16_wpb4_u4
 // CHECK: @mq_mma_c8_r2_cl_g0_f16_b16_rw16_wpb4_u2

@@ -37,7 +37,8 @@ C="$BIN/matquant-gpu-compile"
   --unroll 1 -o "$OUT/bench_t2.ptx"
 "$C" --widths 8,4 --groups 128 --batches 4 --rows-per-warp 1,2,4 \
   --unroll 1 -o "$OUT/bench_t4.ptx"
-# Tensor-core (mma.sync) kernels, f16 activations, batch tiles 8 and 16.
+# Tensor-core (mma.sync) kernels, f16 activations, batch tiles 1 (the
+# matvecs' kernels), 8 and 16.
 # Tests: every width and mode per channel and per group of 128; groups of
 # 64 and 32, 32 rows per warp, 2 warps, batch tile 16.
 "$C" --mma --widths 1,2,3,4,5,6,7,8,1ep,2ep,3ep,4ep,7ep,1pe,2pe,3pe,4pe,8pe \

@@ -103,6 +103,8 @@ private:
   /// The lane's activations of column tile kt for batch tile n, in
   /// loads of up to 8 elements.
   SmallVector<Value> loadX(unsigned n, Value kt, bool ragged);
+  /// An n-lane mask of the lanes e < left (left: i32).
+  Value lanesBelow(int64_t n, Value left);
   /// Those as B fragments: [step] -> vector<2x2xf16>.
   SmallVector<Value> xFragments(ArrayRef<Value> chunks);
   int64_t xChunk() const { return std::min<int64_t>(8, 4 * steps); }
@@ -241,16 +243,8 @@ SmallVector<Value> MmaKernelBuilder::loadX(unsigned bn, Value kt, bool ragged) {
                                  llvm::MaybeAlign(2 * chunk));
     } else {
       // Elements at and past K read as zero.
-      Value left = arith::SubIOp::create(b, loc, k, add(col, cI(c)));
-      auto idxType = VectorType::get({chunk}, b.getI32Type());
-      SmallVector<Attribute> iota;
-      for (int64_t e = 0; e < chunk; ++e)
-        iota.push_back(b.getI32IntegerAttr(int32_t(e)));
-      Value mask = arith::CmpIOp::create(
-          b, loc, arith::CmpIPredicate::slt,
-          arith::ConstantOp::create(b, loc,
-                                    DenseElementsAttr::get(idxType, iota)),
-          vector::BroadcastOp::create(b, loc, idxType, left));
+      Value mask = lanesBelow(
+          chunk, arith::SubIOp::create(b, loc, k, add(col, cI(c))));
       Value pass = arith::ConstantOp::create(
           b, loc, DenseElementsAttr::get(xType, b.getZeroAttr(f16)));
       v = vector::MaskedLoadOp::create(b, loc, xType, x, ValueRange{ix(at)},
@@ -259,6 +253,17 @@ SmallVector<Value> MmaKernelBuilder::loadX(unsigned bn, Value kt, bool ragged) {
     elems.push_back(v);
   }
   return elems;
+}
+
+Value MmaKernelBuilder::lanesBelow(int64_t n, Value left) {
+  auto idxType = VectorType::get({n}, i32);
+  SmallVector<Attribute> iota;
+  for (int64_t e = 0; e < n; ++e)
+    iota.push_back(b.getI32IntegerAttr(int32_t(e)));
+  return arith::CmpIOp::create(
+      b, loc, arith::CmpIPredicate::slt,
+      arith::ConstantOp::create(b, loc, DenseElementsAttr::get(idxType, iota)),
+      vector::BroadcastOp::create(b, loc, idxType, left));
 }
 
 SmallVector<Value> MmaKernelBuilder::xFragments(ArrayRef<Value> elems) {
@@ -441,16 +446,8 @@ void MmaKernelBuilder::singleSums(Value kStart, int64_t len, bool ragged,
       // Elements at and past K (and columns past the run) read as zero.
       Value limit = arith::MinSIOp::create(b, loc, k,
                                            add(kStart, cI(m + 16 * columns)));
-      Value left = arith::SubIOp::create(b, loc, limit, at);
-      auto idxType = VectorType::get({4}, i32);
-      SmallVector<Attribute> iota;
-      for (int64_t e = 0; e < 4; ++e)
-        iota.push_back(b.getI32IntegerAttr(int32_t(e)));
-      Value mask = arith::CmpIOp::create(
-          b, loc, arith::CmpIPredicate::slt,
-          arith::ConstantOp::create(b, loc,
-                                    DenseElementsAttr::get(idxType, iota)),
-          vector::BroadcastOp::create(b, loc, idxType, left));
+      Value mask =
+          lanesBelow(4, arith::SubIOp::create(b, loc, limit, at));
       v = vector::MaskedLoadOp::create(b, loc, quad, x,
                                        ValueRange{ix(add(rowBase, at))}, mask,
                                        zero);

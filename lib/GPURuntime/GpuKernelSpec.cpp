@@ -233,6 +233,8 @@ std::string GemvKernelSpec::validate() const {
     return "shared-memory stages (_st) are for tensor-core (mma) kernels";
   if (stages == 1 || stages > 8)
     return "stages must be 0 (registers) or in 2..8";
+  if (stages && prefetch)
+    return "shared-memory stages (_st) and L2 prefetch (_pf) do not combine";
   if (ringBytes() > 40 * 1024) {
     std::snprintf(buf, sizeof buf,
                   "the ring of %u stages takes %lld bytes of shared memory "

@@ -129,6 +129,9 @@ int main(int argc, char **argv) {
                               "matquant GPU kernel library compiler\n");
   if (indexBitwidth != 32 && indexBitwidth != 64)
     return fail("--index-bitwidth must be 32 or 64");
+  if (stages && indexBitwidth != 64)
+    return fail("--stages needs --index-bitwidth 64 (convert-nvgpu-to-nvvm "
+                "lowers the copies' memrefs with 64-bit index)");
   if (prefetch && indexBitwidth != 64)
     return fail("--prefetch needs --index-bitwidth 64 (the prefetch address "
                 "is the buffer's pointer as an index)");

@@ -415,9 +415,9 @@ int main(int argc, char **argv) {
             die(ctx->error());
         }
         // The runtime's heuristic picked `chosen`; with --tune every
-        // compiled variant whose batch tile does not exceed the batch or 8 (batch
-        // tile, rows per warp, warps, unroll) is timed and the fastest
-        // reported.
+        // compiled variant whose batch tile does not exceed the batch, or
+        // 8 (batch tile, rows per warp, warps, unroll), is timed and the
+        // fastest reported.
         double us = timeIt(*ctx, rot, [&](int i) {
           launchGemv(*ctx, kernel, chosen, ops[i]);
         });

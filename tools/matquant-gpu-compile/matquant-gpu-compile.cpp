@@ -59,8 +59,9 @@ static cl::opt<unsigned> unroll("unroll", cl::desc("Blocks per lane in flight"),
 static cl::opt<unsigned> stages(
     "stages",
     cl::desc("Tensor-core kernels: super-tiles per warp in a shared-memory "
-             "ring fed by cp.async (names end in _stN); 0: registers"),
-    cl::init(0));
+             "ring fed by cp.async (names end in _stN; needs "
+             "--index-bitwidth 64); 0: registers"),
+    cl::init(0), cl::cat(category));
 static cl::opt<unsigned> prefetch(
     "prefetch",
     cl::desc("Tensor-core kernels: super-tiles per warp prefetched into L2 "

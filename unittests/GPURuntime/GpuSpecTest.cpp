@@ -239,7 +239,30 @@ TEST(GpuKernelSpec, MmaNamesAndValidation) {
   EXPECT_NE(t.validate().find("f16 activations"), std::string::npos);
   t = s;
   t.batchTile = 4;
-  EXPECT_NE(t.validate().find("batch tile of 8 or 16"), std::string::npos);
+  EXPECT_NE(t.validate().find("batch tile of 1, 8 or 16"), std::string::npos);
+  t.batchTile = 1; // the matvecs' kernel
+  EXPECT_EQ(t.validate(), "");
+  EXPECT_EQ(t.name(), "mq_mma_c8_r4_cl_g128_f16_b1_rw32_wpb8_u2");
+  // Shared-memory stages: 8 warps x 2 stages x 2 tiles x 2 row tiles x 32
+  // lanes x 16 bytes; the name round-trips with the index width after it.
+  t.stages = 2;
+  t.index64 = true;
+  ASSERT_EQ(t.validate(), "");
+  EXPECT_EQ(t.ringBytes(), 8 * 2 * 2 * 2 * 32 * 16);
+  EXPECT_EQ(t.name(), "mq_mma_c8_r4_cl_g128_f16_b1_rw32_wpb8_u2_st2_i64");
+  ASSERT_TRUE(GemvKernelSpec::parseName(t.name(), back));
+  EXPECT_EQ(back.stages, 2u);
+  EXPECT_TRUE(back.index64);
+  EXPECT_EQ(back.name(), t.name());
+  t.stages = 1;
+  EXPECT_NE(t.validate().find("stages must be 0"), std::string::npos);
+  t.stages = 2;
+  t.prefetch = 2;
+  EXPECT_NE(t.validate().find("do not combine"), std::string::npos);
+  t.prefetch = 0;
+  t.stages = 3; // 49152 bytes
+  EXPECT_NE(t.validate().find("takes 49152 bytes of shared memory"),
+            std::string::npos);
   t = s;
   t.rowsPerWarp = 8;
   EXPECT_NE(t.validate().find("16, 32, 48 or 64 rows"), std::string::npos);

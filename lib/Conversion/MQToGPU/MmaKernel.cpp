@@ -140,8 +140,9 @@ private:
   void singleSums(Value kStart, int64_t len, bool ragged, Value &ones);
   /// Loads the weights and group scales of `count` tiles from kt0,
   /// flattened (the loop carries them).
-  void fetch(Value kt0, int64_t count, SmallVector<Value> &out,
-             bool words = true);
+  void fetch(Value kt0, int64_t count, SmallVector<Value> &out);
+  /// The group scales alone of those tiles (what fetch() appends last).
+  void fetchScales(Value kt0, int64_t count, SmallVector<Value> &out);
   /// Stages kernels: starts the copies of the weights of `unroll` tiles
   /// from kt0 into ring stage `stage` (cp.async, 16 bytes or less per lane
   /// and piece) as one group; returns its token.
@@ -598,13 +599,18 @@ void MmaKernelBuilder::readStage(Value stage, SmallVector<Value> &out) {
 }
 
 void MmaKernelBuilder::fetch(Value kt0, int64_t count,
-                             SmallVector<Value> &out, bool words) {
-  for (int64_t u = 0; u < (words ? count : 0); ++u) {
+                             SmallVector<Value> &out) {
+  for (int64_t u = 0; u < count; ++u) {
     Value kt = add(kt0, cI(u));
     for (unsigned i = 0; i < mt; ++i)
       for (const SmallVector<Value> &piece : loadTile(i, kt))
         out.append(piece.begin(), piece.end());
   }
+  fetchScales(kt0, count, out);
+}
+
+void MmaKernelBuilder::fetchScales(Value kt0, int64_t count,
+                                   SmallVector<Value> &out) {
   if (perGroup)
     for (int64_t g0 = 0; g0 < count; g0 += perGroup) {
       Value grp = arith::DivUIOp::create(b, loc, add(kt0, cI(g0)),
@@ -790,9 +796,13 @@ gpu::GPUFuncOp MmaKernelBuilder::build(gpu::GPUModuleOp kernels) {
   Value superTiles = arith::DivUIOp::create(b, loc, fullTiles, cI(unroll));
   Value lastSuper = arith::SubIOp::create(
       b, loc, arith::MaxUIOp::create(b, loc, superTiles, cI(1)), cI(1));
-  auto fetchSuper = [&](Value st, SmallVector<Value> &out) {
+  // The first column tile of super-tile st, clamped to the last one.
+  auto superStart = [&](Value st) {
     Value clamped = arith::MinUIOp::create(b, loc, st, lastSuper);
-    fetch(mul(clamped, cI(unroll)), unroll, out);
+    return mul(clamped, cI(unroll));
+  };
+  auto fetchSuper = [&](Value st, SmallVector<Value> &out) {
+    fetch(superStart(st), unroll, out);
   };
   if (spec.prefetch) {
     weightsAddress = arith::IndexCastUIOp::create(
@@ -813,14 +823,11 @@ gpu::GPUFuncOp MmaKernelBuilder::build(gpu::GPUModuleOp kernels) {
     // super-tile ahead.
     int64_t nStages = spec.stages;
     ringWarp = mul(warp, cI(nStages * stageBytes));
-    auto superStart = [&](Value st) {
-      return mul(arith::MinUIOp::create(b, loc, st, lastSuper), cI(unroll));
-    };
     Value started;
     for (int64_t j = 0; j + 1 < nStages; ++j)
       started = fetchAsync(superStart(add(warp, cI(j * warps))), cI(j));
     SmallVector<Value> init = state;
-    fetch(superStart(warp), unroll, init, /*words=*/false);
+    fetchScales(superStart(warp), unroll, init);
     init.push_back(cI(0));
     if (spec.dependentLaunch)
       waitForPrerequisiteGrids(b, loc);
@@ -843,8 +850,7 @@ gpu::GPUFuncOp MmaKernelBuilder::build(gpu::GPUModuleOp kernels) {
           ValueRange scalesIn = args.drop_front(nState).drop_back();
           vals.append(scalesIn.begin(), scalesIn.end());
           SmallVector<Value> next;
-          fetch(superStart(add(st, cI(warps))), unroll, next,
-                /*words=*/false);
+          fetchScales(superStart(add(st, cI(warps))), unroll, next);
           run(unroll,
               unflatten(vals, unroll, mul(st, cI(unroll)), /*ragged=*/false),
               s);

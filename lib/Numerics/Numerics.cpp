@@ -599,10 +599,13 @@ int64_t mmaPackedBytes(int64_t rows, int64_t cols, unsigned bits,
 
 namespace {
 /// Calls fn(row, col, byte, bitOffset, width, shift) for every piece of
-/// every element (padding included) of the MMA-fragment layout.
+/// every element (padding included) of the MMA-fragment layout. With
+/// `rotate` (bit planes), the pairs of a word take the positions of
+/// mmaPlanePosition and piece p of every 32-bit word is rotated right by p
+/// bits.
 template <typename Fn>
 void forEachMmaPiece(int64_t rows, int64_t cols, unsigned bits, int64_t kTile,
-                     const std::vector<unsigned> &pieces, Fn fn) {
+                     const std::vector<unsigned> &pieces, bool rotate, Fn fn) {
   int64_t rowTiles = (rows + 15) / 16;
   int64_t colTiles = (cols + kTile - 1) / kTile;
   int64_t steps = kTile / 16;
@@ -611,7 +614,8 @@ void forEachMmaPiece(int64_t rows, int64_t cols, unsigned bits, int64_t kTile,
     for (int64_t kt = 0; kt < colTiles; ++kt) {
       int64_t base = (mt * colTiles + kt) * tileBytes;
       unsigned shift = bits;
-      for (unsigned w : pieces) {
+      for (size_t pi = 0; pi < pieces.size(); ++pi) {
+        unsigned w = pieces[pi];
         shift -= w;
         int64_t laneBytes = steps * w;
         int64_t chunk = std::min<int64_t>(16, laneBytes);
@@ -625,6 +629,10 @@ void forEachMmaPiece(int64_t rows, int64_t cols, unsigned bits, int64_t kTile,
               int64_t row = mt * 16 + g + 8 * (a & 1);
               int64_t col = kt * kTile + 4 * steps * t + 4 * s + 2 * (a >> 1) + h;
               int64_t bit = 16 * h + j * w;
+              if (rotate)
+                bit = (16 * h + mmaPlanePosition(j) + 32 -
+                       static_cast<int64_t>(pi)) %
+                      32;
               int64_t laneByte = word * 4 + bit / 8;
               int64_t byte = base + (laneByte / chunk) * 32 * chunk +
                              lane * chunk + laneByte % chunk;
@@ -641,10 +649,11 @@ void forEachMmaPiece(int64_t rows, int64_t cols, unsigned bits, int64_t kTile,
 namespace {
 std::vector<uint8_t> packMmaWith(const uint8_t *idx, int64_t rows,
                                  int64_t cols, unsigned bits, int64_t kTile,
-                                 const std::vector<unsigned> &pieces) {
+                                 const std::vector<unsigned> &pieces,
+                                 bool rotate) {
   std::vector<uint8_t> out(
       static_cast<size_t>(mmaPackedBytes(rows, cols, bits, kTile)), 0);
-  forEachMmaPiece(rows, cols, bits, kTile, pieces,
+  forEachMmaPiece(rows, cols, bits, kTile, pieces, rotate,
                   [&](int64_t i, int64_t j, int64_t byte, unsigned off,
                       unsigned w, unsigned s) {
                     if (i >= rows || j >= cols)
@@ -660,9 +669,10 @@ std::vector<uint8_t> packMmaWith(const uint8_t *idx, int64_t rows,
 
 std::vector<uint8_t> unpackMmaWith(const uint8_t *packed, int64_t rows,
                                    int64_t cols, unsigned bits, int64_t kTile,
-                                   const std::vector<unsigned> &pieces) {
+                                   const std::vector<unsigned> &pieces,
+                                   bool rotate) {
   std::vector<uint8_t> out(static_cast<size_t>(rows * cols), 0);
-  forEachMmaPiece(rows, cols, bits, kTile, pieces,
+  forEachMmaPiece(rows, cols, bits, kTile, pieces, rotate,
                   [&](int64_t i, int64_t j, int64_t byte, unsigned off,
                       unsigned w, unsigned s) {
                     if (i >= rows || j >= cols)
@@ -677,13 +687,18 @@ std::vector<uint8_t> unpackMmaWith(const uint8_t *packed, int64_t rows,
 
 std::vector<uint8_t> packMma(const uint8_t *idx, int64_t rows, int64_t cols,
                              unsigned bits, int64_t kTile) {
-  return packMmaWith(idx, rows, cols, bits, kTile, interleavedPieces(bits));
+  return packMmaWith(idx, rows, cols, bits, kTile, interleavedPieces(bits),
+                     /*rotate=*/false);
 }
 
 std::vector<uint8_t> unpackMma(const uint8_t *packed, int64_t rows,
                                int64_t cols, unsigned bits, int64_t kTile) {
   return unpackMmaWith(packed, rows, cols, bits, kTile,
-                       interleavedPieces(bits));
+                       interleavedPieces(bits), /*rotate=*/false);
+}
+
+int64_t mmaPlanePosition(int64_t pair) {
+  return (pair % 4) * 4 + (pair / 4) % 4;
 }
 
 std::vector<uint8_t> packMmaPlanes(const uint8_t *idx, int64_t rows,
@@ -691,7 +706,7 @@ std::vector<uint8_t> packMmaPlanes(const uint8_t *idx, int64_t rows,
                                    int64_t kTile) {
   assert(mmaTileValid(1, kTile) && "invalid MMA plane column tile");
   return packMmaWith(idx, rows, cols, bits, kTile,
-                     std::vector<unsigned>(bits, 1u));
+                     std::vector<unsigned>(bits, 1u), /*rotate=*/true);
 }
 
 std::vector<uint8_t> unpackMmaPlanes(const uint8_t *packed, int64_t rows,
@@ -699,7 +714,7 @@ std::vector<uint8_t> unpackMmaPlanes(const uint8_t *packed, int64_t rows,
                                      int64_t kTile) {
   assert(mmaTileValid(1, kTile) && "invalid MMA plane column tile");
   return unpackMmaWith(packed, rows, cols, bits, kTile,
-                       std::vector<unsigned>(bits, 1u));
+                       std::vector<unsigned>(bits, 1u), /*rotate=*/true);
 }
 
 } // namespace matquant::numerics

@@ -1109,6 +1109,61 @@ TEST(Mma, LaneDecodeGivesTheFragments) {
   }
 }
 
+// The rotated plane layout bit by bit: register a of k-step s (pair
+// 4 s + a of a word) sits at bit e = 4 a + s of plane 0, and plane p holds
+// bit c - 1 - p of the element at bit (e - p) mod 32, so the top R planes
+// of an element (any R) are R contiguous bits, plane 0 highest: one
+// rotation brings them to bit 0.
+TEST(MmaPlanes, RotatedPlanesGiveContiguousFields) {
+  std::mt19937 rng(23);
+  const unsigned c = 8;
+  for (int64_t kTile : {64, 128, 256}) {
+    const int64_t rows = 16, cols = 2 * kTile, steps = kTile / 16;
+    std::vector<uint8_t> idx(rows * cols);
+    for (uint8_t &v : idx)
+      v = static_cast<uint8_t>(rng());
+    std::vector<uint8_t> p = packMmaPlanes(idx.data(), rows, cols, c, kTile);
+    int64_t chunk = std::min<int64_t>(16, steps);
+    for (int64_t kt = 0; kt < 2; ++kt)
+      for (int64_t lane = 0; lane < 32; ++lane) {
+        // words[plane][word]
+        std::vector<std::vector<uint32_t>> words;
+        for (unsigned pl = 0; pl < c; ++pl) {
+          int64_t base = kt * 2 * kTile * c + pl * 32 * steps;
+          std::vector<uint8_t> bytes;
+          for (int64_t ch = 0; ch < steps / chunk; ++ch)
+            for (int64_t i = 0; i < chunk; ++i)
+              bytes.push_back(p[base + ch * 32 * chunk + lane * chunk + i]);
+          std::vector<uint32_t> ws(bytes.size() / 4);
+          std::memcpy(ws.data(), bytes.data(), bytes.size());
+          words.push_back(ws);
+        }
+        for (int64_t pair = 0; pair < 4 * steps; ++pair) {
+          int64_t s = pair / 4, a = pair % 4, w = pair / 16;
+          int64_t j = 4 * a + s % 4;
+          int64_t row = lane / 4 + 8 * (a & 1);
+          int64_t col =
+              kt * kTile + 4 * steps * (lane % 4) + 4 * s + 2 * (a >> 1);
+          for (unsigned R = 1; R <= c; ++R) {
+            uint32_t merged = 0;
+            for (unsigned pl = 0; pl < R; ++pl)
+              for (int64_t h = 0; h < 2; ++h) {
+                int64_t at = (16 * h + j + 32 - pl) % 32;
+                merged |= ((words[pl][w] >> at) & 1u) << at;
+              }
+            int64_t f = (j - int64_t(R) + 1 + 32) % 32;
+            uint32_t rot = f ? (merged >> f) | (merged << (32 - f)) : merged;
+            uint32_t mask = (1u << R) - 1u;
+            ASSERT_EQ(rot & mask, idx[row * cols + col] >> (c - R))
+                << "R " << R << " pair " << pair << " lane " << lane;
+            ASSERT_EQ((rot >> 16) & mask, idx[row * cols + col + 1] >> (c - R))
+                << "R " << R << " pair " << pair << " lane " << lane;
+          }
+        }
+      }
+  }
+}
+
 // Bit planes in the fragment layout: a round trip, and the prefix property
 // the run-time-width kernels rely on: the first r planes of every tile
 // (its first r * 32 * S bytes) hold the top r bits of every index.

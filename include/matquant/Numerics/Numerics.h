@@ -257,8 +257,17 @@ std::vector<uint8_t> unpackMma(const uint8_t *packed, int64_t rows,
 /// The same fragment layout with the `bits`-bit index cut into `bits`
 /// 1-bit pieces (bit planes), the most significant first: the layout of
 /// the GPU kernels whose width is chosen at run time, which read only the
-/// first planes of every tile. Same size as packMma; needs
-/// mmaTileValid(1, kTile).
+/// first planes of every tile. A lane's 32-bit word of a plane holds 16
+/// pairs (register a of k-step s, 4 s + a, of the word's four k-steps):
+/// pair i at bit e = mmaPlanePosition(i) (= 4 a + s) and its second element
+/// at 16 + e in plane 0, and plane p rotated right by p bits, at
+/// (e - p) mod 32 and (16 + e - p) mod 32. So the top R planes of every
+/// element are R contiguous bits (plane 0 highest) for any R, the kernels
+/// merge planes with one masked select each, and the four pairs of a
+/// k-step sit 4 bits apart (their R-bit fields do not overlap for R <= 4).
+/// Same size as packMma; needs mmaTileValid(1, kTile).
+/// The bit of pair `pair` (0..15) in plane 0 of a packMmaPlanes word.
+int64_t mmaPlanePosition(int64_t pair);
 std::vector<uint8_t> packMmaPlanes(const uint8_t *idx, int64_t rows,
                                    int64_t cols, unsigned bits, int64_t kTile);
 std::vector<uint8_t> unpackMmaPlanes(const uint8_t *packed, int64_t rows,

@@ -88,6 +88,8 @@ public:
     single = spec.batchTile == 1;
     nt = single ? 1 : spec.batchTile / 8;
     perGroup = spec.groupSize ? spec.groupSize / kTile : 0;
+    if (spec.planes)
+      planPlanes(read);
   }
 
   gpu::GPUFuncOp build(gpu::GPUModuleOp kernels);
@@ -110,6 +112,13 @@ private:
   int64_t xChunk() const { return std::min<int64_t>(8, 4 * steps); }
   /// The A fragment of k-step s of a tile.
   Value decode(const TileWords &words, int64_t s);
+  /// decode() of plane kernels.
+  Value decodePlanes(const TileWords &words, int64_t s);
+  /// The f16 pair of a register whose two fields (with the 0x6400 exponent
+  /// bits ORed in) hold index values v at bit `pos` of each half: v - zc.
+  Value halvesAt(Value reg, int64_t pos);
+  /// Plans decodePlanes(): the classes of pairs and each pair's rotation.
+  void planPlanes(unsigned read);
   /// Runs the mma of column tile kt (weights words[i]) into d[i * nt + n]
   /// and, unless `single`, ones[n].
   void tileMma(ArrayRef<TileWords> words, Value kt, bool ragged,
@@ -172,6 +181,24 @@ private:
   bool single = false;
   bool rounds = false; ///< plane kernel reading r + 1 planes
   SmallVector<MmaPiece> pieces;
+  /// Plane kernels (R planes, the rotated layout of
+  /// numerics::packMmaPlanes): the pair at position j of a word has its
+  /// R-bit fields at bits [j - R + 1, j] and 16 above (mod 32), planePairs
+  /// is indexed by j. The 16 pairs fall into
+  /// classes whose fields do not overlap (cyclic distance >= R); one merged
+  /// word per class and word takes R - 1 masked selects (one LOP3 each),
+  /// then a pair needs a rotation (shared in its class where the fields fit
+  /// one window), a mask and an f16x2 fma, as a static index.
+  struct PlanePair {
+    unsigned cls = 0; ///< its class
+    unsigned rot = 0; ///< right rotation of the merged word (0..31)
+    int64_t pos = 0;  ///< its field's bit after the rotation
+  };
+  SmallVector<SmallVector<int64_t>> planeClasses;
+  SmallVector<PlanePair> planePairs;
+  /// Merged and rotated words of the tile being decoded, by (plane-0 word,
+  /// class or 16 + 32 class + rotation); tileMma() clears it.
+  llvm::DenseMap<std::pair<Value, int64_t>, Value> planeCache;
 
   Value lane, g, t, groups, rowTileBytes, tileStart;
   SmallVector<Value> rowTileBase; ///< byte offset of each row tile
@@ -296,14 +323,14 @@ Value MmaKernelBuilder::decode(const TileWords &words, int64_t s) {
   Value a = arith::ConstantOp::create(
       b, loc,
       DenseElementsAttr::get(VectorType::get({4, 2}, f16), b.getZeroAttr(f16)));
-  auto contract = arith::FastMathFlagsAttr::get(b.getContext(),
-                                                arith::FastMathFlags::contract);
   // One-piece indices (1, 2, 4, 8 bits): a field at bit p < 10 - w + 1 of
   // a half is decoded in place: the mask leaves 2^p k under the exponent
   // bits of 0x6400, the f16 pair is 1024 + 2^p k, and one f16x2 fma by
   // 2^-p with -(1024 2^-p + zc) gives k - zc exactly. So only the fields
   // from bit s0 = w floor(10 / w) on need a shift (one per word) instead of
   // one shift per register.
+  if (!planePairs.empty())
+    return decodePlanes(words, s);
   if (pieces.size() == 1 && !rounds && pieces[0].width == 8) {
     // 8-bit indices: one byte permute (PRMT) per register puts bytes j and
     // 2 + j of the word under the 0x64 bytes of 0x64006400 (its bytes 5
@@ -344,22 +371,7 @@ Value MmaKernelBuilder::decode(const TileWords &words, int64_t s) {
       uint32_t m = (((1u << w) - 1u) << pos) * 0x00010001u;
       Value reg = arith::AndIOp::create(b, loc, src, cI32(int32_t(m)));
       reg = arith::OrIOp::create(b, loc, reg, magic);
-      Value half2 = vector::BitCastOp::create(
-          b, loc, pairType,
-          vector::FromElementsOp::create(b, loc, word1, ValueRange{reg}));
-      if (pos == 0) {
-        half2 = arith::SubFOp::create(b, loc, half2, bias);
-      } else {
-        float scale = 1.0f / float(1u << pos);
-        auto splat = [&](float v) {
-          return arith::ConstantOp::create(
-              b, loc, DenseElementsAttr::get(pairType, b.getF16FloatAttr(v)));
-        };
-        half2 = arith::MulFOp::create(b, loc, half2, splat(scale), contract);
-        half2 = arith::AddFOp::create(b, loc, half2,
-                                      splat(-(1024.0f * scale + zc)), contract);
-      }
-      a = vector::InsertOp::create(b, loc, half2, a, r);
+      a = vector::InsertOp::create(b, loc, halvesAt(reg, pos), a, r);
     }
     return a;
   }
@@ -404,12 +416,181 @@ Value MmaKernelBuilder::decode(const TileWords &words, int64_t s) {
   return a;
 }
 
+Value MmaKernelBuilder::halvesAt(Value reg, int64_t pos) {
+  auto pairType = VectorType::get({2}, f16);
+  float zc = float(1u << (bits - 1));
+  auto splat = [&](float v) {
+    return arith::ConstantOp::create(
+        b, loc, DenseElementsAttr::get(pairType, b.getF16FloatAttr(v)));
+  };
+  Value half2 = vector::BitCastOp::create(
+      b, loc, pairType,
+      vector::FromElementsOp::create(b, loc, VectorType::get({1}, i32),
+                                     ValueRange{reg}));
+  // The pair is 1024 + 2^pos v (exact below 2048); one f16x2 fma by 2^-pos
+  // with -(1024 2^-pos + zc) leaves v - zc exactly.
+  if (pos == 0)
+    return arith::SubFOp::create(b, loc, half2, splat(1024.0f + zc));
+  auto contract = arith::FastMathFlagsAttr::get(b.getContext(),
+                                                arith::FastMathFlags::contract);
+  float scale = 1.0f / float(1u << pos);
+  half2 = arith::MulFOp::create(b, loc, half2, splat(scale), contract);
+  return arith::AddFOp::create(b, loc, half2, splat(-(1024.0f * scale + zc)),
+                               contract);
+}
+
+void MmaKernelBuilder::planPlanes(unsigned read) {
+  const int64_t R = read;
+  auto cyclic = [](int64_t a, int64_t c) {
+    int64_t d = std::abs(a - c);
+    return std::min(d, 16 - d);
+  };
+  // Greedy classes over the positions in a given order.
+  auto classify = [&](function_ref<int64_t(int64_t)> order) {
+    SmallVector<SmallVector<int64_t>> classes;
+    for (int64_t i = 0; i < 16; ++i) {
+      int64_t j = order(i);
+      auto it = llvm::find_if(classes, [&](const SmallVector<int64_t> &c) {
+        return llvm::all_of(c, [&](int64_t m) { return cyclic(j, m) >= R; });
+      });
+      if (it == classes.end())
+        classes.push_back({j});
+      else
+        it->push_back(j);
+    }
+    for (SmallVector<int64_t> &c : classes)
+      llvm::sort(c);
+    return classes;
+  };
+  // In the order the k-steps use the pairs, a class tends to serve one
+  // k-step and few merged words are live at once (R <= 4: a class per
+  // k-step); in the order of the positions, the classes are fewer where
+  // 16 / R is not a power of two (R = 5: 6 classes instead of 8, each
+  // R - 1 selects). The fewer, then the k-step order.
+  auto byUse = classify(
+      [](int64_t i) { return numerics::mmaPlanePosition(i); });
+  auto byPosition = classify([](int64_t i) { return i; });
+  planeClasses = byPosition.size() < byUse.size() ? byPosition : byUse;
+  planePairs.assign(16, PlanePair());
+  for (unsigned c = 0; c < planeClasses.size(); ++c)
+    for (int64_t j : planeClasses[c])
+      planePairs[j].cls = c;
+  // The decodable window of a field's bit: pos + R <= 10 (the f16 pair
+  // 1024 + 2^pos v), one bit less with the rounding's carry.
+  const int64_t window = (rounds ? 9 : 10) - R;
+  auto mod32 = [](int64_t v) { return unsigned(((v % 32) + 32) % 32); };
+  for (const SmallVector<int64_t> &cls : planeClasses) {
+    if (R == 8 && !rounds) {
+      // Classes {c, c + 8}: one rotation by c - 7 puts the four bytes in
+      // place for a byte permute each.
+      for (int64_t m : cls)
+        planePairs[m] = {planePairs[m].cls, mod32(cls[0] - 7), m - cls[0]};
+      continue;
+    }
+    SmallVector<bool> done(cls.size(), false);
+    for (size_t i = 0; i < cls.size(); ++i) {
+      if (done[i])
+        continue;
+      int64_t f = cls[i] - R + 1;
+      int64_t shift = f >= 0 && f <= window ? 0 : f;
+      for (size_t k = i; k < cls.size(); ++k) {
+        int64_t at = cls[k] - R + 1 - shift;
+        if (done[k] || at < 0 || at > window)
+          continue;
+        done[k] = true;
+        planePairs[cls[k]].rot = mod32(shift);
+        planePairs[cls[k]].pos = at;
+      }
+    }
+  }
+}
+
+Value MmaKernelBuilder::decodePlanes(const TileWords &words, int64_t s) {
+  const int64_t R = pieces.size();
+  Value a = arith::ConstantOp::create(
+      b, loc,
+      DenseElementsAttr::get(VectorType::get({4, 2}, f16), b.getZeroAttr(f16)));
+  for (int64_t r = 0; r < 4; ++r) {
+    int64_t pair = 4 * s + r, w = pair / 16;
+    const PlanePair &pp = planePairs[numerics::mmaPlanePosition(pair % 16)];
+    Value key = words[0][w];
+    Value merged = planeCache.lookup({key, pp.cls});
+    if (!merged) {
+      // Take every field bit of the class from its plane: plane p holds
+      // the field bit of pair m at (m - p) and (16 + m - p) mod 32.
+      merged = key;
+      for (int64_t p = 1; p < R; ++p) {
+        uint32_t mask = 0;
+        for (int64_t m : planeClasses[pp.cls])
+          for (int64_t h = 0; h < 2; ++h)
+            mask |= 1u << ((16 * h + m - p + 32) % 32);
+        Value keep =
+            arith::AndIOp::create(b, loc, merged, cI32(int32_t(~mask)));
+        Value take =
+            arith::AndIOp::create(b, loc, words[p][w], cI32(int32_t(mask)));
+        merged = arith::OrIOp::create(b, loc, keep, take);
+      }
+      planeCache[{key, pp.cls}] = merged;
+    }
+    Value src = merged;
+    if (pp.rot) {
+      int64_t code = 16 + 32 * int64_t(pp.cls) + pp.rot;
+      src = planeCache.lookup({key, code});
+      if (!src) {
+        src = LLVM::FshrOp::create(b, loc, merged, merged, cI32(pp.rot));
+        planeCache[{key, code}] = src;
+      }
+    }
+    Value half2;
+    if (R == 8 && !rounds) {
+      // Bytes pos / 8 and 2 + pos / 8 under the 0x64 bytes of 0x64006400.
+      int64_t j8 = pp.pos / 8;
+      int32_t selector = int32_t(j8 | (5 << 4) | ((2 + j8) << 8) | (7 << 12));
+      Value reg = NVVM::PermuteOp::create(b, loc, i32, src, magic,
+                                          cI32(selector),
+                                          NVVM::PermuteMode::DEFAULT);
+      half2 = halvesAt(reg, 0);
+    } else {
+      uint32_t field = ((1u << R) - 1u) << pp.pos;
+      Value reg =
+          arith::AndIOp::create(b, loc, src, cI32(int32_t(field * 0x10001u)));
+      int64_t pos = pp.pos;
+      if (rounds) {
+        // The r-bit slice of the r + 1 top bits v: (v + 1) >> 1, the
+        // paper's rounding, kept at bit pos + 1 (the low bit cleared).
+        reg = arith::AddIOp::create(b, loc, reg,
+                                    cI32(int32_t(0x00010001u << pos)));
+        uint32_t top = ((1u << R) - 1u) << (pos + 1);
+        reg = arith::AndIOp::create(b, loc, reg, cI32(int32_t(top * 0x10001u)));
+        ++pos;
+      }
+      reg = arith::OrIOp::create(b, loc, reg, magic);
+      half2 = halvesAt(reg, pos);
+      if (rounds && spec.mode == numerics::SliceMode::Clamped) {
+        // Clamped slices saturate at 2^r - 1: one f16x2 min (min.f16x2;
+        // llvm.minnum, which the NVPTX backend selects natively, not a
+        // libdevice call).
+        float top = float((1u << spec.bits) - 1u) - float(1u << (bits - 1));
+        half2 = LLVM::MinNumOp::create(
+            b, loc, half2,
+            arith::ConstantOp::create(
+                b, loc,
+                DenseElementsAttr::get(VectorType::get({2}, f16),
+                                       b.getF16FloatAttr(top))));
+      }
+    }
+    a = vector::InsertOp::create(b, loc, half2, a, r);
+  }
+  return a;
+}
+
 void MmaKernelBuilder::tileMma(ArrayRef<TileWords> words, Value kt,
                                bool ragged, SmallVector<Value> &d,
                                SmallVector<Value> &ones) {
   SmallVector<SmallVector<Value>> xf;
   for (unsigned bn = 0; bn < nt; ++bn)
     xf.push_back(xFragments(loadX(bn, kt, ragged)));
+  planeCache.clear();
   for (int64_t s = 0; s < steps; ++s) {
     for (unsigned i = 0; i < mt; ++i) {
       Value a = decode(words[i], s);

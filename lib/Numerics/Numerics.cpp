@@ -647,8 +647,8 @@ void forEachMmaPiece(int64_t rows, int64_t cols, unsigned bits, int64_t kTile,
 } // namespace
 
 namespace {
-std::vector<uint8_t> packMmaWith(const uint8_t *idx, int64_t rows,
-                                 int64_t cols, unsigned bits, int64_t kTile,
+std::vector<uint8_t> packMmaWith(const uint8_t *idx, int64_t rows, int64_t cols,
+                                 unsigned bits, int64_t kTile,
                                  const std::vector<unsigned> &pieces,
                                  bool rotate) {
   std::vector<uint8_t> out(
@@ -693,8 +693,8 @@ std::vector<uint8_t> packMma(const uint8_t *idx, int64_t rows, int64_t cols,
 
 std::vector<uint8_t> unpackMma(const uint8_t *packed, int64_t rows,
                                int64_t cols, unsigned bits, int64_t kTile) {
-  return unpackMmaWith(packed, rows, cols, bits, kTile,
-                       interleavedPieces(bits), /*rotate=*/false);
+  return unpackMmaWith(packed, rows, cols, bits, kTile, interleavedPieces(bits),
+                       /*rotate=*/false);
 }
 
 int64_t mmaPlanePosition(int64_t pair) {

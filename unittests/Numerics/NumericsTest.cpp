@@ -1059,6 +1059,22 @@ TEST(Mma, RoundTripEveryWidthAndRaggedShapes) {
 // columns 4 S (l % 4) + 4 s + 2 (a >> 1) + {0, 1}): each lane loads its
 // chunks, and per register one shift and mask per piece puts both indices
 // at bits 0 and 16.
+// The 32-bit words of lane `lane` in a piece of `laneBytes` bytes per lane
+// at byte `base` of an MMA-fragment buffer (chunks of up to 16 bytes, lane
+// after lane).
+static std::vector<uint32_t> mmaLaneWords(const std::vector<uint8_t> &p,
+                                          int64_t base, int64_t laneBytes,
+                                          int64_t lane) {
+  int64_t chunk = std::min<int64_t>(16, laneBytes);
+  std::vector<uint8_t> bytes;
+  for (int64_t c = 0; c < laneBytes / chunk; ++c)
+    for (int64_t i = 0; i < chunk; ++i)
+      bytes.push_back(p[base + c * 32 * chunk + lane * chunk + i]);
+  std::vector<uint32_t> ws(bytes.size() / 4);
+  std::memcpy(ws.data(), bytes.data(), bytes.size());
+  return ws;
+}
+
 TEST(Mma, LaneDecodeGivesTheFragments) {
   std::mt19937 rng(5);
   for (unsigned bits : {2u, 3u, 4u, 6u, 8u}) {
@@ -1075,14 +1091,8 @@ TEST(Mma, LaneDecodeGivesTheFragments) {
         std::vector<std::vector<uint32_t>> words;
         int64_t base = kt * 2 * kTile * bits;
         for (unsigned w : interleavedPieces(bits)) {
-          int64_t laneBytes = steps * w, chunk = std::min<int64_t>(16, laneBytes);
-          std::vector<uint8_t> bytes;
-          for (int64_t c = 0; c < laneBytes / chunk; ++c)
-            for (int64_t i = 0; i < chunk; ++i)
-              bytes.push_back(p[base + c * 32 * chunk + lane * chunk + i]);
-          std::vector<uint32_t> ws(bytes.size() / 4);
-          std::memcpy(ws.data(), bytes.data(), bytes.size());
-          words.push_back(ws);
+          int64_t laneBytes = steps * w;
+          words.push_back(mmaLaneWords(p, base, laneBytes, lane));
           base += 32 * laneBytes;
         }
         for (int64_t s = 0; s < steps; ++s)
@@ -1123,21 +1133,13 @@ TEST(MmaPlanes, RotatedPlanesGiveContiguousFields) {
     for (uint8_t &v : idx)
       v = static_cast<uint8_t>(rng());
     std::vector<uint8_t> p = packMmaPlanes(idx.data(), rows, cols, c, kTile);
-    int64_t chunk = std::min<int64_t>(16, steps);
     for (int64_t kt = 0; kt < 2; ++kt)
       for (int64_t lane = 0; lane < 32; ++lane) {
         // words[plane][word]
         std::vector<std::vector<uint32_t>> words;
-        for (unsigned pl = 0; pl < c; ++pl) {
-          int64_t base = kt * 2 * kTile * c + pl * 32 * steps;
-          std::vector<uint8_t> bytes;
-          for (int64_t ch = 0; ch < steps / chunk; ++ch)
-            for (int64_t i = 0; i < chunk; ++i)
-              bytes.push_back(p[base + ch * 32 * chunk + lane * chunk + i]);
-          std::vector<uint32_t> ws(bytes.size() / 4);
-          std::memcpy(ws.data(), bytes.data(), bytes.size());
-          words.push_back(ws);
-        }
+        for (unsigned pl = 0; pl < c; ++pl)
+          words.push_back(mmaLaneWords(p, kt * 2 * kTile * c + pl * 32 * steps,
+                                       steps, lane));
         for (int64_t pair = 0; pair < 4 * steps; ++pair) {
           int64_t s = pair / 4, a = pair % 4, w = pair / 16;
           int64_t j = 4 * a + s % 4;

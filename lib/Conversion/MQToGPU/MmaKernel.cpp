@@ -467,8 +467,8 @@ void MmaKernelBuilder::planPlanes(unsigned read) {
   // k-step); in the order of the positions, the classes are fewer where
   // 16 / R is not a power of two (R = 5: 6 classes instead of 8, each
   // R - 1 selects). The fewer, then the k-step order.
-  auto byUse = classify(
-      [](int64_t i) { return numerics::mmaPlanePosition(i); });
+  auto byUse =
+      classify([](int64_t i) { return numerics::mmaPlanePosition(i); });
   auto byPosition = classify([](int64_t i) { return i; });
   planeClasses = byPosition.size() < byUse.size() ? byPosition : byUse;
   planePairs.assign(16, PlanePair());
@@ -546,9 +546,8 @@ Value MmaKernelBuilder::decodePlanes(const TileWords &words, int64_t s) {
       // Bytes pos / 8 and 2 + pos / 8 under the 0x64 bytes of 0x64006400.
       int64_t j8 = pp.pos / 8;
       int32_t selector = int32_t(j8 | (5 << 4) | ((2 + j8) << 8) | (7 << 12));
-      Value reg = NVVM::PermuteOp::create(b, loc, i32, src, magic,
-                                          cI32(selector),
-                                          NVVM::PermuteMode::DEFAULT);
+      Value reg = NVVM::PermuteOp::create(
+          b, loc, i32, src, magic, cI32(selector), NVVM::PermuteMode::DEFAULT);
       half2 = halvesAt(reg, 0);
     } else {
       uint32_t field = ((1u << R) - 1u) << pp.pos;

@@ -70,14 +70,20 @@ done
 "$C" --planes --widths 8,4,2,3ep,2pe --groups 64 --acts f16 --batches 1,16 \
   --rows-per-warp 32 --warps-per-block 2 --unroll 1 -o "$OUT/testG.ptx"
 # Benchmark: plane kernels next to the static MMA kernels of the same
-# widths (prefix-exact and the paper's rounding).
-for wpb in 4 8; do
-  "$C" --mma --widths 2pe,3pe,4pe,8pe --groups 128 --acts f16 --batches 1,8 \
-    --rows-per-warp 16 --warps-per-block $wpb --unroll 2 \
-    -o "$OUT/bench_dyn_s$wpb.ptx"
-  "$C" --planes --widths 2pe,3pe,4pe,8pe,2,3,4,8,2ep --groups 128 --acts f16 \
-    --batches 1,8 --rows-per-warp 16 --warps-per-block $wpb --unroll 2 \
-    -o "$OUT/bench_dyn_p$wpb.ptx"
+# widths (prefix-exact and the paper's rounding); one column tile per
+# iteration (unroll 1) as well: the plane kernels' fastest at batch 1.
+for wpb in 4 8 16; do
+  for u in 1 2; do
+    "$C" --mma --widths 2pe,3pe,4pe,8pe --groups 128 --acts f16 --batches 1,8 \
+      --rows-per-warp 16,32 --warps-per-block $wpb --unroll $u \
+      -o "$OUT/bench_dyn_s${wpb}_u$u.ptx"
+    "$C" --planes --widths 2pe,3pe,4pe,8pe,2,3,4,8,2ep --groups 128 \
+      --acts f16 --batches 1,8 --rows-per-warp 16,32 --warps-per-block $wpb \
+      --unroll $u -o "$OUT/bench_dyn_p${wpb}_u$u.ptx"
+  done
+  "$C" --mma --widths 8,4,3,2,2ep --groups 128 --acts f16 --batches 1,8 \
+    --rows-per-warp 16,32 --warps-per-block $wpb --unroll 1 \
+    -o "$OUT/bench_mma_w${wpb}_u1.ptx"
 done
 cp "$BIN/matquant-gpu-test" "$BIN/matquant-gpu-bench" "$OUT/"
 ls -la "$OUT"

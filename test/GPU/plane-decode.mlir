@@ -40,9 +40,13 @@
 // CHECK: nvvm.prmt <default> %c29521_i32, %[[R8]],
 
 // The paper's clamped int4 from 5 planes: (v + 1) >> 1 kept at bit 1
-// (mask 0x001F001F, + 0x00010001, mask 0x003E003E), an fma by 1/2 and
-// -(512 + 8), then the clamp at 2^4 - 1 - 8 = 7 as one f16x2 min.
+// (mask 0x001F001F, + 0x00010001, mask 0x003E003E), then one saturating
+// f16x2 fma gives t = (15 - k) / 16 (by -1/32, plus (15 + 512) / 16), whose
+// clamp to [0, 1] is the slice's clamp at 15; the epilogue takes -16 alpha'
+// and m + alpha' 15 (centre 15 / (1/4) = 60 in a batch-1 kernel).
 // CHECK-LABEL: gpu.func @mq_pmma_c8_r4_cl_g128_f16_b1_rw16_wpb4_u1
+// CHECK: arith.constant 6.000000e+01 : f32
+// CHECK: arith.constant -1.600000e+01 : f32
 // CHECK: %[[R5:.*]] = llvm.intr.fshr(%{{.*}}, %{{.*}}, %c28_i32)
 // CHECK-NEXT: %c2031647_i32 = arith.constant 2031647 : i32
 // CHECK-NEXT: %[[U:.*]] = arith.andi %[[R5]], %c2031647_i32
@@ -50,8 +54,8 @@
 // CHECK-NEXT: %[[U1:.*]] = arith.addi %[[U]], %c65537_i32 : i32
 // CHECK-NEXT: %c4063294_i32 = arith.constant 4063294 : i32
 // CHECK-NEXT: arith.andi %[[U1]], %c4063294_i32
-// CHECK: arith.constant dense<5.000000e-01> : vector<2xf16>
-// CHECK: arith.constant dense<-5.200000e+02> : vector<2xf16>
-// CHECK: %[[ADD:.*]] = arith.addf
-// CHECK-NEXT: %[[TOP:.*]] = arith.constant dense<7.000000e+00> : vector<2xf16>
-// CHECK-NEXT: llvm.intr.minnum(%[[ADD]], %[[TOP]])
+// CHECK: %[[H:.*]] = vector.bitcast
+// CHECK-NEXT: %[[A:.*]] = arith.constant dense<-3.125000e-02> : vector<2xf16>
+// CHECK-NEXT: %[[C:.*]] = arith.constant dense<3.293750e+01> : vector<2xf16>
+// CHECK-NEXT: llvm.call_intrinsic "llvm.nvvm.fma.rn.sat.f16x2"(%[[H]], %[[A]], %[[C]])
+// CHECK-NOT: llvm.intr.minnum

@@ -75,6 +75,7 @@ public:
                     : numerics::interleavedPieces(bits);
     tileBytes = 2 * kTile * (spec.planes ? spec.storageBits : bits);
     rounds = spec.planes && read > spec.bits;
+    satClamp = rounds && spec.mode == numerics::SliceMode::Clamped;
     unsigned shift = read;
     int64_t offset = 0;
     for (unsigned w : widths) {
@@ -180,6 +181,11 @@ private:
   /// all-ones mma per k-step.
   bool single = false;
   bool rounds = false; ///< plane kernel reading r + 1 planes
+  /// Clamped rounding slices of a plane kernel: the A operand is
+  /// t = (K - k) / S (K = 2^r - 1, S = 2^r) from one saturating f16x2 fma,
+  /// whose clamp at 0 is the slice's clamp at K; the epilogue takes
+  /// -S alpha' and m + alpha' (K + mid) instead of alpha' and m'.
+  bool satClamp = false;
   SmallVector<MmaPiece> pieces;
   /// Plane kernels (R planes, the rotated layout of
   /// numerics::packMmaPlanes): the pair at position j of a word has its
@@ -235,7 +241,9 @@ SmallVector<Value> MmaKernelBuilder::loadScales(unsigned i, Value grp) {
                       spec.bits < spec.storageBits
                   ? 0.5f
                   : 0.0f;
-  Value centre = cF((float(1u << (bits - 1)) + mid) / quarter);
+  float level = satClamp ? float((1u << spec.bits) - 1u)
+                         : float(1u << (bits - 1));
+  Value centre = cF((level + mid) / quarter);
   SmallVector<Value> a, o;
   for (Value row : {rowLo[i], rowHi[i]}) {
     Value at = grp ? add(mul(row, groups), grp) : row;
@@ -243,7 +251,9 @@ SmallVector<Value> MmaKernelBuilder::loadScales(unsigned i, Value grp) {
         b, loc, memref::LoadOp::create(b, loc, scales, ValueRange{ix(at)}),
         scale);
     Value m = memref::LoadOp::create(b, loc, offsets, ValueRange{ix(at)});
-    a.push_back(s);
+    a.push_back(satClamp ? arith::MulFOp::create(
+                               b, loc, s, cF(-float(1u << spec.bits)))
+                         : s);
     o.push_back(fma(s, centre, m));
   }
   return {a[0], a[1], o[0], o[1]};
@@ -564,18 +574,30 @@ Value MmaKernelBuilder::decodePlanes(const TileWords &words, int64_t s) {
         ++pos;
       }
       reg = arith::OrIOp::create(b, loc, reg, magic);
-      half2 = halvesAt(reg, pos);
-      if (rounds && spec.mode == numerics::SliceMode::Clamped) {
-        // Clamped slices saturate at 2^r - 1: one f16x2 min (min.f16x2;
-        // llvm.minnum, which the NVPTX backend selects natively, not a
-        // libdevice call).
-        float top = float((1u << spec.bits) - 1u) - float(1u << (bits - 1));
-        half2 = LLVM::MinNumOp::create(
-            b, loc, half2,
-            arith::ConstantOp::create(
-                b, loc,
-                DenseElementsAttr::get(VectorType::get({2}, f16),
-                                       b.getF16FloatAttr(top))));
+      if (satClamp) {
+        // The pair is 1024 + 2^pos k (k <= 2^r); one fma.rn.sat.f16x2 by
+        // -2^-pos / S with (K + 1024 2^-pos) / S gives (K - k) / S exactly
+        // (multiples of 1 / S), and its clamp to [0, 1] turns k = 2^r into
+        // K: the slice's clamp for free.
+        auto pairType = VectorType::get({2}, f16);
+        auto splat = [&](float v) {
+          return arith::ConstantOp::create(
+              b, loc, DenseElementsAttr::get(pairType, b.getF16FloatAttr(v)));
+        };
+        float S = float(1u << spec.bits), K = S - 1.0f;
+        float step = 1.0f / float(1u << pos);
+        Value h = vector::BitCastOp::create(
+            b, loc, pairType,
+            vector::FromElementsOp::create(b, loc, VectorType::get({1}, i32),
+                                           ValueRange{reg}));
+        half2 = LLVM::CallIntrinsicOp::create(
+                    b, loc, pairType,
+                    b.getStringAttr("llvm.nvvm.fma.rn.sat.f16x2"),
+                    ValueRange{h, splat(-step / S),
+                               splat((K + 1024.0f * step) / S)})
+                    .getResult(0);
+      } else {
+        half2 = halvesAt(reg, pos);
       }
     }
     a = vector::InsertOp::create(b, loc, half2, a, r);

@@ -118,6 +118,9 @@ private:
   /// The f16 pair of a register whose two fields (with the 0x6400 exponent
   /// bits ORed in) hold index values v at bit `pos` of each half: v - zc.
   Value halvesAt(Value reg, int64_t pos);
+  /// An i32 register as an f16 pair, and an f16 pair constant.
+  Value asHalves(Value reg);
+  Value splatF16(float v);
   /// Plans decodePlanes(): the classes of pairs and each pair's rotation.
   void planPlanes(unsigned read);
   /// Runs the mma of column tile kt (weights words[i]) into d[i * nt + n]
@@ -189,12 +192,12 @@ private:
   SmallVector<MmaPiece> pieces;
   /// Plane kernels (R planes, the rotated layout of
   /// numerics::packMmaPlanes): the pair at position j of a word has its
-  /// R-bit fields at bits [j - R + 1, j] and 16 above (mod 32), planePairs
-  /// is indexed by j. The 16 pairs fall into
-  /// classes whose fields do not overlap (cyclic distance >= R); one merged
-  /// word per class and word takes R - 1 masked selects (one LOP3 each),
-  /// then a pair needs a rotation (shared in its class where the fields fit
-  /// one window), a mask and an f16x2 fma, as a static index.
+  /// R-bit fields at bits [j - R + 1, j] and 16 above (mod 32); planePairs
+  /// is indexed by j. The 16 pairs fall into classes whose fields do not
+  /// overlap (cyclic distance >= R); one merged word per class and word
+  /// takes R - 1 masked selects (one LOP3 each), then a pair needs a
+  /// rotation (shared in its class where the fields fit one window), a mask
+  /// and an f16x2 fma, as a static index.
   struct PlanePair {
     unsigned cls = 0; ///< its class
     unsigned rot = 0; ///< right rotation of the merged word (0..31)
@@ -325,6 +328,8 @@ SmallVector<Value> MmaKernelBuilder::xFragments(ArrayRef<Value> elems) {
 }
 
 Value MmaKernelBuilder::decode(const TileWords &words, int64_t s) {
+  if (!planePairs.empty())
+    return decodePlanes(words, s);
   auto pairType = VectorType::get({2}, f16);
   auto word1 = VectorType::get({1}, i32);
   float zc = float(1u << (bits - 1));
@@ -339,9 +344,7 @@ Value MmaKernelBuilder::decode(const TileWords &words, int64_t s) {
   // 2^-p with -(1024 2^-p + zc) gives k - zc exactly. So only the fields
   // from bit s0 = w floor(10 / w) on need a shift (one per word) instead of
   // one shift per register.
-  if (!planePairs.empty())
-    return decodePlanes(words, s);
-  if (pieces.size() == 1 && !rounds && pieces[0].width == 8) {
+  if (pieces.size() == 1 && pieces[0].width == 8) {
     // 8-bit indices: one byte permute (PRMT) per register puts bytes j and
     // 2 + j of the word under the 0x64 bytes of 0x64006400 (its bytes 5
     // and 7): the f16 pair 1024 + k, then minus 1024 + zc.
@@ -361,7 +364,7 @@ Value MmaKernelBuilder::decode(const TileWords &words, int64_t s) {
     }
     return a;
   }
-  if (pieces.size() == 1 && !rounds) {
+  if (pieces.size() == 1) {
     const MmaPiece &p = pieces[0];
     unsigned w = p.width;
     int64_t perWord = 16 / w, s0 = int64_t(w) * (10 / w);
@@ -402,20 +405,6 @@ Value MmaKernelBuilder::decode(const TileWords &words, int64_t s) {
       v = arith::AndIOp::create(b, loc, v, cI32(int32_t(m)));
       reg = reg ? arith::OrIOp::create(b, loc, reg, v) : v;
     }
-    if (rounds) {
-      // The r-bit slice of r + 1 top bits v: (v + 1) >> 1 (the paper's
-      // rounding), in both 16-bit halves at once.
-      reg = arith::AddIOp::create(b, loc, reg, cI32(0x00010001));
-      reg = arith::ShRUIOp::create(b, loc, reg, cI32(1));
-      reg = arith::AndIOp::create(b, loc, reg, cI32(0x01FF01FF));
-      if (spec.mode == numerics::SliceMode::Clamped) {
-        // Clamped slices saturate at 2^r - 1: k - (k >> r) for k <= 2^r
-        // (integer ops: an f16 min would become a libdevice call).
-        Value top = arith::ShRUIOp::create(b, loc, reg, cI32(spec.bits));
-        top = arith::AndIOp::create(b, loc, top, cI32(0x00010001));
-        reg = arith::SubIOp::create(b, loc, reg, top);
-      }
-    }
     reg = arith::OrIOp::create(b, loc, reg, magic);
     Value half2 = vector::BitCastOp::create(
         b, loc, pairType,
@@ -426,27 +415,32 @@ Value MmaKernelBuilder::decode(const TileWords &words, int64_t s) {
   return a;
 }
 
-Value MmaKernelBuilder::halvesAt(Value reg, int64_t pos) {
-  auto pairType = VectorType::get({2}, f16);
-  float zc = float(1u << (bits - 1));
-  auto splat = [&](float v) {
-    return arith::ConstantOp::create(
-        b, loc, DenseElementsAttr::get(pairType, b.getF16FloatAttr(v)));
-  };
-  Value half2 = vector::BitCastOp::create(
-      b, loc, pairType,
+Value MmaKernelBuilder::asHalves(Value reg) {
+  return vector::BitCastOp::create(
+      b, loc, VectorType::get({2}, f16),
       vector::FromElementsOp::create(b, loc, VectorType::get({1}, i32),
                                      ValueRange{reg}));
+}
+
+Value MmaKernelBuilder::splatF16(float v) {
+  return arith::ConstantOp::create(
+      b, loc,
+      DenseElementsAttr::get(VectorType::get({2}, f16), b.getF16FloatAttr(v)));
+}
+
+Value MmaKernelBuilder::halvesAt(Value reg, int64_t pos) {
+  float zc = float(1u << (bits - 1));
+  Value half2 = asHalves(reg);
   // The pair is 1024 + 2^pos v (exact below 2048); one f16x2 fma by 2^-pos
   // with -(1024 2^-pos + zc) leaves v - zc exactly.
   if (pos == 0)
-    return arith::SubFOp::create(b, loc, half2, splat(1024.0f + zc));
+    return arith::SubFOp::create(b, loc, half2, splatF16(1024.0f + zc));
   auto contract = arith::FastMathFlagsAttr::get(b.getContext(),
                                                 arith::FastMathFlags::contract);
   float scale = 1.0f / float(1u << pos);
-  half2 = arith::MulFOp::create(b, loc, half2, splat(scale), contract);
-  return arith::AddFOp::create(b, loc, half2, splat(-(1024.0f * scale + zc)),
-                               contract);
+  half2 = arith::MulFOp::create(b, loc, half2, splatF16(scale), contract);
+  return arith::AddFOp::create(b, loc, half2,
+                               splatF16(-(1024.0f * scale + zc)), contract);
 }
 
 void MmaKernelBuilder::planPlanes(unsigned read) {
@@ -579,22 +573,13 @@ Value MmaKernelBuilder::decodePlanes(const TileWords &words, int64_t s) {
         // -2^-pos / S with (K + 1024 2^-pos) / S gives (K - k) / S exactly
         // (multiples of 1 / S), and its clamp to [0, 1] turns k = 2^r into
         // K: the slice's clamp for free.
-        auto pairType = VectorType::get({2}, f16);
-        auto splat = [&](float v) {
-          return arith::ConstantOp::create(
-              b, loc, DenseElementsAttr::get(pairType, b.getF16FloatAttr(v)));
-        };
         float S = float(1u << spec.bits), K = S - 1.0f;
         float step = 1.0f / float(1u << pos);
-        Value h = vector::BitCastOp::create(
-            b, loc, pairType,
-            vector::FromElementsOp::create(b, loc, VectorType::get({1}, i32),
-                                           ValueRange{reg}));
         half2 = LLVM::CallIntrinsicOp::create(
-                    b, loc, pairType,
+                    b, loc, VectorType::get({2}, f16),
                     b.getStringAttr("llvm.nvvm.fma.rn.sat.f16x2"),
-                    ValueRange{h, splat(-step / S),
-                               splat((K + 1024.0f * step) / S)})
+                    ValueRange{asHalves(reg), splatF16(-step / S),
+                               splatF16((K + 1024.0f * step) / S)})
                     .getResult(0);
       } else {
         half2 = halvesAt(reg, pos);

@@ -206,8 +206,9 @@ TEST(GpuInterleavedBlock, MatchesItsDefinition) {
         continue;
       EXPECT_EQ(e % 8, 0);
       EXPECT_LE(e, 64);
-      if (g)
+      if (g) {
         EXPECT_EQ(g % e, 0);
+      }
       for (unsigned w : numerics::interleavedPieces(bits))
         EXPECT_EQ((e * w / 8) % 4, 0) << bits << " " << g;
     }
@@ -327,8 +328,9 @@ TEST(GpuMmaKTile, MatchesItsDefinition) {
       if (!t)
         continue;
       EXPECT_TRUE(numerics::mmaTileValid(bits, t)) << bits << " " << g;
-      if (g)
+      if (g) {
         EXPECT_EQ(g % t, 0);
+      }
     }
 }
 
@@ -362,8 +364,9 @@ TEST(HalfFloat, ExhaustiveRoundTripAndNearestEven) {
         continue;
       double w = halfToFloat(n);
       EXPECT_LE(std::fabs(v - f), std::fabs(w - f)) << f;
-      if (std::fabs(v - f) == std::fabs(w - f))
+      if (std::fabs(v - f) == std::fabs(w - f)) {
         EXPECT_EQ(h & 1, 0) << "tie not to even at " << f;
+      }
     }
   }
 }

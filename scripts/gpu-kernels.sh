@@ -67,7 +67,7 @@ done
 "$C" --planes --widths 1,2,3,4,5,6,7,8,1ep,2ep,3ep,4ep,7ep,1pe,2pe,3pe,4pe,7pe,8pe \
   --groups 0,128 --acts f16 --batches 1,8 --rows-per-warp 16 \
   --warps-per-block 4 --unroll 2 -o "$OUT/testF.ptx"
-"$C" --planes --widths 8,4,2,3ep,2pe --groups 64 --acts f16 --batches 1,16 \
+"$C" --planes --widths 8,4,2,3ep,2pe,3,5,7 --groups 64 --acts f16 --batches 1,16 \
   --rows-per-warp 32 --warps-per-block 2 --unroll 1 -o "$OUT/testG.ptx"
 # Benchmark: plane kernels next to the static MMA kernels of the same
 # widths (prefix-exact and the paper's rounding); one column tile per

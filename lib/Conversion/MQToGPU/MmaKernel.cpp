@@ -118,6 +118,9 @@ private:
   /// The f16 pair of a register whose two fields (with the 0x6400 exponent
   /// bits ORed in) hold index values v at bit `pos` of each half: v - zc.
   Value halvesAt(Value reg, int64_t pos);
+  /// Byte permute of 8-bit indices: bytes j and 2 + j of `word` under the
+  /// exponent bytes of 0x64006400 (j = 0 or 1).
+  Value bytePair(Value word, int64_t j);
   /// An i32 register as an f16 pair, and an f16 pair constant.
   Value asHalves(Value reg);
   Value splatF16(float v);
@@ -330,11 +333,6 @@ SmallVector<Value> MmaKernelBuilder::xFragments(ArrayRef<Value> elems) {
 Value MmaKernelBuilder::decode(const TileWords &words, int64_t s) {
   if (!planePairs.empty())
     return decodePlanes(words, s);
-  auto pairType = VectorType::get({2}, f16);
-  auto word1 = VectorType::get({1}, i32);
-  float zc = float(1u << (bits - 1));
-  Value bias = arith::ConstantOp::create(
-      b, loc, DenseElementsAttr::get(pairType, b.getF16FloatAttr(1024.0f + zc)));
   Value a = arith::ConstantOp::create(
       b, loc,
       DenseElementsAttr::get(VectorType::get({4, 2}, f16), b.getZeroAttr(f16)));
@@ -345,22 +343,11 @@ Value MmaKernelBuilder::decode(const TileWords &words, int64_t s) {
   // from bit s0 = w floor(10 / w) on need a shift (one per word) instead of
   // one shift per register.
   if (pieces.size() == 1 && pieces[0].width == 8) {
-    // 8-bit indices: one byte permute (PRMT) per register puts bytes j and
-    // 2 + j of the word under the 0x64 bytes of 0x64006400 (its bytes 5
-    // and 7): the f16 pair 1024 + k, then minus 1024 + zc.
+    // 8-bit indices: one byte permute per register, then minus 1024 + zc.
     for (int64_t r = 0; r < 4; ++r) {
       int64_t pair = 4 * s + r;
-      Value word = words[0][pair / 2];
-      int64_t j = pair % 2;
-      int32_t selector = int32_t(j | (5 << 4) | ((2 + j) << 8) | (7 << 12));
-      Value reg = NVVM::PermuteOp::create(b, loc, i32, word, magic,
-                                          cI32(selector),
-                                          NVVM::PermuteMode::DEFAULT);
-      Value half2 = vector::BitCastOp::create(
-          b, loc, pairType,
-          vector::FromElementsOp::create(b, loc, word1, ValueRange{reg}));
       a = vector::InsertOp::create(
-          b, loc, arith::SubFOp::create(b, loc, half2, bias), a, r);
+          b, loc, halvesAt(bytePair(words[0][pair / 2], pair % 2), 0), a, r);
     }
     return a;
   }
@@ -406,13 +393,17 @@ Value MmaKernelBuilder::decode(const TileWords &words, int64_t s) {
       reg = reg ? arith::OrIOp::create(b, loc, reg, v) : v;
     }
     reg = arith::OrIOp::create(b, loc, reg, magic);
-    Value half2 = vector::BitCastOp::create(
-        b, loc, pairType,
-        vector::FromElementsOp::create(b, loc, word1, ValueRange{reg}));
-    half2 = arith::SubFOp::create(b, loc, half2, bias);
-    a = vector::InsertOp::create(b, loc, half2, a, r);
+    a = vector::InsertOp::create(b, loc, halvesAt(reg, 0), a, r);
   }
   return a;
+}
+
+Value MmaKernelBuilder::bytePair(Value word, int64_t j) {
+  // Bytes j and 2 + j of the word under the 0x64 bytes of 0x64006400 (its
+  // bytes 5 and 7): the f16 pair 1024 + k.
+  int32_t selector = int32_t(j | (5 << 4) | ((2 + j) << 8) | (7 << 12));
+  return NVVM::PermuteOp::create(b, loc, i32, word, magic, cI32(selector),
+                                 NVVM::PermuteMode::DEFAULT);
 }
 
 Value MmaKernelBuilder::asHalves(Value reg) {
@@ -547,12 +538,7 @@ Value MmaKernelBuilder::decodePlanes(const TileWords &words, int64_t s) {
     }
     Value half2;
     if (R == 8 && !rounds) {
-      // Bytes pos / 8 and 2 + pos / 8 under the 0x64 bytes of 0x64006400.
-      int64_t j8 = pp.pos / 8;
-      int32_t selector = int32_t(j8 | (5 << 4) | ((2 + j8) << 8) | (7 << 12));
-      Value reg = NVVM::PermuteOp::create(
-          b, loc, i32, src, magic, cI32(selector), NVVM::PermuteMode::DEFAULT);
-      half2 = halvesAt(reg, 0);
+      half2 = halvesAt(bytePair(src, pp.pos / 8), 0);
     } else {
       uint32_t field = ((1u << R) - 1u) << pp.pos;
       Value reg =

@@ -18,6 +18,7 @@
 #include "mlir/Target/LLVM/NVVM/Utils.h"
 #include "mlir/Transforms/Passes.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/TargetParser/Host.h"
 
 using namespace mlir;
 
@@ -77,6 +78,15 @@ void matquant::buildReferenceToLLVMPipeline(
   pm.addPass(createReconcileUnrealizedCastsPass());
 }
 
+bool matquant::hostHasGfniVbmi() {
+  llvm::StringMap<bool> features = llvm::sys::getHostCPUFeatures();
+  auto has = [&](llvm::StringRef f) {
+    auto it = features.find(f);
+    return it != features.end() && it->second;
+  };
+  return has("gfni") && has("avx512vbmi");
+}
+
 void matquant::buildCPUToLLVMPipeline(OpPassManager &pm,
                                       const CPUPipelineOptions &options) {
   if (options.fuseMatvecs) {
@@ -95,6 +105,8 @@ void matquant::buildCPUToLLVMPipeline(OpPassManager &pm,
   vector.rowTile = options.rowTile;
   vector.activationBits = options.activationBits;
   vector.exponentDecode = options.exponentDecode;
+  bool gfni = options.gfni >= 0 ? options.gfni != 0 : hostHasGfniVbmi();
+  vector.planeTranspose = gfni ? 1 : 0;
   pm.addPass(createConvertMQToVectorPass(vector));
   pm.addPass(createConvertMQToLinalgPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
@@ -113,6 +125,7 @@ void matquant::buildCPUToLLVMPipeline(OpPassManager &pm,
   pm.addNestedPass<func::FuncOp>(createExpandStridedCopiesPass());
   LowerDot4PassOptions dot4;
   dot4.vnni = options.activationBits == 8;
+  dot4.gfni = gfni;
   pm.addPass(createLowerDot4Pass(dot4));
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   pm.addNestedPass<func::FuncOp>(createForallToParallelLoopPass());

@@ -118,6 +118,12 @@ int64_t getTargetVectorWidth(const llvm::TargetMachine &machine) {
   return 4;
 }
 
+/// Whether the target has GFNI and AVX512-VBMI (the CPU pipeline's `gfni`).
+bool targetHasGfniVbmi(const llvm::TargetMachine &machine) {
+  return machine.getTargetTriple().isX86() &&
+         machine.getMCSubtargetInfo()->checkFeatures("+gfni,+avx512vbmi");
+}
+
 //===----------------------------------------------------------------------===//
 // C types
 //===----------------------------------------------------------------------===//
@@ -648,6 +654,7 @@ llvm::Expected<AotArtifacts> matquant::compileAot(StringRef source,
   cpu.vectorWidth = options.vectorWidth;
   if (options.vectorWidth == 0)
     cpu.vectorWidth = getTargetVectorWidth(machine);
+  cpu.gfni = targetHasGfniVbmi(machine) ? 1 : 0;
   cpu.accumulators = options.accumulators;
   cpu.rowTile = options.rowTile;
   cpu.batchTile = options.batchTile;

@@ -93,9 +93,13 @@ JitModule::build(std::unique_ptr<JitModule> jit, ModuleOp module,
     cpu.rowTile = options.rowTile;
     cpu.activationBits = options.activationBits;
     cpu.exponentDecode = options.exponentDecode;
+    cpu.gfni = options.gfni;
     cpu.externalizeWeights = options.externalizeWeights;
     cpu.outlineKernels = options.outlineKernels;
     cpu.fuseMatvecs = options.fuseMatvecs;
+    // A CPU other than the host's may lack GFNI: no vgf2p8affineqb then.
+    if (!options.cpu.empty())
+      cpu.gfni = 0;
     buildCPUToLLVMPipeline(pm, cpu);
   }
   if (failed(pm.run(module)))

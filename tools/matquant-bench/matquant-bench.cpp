@@ -71,6 +71,11 @@ static cl::opt<bool> exponentDecode(
     "exponent-decode", cl::init(true),
     cl::desc("float activations: sub-byte indices to f32 under the exponent "
              "of 1.0 (false: uitofp)"));
+static cl::opt<int> gfniOpt(
+    "gfni", cl::init(-1),
+    cl::desc("1: transpose the bit planes of a run-time width with GFNI "
+             "(vgf2p8affineqb), 0: byte lanes, -1: if the CPU has GFNI and "
+             "AVX512-VBMI"));
 static cl::opt<int> vectorWidth("lanes", cl::init(0),
                                 cl::desc("lanes per vector"));
 static cl::opt<bool> dynamicOpt(
@@ -318,6 +323,7 @@ int main(int argc, char **argv) {
         opts.vectorWidth = vectorWidth;
         opts.rowTile = rowTile;
         opts.exponentDecode = exponentDecode;
+        opts.gfni = gfniOpt;
         opts.batchTile = batchTileOpt;
         opts.accumulators = accumulatorsOpt;
         auto jit = JitModule::compile(src, opts);
@@ -443,6 +449,7 @@ int main(int argc, char **argv) {
             opts.vectorWidth = vectorWidth;
         opts.rowTile = rowTile;
         opts.exponentDecode = exponentDecode;
+        opts.gfni = gfniOpt;
         opts.batchTile = batchTileOpt;
         opts.accumulators = accumulatorsOpt;
             opts.activationBits = a8 ? 8 : 0;

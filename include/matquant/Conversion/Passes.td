@@ -112,6 +112,13 @@ def ConvertMQToVectorPass : Pass<"convert-mq-to-vector", "::mlir::ModuleOp"> {
            "activation sum, already kept for the offsets, takes the 1 back. "
            "Also the bit planes of a prefix-exact run-time width <= 3 at 16 "
            "lanes: one masked OR per plane sets its mantissa bit">,
+    Option<"planeTranspose", "plane-transpose", "int64_t",
+           /*default=*/"-1",
+           "Bit planes read at a run-time width, 16 lanes, per channel or "
+           "groups of a multiple of 128: 1 turns r planes of 128 elements "
+           "into one byte per element with a byte permute and "
+           "mq.transpose_bits (GFNI) per 64; 0 keeps the byte lanes; -1 "
+           "(default) does it when the host CPU has GFNI and AVX512-VBMI">,
     Option<"lowerFloat", "lower-float", "bool", /*default=*/"true",
            "Also lower linalg.matvec / matmul with float [N, K] weights">,
   ];
@@ -128,14 +135,18 @@ def ConvertMQToVectorPass : Pass<"convert-mq-to-vector", "::mlir::ModuleOp"> {
 }
 
 def LowerDot4Pass : Pass<"matquant-lower-dot4"> {
-  let summary = "Lower mq.dot4 to VNNI or to plain vector arithmetic";
+  let summary = "Lower mq.dot4 and mq.transpose_bits to x86 intrinsics or "
+                "to plain vector arithmetic";
   let description = [{
     Rewrites every `mq.dot4` on 64 bytes / 16 lanes to the x86 intrinsic
     `llvm.x86.avx512.vpdpbusd.512` when `vnni` is set (the CPU pipeline sets
-    it from the host CPU's features), and every other `mq.dot4` to
+    it with `activation-bits=8`), and every other `mq.dot4` to
     `arith.extui` / `arith.extsi`, `arith.muli` and four strided
-    `vector.shuffle`s added into the accumulator. Runs after
-    bufferization: the intrinsic call has no declared memory effects.
+    `vector.shuffle`s added into the accumulator. Every `mq.transpose_bits`
+    on 64 bytes becomes `llvm.x86.vgf2p8affineqb.512` when `gfni` is set
+    (the CPU pipeline sets it from the target's features), and otherwise a
+    byte shuffle and three delta swaps on 64-bit words. Runs after
+    bufferization: the intrinsic calls have no declared memory effects.
 
     ```mlir
     %r = mq.dot4 %acc, %w, %x : vector<64xi8>, vector<64xi8> into vector<16xi32>
@@ -149,6 +160,8 @@ def LowerDot4Pass : Pass<"matquant-lower-dot4"> {
   let options = [
     Option<"vnni", "vnni", "bool", /*default=*/"false",
            "Use AVX-512 VNNI (vpdpbusd) for 64-byte dot4">,
+    Option<"gfni", "gfni", "bool", /*default=*/"false",
+           "Use GFNI (vgf2p8affineqb, AVX-512) for 64-byte transpose_bits">,
   ];
   let dependentDialects = ["::mlir::LLVM::LLVMDialect",
                            "::mlir::vector::VectorDialect",

@@ -42,6 +42,12 @@ struct CPUPipelineOptions
                      "weights by a shift and a mask under the exponent of "
                      "1.0, not by a conversion"),
       llvm::cl::init(true)};
+  Option<int64_t> gfni{
+      *this, "gfni",
+      llvm::cl::desc("1: the target has GFNI and AVX512-VBMI (the bit planes "
+                     "of a run-time width are transposed by vgf2p8affineqb); "
+                     "0: it has not; -1: from the host CPU"),
+      llvm::cl::init(-1)};
   Option<int64_t> rowTile{*this, "row-tile",
                           llvm::cl::desc("Rows per iteration at batch 1"),
                           llvm::cl::init(8)};
@@ -66,6 +72,9 @@ struct CPUPipelineOptions
                      "several (off: not faster on the 2-core VM)"),
       llvm::cl::init(false)};
 };
+
+/// Whether the host CPU has GFNI and AVX512-VBMI (the `gfni` option's -1).
+bool hostHasGfniVbmi();
 
 /// mq (and float linalg matvec / matmul) -> vectorized, OpenMP-parallel
 /// CPU code in the LLVM dialect: mq-fuse-matvecs, mq-select-cpu-layout,

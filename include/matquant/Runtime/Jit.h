@@ -36,6 +36,9 @@ struct JitOptions {
   int64_t rowTile = 8;
   int64_t activationBits = 0; ///< 8: W{r}A8 (int8 activations, VNNI)
   bool exponentDecode = true; ///< sub-byte indices under 1.0's exponent
+  /// Bit planes of a run-time width transposed with GFNI: 1 yes, 0 no, -1
+  /// if the host CPU has GFNI and AVX512-VBMI.
+  int64_t gfni = -1;
   bool reference = false;   ///< use matquant-reference-to-llvm instead
   std::string cpu;          ///< target CPU ("" = the host's)
   /// Keep large constants out of the code (mq-externalize-weights): the

@@ -828,8 +828,8 @@ struct ConvertMQToLinalgPass
 
     ConversionTarget target(*ctx);
     target.addIllegalDialect<MQDialect>();
-    // A kernel building block on vectors, lowered by matquant-lower-dot4.
-    target.addLegalOp<Dot4Op>();
+    // Kernel building blocks on vectors, lowered by matquant-lower-dot4.
+    target.addLegalOp<Dot4Op, TransposeBitsOp>();
     target.addLegalDialect<linalg::LinalgDialect, math::MathDialect,
                            tensor::TensorDialect>();
     // Weights may flow through arith.select and scf control flow.

@@ -22,6 +22,7 @@
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "llvm/TargetParser/Host.h"
 
+#include <cmath>
 #include <numeric>
 
 namespace matquant {
@@ -46,6 +47,9 @@ struct KernelConfig {
   /// Float activations: build f32 weights from sub-byte indices with
   /// integer ops under the exponent of 1.0 instead of converting them.
   bool exponentDecode = true;
+  /// Bit planes read at a run-time width: a byte permute and
+  /// mq.transpose_bits turn r planes into one byte per element.
+  bool planeTranspose = false;
 };
 
 /// The bits of 1.0f: an index k shifted under them reads 1 + k * 2^-bits.
@@ -61,6 +65,15 @@ constexpr unsigned kPlaneExponentMaxWidth = 3;
 /// faster at 256 - 512 bytes; at int8 the same prefetches cost 10%, at int4
 /// they were within the noise.
 constexpr int64_t kA8PrefetchBytes = 384;
+
+/// Transposed bit-plane kernels (a width chosen at run time) prefetch each
+/// plane of each row this many bytes ahead, once per 128 elements, and
+/// take row tiles of up to this many planes in all: measured on the Zen 5
+/// VM, 4096 x 14336, group 128, 2 threads, against 0 bytes and 8 planes
+/// (min of 3, time over the static kernel's in the same run): 4pe 1.11
+/// against 1.10 - 1.36, 8pe 1.00 against 1.36 - 1.50.
+constexpr int64_t kPlanePrefetchBytes = 2048;
+constexpr int64_t kPrefetchedStreams = 16;
 
 
 
@@ -231,6 +244,24 @@ std::pair<Value, Value> quantizeActivations(OpBuilder &b, Location loc,
   return {xq, scales};
 }
 
+/// x[B, Kpad] with every 64-element block transposed from 16 x 4 to 4 x 16:
+/// x'[64a + 16c + l] = x[64a + 4l + c], so that lane l of chunk c meets
+/// byte c of i32 lane l of a 64-byte vector of elements 64a .. 64a + 63.
+Value transposeActivationBlocks(OpBuilder &b, Location loc, Value x,
+                                int64_t batch, int64_t kPad) {
+  Type f32 = b.getF32Type();
+  SmallVector<ReassociationIndices> assoc{{0}, {1, 2, 3}};
+  Value x4 = tensor::ExpandShapeOp::create(
+      b, loc, RankedTensorType::get({batch, kPad / 64, 16, 4}, f32), x,
+      assoc);
+  Value init = tensor::EmptyOp::create(b, loc, {batch, kPad / 64, 4, 16}, f32);
+  Value t = linalg::TransposeOp::create(b, loc, x4, init,
+                                        ArrayRef<int64_t>{0, 1, 3, 2})
+                ->getResult(0);
+  return tensor::CollapseShapeOp::create(
+      b, loc, RankedTensorType::get({batch, kPad}, f32), t, assoc);
+}
+
 /// What the kernel reads for the weight.
 struct WeightAccess {
   Value storage; // [N, RB] i8 (quantized) or [N, K] float
@@ -292,6 +323,21 @@ int64_t quantizedLanes(WeightType type, int64_t vw) {
   return lanes;
 }
 
+/// Whether the kernel of the stored model `type` read at the run-time width
+/// r decodes its planes 128 elements at a time with mq.transpose_bits
+/// (transposeBlock in emitKernel): 16 lanes, per channel or groups of a
+/// multiple of 128, and the planes read (r, or r + 1 in a rounding mode)
+/// plus extra precision's carry bit fit in a byte.
+bool transposesPlanes(const KernelConfig &cfg, WeightType type, unsigned r) {
+  unsigned c = type.getStorageBits();
+  bool rounding = type.getMode() != SliceMode::prefix_exact && r < c;
+  unsigned carry = type.getMode() == SliceMode::extra_precision && r < c;
+  int64_t groups = type.getNumGroups();
+  return cfg.planeTranspose && cfg.vectorWidth == 16 && r >= 1 && r <= c &&
+         (groups == 1 || (type.getCols() / groups) % 128 == 0) &&
+         r + (rounding ? 1 : 0) + carry <= 8;
+}
+
 /// Emits y[B, N] (f32) = x[B, K] * W^T for one weight.
 Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
                  Value x, const WeightAccess &w, int64_t batch, int64_t n,
@@ -310,6 +356,10 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
   int64_t planeBytes = 0, chunkBytes = 0;
   SmallVector<PlaneTerm> terms;
   bool planeIndices = false;        // planes decoded to indices (dynamic width)
+  bool transposePlanes = false;     // ... by mq.transpose_bits, 128 at a time
+  unsigned transposeShift = 0;      // plane p lands at bit 7 - p - shift
+  bool transposeExponent = false;   // ... under the exponent of 1.0
+  unsigned transposeFree = 0;       // ... from bit 22 - free down
   SmallVector<unsigned> readPlanes; // the planes the terms need, ascending
   if (quantized) {
     LayoutAttr layout = w.type.getLayout();
@@ -343,6 +393,37 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
         planeIndices = true;
         block = 64;
         chunkBytes = 8;
+        // 128 elements per block: 16 bytes of each plane, transposed to
+        // one byte per element, the planes from bit 7 - shift down. Extra
+        // precision leaves one more bit free above them for the rounding
+        // carry (k = 2^r); exponent decoding keeps bit 7 for the exponent.
+        unsigned carry =
+            w.type.getMode() == SliceMode::extra_precision && r < c ? 1 : 0;
+        if (transposesPlanes(cfg, w.type, r)) {
+          transposePlanes = true;
+          transposeExponent = cfg.exponentDecode;
+          // Under the exponent, planes that leave bit 7 free start at bit 6:
+          // one of the four bytes of an i32 lane then needs no shift (not
+          // for clamped rounding, whose saturating add needs bit 7).
+          unsigned np = readPlanes.size();
+          bool saturates = w.type.getMode() == SliceMode::clamped && r < c;
+          transposeShift =
+              carry +
+              (transposeExponent && !saturates && np + carry < 8 ? 1 : 0);
+          block = 128;
+          chunkBytes = 16;
+          // The byte v is the c-bit slice times 2^(8 - c - shift); under the
+          // exponent, v's highest bit 7 - free (free = shift - carry) goes
+          // to bit 22 of 1.0f, f = 1 + v * 2^(free - 8), and the offsets
+          // take back the 1 (as for exponentDecode below).
+          factor = std::ldexp(1.0f, static_cast<int>(c) - 8 +
+                                        static_cast<int>(transposeShift));
+          if (transposeExponent) {
+            factor = std::ldexp(1.0f, static_cast<int>(c + carry));
+            offsetFactor -= factor;
+          }
+          transposeFree = transposeShift - carry;
+        }
       }
       int64_t blocks = (k + block - 1) / block;
       kPad = blocks * block;
@@ -359,6 +440,10 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
     kPad = (k + lanes - 1) / lanes * lanes;
   }
   Value xf = padActivations(b, loc, x, batch, k, kPad);
+  // The activations as the kernel reads them: for transposed planes, each
+  // 64-element block as 16 x 4 transposed (see transposeBlock).
+  Value xk = transposePlanes ? transposeActivationBlocks(b, loc, xf, batch, kPad)
+                             : xf;
   // The packed weights as a read-only buffer, for software prefetches (the
   // hardware prefetchers stop at page boundaries and follow demand misses).
   Value wBuffer;
@@ -366,9 +451,11 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
   if (quantized && !planes && cfg.activationBits == 8 && block % 64 == 0 &&
       block * bits / 8 < 64)
     prefetchDistance = kA8PrefetchBytes;
+  if (transposePlanes)
+    prefetchDistance = kPlanePrefetchBytes;
   if (prefetchDistance > 0) {
     auto st = cast<RankedTensorType>(w.storage.getType());
-    if (st.getRank() == 2)
+    if (st.getRank() == 2 || st.getRank() == 3)
       wBuffer = bufferization::ToBufferOp::create(
           b, loc, MemRefType::get(st.getShape(), st.getElementType()),
           w.storage, /*readOnly=*/true);
@@ -414,7 +501,7 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
   // at 4 and slower at 8; the rounding modes' carry logic on masks was
   // slower at every width, so they keep the byte lanes.
   bool planeExponent =
-      planeIndices && cfg.exponentDecode && lanes == 16 &&
+      planeIndices && !transposePlanes && cfg.exponentDecode && lanes == 16 &&
       w.type.getMode() == SliceMode::prefix_exact &&
       w.width <= kPlaneExponentMaxWidth;
   if (exponentDecode || planeExponent) {
@@ -465,7 +552,7 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
           auto readX = [&](OpBuilder &ob, Location ol, int64_t bi,
                            Value kpos) -> Value {
             return vector::TransferReadOp::create(
-                ob, ol, vecType, xf, ValueRange{cIdx(ob, ol, b0 + bi), kpos},
+                ob, ol, vecType, xk, ValueRange{cIdx(ob, ol, b0 + bi), kpos},
                 cF32(ob, ol, 0.0f), ArrayRef<bool>{true});
           };
           /// acc(r, bi, a) += w_r * x_bi for every row and batch element.
@@ -659,9 +746,146 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
                       accumulate(bb, bl, next, f, kpos, slot++ % accs);
                     }
                   };
+                  /// 128 elements per row: 16 bytes of each plane read and
+                  /// concatenated (planes 0-3, then 4-7 or constants), then
+                  /// per 64 elements one byte permute that gives word j the
+                  /// planes' bytes j (plane p in row p + shift, row 0 all
+                  /// ones under the exponent) and one mq.transpose_bits:
+                  /// byte e holds element e's planes, plane p at bit
+                  /// 7 - p - shift. The rounding modes add the rounding
+                  /// bit's weight and keep the top r bits: clamped with a
+                  /// saturating add (k = 2^r stays 2^r - 1), extra
+                  /// precision into its free bit. Per 16 elements one byte
+                  /// permute then builds the f32 lanes: under the exponent
+                  /// bytes (0, 0, byte, 0x3F), f = 1 + v 2^-7 (bit 7 of
+                  /// the byte is the exponent's low bit); else the byte
+                  /// zero-extended and converted.
+                  auto transposeBlock = [&](OpBuilder &bb, Location bl,
+                                            Value blk,
+                                            SmallVectorImpl<Value> &next,
+                                            bool inBounds) {
+                    Value kBase =
+                        arith::MulIOp::create(bb, bl, blk, cIdx(bb, bl, 128));
+                    Value byte =
+                        arith::MulIOp::create(bb, bl, blk, cIdx(bb, bl, 16));
+                    auto bytes16 = VectorType::get({16}, bb.getI8Type());
+                    int64_t np = static_cast<int64_t>(readPlanes.size());
+                    int64_t sh = transposeShift;
+                    auto cat = [&](Value a, Value b2) -> Value {
+                      int64_t len =
+                          2 * cast<VectorType>(a.getType()).getNumElements();
+                      return vector::ShuffleOp::create(
+                          bb, bl, a, b2,
+                          llvm::to_vector(llvm::seq<int64_t>(0, len)));
+                    };
+                    // A byte of the first missing plane (or of the second
+                    // source, if all of it is missing): zero.
+                    int64_t zeroAt = np <= 4 ? 64 : 64 + (np - 4) * 16;
+                    SmallVector<SmallVector<int64_t>> perm(2);
+                    for (int64_t o = 0; o < 2; ++o)
+                      for (int64_t j = 0; j < 8; ++j)
+                        for (int64_t q = 0; q < 8; ++q) {
+                          int64_t p = q - sh;
+                          perm[o].push_back(p >= 0 && p < np
+                                                ? p * 16 + 8 * o + j
+                                                : zeroAt);
+                        }
+                    auto cst = [&](VectorType type, ArrayRef<uint8_t> head) {
+                      SmallVector<int8_t> v(type.getNumElements(), 0);
+                      for (size_t i = 0; i < head.size(); ++i)
+                        v[i] = static_cast<int8_t>(head[i]);
+                      return arith::ConstantOp::create(
+                                 bb, bl,
+                                 DenseElementsAttr::get(type, ArrayRef(v)))
+                          .getResult();
+                    };
+                    SmallVector<SmallVector<Value, 2>> kv(rows);
+                    for (int64_t row = 0; row < rows; ++row) {
+                      SmallVector<Value> pl(8, cst(bytes16, {}));
+                      for (int64_t p = 0; p < np; ++p)
+                        pl[p] = vector::TransferReadOp::create(
+                            bb, bl, bytes16, w.storage,
+                            ValueRange{cIdx(bb, bl, p), rowIdx[row], byte},
+                            arith::ConstantIntOp::create(bb, bl,
+                                                         bb.getI8Type(), 0),
+                            ArrayRef<bool>{inBounds});
+                      if (wBuffer && inBounds)
+                        for (int64_t p = 0; p < np; ++p)
+                          memref::PrefetchOp::create(
+                              bb, bl, wBuffer,
+                              ValueRange{cIdx(bb, bl, p), rowIdx[row],
+                                         arith::AddIOp::create(
+                                             bb, bl, byte,
+                                             cIdx(bb, bl, prefetchDistance))},
+                              false, 3, true);
+                      Value src0 = cat(cat(pl[0], pl[1]), cat(pl[2], pl[3]));
+                      Value src1 = cat(cat(pl[4], pl[5]), cat(pl[6], pl[7]));
+                      for (int64_t o = 0; o < 2; ++o) {
+                        Value t = vector::ShuffleOp::create(bb, bl, src0, src1,
+                                                            perm[o]);
+                        t = TransposeBitsOp::create(bb, bl, t.getType(), t);
+                        if (roundBit) {
+                          uint8_t half = 1u << (7 - sh - r);
+                          uint8_t keep = 0xFFu & ~((2u * half) - 1u);
+                          Value h = cst(idx64, SmallVector<uint8_t>(64, half));
+                          t = mode == SliceMode::clamped
+                                  ? LLVM::UAddSat::create(bb, bl, t, h)
+                                        .getResult()
+                                  : arith::AddIOp::create(bb, bl, t, h)
+                                        .getResult();
+                          t = arith::AndIOp::create(
+                              bb, bl, t,
+                              cst(idx64, SmallVector<uint8_t>(64, keep)));
+                        }
+                        kv[row].push_back(t);
+                      }
+                    }
+                    // Byte c of i32 lane l is element 4l + c of the 64:
+                    // chunk c (activations 16c .. 16c + 15 of the block,
+                    // transposed to match) moves its bit 7 - free to bit
+                    // 22 under the exponent of 1.0, or the byte to bits
+                    // 0 - 7 and converts.
+                    auto i32Vec = VectorType::get({16}, bb.getI32Type());
+                    auto c32 = [&](uint32_t v) {
+                      return splat(bb, bl, i32Vec,
+                                   bb.getI32IntegerAttr(
+                                       static_cast<int32_t>(v)));
+                    };
+                    int64_t slot = 0;
+                    for (int64_t e0 = 0; e0 < 128; e0 += 16) {
+                      int64_t c = (e0 % 64) / 16;
+                      SmallVector<Value> f;
+                      for (int64_t row = 0; row < rows; ++row) {
+                        Value v = vector::BitCastOp::create(
+                            bb, bl, i32Vec, kv[row][e0 / 64]);
+                        if (transposeExponent) {
+                          unsigned fr = transposeFree;
+                          v = moveBits(bb, bl, v,
+                                       15 + static_cast<int>(fr) -
+                                           8 * static_cast<int>(c),
+                                       0x007FFFFFu & ~((1u << (15 + fr)) - 1u));
+                          v = arith::OrIOp::create(bb, bl, v, c32(kOneBits));
+                          f.push_back(
+                              vector::BitCastOp::create(bb, bl, vecType, v));
+                        } else {
+                          v = moveBits(bb, bl, v, -8 * static_cast<int>(c),
+                                       c == 3 ? 0xFFFFFFFFu : 0xFFu);
+                          f.push_back(
+                              arith::SIToFPOp::create(bb, bl, vecType, v));
+                        }
+                      }
+                      Value kpos = arith::AddIOp::create(bb, bl, kBase,
+                                                         cIdx(bb, bl, e0));
+                      accumulate(bb, bl, next, f, kpos, slot++ % accs);
+                    }
+                  };
                   auto blockStep = [&](OpBuilder &bb, Location bl, Value blk,
                                        SmallVectorImpl<Value> &next,
                                        bool inBounds) {
+                    if (transposePlanes) {
+                      transposeBlock(bb, bl, blk, next, inBounds);
+                      return;
+                    }
                     Value kBase =
                         arith::MulIOp::create(bb, bl, blk, cIdx(bb, bl, 64));
                     Value byte =
@@ -715,7 +939,7 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
                     }
                   };
                   int64_t wholeBlocks =
-                      groups == 1 ? planeBytes / 8 : blocksPerGroup;
+                      groups == 1 ? planeBytes / chunkBytes : blocksPerGroup;
                   Value last =
                       groups == 1 ? cIdx(gb, gl, wholeBlocks) : lastBlock;
                   auto loop = scf::ForOp::create(
@@ -731,7 +955,7 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
                   // A ragged last block (per channel only) reads its plane
                   // bytes masked: past the row they read as 0, and the
                   // activations there are 0.
-                  if (groups == 1 && wholeBlocks * 8 < planeBytes)
+                  if (groups == 1 && wholeBlocks * chunkBytes < planeBytes)
                     blockStep(gb, gl, cIdx(gb, gl, wholeBlocks), acc, false);
                   finishGroup(
                       gb, gl, g, carried,
@@ -1325,7 +1549,9 @@ template <typename OpTy> struct LowerDynamicWidth : OpRewritePattern<OpTy> {
           r + (type.getMode() != SliceMode::prefix_exact && r < c ? 1 : 0);
       KernelConfig caseCfg = cfg;
       int64_t rowsFit = 1;
-      while (rowsFit * 2 * streams <= 8)
+      int64_t maxStreams =
+          transposesPlanes(cfg, type, r) ? kPrefetchedStreams : 8;
+      while (rowsFit * 2 * streams <= maxStreams)
         rowsFit *= 2;
       caseCfg.rowTile = std::min<int64_t>(cfg.rowTile, rowsFit);
       Value y = emitKernel(rewriter, loc, caseCfg, op.getInput(), access, batch,
@@ -1435,7 +1661,10 @@ struct ConvertMQToVectorPass
       return signalPassFailure();
     }
     KernelConfig cfg{vectorWidth, accumulators, batchTile, rowTile,
-                     activationBits, exponentDecode};
+                     activationBits, exponentDecode,
+                     planeTranspose < 0 ? hostHas("gfni") &&
+                                              hostHas("avx512vbmi")
+                                        : planeTranspose != 0};
     MLIRContext *ctx = &getContext();
     RewritePatternSet patterns(ctx);
     patterns.add<LowerWeightOnly<MatvecOp>, LowerWeightOnly<MatmulOp>,

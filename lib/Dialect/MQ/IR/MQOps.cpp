@@ -521,3 +521,29 @@ LogicalResult Dot4Op::verify() {
                          << "), got " << lhs;
   return success();
 }
+
+//===----------------------------------------------------------------------===//
+// TransposeBitsOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult TransposeBitsOp::verify() {
+  int64_t bytes = getInput().getType().getNumElements();
+  if (bytes % 8 != 0)
+    return emitOpError() << "expected whole 8-byte words, got " << bytes
+                         << " bytes";
+  return success();
+}
+
+OpFoldResult TransposeBitsOp::fold(FoldAdaptor adaptor) {
+  auto input = dyn_cast_if_present<DenseIntElementsAttr>(adaptor.getInput());
+  if (!input)
+    return {};
+  SmallVector<APInt> in(input.getValues<APInt>());
+  SmallVector<APInt> out(in.size(), APInt(8, 0));
+  for (size_t word = 0; word < in.size(); word += 8)
+    for (unsigned i = 0; i < 8; ++i)
+      for (unsigned p = 0; p < 8; ++p)
+        if (in[word + p][i])
+          out[word + i].setBit(7 - p);
+  return DenseIntElementsAttr::get(getType(), out);
+}

@@ -327,4 +327,32 @@ def MQ_Dot4Op : MQ_Op<"dot4", [Pure, AllTypesMatch<["acc", "result"]>]> {
   let hasVerifier = 1;
 }
 
+def MQ_TransposeBitsOp
+    : MQ_Op<"transpose_bits", [Pure, AllTypesMatch<["input", "result"]>]> {
+  let summary = "Transpose the 8 x 8 bit matrix of every 8-byte word";
+  let description = [{
+    Each 8-byte word of the input is an 8 x 8 bit matrix, row p its byte p.
+    The result's byte i of a word holds column i, row 0 in its most
+    significant bit: `bit (7 - p) of result byte i = bit i of input byte p`,
+    within every word.
+
+    This is what x86 GFNI's `vgf2p8affineqb` computes with the input as the
+    matrix operand and the bytes 1, 2, 4, ..., 128 as the vector operand.
+    The CPU kernels of a width chosen at run time use it to turn the bytes of
+    r bit planes (input byte p: plane p's bits of 8 elements) into one byte
+    per element holding its top r bits. `matquant-lower-dot4` lowers it to
+    the intrinsic where the target has GFNI (64 bytes), and to plain vector
+    arithmetic otherwise.
+
+    ```mlir
+    %t = mq.transpose_bits %planes : vector<64xi8>
+    ```
+  }];
+  let arguments = (ins VectorOfRankAndType<[1], [I8]>:$input);
+  let results = (outs VectorOfRankAndType<[1], [I8]>:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
 #endif // MATQUANT_DIALECT_MQ_IR_MQOPS_TD

@@ -84,11 +84,15 @@ config.substitutions.append(("%matquant_plugin", plugin))
 # The OpenMP runtime for code compiled with matquant-cpu-to-llvm{threads=N}.
 config.substitutions.append(("%omp_lib", "-shared-libs=%s/libomp%s" % (config.mlir_lib_dir, config.shlib_ext)))
 
-# AVX-512 VNNI on this machine, for the W{r}A8 kernels.
+# AVX-512 VNNI on this machine, for the W{r}A8 kernels; GFNI with
+# AVX512-VBMI, for vgf2p8affineqb in the bit-plane kernels.
 try:
     with open("/proc/cpuinfo") as f:
-        if " avx512_vnni" in f.read():
-            config.available_features.add("avx512vnni")
+        flags = f.read()
+    if " avx512_vnni" in flags:
+        config.available_features.add("avx512vnni")
+    if " gfni" in flags and " avx512vbmi" in flags:
+        config.available_features.add("gfni")
 except OSError:
     pass
 

@@ -106,7 +106,8 @@ void matquant::buildCPUToLLVMPipeline(OpPassManager &pm,
   vector.activationBits = options.activationBits;
   vector.exponentDecode = options.exponentDecode;
   bool gfni = options.gfni >= 0 ? options.gfni != 0 : hostHasGfniVbmi();
-  vector.planeTranspose = gfni ? 1 : 0;
+  vector.planeTranspose =
+      options.planeTranspose >= 0 ? options.planeTranspose : (gfni ? 1 : 0);
   pm.addPass(createConvertMQToVectorPass(vector));
   pm.addPass(createConvertMQToLinalgPass());
   pm.addPass(createReconcileUnrealizedCastsPass());

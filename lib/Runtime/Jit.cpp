@@ -94,6 +94,7 @@ JitModule::build(std::unique_ptr<JitModule> jit, ModuleOp module,
     cpu.activationBits = options.activationBits;
     cpu.exponentDecode = options.exponentDecode;
     cpu.gfni = options.gfni;
+    cpu.planeTranspose = options.planeTranspose;
     cpu.externalizeWeights = options.externalizeWeights;
     cpu.outlineKernels = options.outlineKernels;
     cpu.fuseMatvecs = options.fuseMatvecs;

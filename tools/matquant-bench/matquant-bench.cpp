@@ -73,9 +73,12 @@ static cl::opt<bool> exponentDecode(
              "of 1.0 (false: uitofp)"));
 static cl::opt<int> gfniOpt(
     "gfni", cl::init(-1),
-    cl::desc("1: transpose the bit planes of a run-time width with GFNI "
-             "(vgf2p8affineqb), 0: byte lanes, -1: if the CPU has GFNI and "
-             "AVX512-VBMI"));
+    cl::desc("1: use GFNI (vgf2p8affineqb) for mq.transpose_bits, 0: plain "
+             "vector code, -1: if the CPU has GFNI and AVX512-VBMI"));
+static cl::opt<int> planeTransposeOpt(
+    "plane-transpose", cl::init(-1),
+    cl::desc("1: the bit planes of a run-time width transposed to bytes "
+             "(mq.transpose_bits), 0: byte lanes, -1: where GFNI is used"));
 static cl::opt<int> vectorWidth("lanes", cl::init(0),
                                 cl::desc("lanes per vector"));
 static cl::opt<bool> dynamicOpt(
@@ -324,6 +327,7 @@ int main(int argc, char **argv) {
         opts.rowTile = rowTile;
         opts.exponentDecode = exponentDecode;
         opts.gfni = gfniOpt;
+        opts.planeTranspose = planeTransposeOpt;
         opts.batchTile = batchTileOpt;
         opts.accumulators = accumulatorsOpt;
         auto jit = JitModule::compile(src, opts);
@@ -450,6 +454,7 @@ int main(int argc, char **argv) {
         opts.rowTile = rowTile;
         opts.exponentDecode = exponentDecode;
         opts.gfni = gfniOpt;
+        opts.planeTranspose = planeTransposeOpt;
         opts.batchTile = batchTileOpt;
         opts.accumulators = accumulatorsOpt;
             opts.activationBits = a8 ? 8 : 0;

@@ -44,9 +44,15 @@ struct CPUPipelineOptions
       llvm::cl::init(true)};
   Option<int64_t> gfni{
       *this, "gfni",
-      llvm::cl::desc("1: the target has GFNI and AVX512-VBMI (the bit planes "
-                     "of a run-time width are transposed by vgf2p8affineqb); "
-                     "0: it has not; -1: from the host CPU"),
+      llvm::cl::desc("1: the target has GFNI and AVX512-VBMI "
+                     "(mq.transpose_bits becomes vgf2p8affineqb); 0: it has "
+                     "not; -1: from the host CPU"),
+      llvm::cl::init(-1)};
+  Option<int64_t> planeTranspose{
+      *this, "plane-transpose",
+      llvm::cl::desc("convert-mq-to-vector's plane-transpose (1: bit planes "
+                     "of a run-time width transposed to bytes, 0: byte "
+                     "lanes); -1: where the target has GFNI (see gfni)"),
       llvm::cl::init(-1)};
   Option<int64_t> rowTile{*this, "row-tile",
                           llvm::cl::desc("Rows per iteration at batch 1"),

@@ -39,6 +39,9 @@ struct JitOptions {
   /// Bit planes of a run-time width transposed with GFNI: 1 yes, 0 no, -1
   /// if the host CPU has GFNI and AVX512-VBMI.
   int64_t gfni = -1;
+  /// Bit planes of a run-time width transposed to bytes (1), not (0), or
+  /// where GFNI is used (-1).
+  int64_t planeTranspose = -1;
   bool reference = false;   ///< use matquant-reference-to-llvm instead
   std::string cpu;          ///< target CPU ("" = the host's)
   /// Keep large constants out of the code (mq-externalize-weights): the

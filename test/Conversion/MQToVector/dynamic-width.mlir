@@ -1,5 +1,5 @@
-// RUN: matquant-opt %s --convert-mq-to-vector="vector-width=16 accumulators=4 row-tile=1 exponent-decode=false" -split-input-file | FileCheck %s
-// RUN: matquant-opt %s --convert-mq-to-vector="vector-width=16 accumulators=4 row-tile=1" -split-input-file | FileCheck %s --check-prefix=EXP
+// RUN: matquant-opt %s --convert-mq-to-vector="vector-width=16 accumulators=4 row-tile=1 exponent-decode=false plane-transpose=0" -split-input-file | FileCheck %s
+// RUN: matquant-opt %s --convert-mq-to-vector="vector-width=16 accumulators=4 row-tile=1 plane-transpose=0" -split-input-file | FileCheck %s --check-prefix=EXP
 
 // mq.matvec_dynamic on the stored model in 8 bit planes: the width is
 // clamped into [1, 8] and one kernel per width is selected by an

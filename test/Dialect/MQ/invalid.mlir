@@ -505,3 +505,11 @@ func.func @mma_axis(%a: !mq.weight<64x16xf16, storage = 8, bits = 4, axis = 1, l
 
 // expected-error @+1 {{mma block 64 does not divide the group size 32}}
 func.func @mma_group(%a: !mq.weight<16x64xf16, storage = 8, bits = 4, group = 32, layout = #mq.layout<mma, 4, block = 64>>)
+
+// -----
+
+func.func @transpose_bits_words(%v: vector<12xi8>) -> vector<12xi8> {
+  // expected-error @+1 {{expected whole 8-byte words, got 12 bytes}}
+  %t = mq.transpose_bits %v : vector<12xi8>
+  return %t : vector<12xi8>
+}

@@ -51,7 +51,7 @@ Operation *MQDialect::materializeConstant(OpBuilder &builder, Attribute value,
       return nullptr;
     return ConstantOp::create(builder, loc, weightType, elements);
   }
-  if (isa<RankedTensorType>(type) && elements.getType() == type)
+  if (isa<RankedTensorType, VectorType>(type) && elements.getType() == type)
     return arith::ConstantOp::create(builder, loc, cast<TypedAttr>(value));
   return nullptr;
 }

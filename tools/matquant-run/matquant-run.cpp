@@ -94,6 +94,12 @@ static cl::opt<bool> exponentDecode(
              "the exponent of 1.0 (false: uitofp, as the bit-plane kernels "
              "of a run-time width do)"),
     cl::init(true));
+static cl::opt<int> planeTranspose(
+    "plane-transpose",
+    cl::desc("bit planes of a run-time width: 1 transposed to bytes "
+             "(mq.transpose_bits, activations summed in another order), 0 "
+             "byte lanes, -1 (default) where the CPU has GFNI"),
+    cl::init(-1));
 static cl::opt<bool> outlineKernels(
     "outline-kernels",
     cl::desc("One function per kernel signature (mq-outline-kernels)"),
@@ -328,6 +334,7 @@ std::unique_ptr<Model> compile(ModuleOp module, StringRef label) {
   opts.externalizeWeights = externalize;
   opts.activationBits = activationBits;
   opts.exponentDecode = exponentDecode;
+  opts.planeTranspose = planeTranspose;
   opts.outlineKernels = outlineKernels;
   opts.fuseMatvecs = fuseMatvecs;
   bool dynamic = module->hasAttr("mq.dynamic_layers");

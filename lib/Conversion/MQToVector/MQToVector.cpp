@@ -74,6 +74,10 @@ constexpr int64_t kA8PrefetchBytes = 384;
 /// against 1.10 - 1.36, 8pe 1.00 against 1.36 - 1.50.
 constexpr int64_t kPlanePrefetchBytes = 2048;
 constexpr int64_t kPrefetchedStreams = 16;
+/// ... and at most this many rows: each row keeps two decoded 64-byte
+/// vectors and its accumulators in registers, and 8 rows spill (1pe, 2
+/// threads: 806 - 819 us at 4 rows against 953 - 1010 at 8).
+constexpr int64_t kTransposedMaxRows = 4;
 
 
 
@@ -1549,9 +1553,10 @@ template <typename OpTy> struct LowerDynamicWidth : OpRewritePattern<OpTy> {
           r + (type.getMode() != SliceMode::prefix_exact && r < c ? 1 : 0);
       KernelConfig caseCfg = cfg;
       int64_t rowsFit = 1;
-      int64_t maxStreams =
-          transposesPlanes(cfg, type, r) ? kPrefetchedStreams : 8;
-      while (rowsFit * 2 * streams <= maxStreams)
+      bool transposed = transposesPlanes(cfg, type, r);
+      int64_t maxStreams = transposed ? kPrefetchedStreams : 8;
+      while (rowsFit * 2 * streams <= maxStreams &&
+             (!transposed || rowsFit * 2 <= kTransposedMaxRows))
         rowsFit *= 2;
       caseCfg.rowTile = std::min<int64_t>(cfg.rowTile, rowsFit);
       Value y = emitKernel(rewriter, loc, caseCfg, op.getInput(), access, batch,

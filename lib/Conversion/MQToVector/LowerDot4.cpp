@@ -53,8 +53,7 @@ struct LowerDot4Pass : matquant::impl::LowerDot4PassBase<LowerDot4Pass> {
       op.erase();
     }
     SmallVector<TransposeBitsOp> transposes;
-    getOperation()->walk(
-        [&](TransposeBitsOp op) { transposes.push_back(op); });
+    getOperation()->walk([&](TransposeBitsOp op) { transposes.push_back(op); });
     for (TransposeBitsOp op : transposes) {
       OpBuilder b(op);
       Value result = lowerTransposeBits(b, op.getLoc(), op.getInput());
@@ -93,22 +92,21 @@ struct LowerDot4Pass : matquant::impl::LowerDot4PassBase<LowerDot4Pass> {
     auto c = [&](uint64_t value) -> Value {
       return arith::ConstantOp::create(
           b, loc,
-          DenseElementsAttr::get(words, b.getI64IntegerAttr(
-                                            static_cast<int64_t>(value))));
+          DenseElementsAttr::get(
+              words, b.getI64IntegerAttr(static_cast<int64_t>(value))));
     };
     // Bit (row p, column i) sits at 8p + i; each step swaps the bits at
     // distance `shift` selected by `mask`.
-    const std::pair<int64_t, uint64_t> steps[] = {
-        {7, 0x00AA00AA00AA00AAull},
-        {14, 0x0000CCCC0000CCCCull},
-        {28, 0x00000000F0F0F0F0ull}};
+    const std::pair<int64_t, uint64_t> steps[] = {{7, 0x00AA00AA00AA00AAull},
+                                                  {14, 0x0000CCCC0000CCCCull},
+                                                  {28, 0x00000000F0F0F0F0ull}};
     for (auto [shift, mask] : steps) {
       Value t = arith::ShRUIOp::create(b, loc, v, c(shift));
       t = arith::XOrIOp::create(b, loc, v, t);
       t = arith::AndIOp::create(b, loc, t, c(mask));
       v = arith::XOrIOp::create(b, loc, v, t);
-      v = arith::XOrIOp::create(
-          b, loc, v, arith::ShLIOp::create(b, loc, t, c(shift)));
+      v = arith::XOrIOp::create(b, loc, v,
+                                arith::ShLIOp::create(b, loc, t, c(shift)));
     }
     return vector::BitCastOp::create(b, loc, type, v);
   }

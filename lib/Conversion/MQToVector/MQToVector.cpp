@@ -79,8 +79,6 @@ constexpr int64_t kPrefetchedStreams = 16;
 /// threads: 806 - 819 us at 4 rows against 953 - 1010 at 8).
 constexpr int64_t kTransposedMaxRows = 4;
 
-
-
 Value cIdx(OpBuilder &b, Location loc, int64_t v) {
   return arith::ConstantIndexOp::create(b, loc, v);
 }
@@ -256,8 +254,7 @@ Value transposeActivationBlocks(OpBuilder &b, Location loc, Value x,
   Type f32 = b.getF32Type();
   SmallVector<ReassociationIndices> assoc{{0}, {1, 2, 3}};
   Value x4 = tensor::ExpandShapeOp::create(
-      b, loc, RankedTensorType::get({batch, kPad / 64, 16, 4}, f32), x,
-      assoc);
+      b, loc, RankedTensorType::get({batch, kPad / 64, 16, 4}, f32), x, assoc);
   Value init = tensor::EmptyOp::create(b, loc, {batch, kPad / 64, 4, 16}, f32);
   Value t = linalg::TransposeOp::create(b, loc, x4, init,
                                         ArrayRef<int64_t>{0, 1, 3, 2})
@@ -446,8 +443,8 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
   Value xf = padActivations(b, loc, x, batch, k, kPad);
   // The activations as the kernel reads them: for transposed planes, each
   // 64-element block as 16 x 4 transposed (see transposeBlock).
-  Value xk = transposePlanes ? transposeActivationBlocks(b, loc, xf, batch, kPad)
-                             : xf;
+  Value xk =
+      transposePlanes ? transposeActivationBlocks(b, loc, xf, batch, kPad) : xf;
   // The packed weights as a read-only buffer, for software prefetches (the
   // hardware prefetchers stop at page boundaries and follow demand misses).
   Value wBuffer;
@@ -504,10 +501,10 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
   // byte lanes at r = 2 (1212 against 1601 us) and 3 (1763 / 1923), equal
   // at 4 and slower at 8; the rounding modes' carry logic on masks was
   // slower at every width, so they keep the byte lanes.
-  bool planeExponent =
-      planeIndices && !transposePlanes && cfg.exponentDecode && lanes == 16 &&
-      w.type.getMode() == SliceMode::prefix_exact &&
-      w.width <= kPlaneExponentMaxWidth;
+  bool planeExponent = planeIndices && !transposePlanes && cfg.exponentDecode &&
+                       lanes == 16 &&
+                       w.type.getMode() == SliceMode::prefix_exact &&
+                       w.width <= kPlaneExponentMaxWidth;
   if (exponentDecode || planeExponent) {
     float scale = static_cast<float>(1u << (planeExponent ? w.width : bits));
     offsetFactor -= factor * scale;
@@ -790,9 +787,8 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
                       for (int64_t j = 0; j < 8; ++j)
                         for (int64_t q = 0; q < 8; ++q) {
                           int64_t p = q - sh;
-                          perm[o].push_back(p >= 0 && p < np
-                                                ? p * 16 + 8 * o + j
-                                                : zeroAt);
+                          perm[o].push_back(
+                              p >= 0 && p < np ? p * 16 + 8 * o + j : zeroAt);
                         }
                     auto cst = [&](VectorType type, ArrayRef<uint8_t> head) {
                       SmallVector<int8_t> v(type.getNumElements(), 0);
@@ -810,8 +806,8 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
                         pl[p] = vector::TransferReadOp::create(
                             bb, bl, bytes16, w.storage,
                             ValueRange{cIdx(bb, bl, p), rowIdx[row], byte},
-                            arith::ConstantIntOp::create(bb, bl,
-                                                         bb.getI8Type(), 0),
+                            arith::ConstantIntOp::create(bb, bl, bb.getI8Type(),
+                                                         0),
                             ArrayRef<bool>{inBounds});
                       if (wBuffer && inBounds)
                         for (int64_t p = 0; p < np; ++p)
@@ -851,17 +847,17 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
                     // 0 - 7 and converts.
                     auto i32Vec = VectorType::get({16}, bb.getI32Type());
                     auto c32 = [&](uint32_t v) {
-                      return splat(bb, bl, i32Vec,
-                                   bb.getI32IntegerAttr(
-                                       static_cast<int32_t>(v)));
+                      return splat(
+                          bb, bl, i32Vec,
+                          bb.getI32IntegerAttr(static_cast<int32_t>(v)));
                     };
                     int64_t slot = 0;
                     for (int64_t e0 = 0; e0 < 128; e0 += 16) {
                       int64_t c = (e0 % 64) / 16;
                       SmallVector<Value> f;
                       for (int64_t row = 0; row < rows; ++row) {
-                        Value v = vector::BitCastOp::create(
-                            bb, bl, i32Vec, kv[row][e0 / 64]);
+                        Value v = vector::BitCastOp::create(bb, bl, i32Vec,
+                                                            kv[row][e0 / 64]);
                         if (transposeExponent) {
                           unsigned fr = transposeFree;
                           v = moveBits(bb, bl, v,
@@ -1665,11 +1661,15 @@ struct ConvertMQToVectorPass
              "which this CPU does not have";
       return signalPassFailure();
     }
-    KernelConfig cfg{vectorWidth, accumulators, batchTile, rowTile,
-                     activationBits, exponentDecode,
-                     planeTranspose < 0 ? hostHas("gfni") &&
-                                              hostHas("avx512vbmi")
-                                        : planeTranspose != 0};
+    KernelConfig cfg{vectorWidth,
+                     accumulators,
+                     batchTile,
+                     rowTile,
+                     activationBits,
+                     exponentDecode,
+                     planeTranspose < 0
+                         ? hostHas("gfni") && hostHas("avx512vbmi")
+                         : planeTranspose != 0};
     MLIRContext *ctx = &getContext();
     RewritePatternSet patterns(ctx);
     patterns.add<LowerWeightOnly<MatvecOp>, LowerWeightOnly<MatmulOp>,

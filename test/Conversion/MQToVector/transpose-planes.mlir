@@ -35,7 +35,19 @@
 // CHECK-NEXT: vector.fma %[[FF]], %[[X]], %{{.*}} : vector<16xf32>
 // CHECK: arith.constant dense<-2.400000e+02> : vector<16xf32>
 // CHECK: arith.constant 2.560000e+02 : f32
+// Four planes (case 4) share one transposed vector: half 0's planes in rows
+// 0 - 3 (the high nibbles), half 1's in rows 4 - 7; one byte permute and
+// one mq.transpose_bits per 128 elements. Chunk 0 moves the high nibble's
+// top bit 7 to bit 22 (<< 15) and keeps bits 19 - 22 (7864320).
 // CHECK: case 4 {
+// CHECK: vector.shuffle %{{.*}}, %{{.*}} [0, 16, 32, 48, 8, 24, 40, 56, 1, 17, 33, 49, 9, 25, 41, 57,
+// CHECK-NEXT: %[[T4:.*]] = mq.transpose_bits
+// CHECK-NOT: mq.transpose_bits
+// CHECK: %[[L4:.*]] = vector.bitcast %[[T4]] : vector<64xi8> to vector<16xi32>
+// CHECK-NEXT: %[[S4:.*]] = arith.constant dense<15> : vector<16xi32>
+// CHECK-NEXT: arith.shli %[[L4]], %[[S4]] : vector<16xi32>
+// CHECK-NEXT: arith.constant dense<7864320> : vector<16xi32>
+// CHECK: case 5 {
 // Without exponent decoding the planes start at bit 7 and each byte is
 // converted: chunk 0 masks the low byte, chunk 3 shifts it down by 24; the
 // factor is 1 and the offsets take the mid-point 2^4 alpha.

@@ -799,6 +799,10 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
                     int64_t zeroAt = np <= 4 ? 64 : 64 + (np - 4) * 16;
                     // Nibbles: half o's planes in rows 4o + shift + p of
                     // one word; else half o's in rows shift + p of its own.
+                    // The other rows read zero where a rounding add or a
+                    // conversion sees them, and anything (a one-source
+                    // permute) where the exponent's mask drops them.
+                    bool dontCare = transposeExponent && !roundBit;
                     int64_t outs = transposeNibbles ? 1 : 2;
                     SmallVector<SmallVector<int64_t>> perm(outs);
                     for (int64_t o = 0; o < outs; ++o)
@@ -808,7 +812,8 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
                           int64_t p = (transposeNibbles ? q % 4 : q) - sh;
                           perm[o].push_back(p >= 0 && p < np
                                                 ? p * 16 + 8 * half + j
-                                                : zeroAt);
+                                            : dontCare ? 0
+                                                       : zeroAt);
                         }
                     // The rounding bit's weight and the bits kept, per
                     // byte (both nibbles).
@@ -889,7 +894,9 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
                       int top = transposeNibbles
                                     ? 7 - 4 * static_cast<int>(o)
                                     : 7 - static_cast<int>(transposeFree);
-                      int width = transposeNibbles ? 4 : top + 1;
+                      int width = transposeNibbles ? 4
+                                  : dontCare  ? static_cast<int>(np)
+                                              : top + 1;
                       int at = 8 * static_cast<int>(c) + top;
                       uint32_t ones = (1u << width) - 1u;
                       SmallVector<Value> f;

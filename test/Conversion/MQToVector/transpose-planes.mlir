@@ -5,10 +5,11 @@
 // r reads 16 bytes of each plane it needs per row and 128 elements, and
 // prefetches each 2048 bytes ahead; per 64 elements one byte permute puts
 // the planes' bytes j in word j (prefix exact, case 3: planes 0, 1, 2 in
-// rows 1, 2, 3, row 0 zero: bit 7 stays free), and mq.transpose_bits gives
-// one byte per element. Chunk c of 16 elements takes byte c of each i32
-// lane, moved so that bit 6 lands on bit 22 (c = 0: << 16) under 1.0f
-// (0x3F800000 = 1065353216; mask 0x7F0000 = 8323072); the activations are
+// rows 1, 2, 3, bit 7 free; the other rows read anything, the mask drops
+// them), and mq.transpose_bits gives one byte per element. Chunk c of 16
+// elements takes byte c of each i32 lane, moved so that bit 6 lands on bit
+// 22 (c = 0: << 16), keeps the 3 planes' bits 20 - 22 (7340032) under
+// 1.0f (0x3F800000 = 1065353216); the activations are
 // read transposed per 64-element block. The group factor is 2^8 and the
 // offsets give back 2^8 alpha (mid-point 2^4 - 2^8 = -240).
 // CHECK-LABEL: func.func @transpose_prefix
@@ -22,13 +23,14 @@
 // CHECK: vector.transfer_read %[[W]][%c2{{[_0-9]*}}, %{{.*}}, %{{.*}}], %{{.*}} {in_bounds = [true]} : tensor<8x4x32xi8>, vector<16xi8>
 // CHECK-NOT: vector.transfer_read %[[W]]
 // CHECK: memref.prefetch %[[WB]]
-// CHECK: %[[A:.*]] = vector.shuffle %{{.*}}, %{{.*}} [64, 0, 16, 32, 64, 64, 64, 64, 64, 1, 17, 33,
+// CHECK: %[[A:.*]] = vector.shuffle %{{.*}}, %{{.*}} [0, 0, 16, 32, 0, 0, 0, 0, 0, 1, 17, 33,
 // CHECK-NEXT: %[[T:.*]] = mq.transpose_bits %[[A]] : vector<64xi8>
-// CHECK: vector.shuffle %{{.*}}, %{{.*}} [64, 8, 24, 40, 64, 64, 64, 64, 64, 9, 25, 41,
+// CHECK: vector.shuffle %{{.*}}, %{{.*}} [0, 8, 24, 40, 0, 0, 0, 0, 0, 9, 25, 41,
 // CHECK-NEXT: mq.transpose_bits
 // CHECK: %[[L:.*]] = vector.bitcast %[[T]] : vector<64xi8> to vector<16xi32>
 // CHECK: %[[S:.*]] = arith.shli %[[L]], %{{.*}} : vector<16xi32>
-// CHECK: %[[M:.*]] = arith.andi %[[S]], %{{.*}} : vector<16xi32>
+// CHECK-NEXT: %[[MASK:.*]] = arith.constant dense<7340032> : vector<16xi32>
+// CHECK-NEXT: %[[M:.*]] = arith.andi %[[S]], %[[MASK]] : vector<16xi32>
 // CHECK: %[[F:.*]] = arith.ori %[[M]], %{{.*}} : vector<16xi32>
 // CHECK-NEXT: %[[FF:.*]] = vector.bitcast %[[F]] : vector<16xi32> to vector<16xf32>
 // CHECK: %[[X:.*]] = vector.transfer_read %[[XT]]

@@ -36,8 +36,8 @@ struct JitOptions {
   int64_t rowTile = 8;
   int64_t activationBits = 0; ///< 8: W{r}A8 (int8 activations, VNNI)
   bool exponentDecode = true; ///< sub-byte indices under 1.0's exponent
-  /// Bit planes of a run-time width transposed with GFNI: 1 yes, 0 no, -1
-  /// if the host CPU has GFNI and AVX512-VBMI.
+  /// mq.transpose_bits as GFNI's vgf2p8affineqb: 1 yes, 0 no (plain
+  /// vector code), -1 if the host CPU has GFNI and AVX512-VBMI.
   int64_t gfni = -1;
   /// Bit planes of a run-time width transposed to bytes (1), not (0), or
   /// where GFNI is used (-1).

@@ -69,9 +69,9 @@ constexpr int64_t kA8PrefetchBytes = 384;
 /// Transposed bit-plane kernels (a width chosen at run time) prefetch each
 /// plane of each row this many bytes ahead, once per 128 elements, and
 /// take row tiles of up to this many planes in all: measured on the Zen 5
-/// VM, 4096 x 14336, group 128, 2 threads, against 0 bytes and 8 planes
-/// (min of 3, time over the static kernel's in the same run): 4pe 1.11
-/// against 1.10 - 1.36, 8pe 1.00 against 1.36 - 1.50.
+/// VM, 4096 x 14336, group 128, 2 threads, against no prefetch and 8 planes
+/// (time over the static kernel's in the same run, median of 3): 4pe 1.11
+/// against 1.33, 8pe 1.00 against 1.44.
 constexpr int64_t kPlanePrefetchBytes = 2048;
 constexpr int64_t kPrefetchedStreams = 16;
 /// ... and at most this many rows: each row keeps two decoded 64-byte
@@ -402,7 +402,7 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
         // 128 elements per block: 16 bytes of each plane, transposed to
         // one byte per element, the planes from bit 7 - shift down. Extra
         // precision leaves one more bit free above them for the rounding
-        // carry (k = 2^r); exponent decoding keeps bit 7 for the exponent.
+        // carry (k = 2^r).
         unsigned carry =
             w.type.getMode() == SliceMode::extra_precision && r < c ? 1 : 0;
         if (transposesPlanes(cfg, w.type, r)) {
@@ -766,20 +766,17 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
                       accumulate(bb, bl, next, f, kpos, slot++ % accs);
                     }
                   };
-                  /// 128 elements per row: 16 bytes of each plane read and
-                  /// concatenated (planes 0-3, then 4-7 or constants), then
-                  /// per 64 elements one byte permute that gives word j the
-                  /// planes' bytes j (plane p in row p + shift, row 0 all
-                  /// ones under the exponent) and one mq.transpose_bits:
+                  /// 128 elements per row: 16 bytes of each plane read (and
+                  /// prefetched) and concatenated (planes 0-3, then 4-7 or
+                  /// constants), then per 64 elements (per 128 in nibbles)
+                  /// one byte permute that gives word j the planes' bytes j
+                  /// (plane p in row p + shift) and one mq.transpose_bits:
                   /// byte e holds element e's planes, plane p at bit
                   /// 7 - p - shift. The rounding modes add the rounding
                   /// bit's weight and keep the top r bits: clamped with a
                   /// saturating add (k = 2^r stays 2^r - 1), extra
-                  /// precision into its free bit. Per 16 elements one byte
-                  /// permute then builds the f32 lanes: under the exponent
-                  /// bytes (0, 0, byte, 0x3F), f = 1 + v 2^-7 (bit 7 of
-                  /// the byte is the exponent's low bit); else the byte
-                  /// zero-extended and converted.
+                  /// precision into its free bit. Per 16 elements a shift
+                  /// and a mask then build the f32 lanes (below).
                   auto transposeBlock = [&](OpBuilder &bb, Location bl,
                                             Value blk,
                                             SmallVectorImpl<Value> &next,
@@ -822,7 +819,8 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
                     // The rounding bit's weight and the bits kept, per
                     // byte (both nibbles).
                     uint8_t halfBits = 0, keepBits = 0;
-                    for (int64_t o = 0; o < (transposeNibbles ? 2 : 1); ++o) {
+                    for (int64_t o = 0;
+                         roundBit && o < (transposeNibbles ? 2 : 1); ++o) {
                       unsigned top = transposeNibbles ? 7 - 4 * o : 7;
                       unsigned width = transposeNibbles ? 4 : 8;
                       uint8_t half = 1u << (top - sh - r);

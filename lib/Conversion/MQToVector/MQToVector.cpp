@@ -628,7 +628,8 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
                 for (int64_t a = 1; a < accs; ++a)
                   sum = arith::AddFOp::create(fb, fl, sum, acc[at(r, bi, a)]);
                 results[r * batch + b0 + bi] = vector::ReductionOp::create(
-                    fb, fl, vector::CombiningKind::ADD, sum);
+                    fb, fl, vector::CombiningKind::ADD, sum,
+                    arith::FastMathFlags::reassoc);
               }
             continue;
           }
@@ -1417,19 +1418,22 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
                 }
                 scf::YieldOp::create(ob, ol, next);
               });
+          // The row's sum: factor * dot + offsets lane by lane, then one
+          // reduction in a tree (reassoc), not 16 dependent scalar adds.
+          Value factorVec =
+              splat(fb, fl, vecType, fb.getF32FloatAttr(factor));
           for (int64_t r = 0; r < rows; ++r)
             for (int64_t bi = 0; bi < bn; ++bi) {
-              Value dot = vector::ReductionOp::create(
-                  fb, fl, vector::CombiningKind::ADD,
-                  groupLoop.getResult(r * bn + bi));
-              if (factor != 1.0f)
-                dot = arith::MulFOp::create(fb, fl, dot,
-                                            cF32(fb, fl, factor));
-              Value off = vector::ReductionOp::create(
-                  fb, fl, vector::CombiningKind::ADD,
-                  offsetLoop.getResult(r * bn + bi));
-              results[r * batch + b0 + bi] =
-                  arith::AddFOp::create(fb, fl, dot, off);
+              Value dot = groupLoop.getResult(r * bn + bi);
+              Value off = offsetLoop.getResult(r * bn + bi);
+              Value lanesSum =
+                  factor != 1.0f
+                      ? vector::FMAOp::create(fb, fl, dot, factorVec, off)
+                            .getResult()
+                      : arith::AddFOp::create(fb, fl, dot, off).getResult();
+              results[r * batch + b0 + bi] = vector::ReductionOp::create(
+                  fb, fl, vector::CombiningKind::ADD, lanesSum,
+                  arith::FastMathFlags::reassoc);
             }
         }
         Value tileValues = tensor::FromElementsOp::create(

@@ -85,7 +85,8 @@ func.func @int1_planes(%x: tensor<30xf32>, %w: !w1, %s: tensor<4x1xf32>, %m: ten
 // and scales each group by alpha; the offset terms, computed 16 groups at a
 // time after the group loop, use the mid-point offset m' = m + alpha * 2^3
 // (numerics::sliceOffset) in place of m; the constant 2^4 of the effective
-// scale alpha * 2^4 multiplies each row's sum once.
+// scale alpha * 2^4 multiplies each row's lanes once (one fma with the
+// offset terms), and one reduction in a tree (reassoc) sums them.
 // CHECK-LABEL: func.func @prefix_exact_matvec
 // CHECK-SAME: (%{{.*}}: tensor<64xf32>, %{{.*}}: !mq.weight<{{.*}}>, %[[S:.*]]: tensor<8x2xf32>, %[[M:.*]]: tensor<8x2xf32>)
 // CHECK: builtin.unrealized_conversion_cast %{{.*}} : !mq.weight<{{.*}}> to tensor<8x32xi8>
@@ -97,20 +98,20 @@ func.func @int1_planes(%x: tensor<30xf32>, %w: !w1, %s: tensor<4x1xf32>, %m: ten
 // CHECK: %[[AV:.*]] = vector.transfer_read %[[S]][%{{.*}}, %{{.*}}], %{{.*}} : tensor<8x2xf32>, vector<16xf32>
 // CHECK: %[[MP:.*]] = vector.fma %[[AV]], %[[C8]], %[[OFF]] : vector<16xf32>
 // CHECK: vector.fma %[[MP]], %{{.*}}, %{{.*}} : vector<16xf32>
-// CHECK: %[[SUM:.*]] = vector.reduction <add>, %{{.*}} : vector<16xf32> into f32
-// CHECK: %[[C16:.*]] = arith.constant 1.600000e+01 : f32
-// CHECK: arith.mulf %[[SUM]], %[[C16]] : f32
+// CHECK: %[[C16:.*]] = arith.constant dense<1.600000e+01> : vector<16xf32>
+// CHECK: %[[ROW:.*]] = vector.fma %{{.*}}, %[[C16]], %{{.*}} : vector<16xf32>
+// CHECK: vector.reduction <add>, %[[ROW]] fastmath<reassoc> : vector<16xf32> into f32
 // With exponent decoding each group sums x * (1 + k / 16): the offsets become
-// m + alpha * (2^3 - 2^4 * 2^4) = m - 248 alpha and the row's sum takes
+// m + alpha * (2^3 - 2^4 * 2^4) = m - 248 alpha and the row's lanes take
 // 2^4 * 2^4 = 256.
 // EXP-LABEL: func.func @prefix_exact_matvec
 // EXP: %[[OFF:.*]] = vector.transfer_read %[[M:.*]][%{{.*}}, %{{.*}}], %{{.*}} : tensor<8x2xf32>, vector<16xf32>
 // EXP: %[[CB:.*]] = arith.constant dense<-2.480000e+02> : vector<16xf32>
 // EXP: %[[AV:.*]] = vector.transfer_read %{{.*}} : tensor<8x2xf32>, vector<16xf32>
 // EXP: vector.fma %[[AV]], %[[CB]], %[[OFF]] : vector<16xf32>
-// EXP: %[[SUM:.*]] = vector.reduction <add>, %{{.*}} : vector<16xf32> into f32
-// EXP: %[[C256:.*]] = arith.constant 2.560000e+02 : f32
-// EXP: arith.mulf %[[SUM]], %[[C256]] : f32
+// EXP: %[[C256:.*]] = arith.constant dense<2.560000e+02> : vector<16xf32>
+// EXP: %[[ROW:.*]] = vector.fma %{{.*}}, %[[C256]], %{{.*}} : vector<16xf32>
+// EXP: vector.reduction <add>, %[[ROW]] fastmath<reassoc> : vector<16xf32> into f32
 !wpe = !mq.weight<8x64xf32, storage = 8, bits = 4, group = 32, mode = prefix_exact, layout = #mq.layout<interleaved, 4, block = 32>>
 func.func @prefix_exact_matvec(%x: tensor<64xf32>, %w: !wpe, %s: tensor<8x2xf32>, %m: tensor<8x2xf32>) -> tensor<8xf32> {
   %y = mq.matvec %x, %w, %s, %m : tensor<64xf32>, !wpe, tensor<8x2xf32>, tensor<8x2xf32> -> tensor<8xf32>

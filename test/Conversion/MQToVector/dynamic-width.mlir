@@ -30,7 +30,7 @@
 // CHECK-NEXT: arith.uitofp %[[K0]] : vector<16xi8> to vector<16xf32>
 // CHECK-NOT: vector.transfer_read %[[W]]
 // CHECK: arith.constant dense<3.200000e+01> : vector<16xf32>
-// CHECK: arith.constant 6.400000e+01 : f32
+// CHECK: arith.constant dense<6.400000e+01> : vector<16xf32>
 // CHECK: case 3 {
 // CHECK: case 7 {
 // CHECK: default {
@@ -56,7 +56,7 @@
 // EXP-NOT: arith.uitofp
 // EXP: vector.fma %[[F]], %{{.*}}, %{{.*}} : vector<16xf32>
 // EXP: arith.constant dense<-2.240000e+02> : vector<16xf32>
-// EXP: arith.constant 2.560000e+02 : f32
+// EXP: arith.constant dense<2.560000e+02> : vector<16xf32>
 // EXP: case 3 {
 // EXP: case 4 {
 // EXP: arith.uitofp %{{.*}} : vector<16xi8> to vector<16xf32>

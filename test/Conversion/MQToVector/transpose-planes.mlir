@@ -36,7 +36,7 @@
 // CHECK: %[[X:.*]] = vector.transfer_read %[[XT]]
 // CHECK-NEXT: vector.fma %[[FF]], %[[X]], %{{.*}} : vector<16xf32>
 // CHECK: arith.constant dense<-2.400000e+02> : vector<16xf32>
-// CHECK: arith.constant 2.560000e+02 : f32
+// CHECK: arith.constant dense<2.560000e+02> : vector<16xf32>
 // Four planes (case 4) share one transposed vector: half 0's planes in rows
 // 0 - 3 (the high nibbles), half 1's in rows 4 - 7; one byte permute and
 // one mq.transpose_bits per 128 elements. Chunk 0 moves the high nibble's

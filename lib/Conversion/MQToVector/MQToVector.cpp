@@ -1420,8 +1420,7 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
               });
           // The row's sum: factor * dot + offsets lane by lane, then one
           // reduction in a tree (reassoc), not 16 dependent scalar adds.
-          Value factorVec =
-              splat(fb, fl, vecType, fb.getF32FloatAttr(factor));
+          Value factorVec = splat(fb, fl, vecType, fb.getF32FloatAttr(factor));
           for (int64_t r = 0; r < rows; ++r)
             for (int64_t bi = 0; bi < bn; ++bi) {
               Value dot = groupLoop.getResult(r * bn + bi);

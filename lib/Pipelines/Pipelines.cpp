@@ -18,7 +18,6 @@
 #include "mlir/Target/LLVM/NVVM/Utils.h"
 #include "mlir/Transforms/Passes.h"
 #include "llvm/Support/FileSystem.h"
-#include "llvm/TargetParser/Host.h"
 
 using namespace mlir;
 
@@ -79,12 +78,7 @@ void matquant::buildReferenceToLLVMPipeline(
 }
 
 bool matquant::hostHasGfniVbmi() {
-  llvm::StringMap<bool> features = llvm::sys::getHostCPUFeatures();
-  auto has = [&](llvm::StringRef f) {
-    auto it = features.find(f);
-    return it != features.end() && it->second;
-  };
-  return has("gfni") && has("avx512vbmi");
+  return hostHasCPUFeature("gfni") && hostHasCPUFeature("avx512vbmi");
 }
 
 void matquant::buildCPUToLLVMPipeline(OpPassManager &pm,

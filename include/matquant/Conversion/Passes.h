@@ -30,6 +30,11 @@ namespace matquant {
 inline constexpr llvm::StringLiteral kInPlaceResultsAttrName =
     "mq.in_place_results";
 
+/// Whether the host CPU has `feature` (an LLVM feature name: "avx512vnni",
+/// "gfni", ...): what convert-mq-to-vector and the CPU pipeline choose
+/// kernels by when no option says.
+bool hostHasCPUFeature(llvm::StringRef feature);
+
 /// Converts `!mq.weight` to its storage tensor type.
 void populateMQToLinalgTypeConversion(mlir::TypeConverter &converter);
 

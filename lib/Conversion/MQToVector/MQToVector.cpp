@@ -34,6 +34,12 @@ using namespace mlir;
 using namespace matquant;
 using namespace matquant::mq;
 
+bool matquant::hostHasCPUFeature(StringRef feature) {
+  llvm::StringMap<bool> features = llvm::sys::getHostCPUFeatures();
+  auto it = features.find(feature);
+  return it != features.end() && it->second;
+}
+
 namespace {
 
 struct KernelConfig {
@@ -829,18 +835,13 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
                       halfBits |= half;
                       keepBits |= field & ~((2u * half) - 1u);
                     }
-                    auto cst = [&](VectorType type, ArrayRef<uint8_t> head) {
-                      SmallVector<int8_t> v(type.getNumElements(), 0);
-                      for (size_t i = 0; i < head.size(); ++i)
-                        v[i] = static_cast<int8_t>(head[i]);
-                      return arith::ConstantOp::create(
-                                 bb, bl,
-                                 DenseElementsAttr::get(type, ArrayRef(v)))
-                          .getResult();
+                    auto bytesOf = [&](VectorType type, uint8_t v) {
+                      return splat(bb, bl, type,
+                                   bb.getI8IntegerAttr(static_cast<int8_t>(v)));
                     };
                     SmallVector<SmallVector<Value, 2>> kv(rows);
                     for (int64_t row = 0; row < rows; ++row) {
-                      SmallVector<Value> pl(8, cst(bytes16, {}));
+                      SmallVector<Value> pl(8, bytesOf(bytes16, 0));
                       for (int64_t p = 0; p < np; ++p)
                         pl[p] = vector::TransferReadOp::create(
                             bb, bl, bytes16, w.storage,
@@ -864,16 +865,14 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
                                                             perm[o]);
                         t = TransposeBitsOp::create(bb, bl, t.getType(), t);
                         if (roundBit) {
-                          Value h =
-                              cst(idx64, SmallVector<uint8_t>(64, halfBits));
+                          Value h = bytesOf(idx64, halfBits);
                           t = mode == SliceMode::clamped
                                   ? LLVM::UAddSat::create(bb, bl, t, h)
                                         .getResult()
                                   : arith::AddIOp::create(bb, bl, t, h)
                                         .getResult();
-                          t = arith::AndIOp::create(
-                              bb, bl, t,
-                              cst(idx64, SmallVector<uint8_t>(64, keepBits)));
+                          t = arith::AndIOp::create(bb, bl, t,
+                                                    bytesOf(idx64, keepBits));
                         }
                         kv[row].push_back(t);
                       }
@@ -1664,23 +1663,14 @@ struct LowerFloat : OpRewritePattern<OpTy> {
   KernelConfig cfg;
 };
 
-bool hostHas(StringRef feature) {
-  llvm::StringMap<bool> features = llvm::sys::getHostCPUFeatures();
-  auto it = features.find(feature);
-  return it != features.end() && it->second;
-}
+bool hostHas(StringRef feature) { return hostHasCPUFeature(feature); }
 bool hostHasVNNI() { return hostHas("avx512vnni"); }
 
 /// 16 f32 lanes with AVX-512, 8 with AVX2, else 4 (SSE, NEON, generic).
 int64_t hostVectorWidth() {
-  llvm::StringMap<bool> features = llvm::sys::getHostCPUFeatures();
-  auto has = [&](StringRef f) {
-    auto it = features.find(f);
-    return it != features.end() && it->second;
-  };
-  if (has("avx512f"))
+  if (hostHas("avx512f"))
     return 16;
-  if (has("avx2"))
+  if (hostHas("avx2"))
     return 8;
   return 4;
 }

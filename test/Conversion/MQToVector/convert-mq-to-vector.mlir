@@ -127,6 +127,8 @@ func.func @prefix_exact_matvec(%x: tensor<64xf32>, %w: !wpe, %s: tensor<8x2xf32>
 // CHECK: vector.transfer_read {{.*}} {in_bounds = [true]} : tensor<8x40xf32>, vector<16xf32>
 // The tail read has no in_bounds attribute (it may run past K, masked).
 // CHECK: vector.transfer_read {{[^{]*}} : tensor<8x40xf32>, vector<16xf32>
+// Each row's lanes are summed in a tree, not in order.
+// CHECK: vector.reduction <add>, %{{.*}} fastmath<reassoc> : vector<16xf32> into f32
 // CHECK-NOT: linalg.matvec
 func.func @float_matvec(%w: tensor<8x40xf32>, %x: tensor<40xf32>, %y0: tensor<8xf32>) -> tensor<8xf32> {
   %y = linalg.matvec ins(%w, %x : tensor<8x40xf32>, tensor<40xf32>) outs(%y0 : tensor<8xf32>) -> tensor<8xf32>

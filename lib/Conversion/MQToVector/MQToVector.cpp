@@ -566,6 +566,16 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
         for (int64_t r = 0; r < rows; ++r)
           rowIdx.push_back(
               arith::AddIOp::create(fb, fl, firstRow, cIdx(fb, fl, r)));
+        /// `bytes` bytes of bit plane p of row r of the tile, from byte `at`
+        /// of the row's plane (bit-plane weights).
+        auto readPlane = [&](OpBuilder &ob, Location ol, unsigned p, int64_t r,
+                             Value at, int64_t bytes, bool inBounds) -> Value {
+          return vector::TransferReadOp::create(
+              ob, ol, VectorType::get({bytes}, ob.getI8Type()), w.storage,
+              ValueRange{cIdx(ob, ol, p), rowIdx[r], at},
+              arith::ConstantIntOp::create(ob, ol, ob.getI8Type(), 0),
+              ArrayRef<bool>{inBounds});
+        };
         Value zeroVec = splat(fb, fl, vecType, fb.getF32FloatAttr(0.0f));
         // results[r * batch + b]
         SmallVector<Value> results(rows * batch);
@@ -692,12 +702,8 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
                     // Each plane the terms need, read once per row.
                     DenseMap<unsigned, Value> raws;
                     for (unsigned p : readPlanes)
-                      raws[p] = vector::TransferReadOp::create(
-                          bb, bl, maskBytes, w.storage,
-                          ValueRange{cIdx(bb, bl, p), rowIdx[r], byte},
-                          arith::ConstantIntOp::create(bb, bl, bb.getI8Type(),
-                                                       0),
-                          ArrayRef<bool>{inBounds});
+                      raws[p] = readPlane(bb, bl, p, r, byte,
+                                          maskBytes.getNumElements(), inBounds);
                     for (int64_t t = 0; t < nt; ++t) {
                       Value raw = raws[terms[t].planes[0]];
                       for (size_t j = 1; j < terms[t].planes.size(); ++j)
@@ -729,11 +735,7 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
                   auto planeBits = [&](OpBuilder &bb, Location bl, unsigned p,
                                        int64_t row, Value at, int64_t n,
                                        bool inBounds) -> Value {
-                    Value raw = vector::TransferReadOp::create(
-                        bb, bl, VectorType::get({n / 8}, bb.getI8Type()),
-                        w.storage, ValueRange{cIdx(bb, bl, p), rowIdx[row], at},
-                        arith::ConstantIntOp::create(bb, bl, bb.getI8Type(), 0),
-                        ArrayRef<bool>{inBounds});
+                    Value raw = readPlane(bb, bl, p, row, at, n / 8, inBounds);
                     return vector::BitCastOp::create(
                         bb, bl, VectorType::get({n}, bb.getI1Type()), raw);
                   };
@@ -843,12 +845,7 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
                     for (int64_t row = 0; row < rows; ++row) {
                       SmallVector<Value> pl(8, bytesOf(bytes16, 0));
                       for (int64_t p = 0; p < np; ++p)
-                        pl[p] = vector::TransferReadOp::create(
-                            bb, bl, bytes16, w.storage,
-                            ValueRange{cIdx(bb, bl, p), rowIdx[row], byte},
-                            arith::ConstantIntOp::create(bb, bl, bb.getI8Type(),
-                                                         0),
-                            ArrayRef<bool>{inBounds});
+                        pl[p] = readPlane(bb, bl, p, row, byte, 16, inBounds);
                       if (wBuffer && inBounds)
                         for (int64_t p = 0; p < np; ++p)
                           memref::PrefetchOp::create(

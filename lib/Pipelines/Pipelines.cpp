@@ -77,10 +77,6 @@ void matquant::buildReferenceToLLVMPipeline(
   pm.addPass(createReconcileUnrealizedCastsPass());
 }
 
-bool matquant::hostHasGfniVbmi() {
-  return hostHasCPUFeature("gfni") && hostHasCPUFeature("avx512vbmi");
-}
-
 void matquant::buildCPUToLLVMPipeline(OpPassManager &pm,
                                       const CPUPipelineOptions &options) {
   if (options.fuseMatvecs) {

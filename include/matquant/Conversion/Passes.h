@@ -35,6 +35,10 @@ inline constexpr llvm::StringLiteral kInPlaceResultsAttrName =
 /// kernels by when no option says.
 bool hostHasCPUFeature(llvm::StringRef feature);
 
+/// Whether the host CPU has GFNI and AVX512-VBMI: the default of
+/// convert-mq-to-vector's `plane-transpose` and the CPU pipeline's `gfni`.
+bool hostHasGfniVbmi();
+
 /// Converts `!mq.weight` to its storage tensor type.
 void populateMQToLinalgTypeConversion(mlir::TypeConverter &converter);
 

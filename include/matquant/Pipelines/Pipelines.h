@@ -79,9 +79,6 @@ struct CPUPipelineOptions
       llvm::cl::init(false)};
 };
 
-/// Whether the host CPU has GFNI and AVX512-VBMI (the `gfni` option's -1).
-bool hostHasGfniVbmi();
-
 /// mq (and float linalg matvec / matmul) -> vectorized, OpenMP-parallel
 /// CPU code in the LLVM dialect: mq-fuse-matvecs, mq-select-cpu-layout,
 /// canonicalize, convert-mq-to-vector, convert-mq-to-linalg for everything

@@ -40,6 +40,10 @@ bool matquant::hostHasCPUFeature(StringRef feature) {
   return it != features.end() && it->second;
 }
 
+bool matquant::hostHasGfniVbmi() {
+  return hostHasCPUFeature("gfni") && hostHasCPUFeature("avx512vbmi");
+}
+
 namespace {
 
 struct KernelConfig {
@@ -1416,13 +1420,15 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
               });
           // The row's sum: factor * dot + offsets lane by lane, then one
           // reduction in a tree (reassoc), not 16 dependent scalar adds.
-          Value factorVec = splat(fb, fl, vecType, fb.getF32FloatAttr(factor));
+          Value factorVec = factor != 1.0f ? splat(fb, fl, vecType,
+                                                   fb.getF32FloatAttr(factor))
+                                           : Value();
           for (int64_t r = 0; r < rows; ++r)
             for (int64_t bi = 0; bi < bn; ++bi) {
               Value dot = groupLoop.getResult(r * bn + bi);
               Value off = offsetLoop.getResult(r * bn + bi);
               Value lanesSum =
-                  factor != 1.0f
+                  factorVec
                       ? vector::FMAOp::create(fb, fl, dot, factorVec, off)
                             .getResult()
                       : arith::AddFOp::create(fb, fl, dot, off).getResult();
@@ -1660,14 +1666,13 @@ struct LowerFloat : OpRewritePattern<OpTy> {
   KernelConfig cfg;
 };
 
-bool hostHas(StringRef feature) { return hostHasCPUFeature(feature); }
-bool hostHasVNNI() { return hostHas("avx512vnni"); }
+bool hostHasVNNI() { return hostHasCPUFeature("avx512vnni"); }
 
 /// 16 f32 lanes with AVX-512, 8 with AVX2, else 4 (SSE, NEON, generic).
 int64_t hostVectorWidth() {
-  if (hostHas("avx512f"))
+  if (hostHasCPUFeature("avx512f"))
     return 16;
-  if (hostHas("avx2"))
+  if (hostHasCPUFeature("avx2"))
     return 8;
   return 4;
 }
@@ -1703,9 +1708,8 @@ struct ConvertMQToVectorPass
                      rowTile,
                      activationBits,
                      exponentDecode,
-                     planeTranspose < 0
-                         ? hostHas("gfni") && hostHas("avx512vbmi")
-                         : planeTranspose != 0};
+                     planeTranspose < 0 ? hostHasGfniVbmi()
+                                        : planeTranspose != 0};
     MLIRContext *ctx = &getContext();
     RewritePatternSet patterns(ctx);
     patterns.add<LowerWeightOnly<MatvecOp>, LowerWeightOnly<MatmulOp>,

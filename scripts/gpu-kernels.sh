@@ -53,6 +53,14 @@ C="$BIN/matquant-gpu-compile"
 "$C" --mma --widths 8,4,3,2,2ep --groups 0,128 --acts f16 --batches 1,8 \
   --rows-per-warp 16 --warps-per-block 4 --unroll 2 --out-f32 \
   -o "$OUT/testI.ptx"
+# The scale order the default does not take (packed below 8 index bits):
+# [N, groups] scales for narrow indices, packed ones for 8-bit indices.
+"$C" --mma --scale-order plain --widths 4,2,3ep,1pe --groups 0,128,64 --acts f16 \
+  --batches 1,8,16 --rows-per-warp 16,32 --warps-per-block 4 --unroll 2 \
+  -o "$OUT/testJ.ptx"
+"$C" --mma --scale-order packed --widths 8,8pe,7ep --groups 0,128,64 --acts f16 \
+  --batches 1,8,16 --rows-per-warp 16,32 --warps-per-block 4 --unroll 2 \
+  -o "$OUT/testK.ptx"
 # Benchmark: 16 or 32 rows per block, 4, 8 or 16 warps splitting K, 2, 4
 # or 8 column tiles per iteration (bytes in flight per lane).
 for wpb in 4 8 16; do

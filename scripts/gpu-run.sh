@@ -8,7 +8,7 @@ OUT=${OUT:-/tmp/matquant-gpu}
 mkdir -p "$OUT"
 cd build/gpu
 nvidia-smi --query-gpu=name,memory.total,clocks.max.sm,clocks.max.mem,driver_version --format=csv | tee "$OUT/device.txt"
-./matquant-gpu-test --ptx ${TESTS:-testA.ptx,testB.ptx,testC.ptx,testD.ptx,testE.ptx,testF.ptx,testG.ptx,testH.ptx,testI.ptx} > "$OUT/test.log" 2>&1
+./matquant-gpu-test --ptx ${TESTS:-testA.ptx,testB.ptx,testC.ptx,testD.ptx,testE.ptx,testF.ptx,testG.ptx,testH.ptx,testI.ptx,testJ.ptx,testK.ptx} > "$OUT/test.log" 2>&1
 echo "matquant-gpu-test exit $?" | tee -a "$OUT/test.log"
 grep -E "^(FAIL|device)|kernels passed" "$OUT/test.log"
 CUBLAS=${CUBLAS:-$(ls /usr/local/cuda/lib64/libcublas.so.* 2>/dev/null | head -1)}
@@ -25,7 +25,7 @@ if command -v cuobjdump > /dev/null; then
   done
   rm -f "$OUT/bench_b1.cubin"
   ptxas -arch=sm_90 bench_mma_w8_u2.ptx -o "$OUT/bench_mma.cubin" 2>/dev/null
-  k=mq_mma_c8_r4_cl_g128_f16_b8_rw16_wpb8_u2
+  k=mq_mma_c8_r4_cl_g128_f16_b8_rw16_wpb8_u2_ps
   cuobjdump -sass -fun "$k" "$OUT/bench_mma.cubin" > "$OUT/$k.sass"
   rm -f "$OUT/bench_mma.cubin"
 fi

@@ -212,6 +212,21 @@ std::vector<uint8_t> GemvKernelSpec::packWeights(const uint8_t *idx, int64_t n,
   return numerics::packInterleaved(idx, n, k, indexBits(), block());
 }
 
+bool gpurt::gpuMmaPackedScales(unsigned indexBits) { return indexBits < 8; }
+
+int64_t GemvKernelSpec::scaleCount(int64_t n, int64_t k) const {
+  int64_t groups = groupSize ? k / groupSize : 1;
+  return packedScales ? (n + 15) / 16 * 16 * groups : n * groups;
+}
+
+std::vector<float> GemvKernelSpec::packScales(const float *values, int64_t n,
+                                              int64_t k) const {
+  int64_t groups = groupSize ? k / groupSize : 1;
+  if (packedScales)
+    return numerics::packMmaScales(values, n, groups);
+  return std::vector<float>(values, values + n * groups);
+}
+
 std::string GemvKernelSpec::validate() const {
   char buf[160];
   if (storageBits < 1 || storageBits > 8 || bits < 1 || bits > storageBits) {
@@ -233,6 +248,8 @@ std::string GemvKernelSpec::validate() const {
     return "shared-memory stages (_st) are for tensor-core (mma) kernels";
   if (stages == 1 || stages > 8)
     return "stages must be 0 (registers) or in 2..8";
+  if (packedScales && !mma)
+    return "packed scales (_ps) are for tensor-core (mma) kernels";
   if (stages && prefetch)
     return "shared-memory stages (_st) and L2 prefetch (_pf) do not combine";
   if (ringBytes() > 40 * 1024) {
@@ -307,6 +324,8 @@ std::string GemvKernelSpec::name() const {
     result += "_pf" + std::to_string(prefetch);
   if (stages)
     result += "_st" + std::to_string(stages);
+  if (packedScales)
+    result += "_ps";
   if (index64)
     result += "_i64";
   if (outF32)
@@ -341,6 +360,10 @@ bool GemvKernelSpec::parseName(const std::string &name, GemvKernelSpec &spec) {
       std::isdigit((unsigned char)rest[3]) && rest[3] != '0') {
     s.stages = unsigned(rest[3] - '0');
     rest.erase(0, 4);
+  }
+  if (rest.compare(0, 3, "_ps") == 0) {
+    s.packedScales = true;
+    rest.erase(0, 3);
   }
   if (rest.compare(0, 4, "_i64") == 0) {
     s.index64 = true;

@@ -438,8 +438,6 @@ bool matquant::gpurt::launchGemv(CudaContext &ctx, KernelHandle kernel,
                                const GemvOperands &o) {
   if (!ctx.ok())
     return false;
-  int64_t groups = spec.groupSize ? o.k / (spec.groupSize ? spec.groupSize : 1)
-                                  : 1;
   std::string bad, invalid = spec.validate();
   if (o.n < 1 || o.k < 1 || o.nb < 1)
     bad = "n, k and nb must be positive";
@@ -451,8 +449,11 @@ bool matquant::gpurt::launchGemv(CudaContext &ctx, KernelHandle kernel,
     bad = invalid;
   else if (o.weightBytes < size_t(spec.weightBytes(o.n, o.k)))
     bad = "weight buffer smaller than the packed n x k weights";
-  else if (o.scaleCount < size_t(o.n * groups))
-    bad = "scale / offset buffers smaller than n * groups";
+  else if (o.scaleCount < size_t(spec.scaleCount(o.n, o.k)))
+    bad = spec.packedScales
+              ? "scale / offset buffers smaller than ceil(n / 16) * 16 * "
+                "groups (packed scales)"
+              : "scale / offset buffers smaller than n * groups";
   else if (o.xCount < size_t(o.nb * o.ldx) || o.yCount < size_t(o.nb * o.n))
     bad = "activation or result buffer too small";
   else if (!spec.index64 && (o.weightBytes > INT32_MAX ||

@@ -51,6 +51,7 @@ kernelOptions(const matquant::GPUPipelineOptions &options) {
   gpu.prefetch = options.prefetch;
   gpu.matvecBatchTile = options.matvecBatchTile;
   gpu.stages = options.stages;
+  gpu.scaleOrder = options.scaleOrder;
   return gpu;
 }
 

@@ -3,6 +3,7 @@
 // RUN: matquant-opt %s --split-input-file --mq-select-gpu-layout --canonicalize --convert-mq-to-gpu | FileCheck %s --check-prefix=NOLAUNCH
 // RUN: matquant-opt %s --split-input-file --mq-select-gpu-layout --canonicalize --convert-mq-to-gpu=launch=true | FileCheck %s --check-prefix=AUTO
 // RUN: matquant-opt %s --split-input-file --mq-select-gpu-layout --canonicalize --convert-mq-to-gpu="launch=true warps-per-block=0" | FileCheck %s --check-prefix=WPB0
+// RUN: matquant-opt %s --split-input-file --mq-select-gpu-layout --canonicalize --convert-mq-to-gpu="launch=true scale-order=plain" | FileCheck %s --check-prefix=PLAIN
 
 // convert-mq-to-gpu{launch=true}, for host code lowered by MLIR
 // (matquant-decode-to-gpu): besides generating the kernel, each weight-only
@@ -218,9 +219,39 @@ func.func @mma_shapes(%x: tensor<128xf16>, %a: tensor<4096x1xf32>, %b: tensor<81
 // (warps-per-block=0; the pass's default is 4 warps for every launch. The
 // 4-warp launch of 28672 rows takes the batch-8 kernel: matvec-batch-tile=0.)
 // WPB0-LABEL: func.func @mma_shapes(
-// WPB0: gpu.launch_func @matquant_kernels::@mq_mma_c8_r4_cl_g0_f16_b1_rw16_wpb16_u2_y32 blocks in (%c256, %{{.*}}, %{{.*}}) threads in (%c512, %{{.*}}, %{{.*}})
-// WPB0: gpu.launch_func @matquant_kernels::@mq_mma_c8_r4_cl_g0_f16_b1_rw16_wpb8_u2_y32 blocks in (%c512{{[_0-9]*}}, %{{.*}}, %{{.*}}) threads in (%c256{{[_0-9]*}}, %{{.*}}, %{{.*}})
-// WPB0: gpu.launch_func @matquant_kernels::@mq_mma_c8_r4_cl_g0_f16_b8_rw16_wpb4_u2_y32 blocks in (%c1792{{[_0-9]*}}, %{{.*}}, %{{.*}}) threads in (%c128{{[_0-9]*}}, %{{.*}}, %{{.*}})
-// WPB0: gpu.launch_func @matquant_kernels::@mq_mma_c8_r4_cl_g0_f16_b1_rw16_wpb8_u2_y32 blocks in (%c384{{[_0-9]*}}, %{{.*}}, %{{.*}}) threads in (%c256{{[_0-9]*}}, %{{.*}}, %{{.*}})
+// WPB0: gpu.launch_func @matquant_kernels::@mq_mma_c8_r4_cl_g0_f16_b1_rw16_wpb16_u2_ps_y32 blocks in (%c256, %{{.*}}, %{{.*}}) threads in (%c512, %{{.*}}, %{{.*}})
+// WPB0: gpu.launch_func @matquant_kernels::@mq_mma_c8_r4_cl_g0_f16_b1_rw16_wpb8_u2_ps_y32 blocks in (%c512{{[_0-9]*}}, %{{.*}}, %{{.*}}) threads in (%c256{{[_0-9]*}}, %{{.*}}, %{{.*}})
+// WPB0: gpu.launch_func @matquant_kernels::@mq_mma_c8_r4_cl_g0_f16_b8_rw16_wpb4_u2_ps_y32 blocks in (%c1792{{[_0-9]*}}, %{{.*}}, %{{.*}}) threads in (%c128{{[_0-9]*}}, %{{.*}}, %{{.*}})
+// WPB0: gpu.launch_func @matquant_kernels::@mq_mma_c8_r4_cl_g0_f16_b1_rw16_wpb8_u2_ps_y32 blocks in (%c384{{[_0-9]*}}, %{{.*}}, %{{.*}}) threads in (%c256{{[_0-9]*}}, %{{.*}}, %{{.*}})
 // AUTO-LABEL: func.func @mma_shapes(
-// AUTO-COUNT-4: gpu.launch_func @matquant_kernels::@mq_mma_c8_r4_cl_g0_f16_b1_rw16_wpb4_u2_y32
+// AUTO-COUNT-4: gpu.launch_func @matquant_kernels::@mq_mma_c8_r4_cl_g0_f16_b1_rw16_wpb4_u2_ps_y32
+
+// -----
+
+// Tensor-core kernels read the scales and offsets packed by row tile
+// (mq.pack_scales: [ceil(N / 16), groups, 8, 2]): the launch takes the
+// packed tensors, the constant offsets reordered at compile time (the
+// folder: 20 rows of 2.0, then 12 padding rows of 0) and the scales of an
+// argument by the op itself. packed-scales=false keeps the [N, groups]
+// tensors and the kernel without _ps.
+func.func @mma_scales(%x: tensor<128xf16>, %s: tensor<20x1xf32>) -> tensor<20xf16> {
+  %w = mq.constant dense<7> : tensor<20x128xi8> : !mq.weight<20x128xf16, storage = 8, bits = 8>
+  %q = mq.slice %w : !mq.weight<20x128xf16, storage = 8, bits = 8> to !mq.weight<20x128xf16, storage = 8, bits = 4>
+  %m = arith.constant dense<2.0> : tensor<20x1xf32>
+  %y = mq.matvec %x, %q, %s, %m : tensor<128xf16>, !mq.weight<20x128xf16, storage = 8, bits = 4>, tensor<20x1xf32>, tensor<20x1xf32> -> tensor<20xf16>
+  return %y : tensor<20xf16>
+}
+
+// CHECK-LABEL: func.func @mma_scales(
+// CHECK-SAME: %[[X:[^:]*]]: tensor<128xf16>, %[[S:[^:]*]]: tensor<20x1xf32>)
+// CHECK: %[[PS:.*]] = mq.pack_scales %[[S]] : tensor<20x1xf32> -> tensor<2x1x8x2xf32>
+// CHECK: bufferization.to_buffer %[[PS]] read_only : tensor<2x1x8x2xf32> to memref<2x1x8x2xf32>
+// CHECK: memref.collapse_shape {{.*}} : memref<2x1x8x2xf32> into memref<32xf32>
+// CHECK: %[[M:.*]] = arith.constant dense<{{\[\[\[\[}}2.000000e+00, 2.000000e+00], {{.*}}]]], {{\[\[\[}}2.000000e+00, 0.000000e+00], [2.000000e+00, 0.000000e+00], [2.000000e+00, 0.000000e+00], [2.000000e+00, 0.000000e+00], [0.000000e+00, 0.000000e+00], {{.*}}]]]]> : tensor<2x1x8x2xf32>
+// CHECK: bufferization.to_buffer %[[M]] read_only : tensor<2x1x8x2xf32> to memref<2x1x8x2xf32>
+// CHECK: gpu.launch_func @matquant_kernels::@mq_mma_c8_r4_cl_g0_f16_b1_rw16_wpb4_u2_ps blocks
+// PLAIN-LABEL: func.func @mma_scales(
+// PLAIN-NOT: mq.pack_scales
+// PLAIN: bufferization.to_buffer %{{.*}} read_only : tensor<20x1xf32> to memref<20x1xf32>
+// PLAIN: bufferization.to_buffer %{{.*}} read_only : tensor<20x1xf32> to memref<20x1xf32>
+// PLAIN: gpu.launch_func @matquant_kernels::@mq_mma_c8_r4_cl_g0_f16_b1_rw16_wpb4_u2 blocks

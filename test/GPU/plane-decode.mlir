@@ -10,7 +10,7 @@
 // 0x44444444 (1145324612), 0x22222222 (572662306). Pair 0's field is at bits
 // 29..31, 0: one rotation right by 29 (serving pair 4 too, at bit 4), the
 // mask 0x000F000F (983055) with the exponent bits, and 1024 + zc = 1032 off.
-// CHECK-LABEL: gpu.func @mq_pmma_c8_r4_pe_g128_f16_b1_rw16_wpb4_u1
+// CHECK-LABEL: gpu.func @mq_pmma_c8_r4_pe_g128_f16_b1_rw16_wpb4_u1_ps
 // CHECK: %[[K:.*]] = arith.andi %{{.*}}, %c2004318071_i32
 // CHECK-NEXT: %c-2004318072_i32 = arith.constant -2004318072 : i32
 // CHECK-NEXT: %[[P1:.*]] = arith.andi %{{.*}}, %c-2004318072_i32
@@ -44,7 +44,7 @@
 // f16x2 fma gives t = (15 - k) / 16 (by -1/32, plus (15 + 512) / 16), whose
 // clamp to [0, 1] is the slice's clamp at 15; the epilogue takes -16 alpha'
 // and m + alpha' 15 (centre 15 / (1/4) = 60 in a batch-1 kernel).
-// CHECK-LABEL: gpu.func @mq_pmma_c8_r4_cl_g128_f16_b1_rw16_wpb4_u1
+// CHECK-LABEL: gpu.func @mq_pmma_c8_r4_cl_g128_f16_b1_rw16_wpb4_u1_ps
 // CHECK: arith.constant 6.000000e+01 : f32
 // CHECK: arith.constant -1.600000e+01 : f32
 // CHECK: %[[R5:.*]] = llvm.intr.fshr(%{{.*}}, %{{.*}}, %c28_i32)

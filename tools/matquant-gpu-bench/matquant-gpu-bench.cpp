@@ -391,7 +391,11 @@ int main(int argc, char **argv) {
         std::vector<uint8_t> packed(packedBytes);
         for (uint8_t &v : packed)
           v = uint8_t(rng());
-        std::vector<float> scales(size_t(n * groups));
+        // The buffers hold whole 16-row tiles, which kernels with packed
+        // scales read (the values are random either way).
+        size_t scaleCount = size_t((n + 15) / 16 * 16 * groups);
+        size_t scaleAlloc = scaleCount * 4;
+        std::vector<float> scales(scaleCount);
         for (float &v : scales)
           v = 1e-3f * float(1 + rng() % 16);
         std::vector<GemvOperands> ops(rot);
@@ -401,17 +405,17 @@ int main(int argc, char **argv) {
           o.nb = batch;
           o.ldx = ldx;
           o.weightBytes = packedBytes;
-          o.scaleCount = size_t(n * groups);
+          o.scaleCount = scaleCount;
           o.xCount = size_t(maxBatch * ldx);
           o.yCount = size_t(maxBatch * n);
           o.x = x;
           o.y = y;
           if (!ctx->alloc(packedBytes, o.weights) ||
-              !ctx->alloc(scaleBytes, o.scales) ||
-              !ctx->alloc(scaleBytes, o.offsets) ||
+              !ctx->alloc(scaleAlloc, o.scales) ||
+              !ctx->alloc(scaleAlloc, o.offsets) ||
               !ctx->copyToDevice(o.weights, packed.data(), packedBytes) ||
-              !ctx->copyToDevice(o.scales, scales.data(), scaleBytes) ||
-              !ctx->copyToDevice(o.offsets, scales.data(), scaleBytes))
+              !ctx->copyToDevice(o.scales, scales.data(), scaleAlloc) ||
+              !ctx->copyToDevice(o.offsets, scales.data(), scaleAlloc))
             die(ctx->error());
         }
         // The runtime's heuristic picked `chosen`; with --tune every

@@ -84,6 +84,13 @@ static cl::opt<bool> planes(
     cl::desc("tensor-core kernels on the stored model's bit planes, reading "
              "only the planes each width needs (implies --mma)"),
     cl::init(false), cl::cat(category));
+static cl::opt<std::string> scaleOrder(
+    "scale-order",
+    cl::desc("Tensor-core kernels: read the scales and offsets packed by row "
+             "tile (packed: numerics::packMmaScales, names end in _ps), "
+             "[N, groups] row-major (plain), or packed below 8 index bits "
+             "(auto, the default; as convert-mq-to-gpu)"),
+    cl::init("auto"), cl::cat(category));
 static cl::opt<bool> outF32(
     "out-f32",
     cl::desc("f32 results for f16 / bf16 activations (kernel names end in "
@@ -130,6 +137,9 @@ int main(int argc, char **argv) {
                               "matquant GPU kernel library compiler\n");
   if (indexBitwidth != 32 && indexBitwidth != 64)
     return fail("--index-bitwidth must be 32 or 64");
+  if (scaleOrder != "auto" && scaleOrder != "packed" && scaleOrder != "plain")
+    return fail("--scale-order must be auto, packed or plain, got '" +
+                scaleOrder + "'");
   if (stages && indexBitwidth != 64)
     return fail("--stages needs --index-bitwidth 64 (convert-nvgpu-to-nvvm "
                 "lowers the copies' memrefs with 64-bit index)");
@@ -179,6 +189,10 @@ int main(int argc, char **argv) {
             s.planes = planes;
             s.prefetch = s.mma ? prefetch : 0;
             s.stages = s.mma ? stages : 0;
+            s.packedScales =
+                s.mma && (scaleOrder == "packed" ||
+                          (scaleOrder == "auto" &&
+                           matquant::gpurt::gpuMmaPackedScales(s.indexBits())));
             s.index64 = indexBitwidth == 64;
             s.outF32 = outF32 && s.act != matquant::gpurt::ActType::F32;
             // An MMA kernel's unroll counts column tiles, a whole number

@@ -255,6 +255,29 @@ TEST(GpuKernelSpec, MmaNamesAndValidation) {
   EXPECT_EQ(back.stages, 2u);
   EXPECT_TRUE(back.index64);
   EXPECT_EQ(back.name(), t.name());
+  // Packed scales: a suffix after the stages, whole row tiles of scales.
+  t.packedScales = true;
+  ASSERT_EQ(t.validate(), "");
+  EXPECT_EQ(t.name(), "mq_mma_c8_r4_cl_g128_f16_b1_rw32_wpb8_u2_st2_ps_i64");
+  ASSERT_TRUE(GemvKernelSpec::parseName(t.name(), back));
+  EXPECT_TRUE(back.packedScales);
+  EXPECT_EQ(back.name(), t.name());
+  EXPECT_EQ(t.scaleCount(33, 256), 48 * 2);
+  std::vector<float> v(33 * 2);
+  for (size_t i = 0; i < v.size(); ++i)
+    v[i] = float(i + 1);
+  std::vector<float> packed = t.packScales(v.data(), 33, 256);
+  ASSERT_EQ(packed.size(), size_t(48 * 2));
+  // Row tile 0, group 1, lane group 3: rows 3 and 11.
+  EXPECT_EQ(packed[(1 * 8 + 3) * 2], v[3 * 2 + 1]);
+  EXPECT_EQ(packed[(1 * 8 + 3) * 2 + 1], v[11 * 2 + 1]);
+  t.packedScales = false;
+  EXPECT_EQ(t.scaleCount(33, 256), 33 * 2);
+  EXPECT_EQ(t.packScales(v.data(), 33, 256), v);
+  GemvKernelSpec simt;
+  simt.packedScales = true;
+  EXPECT_NE(simt.validate().find("packed scales (_ps) are for tensor-core"),
+            std::string::npos);
   t.stages = 1;
   EXPECT_NE(t.validate().find("stages must be 0"), std::string::npos);
   t.stages = 2;

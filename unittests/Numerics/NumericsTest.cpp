@@ -1196,3 +1196,33 @@ TEST(MmaPlanes, RoundTripAndPrefixes) {
         }
       }
 }
+
+TEST(Mma, ScalesFollowTheAccumulatorRows) {
+  // Lane l of m16n8k16 accumulates rows l / 4 and l / 4 + 8 of its row tile
+  // (registers c0, c1 and c2, c3): its 8-byte load of group grp must give
+  // those rows' values, in that order; rows past the last read as 0.
+  std::mt19937 rng(11);
+  for (int64_t rows : {1, 8, 15, 16, 17, 40, 64})
+    for (int64_t groups : {1, 3}) {
+      std::vector<float> v(size_t(rows * groups));
+      for (float &x : v)
+        x = 1.0f + float(rng() % 1000);
+      std::vector<float> p = packMmaScales(v.data(), rows, groups);
+      int64_t tiles = (rows + 15) / 16;
+      ASSERT_EQ(p.size(), size_t(tiles * groups * 16));
+      for (int64_t t = 0; t < tiles; ++t)
+        for (int64_t grp = 0; grp < groups; ++grp)
+          for (int64_t lane = 0; lane < 32; ++lane) {
+            const float *load =
+                &p[size_t(((t * groups + grp) * 8 + lane / 4) * 2)];
+            for (int64_t h = 0; h < 2; ++h) {
+              int64_t row = 16 * t + lane / 4 + 8 * h;
+              float want = row < rows ? v[size_t(row * groups + grp)] : 0.0f;
+              EXPECT_EQ(load[h], want)
+                  << "rows " << rows << " groups " << groups << " lane " << lane
+                  << " h " << h;
+            }
+          }
+      EXPECT_EQ(unpackMmaScales(p.data(), rows, groups), v);
+    }
+}

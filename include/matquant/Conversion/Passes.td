@@ -468,6 +468,11 @@ def ConvertMQToGPUPass : Pass<"convert-mq-to-gpu", "::mlir::ModuleOp"> {
     132-SM H100 / H200) and 4 warps; tensor-core kernels, 16 rows per
     block, take the fewest warps splitting K (4, 8, 16) that put 3072 warps
     in flight (N / 16 blocks times the warps).
+
+    Tensor-core kernels below 8 index bits read the scales and offsets in
+    the order of `mq.pack_scales` (`scale-order`): with `launch=true` the
+    launch takes `mq.pack_scales` of the op's scale operands, which folds
+    on constants.
   }];
   let options = [
     Option<"rowsPerWarp", "rows-per-warp", "unsigned", /*default=*/"0",
@@ -491,6 +496,12 @@ def ConvertMQToGPUPass : Pass<"convert-mq-to-gpu", "::mlir::ModuleOp"> {
            "Tensor-core kernels: the weights stream through a shared-memory "
            "ring of this many super-tiles per warp (cp.async; names end in "
            "_stN; the kernels then use 64-bit index); 0: registers">,
+    Option<"scaleOrder", "scale-order", "std::string", /*default=*/"\"auto\"",
+           "Tensor-core kernels: `packed` reads the scales and offsets packed "
+           "by row tile (mq.pack_scales: one 8-byte load per lane and group, "
+           "a warp's on one cache line; names end in _ps), `plain` reads "
+           "them [N, groups] row-major, `auto` packs them below 8 index "
+           "bits (gpuMmaPackedScales)">,
     Option<"kernelModule", "kernel-module", "std::string",
            /*default=*/"\"matquant_kernels\"",
            "Name of the gpu.module that receives the kernels">,

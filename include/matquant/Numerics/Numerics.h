@@ -274,6 +274,17 @@ std::vector<uint8_t> unpackMmaPlanes(const uint8_t *packed, int64_t rows,
                                      int64_t cols, unsigned bits,
                                      int64_t kTile);
 
+/// The scales (or offsets) [rows, groups] of a weight in an MMA layout, in
+/// the order the tensor-core kernels read them: [ceil(rows / 16), groups,
+/// 8, 2], element (t, grp, g, h) the value of row 16 t + 8 h + g (the rows
+/// g and g + 8 whose results lane group g of m16n8k16 accumulates) and
+/// group grp, 0 past the last row. So a warp's two values per group and
+/// row tile are 64 contiguous bytes, one 8-byte load per lane.
+std::vector<float> packMmaScales(const float *values, int64_t rows,
+                                 int64_t groups);
+std::vector<float> unpackMmaScales(const float *packed, int64_t rows,
+                                   int64_t groups);
+
 } // namespace matquant::numerics
 
 #endif // MATQUANT_NUMERICS_NUMERICS_H

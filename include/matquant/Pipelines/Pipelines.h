@@ -124,6 +124,12 @@ struct GPUPipelineOptions
                      "ring of this many super-tiles per warp (cp.async; 0: "
                      "registers). The kernels then use 64-bit index"),
       llvm::cl::init(0)};
+  Option<std::string> scaleOrder{
+      *this, "scale-order",
+      llvm::cl::desc("Tensor-core kernels: scales packed by row tile "
+                     "(packed, mq.pack_scales), [N, groups] (plain), or "
+                     "packed below 8 index bits (auto, the default)"),
+      llvm::cl::init("auto")};
   Option<unsigned> indexBitwidth{
       *this, "index-bitwidth",
       llvm::cl::desc("matquant-gpu-kernels-to-ptx / matquant-gpu-to-ptx: "

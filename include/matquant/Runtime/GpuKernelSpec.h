@@ -1,4 +1,4 @@
-//===- GpuKernelSpec.h - What one generated GPU kernel computes --*- C++ -*-===//
+//===- GpuKernelSpec.h - What one generated GPU kernel computes -*- C++ -*-===//
 //
 // Plain C++ (no MLIR, no CUDA headers), shared by the code generator
 // (convert-mq-to-gpu builds a kernel from a spec), the kernel library tool
@@ -14,8 +14,10 @@
 // every memref<?xT> argument is the 5-word descriptor (allocated pointer,
 // aligned pointer, i32 offset, i32 size, i32 stride); then i32 scalars.
 //   w      memref<?xi8>   N rows of interleavedRowBytes(K, indexBits, block)
-//   scales memref<?xf32>  alpha, [N, groups] row-major
-//   offs   memref<?xf32>  m, [N, groups]
+//   scales memref<?xf32>  alpha, [N, groups] row-major (packedScales:
+//                         numerics::packMmaScales, [ceil(N / 16), groups,
+//                         8, 2])
+//   offs   memref<?xf32>  m, the same shape
 //   x      memref<?xT>    [nb, ldx] activations, ldx % 8 == 0, ldx >= K
 //   y      memref<?xT>    [nb, N] results (memref<?xf32> with outF32)
 //   n, k, nb, ldx         i32
@@ -64,6 +66,14 @@ float bf16ToFloat(uint16_t h);
 /// Rounds f through the activation type (identity for f32).
 float roundToAct(float f, ActType t);
 
+/// Whether tensor-core kernels of `indexBits`-bit indices read their scales
+/// packed by row tile (numerics::packMmaScales) by default: below 8 bits.
+/// Measured on an H200 at batch 1, group 128 (docs/GPU-results.md): int2
+/// 19 - 24% faster than with [N, groups] scales, int4 within 8% either
+/// way, int8 5 - 9% slower (its row-major scale lines, shared by the
+/// block's warps, mostly hit in L1).
+bool gpuMmaPackedScales(unsigned indexBits);
+
 struct GemvKernelSpec {
   unsigned storageBits = 8;                              ///< c
   unsigned bits = 4;                                     ///< r
@@ -106,6 +116,12 @@ struct GemvKernelSpec {
   /// super-tile in registers. 0: registers. Name suffix `_stN` (after
   /// `_pfN`).
   unsigned stages = 0;
+  /// With mma: the scales and offsets come in the order of
+  /// numerics::packMmaScales ([ceil(N / 16), groups, 8, 2]: a lane's two
+  /// rows of a group adjacent, a warp's 64 bytes contiguous) instead of
+  /// [N, groups] row-major; one 8-byte load per lane and group each. Name
+  /// suffix `_ps` (after `_stN`).
+  bool packedScales = false;
   /// Shared memory of a stages kernel's ring, in bytes (0 without).
   int64_t ringBytes() const;
   /// The kernel is lowered with 64-bit index: its memref descriptors' sizes
@@ -138,6 +154,11 @@ struct GemvKernelSpec {
   /// plane kernels the stored c-bit ones.
   std::vector<uint8_t> packWeights(const uint8_t *idx, int64_t n,
                                    int64_t k) const;
+  /// Elements of the scale and offset buffers of an n x k matrix, and
+  /// the [n, groups] values in the order the kernel reads them.
+  int64_t scaleCount(int64_t n, int64_t k) const;
+  std::vector<float> packScales(const float *values, int64_t n,
+                                int64_t k) const;
   /// Empty when the spec can be compiled, else what is wrong.
   std::string validate() const;
   /// A symbol name that encodes every field, e.g.

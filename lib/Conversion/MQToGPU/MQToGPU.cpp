@@ -67,6 +67,9 @@ struct ConvertMQToGPUPass
       spec.mma = true;
       spec.prefetch = prefetch;
       spec.stages = stages;
+      spec.packedScales =
+          scaleOrder == "packed" ||
+          (scaleOrder == "auto" && gpurt::gpuMmaPackedScales(spec.indexBits()));
       bool matvec = spec.batchTile == 1;
       spec.batchTile = spec.batchTile <= 8 ? 8 : 16;
       spec.rowsPerWarp = 16;
@@ -144,11 +147,14 @@ struct ConvertMQToGPUPass
         prefetch > 16 ||
         (matvecBatchTile != 0 && matvecBatchTile != 1 &&
          matvecBatchTile != 8) ||
-        stages == 1 || stages > 8) {
+        stages == 1 || stages > 8 ||
+        (scaleOrder != "auto" && scaleOrder != "packed" &&
+         scaleOrder != "plain")) {
       module.emitError() << "convert-mq-to-gpu: warps-per-block must be in "
                             "0..32, unroll in 1..16, rows-per-warp in 0..16, "
                             "prefetch in 0..16, matvec-batch-tile 0, 1 or 8, "
-                            "stages 0 or 2..8";
+                            "stages 0 or 2..8, scale-order auto, packed or "
+                            "plain";
       return signalPassFailure();
     }
     mlir::gpu::GPUModuleOp kernels =
@@ -221,8 +227,17 @@ struct ConvertMQToGPUPass
                         b, loc, type.getStorageTensorType(), op->getOperand(1))
                         .getResult(0);
     Value w = flatBuffer(b, loc, storage, /*readOnly=*/true);
-    Value scales = flatBuffer(b, loc, op->getOperand(2), true);
-    Value offsets = flatBuffer(b, loc, op->getOperand(3), true);
+    // Scales packed by row tile: reordered at compile time on constants
+    // (mq.pack_scales folds), by a linalg.transpose otherwise.
+    auto scaleOperand = [&](Value v) -> Value {
+      if (!spec.packedScales)
+        return v;
+      return b.createOrFold<PackScalesOp>(
+          loc, PackScalesOp::resultTypeFor(cast<RankedTensorType>(v.getType())),
+          v);
+    };
+    Value scales = flatBuffer(b, loc, scaleOperand(op->getOperand(2)), true);
+    Value offsets = flatBuffer(b, loc, scaleOperand(op->getOperand(3)), true);
     Value x = flatBuffer(b, loc, op->getOperand(0), true);
     auto yType =
         MemRefType::get(resultType.getShape(), resultType.getElementType());

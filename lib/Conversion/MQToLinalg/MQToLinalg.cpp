@@ -727,6 +727,42 @@ struct UnpackLowering : OpConversionPattern<UnpackOp> {
   }
 };
 
+/// mq.pack_scales on values: pad the rows to whole tiles of 16 with 0,
+/// split a row into (tile, h, g) (row 16 t + 8 h + g) and transpose to
+/// (tile, group, g, h).
+struct PackScalesLowering : OpConversionPattern<PackScalesOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(PackScalesOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    RankedTensorType in = op.getInput().getType();
+    RankedTensorType out = op.getType();
+    int64_t rows = in.getDimSize(0), groups = in.getDimSize(1);
+    int64_t tiles = out.getDimSize(0);
+    Type f32 = rewriter.getF32Type();
+    Value zero =
+        arith::ConstantOp::create(rewriter, loc, rewriter.getF32FloatAttr(0));
+    auto padded = RankedTensorType::get({16 * tiles, groups}, f32);
+    SmallVector<OpFoldResult> lo = {rewriter.getIndexAttr(0),
+                                    rewriter.getIndexAttr(0)};
+    SmallVector<OpFoldResult> hi = {rewriter.getIndexAttr(16 * tiles - rows),
+                                    rewriter.getIndexAttr(0)};
+    Value v = tensor::PadOp::create(rewriter, loc, padded, adaptor.getInput(),
+                                    lo, hi, zero);
+    auto split = RankedTensorType::get({tiles, 2, 8, groups}, f32);
+    v = tensor::ExpandShapeOp::create(
+        rewriter, loc, split, v,
+        ArrayRef<ReassociationIndices>{{0, 1, 2}, {3}});
+    Value init = tensor::EmptyOp::create(rewriter, loc, out.getShape(), f32);
+    rewriter.replaceOp(
+        op, linalg::TransposeOp::create(rewriter, loc, v, init,
+                                        ArrayRef<int64_t>{0, 3, 2, 1})
+                .getResult());
+    return success();
+  }
+};
+
 /// The kernels of convert-mq-to-vector read a weight's storage through an
 /// unrealized cast to its storage tensor: forward the converted value.
 struct StorageCastLowering
@@ -868,10 +904,11 @@ void matquant::populateMQToLinalgTypeConversion(TypeConverter &converter) {
 
 void matquant::populateMQToLinalgConversionPatterns(
     const TypeConverter &converter, RewritePatternSet &patterns) {
-  patterns.add<ConstantLowering, QuantizeLowering, SliceLowering,
-               DequantizeLowering, PackLowering, UnpackLowering,
-               WeightOnlyLowering<MatmulOp>, WeightOnlyLowering<MatvecOp>,
-               DynamicWeightOnlyLowering<MatmulDynamicOp>,
-               DynamicWeightOnlyLowering<MatvecDynamicOp>>(
-      converter, patterns.getContext());
+  patterns
+      .add<ConstantLowering, QuantizeLowering, SliceLowering,
+           DequantizeLowering, PackLowering, UnpackLowering, PackScalesLowering,
+           WeightOnlyLowering<MatmulOp>, WeightOnlyLowering<MatvecOp>,
+           DynamicWeightOnlyLowering<MatmulDynamicOp>,
+           DynamicWeightOnlyLowering<MatvecDynamicOp>>(converter,
+                                                       patterns.getContext());
 }

@@ -7,6 +7,8 @@
 // RUN: matquant-opt %s --mq-select-gpu-layout --canonicalize --convert-mq-to-gpu --split-input-file | FileCheck %s --check-prefix=PRMT
 // RUN: matquant-opt %s --mq-select-gpu-layout --canonicalize --convert-mq-to-gpu=matvec-batch-tile=8 --split-input-file | FileCheck %s --check-prefix=TILE8
 // RUN: matquant-opt %s --mq-select-gpu-layout --canonicalize --convert-mq-to-gpu=stages=3 --split-input-file | FileCheck %s --check-prefix=STAGES
+// RUN: matquant-opt %s --mq-select-gpu-layout --canonicalize --convert-mq-to-gpu --split-input-file | FileCheck %s --check-prefix=SCALES
+// RUN: matquant-opt %s --mq-select-gpu-layout --canonicalize --convert-mq-to-gpu=scale-order=plain --split-input-file | FileCheck %s --check-prefix=PLAINSCALES
 
 // An f16 matmul (batch 4) goes to the tensor-core layout: tiles of 16 rows
 // by 64 columns at 4 bits (one 16-byte load per lane per tile), and so
@@ -26,16 +28,31 @@
 // FOLD-LABEL: func.func @auto
 // FOLD: mq.constant dense<{{.*}}> : tensor<2x2048xi8> : !mq.weight<20x256xf16, storage = 8, bits = 4, group = 128, layout = #mq.layout<mma, 4, block = 64>>
 // CHECK-LABEL: func.func @auto
-// CHECK: mq.matmul {{.*}} {mq.gpu_kernel = @matquant_kernels::@mq_mma_c8_r4_cl_g128_f16_b8_rw16_wpb4_u2}
+// CHECK: mq.matmul {{.*}} {mq.gpu_kernel = @matquant_kernels::@mq_mma_c8_r4_cl_g128_f16_b8_rw16_wpb4_u2_ps}
 // CHECK: mq.matvec {{.*}} {mq.gpu_kernel = @matquant_kernels::@mq_gemv_c8_r8_cl_g128_f16_b1_rw2_wpb4_u2}
-// CHECK: mq.matvec {{.*}} {mq.gpu_kernel = @matquant_kernels::@mq_mma_c8_r4_cl_g128_f16_b1_rw16_wpb4_u2_y32}
+// CHECK: mq.matvec {{.*}} {mq.gpu_kernel = @matquant_kernels::@mq_mma_c8_r4_cl_g128_f16_b1_rw16_wpb4_u2_ps_y32}
+// Below 8 index bits the scales and offsets come packed by row tile
+// (mq.pack_scales): per group, one 8-byte load of each gives the lane's
+// rows g and g + 8, in the prologue, the main loop and the loop over the
+// remaining groups; with scale-order=plain, four 4-byte loads of the
+// [N, groups] tensors.
+// SCALES-LABEL: gpu.func @mq_mma_c8_r4_cl_g128_f16_b8_rw16_wpb4_u2_ps(
+// SCALES-NOT: memref.load %{{.*}} : memref<?xf32>
+// SCALES-COUNT-2: vector.load %arg1[%{{.*}}] {alignment = 8 : i64} : memref<?xf32>, vector<2xf32>
+// SCALES-NOT: memref.load %{{.*}} : memref<?xf32>
+// SCALES: gpu.return
+// PLAINSCALES-LABEL: gpu.func @mq_mma_c8_r4_cl_g128_f16_b8_rw16_wpb4_u2(
+// PLAINSCALES-NOT: vector<2xf32>
+// PLAINSCALES-COUNT-2: memref.load %arg2[%{{.*}}] : memref<?xf32>
+// PLAINSCALES-NOT: vector<2xf32>
+// PLAINSCALES: gpu.return
 // f16 activations in, the f32 accumulators stored without rounding.
-// Y32-LABEL: gpu.func @mq_mma_c8_r4_cl_g128_f16_b1_rw16_wpb4_u2_y32(%{{.*}}: memref<?xi8>, %{{.*}}: memref<?xf32>, %{{.*}}: memref<?xf32>, %{{.*}}: memref<?xf16>, %{{.*}}: memref<?xf32>, %{{.*}}: index
+// Y32-LABEL: gpu.func @mq_mma_c8_r4_cl_g128_f16_b1_rw16_wpb4_u2_ps_y32(%{{.*}}: memref<?xi8>, %{{.*}}: memref<?xf32>, %{{.*}}: memref<?xf32>, %{{.*}}: memref<?xf16>, %{{.*}}: memref<?xf32>, %{{.*}}: index
 // Y32-NOT: arith.truncf
 // Y32: memref.store %{{.*}} : memref<?xf32>
 // Y32-NOT: arith.truncf
 // Y32: gpu.return
-// CHECK: gpu.func @mq_mma_c8_r4_cl_g128_f16_b8_rw16_wpb4_u2(%{{.*}}: memref<?xi8>, %{{.*}}: memref<?xf32>, %{{.*}}: memref<?xf32>, %{{.*}}: memref<?xf16>, %{{.*}}: memref<?xf16>, %{{.*}}: index, %{{.*}}: index, %{{.*}}: index, %{{.*}}: index) workgroup(%{{.*}} : memref<512xf32, #gpu.address_space<workgroup>>) kernel
+// CHECK: gpu.func @mq_mma_c8_r4_cl_g128_f16_b8_rw16_wpb4_u2_ps(%{{.*}}: memref<?xi8>, %{{.*}}: memref<?xf32>, %{{.*}}: memref<?xf32>, %{{.*}}: memref<?xf16>, %{{.*}}: memref<?xf16>, %{{.*}}: index, %{{.*}}: index, %{{.*}}: index, %{{.*}}: index) workgroup(%{{.*}} : memref<512xf32, #gpu.address_space<workgroup>>) kernel
 // 0x64006400 (the f16 pair 1024, 1024) computed from k (k >> 31 is 0) so
 // that ptxas keeps it in a register and fuses mask and OR into one LOP3.
 // CHECK: %[[MAGIC:.*]] = arith.ori %c1677747200_i32{{[_0-9]*}}, %{{.*}} : i32
@@ -60,7 +77,7 @@
 // k-steps) 8 mma of the weights and one all-ones mma whose 8 B columns
 // hold 8 runs of 16 activations (a 4-element load per lane), instead of
 // an all-ones mma per k-step; the quads add up their lanes at the end.
-// SINGLE-LABEL: gpu.func @mq_mma_c8_r4_cl_g128_f16_b1_rw16_wpb4_u2_y32(
+// SINGLE-LABEL: gpu.func @mq_mma_c8_r4_cl_g128_f16_b1_rw16_wpb4_u2_ps_y32(
 // SINGLE: scf.for
 // SINGLE: scf.for
 // SINGLE: vector.load %{{.*}} {alignment = 8 : i64} : memref<?xf16>, vector<4xf16>
@@ -74,8 +91,8 @@
 // SINGLE: gpu.return
 // matvec-batch-tile=8: the matvec takes the batch-8 kernel (an all-ones
 // mma per k-step: two per k-step in all).
-// TILE8: mq.matvec {{.*}} {mq.gpu_kernel = @matquant_kernels::@mq_mma_c8_r4_cl_g128_f16_b8_rw16_wpb4_u2_y32}
-// TILE8-LABEL: gpu.func @mq_mma_c8_r4_cl_g128_f16_b8_rw16_wpb4_u2_y32(
+// TILE8: mq.matvec {{.*}} {mq.gpu_kernel = @matquant_kernels::@mq_mma_c8_r4_cl_g128_f16_b8_rw16_wpb4_u2_ps_y32}
+// TILE8-LABEL: gpu.func @mq_mma_c8_r4_cl_g128_f16_b8_rw16_wpb4_u2_ps_y32(
 // TILE8: scf.for
 // TILE8: scf.for
 // TILE8-COUNT-16: nvgpu.mma.sync
@@ -84,8 +101,8 @@
 // stages=3: each warp's weights stream through 3 super-tiles of shared
 // memory, 16-byte cp.async per lane (L1 bypassed), one group per super-tile,
 // a wait until 2 are pending, then 16-byte loads from shared memory.
-// STAGES: mq.matvec {{.*}} {mq.gpu_kernel = @matquant_kernels::@mq_mma_c8_r4_cl_g128_f16_b1_rw16_wpb4_u2_st3_y32}
-// STAGES-LABEL: gpu.func @mq_mma_c8_r4_cl_g128_f16_b1_rw16_wpb4_u2_st3_y32(
+// STAGES: mq.matvec {{.*}} {mq.gpu_kernel = @matquant_kernels::@mq_mma_c8_r4_cl_g128_f16_b1_rw16_wpb4_u2_st3_ps_y32}
+// STAGES-LABEL: gpu.func @mq_mma_c8_r4_cl_g128_f16_b1_rw16_wpb4_u2_st3_ps_y32(
 // STAGES-SAME: memref<12288xi8, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}
 // STAGES: nvgpu.device_async_copy {{.*}} {bypassL1}
 // STAGES: nvgpu.device_async_create_group
@@ -128,9 +145,9 @@ func.func @auto(%x4: tensor<4x256xf16>, %x1: tensor<256xf16>, %x32: tensor<4x256
 // PRMT: gpu.return
 // CHECK-LABEL: func.func @widths
 // CHECK: @mq_mma_c8_r8_cl_g128_f16_b16_rw16_wpb4_u4
-// CHECK: @mq_mma_c8_r2_cl_g0_f16_b16_rw16_wpb4_u2
-// CHECK: @mq_mma_c8_r2_ep_g0_f16_b16_rw16_wpb4_u2
-// CHECK: @mq_mma_c8_r3_cl_g128_f16_b16_rw16_wpb4_u2
+// CHECK: @mq_mma_c8_r2_cl_g0_f16_b16_rw16_wpb4_u2_ps
+// CHECK: @mq_mma_c8_r2_ep_g0_f16_b16_rw16_wpb4_u2_ps
+// CHECK: @mq_mma_c8_r3_cl_g128_f16_b16_rw16_wpb4_u2_ps
 func.func @widths(%x: tensor<12x256xf16>, %w8: !mq.weight<16x256xf16, storage = 8, bits = 8, group = 128>,
                   %w2: !mq.weight<16x256xf16, storage = 8, bits = 2>,
                   %w2ep: !mq.weight<16x256xf16, storage = 8, bits = 2, mode = extra_precision>,

@@ -670,3 +670,23 @@ func.func @matmul_dynamic_clamped(%x: tensor<2x12xf16>, %w: !mq.weight<4x12xf32,
   %y = mq.matmul_dynamic %x, %w, %s, %m, width %r : tensor<2x12xf16>, !mq.weight<4x12xf32, storage = 8, bits = 8, layout = #mq.layout<planes, 8>>, tensor<4x1xf32>, tensor<4x1xf32>, i32 -> tensor<2x4xf16>
   return %y : tensor<2x4xf16>
 }
+
+// -----
+
+// mq.pack_scales on values: rows padded with 0 to whole tiles of 16, each
+// row split into (tile, h, g) (row 16 t + 8 h + g), then transposed to
+// (tile, group, g, h).
+// CHECK-LABEL: func.func @pack_scales(
+// CHECK-SAME: %[[S:.*]]: tensor<40x3xf32>) -> tensor<3x3x8x2xf32>
+// CHECK: %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK: %[[PAD:.*]] = tensor.pad %[[S]] low[0, 0] high[8, 0]
+// CHECK: tensor.yield %[[ZERO]] : f32
+// CHECK: } : tensor<40x3xf32> to tensor<48x3xf32>
+// CHECK: %[[SPLIT:.*]] = tensor.expand_shape %[[PAD]] {{\[\[}}0, 1, 2], [3]] output_shape [3, 2, 8, 3] : tensor<48x3xf32> into tensor<3x2x8x3xf32>
+// CHECK: %[[INIT:.*]] = tensor.empty() : tensor<3x3x8x2xf32>
+// CHECK: %[[T:.*]] = linalg.transpose ins(%[[SPLIT]] : tensor<3x2x8x3xf32>) outs(%[[INIT]] : tensor<3x3x8x2xf32>) permutation = [0, 3, 2, 1]
+// CHECK: return %[[T]]
+func.func @pack_scales(%s: tensor<40x3xf32>) -> tensor<3x3x8x2xf32> {
+  %p = mq.pack_scales %s : tensor<40x3xf32> -> tensor<3x3x8x2xf32>
+  return %p : tensor<3x3x8x2xf32>
+}

@@ -513,3 +513,27 @@ func.func @transpose_bits_words(%v: vector<12xi8>) -> vector<12xi8> {
   %t = mq.transpose_bits %v : vector<12xi8>
   return %t : vector<12xi8>
 }
+
+// -----
+
+func.func @pack_scales_shape(%s: tensor<17x2xf32>) -> tensor<1x2x8x2xf32> {
+  // expected-error @+1 {{expected result type 'tensor<2x2x8x2xf32>' for 'tensor<17x2xf32>', got 'tensor<1x2x8x2xf32>'}}
+  %p = mq.pack_scales %s : tensor<17x2xf32> -> tensor<1x2x8x2xf32>
+  return %p : tensor<1x2x8x2xf32>
+}
+
+// -----
+
+func.func @pack_scales_dynamic(%s: tensor<?x2xf32>) -> tensor<?x2x8x2xf32> {
+  // expected-error @+1 {{expected statically shaped scales, got 'tensor<?x2xf32>'}}
+  %p = mq.pack_scales %s : tensor<?x2xf32> -> tensor<?x2x8x2xf32>
+  return %p : tensor<?x2x8x2xf32>
+}
+
+// -----
+
+func.func @pack_scales_type(%s: tensor<16x2xf16>) -> tensor<1x2x8x2xf16> {
+  // expected-error @+1 {{operand #0 must be 2D tensor of 32-bit float values}}
+  %p = mq.pack_scales %s : tensor<16x2xf16> -> tensor<1x2x8x2xf16>
+  return %p : tensor<1x2x8x2xf16>
+}

@@ -523,6 +523,38 @@ LogicalResult Dot4Op::verify() {
 }
 
 //===----------------------------------------------------------------------===//
+// PackScalesOp
+//===----------------------------------------------------------------------===//
+
+RankedTensorType PackScalesOp::resultTypeFor(RankedTensorType input) {
+  int64_t rows = input.getDimSize(0);
+  int64_t tiles = ShapedType::isDynamic(rows) ? rows : (rows + 15) / 16;
+  return RankedTensorType::get({tiles, input.getDimSize(1), 8, 2},
+                               input.getElementType());
+}
+
+LogicalResult PackScalesOp::verify() {
+  RankedTensorType in = getInput().getType();
+  if (!in.hasStaticShape())
+    return emitOpError("expected statically shaped scales, got ") << in;
+  RankedTensorType want = resultTypeFor(in);
+  if (getType() != want)
+    return emitOpError("expected result type ")
+           << want << " for " << in << ", got " << getType();
+  return success();
+}
+
+OpFoldResult PackScalesOp::fold(FoldAdaptor adaptor) {
+  std::optional<std::vector<float>> values = readFloats(adaptor.getInput());
+  if (!values)
+    return {};
+  RankedTensorType in = getInput().getType();
+  return makeFloats(getType(),
+                    numerics::packMmaScales(values->data(), in.getDimSize(0),
+                                            in.getDimSize(1)));
+}
+
+//===----------------------------------------------------------------------===//
 // TransposeBitsOp
 //===----------------------------------------------------------------------===//
 

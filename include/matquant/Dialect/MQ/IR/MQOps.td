@@ -231,6 +231,35 @@ def MQ_MatvecOp : MQ_Op<"matvec", [Pure]> {
   let hasVerifier = 1;
 }
 
+def MQ_PackScalesOp : MQ_Op<"pack_scales", [Pure]> {
+  let summary = "reorder scales or offsets for the tensor-core kernels";
+  let description = [{
+    Reorders the [N, G] scales (or offsets) of a weight in the `mma` layout
+    into the order the GPU tensor-core kernels read them
+    (`numerics::packMmaScales`): [ceil(N / 16), G, 8, 2], element
+    (t, grp, g, h) the value of row 16 t + 8 h + g and group grp, 0 past row
+    N - 1. Lane group g of `mma.sync.m16n8k16` accumulates rows g and g + 8
+    of a 16-row tile, so its two values per group are adjacent, and a warp
+    reads a tile's values of one group as 64 contiguous bytes (one cache
+    line) instead of 8 rows G * 4 bytes apart. `convert-mq-to-gpu` inserts
+    it before launching a tensor-core kernel; it folds on constants, so the
+    reordering is done at compile time.
+
+    ```mlir
+    %p = mq.pack_scales %s : tensor<40x3xf32> -> tensor<3x3x8x2xf32>
+    ```
+  }];
+  let arguments = (ins MQ_ScaleTensor:$input);
+  let results = (outs RankedTensorOf<[F32]>:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+  let hasFolder = 1;
+  let extraClassDeclaration = [{
+    /// The result type for [rows, groups] scales.
+    static ::mlir::RankedTensorType resultTypeFor(::mlir::RankedTensorType input);
+  }];
+}
+
 //===----------------------------------------------------------------------===//
 // Weight-only matmul / matvec at a width chosen at run time
 //===----------------------------------------------------------------------===//

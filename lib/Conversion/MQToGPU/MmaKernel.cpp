@@ -157,6 +157,8 @@ private:
   /// Loads the weights and group scales of `count` tiles from kt0,
   /// flattened (the loop carries them).
   void fetch(Value kt0, int64_t count, SmallVector<Value> &out);
+  /// The weights alone of those tiles (what fetch() appends first).
+  void fetchWeights(Value kt0, int64_t count, SmallVector<Value> &out);
   /// The group scales alone of those tiles (what fetch() appends last).
   void fetchScales(Value kt0, int64_t count, SmallVector<Value> &out);
   /// Stages kernels: starts the copies of the weights of `unroll` tiles
@@ -798,13 +800,18 @@ void MmaKernelBuilder::readStage(Value stage, SmallVector<Value> &out) {
 
 void MmaKernelBuilder::fetch(Value kt0, int64_t count,
                              SmallVector<Value> &out) {
+  fetchWeights(kt0, count, out);
+  fetchScales(kt0, count, out);
+}
+
+void MmaKernelBuilder::fetchWeights(Value kt0, int64_t count,
+                                    SmallVector<Value> &out) {
   for (int64_t u = 0; u < count; ++u) {
     Value kt = add(kt0, cI(u));
     for (unsigned i = 0; i < mt; ++i)
       for (const SmallVector<Value> &piece : loadTile(i, kt))
         out.append(piece.begin(), piece.end());
   }
-  fetchScales(kt0, count, out);
 }
 
 void MmaKernelBuilder::fetchScales(Value kt0, int64_t count,
@@ -1097,12 +1104,7 @@ gpu::GPUFuncOp MmaKernelBuilder::build(gpu::GPUModuleOp kernels) {
           } else {
             // Weights of st + W, the scales of st + W carried, those of
             // st + 2 W loaded.
-            Value kt = superStart(add(st, cI(warps)));
-            for (int64_t u = 0; u < unroll; ++u)
-              for (unsigned i = 0; i < mt; ++i)
-                for (const SmallVector<Value> &piece :
-                     loadTile(i, add(kt, cI(u))))
-                  next.append(piece.begin(), piece.end());
+            fetchWeights(superStart(add(st, cI(warps))), unroll, next);
             ValueRange carried = args.take_back(nScales);
             next.append(carried.begin(), carried.end());
             fetchScales(superStart(add(st, cI(2 * int64_t(warps)))), unroll,

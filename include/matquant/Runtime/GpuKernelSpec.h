@@ -68,10 +68,10 @@ float roundToAct(float f, ActType t);
 
 /// Whether tensor-core kernels of `indexBits`-bit indices read their scales
 /// packed by row tile (numerics::packMmaScales) by default: below 8 bits.
-/// Measured on an H200 at batch 1, group 128 (docs/GPU-results.md): int2
-/// 19 - 24% faster than with [N, groups] scales, int4 within 8% either
-/// way, int8 5 - 9% slower (its row-major scale lines, shared by the
-/// block's warps, mostly hit in L1).
+/// Measured on an H200, group 128 (docs/GPU-results.md, session 16): at
+/// batch 1 int2 1.16 - 1.32x faster than with [N, groups] scales, 3-bit
+/// indices 0.99 - 1.13x, int4 0.92 - 1.05x, int8 0 - 10% slower (its
+/// row-major scale lines, shared by the block's warps, mostly hit in L1).
 bool gpuMmaPackedScales(unsigned indexBits);
 
 struct GemvKernelSpec {

@@ -182,6 +182,12 @@ static cl::opt<unsigned> gpuMatvecTile(
     cl::desc("with --gpu-out: batch tile of the tensor-core GEMVs, 1 or 8; "
              "0 (default): 8 for the 4-warp launches, else 1"),
     cl::init(0));
+static cl::opt<std::string> gpuScaleOrder(
+    "gpu-scale-order",
+    cl::desc("with --gpu-out: scales of the tensor-core GEMVs packed by row "
+             "tile (packed), [N, groups] (plain), or packed below 8 index "
+             "bits (auto, the default)"),
+    cl::init("auto"));
 static cl::opt<unsigned> gpuStages(
     "gpu-stages",
     cl::desc("with --gpu-out: tensor-core GEMVs stream their weights "
@@ -539,6 +545,7 @@ int gpuBuild(MLIRContext &ctx, ModuleOp module) {
     options.dependentLaunch = gpuDependentLaunch;
     options.matvecBatchTile = gpuMatvecTile;
     options.stages = gpuStages;
+    options.scaleOrder = gpuScaleOrder;
     std::string prefix = (gpuOut + "/" + name);
     auto start = std::chrono::steady_clock::now();
     auto summary =

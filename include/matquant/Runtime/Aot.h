@@ -63,6 +63,9 @@ struct GpuModelOptions {
   unsigned matvecBatchTile = 0;
   /// Tensor-core GEMVs: shared-memory stages of the weights (0: none).
   unsigned stages = 0;
+  /// Tensor-core GEMVs: scales packed by row tile (packed), [N, groups]
+  /// (plain), or packed below 8 index bits (auto; convert-mq-to-gpu).
+  std::string scaleOrder = "auto";
   /// Activations of the weight-only GEMVs: f32 (the default: the model's
   /// own arithmetic), or f16 / bf16 (faster; results and everything else
   /// stay f32).

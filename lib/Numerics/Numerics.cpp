@@ -717,31 +717,30 @@ std::vector<uint8_t> unpackMmaPlanes(const uint8_t *packed, int64_t rows,
                        std::vector<unsigned>(bits, 1u), /*rotate=*/true);
 }
 
-} // namespace matquant::numerics
+namespace {
+/// Where packMmaScales puts the value of (row, grp).
+size_t mmaScaleAt(int64_t row, int64_t grp, int64_t groups) {
+  int64_t t = row / 16, g = row % 8, h = (row % 16) / 8;
+  return size_t(((t * groups + grp) * 8 + g) * 2 + h);
+}
+} // namespace
 
-std::vector<float> matquant::numerics::packMmaScales(const float *values,
-                                                     int64_t rows,
-                                                     int64_t groups) {
-  int64_t tiles = (rows + 15) / 16;
-  std::vector<float> out(size_t(tiles * groups * 16), 0.0f);
-  for (int64_t row = 0; row < rows; ++row) {
-    int64_t t = row / 16, g = row % 8, h = (row % 16) / 8;
+std::vector<float> packMmaScales(const float *values, int64_t rows,
+                                 int64_t groups) {
+  std::vector<float> out(size_t((rows + 15) / 16 * groups * 16), 0.0f);
+  for (int64_t row = 0; row < rows; ++row)
     for (int64_t grp = 0; grp < groups; ++grp)
-      out[size_t(((t * groups + grp) * 8 + g) * 2 + h)] =
-          values[row * groups + grp];
-  }
+      out[mmaScaleAt(row, grp, groups)] = values[row * groups + grp];
   return out;
 }
 
-std::vector<float> matquant::numerics::unpackMmaScales(const float *packed,
-                                                       int64_t rows,
-                                                       int64_t groups) {
+std::vector<float> unpackMmaScales(const float *packed, int64_t rows,
+                                   int64_t groups) {
   std::vector<float> out(size_t(rows * groups));
-  for (int64_t row = 0; row < rows; ++row) {
-    int64_t t = row / 16, g = row % 8, h = (row % 16) / 8;
+  for (int64_t row = 0; row < rows; ++row)
     for (int64_t grp = 0; grp < groups; ++grp)
-      out[size_t(row * groups + grp)] =
-          packed[size_t(((t * groups + grp) * 8 + g) * 2 + h)];
-  }
+      out[size_t(row * groups + grp)] = packed[mmaScaleAt(row, grp, groups)];
   return out;
 }
+
+} // namespace matquant::numerics

@@ -212,19 +212,27 @@ std::vector<uint8_t> GemvKernelSpec::packWeights(const uint8_t *idx, int64_t n,
   return numerics::packInterleaved(idx, n, k, indexBits(), block());
 }
 
-bool gpurt::gpuMmaPackedScales(unsigned indexBits) { return indexBits < 8; }
+bool gpurt::gpuMmaPackedScales(const std::string &order, unsigned indexBits) {
+  return order == "packed" || (order == "auto" && indexBits < 8);
+}
+
+bool gpurt::isScaleOrder(const std::string &order) {
+  return order == "auto" || order == "packed" || order == "plain";
+}
+
+int64_t GemvKernelSpec::groups(int64_t k) const {
+  return groupSize ? k / groupSize : 1;
+}
 
 int64_t GemvKernelSpec::scaleCount(int64_t n, int64_t k) const {
-  int64_t groups = groupSize ? k / groupSize : 1;
-  return packedScales ? (n + 15) / 16 * 16 * groups : n * groups;
+  return (packedScales ? (n + 15) / 16 * 16 : n) * groups(k);
 }
 
 std::vector<float> GemvKernelSpec::packScales(const float *values, int64_t n,
                                               int64_t k) const {
-  int64_t groups = groupSize ? k / groupSize : 1;
   if (packedScales)
-    return numerics::packMmaScales(values, n, groups);
-  return std::vector<float>(values, values + n * groups);
+    return numerics::packMmaScales(values, n, groups(k));
+  return std::vector<float>(values, values + n * groups(k));
 }
 
 std::string GemvKernelSpec::validate() const {

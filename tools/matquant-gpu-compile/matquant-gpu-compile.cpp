@@ -137,7 +137,7 @@ int main(int argc, char **argv) {
                               "matquant GPU kernel library compiler\n");
   if (indexBitwidth != 32 && indexBitwidth != 64)
     return fail("--index-bitwidth must be 32 or 64");
-  if (scaleOrder != "auto" && scaleOrder != "packed" && scaleOrder != "plain")
+  if (!matquant::gpurt::isScaleOrder(scaleOrder))
     return fail("--scale-order must be auto, packed or plain, got '" +
                 scaleOrder + "'");
   if (stages && indexBitwidth != 64)
@@ -189,10 +189,8 @@ int main(int argc, char **argv) {
             s.planes = planes;
             s.prefetch = s.mma ? prefetch : 0;
             s.stages = s.mma ? stages : 0;
-            s.packedScales =
-                s.mma && (scaleOrder == "packed" ||
-                          (scaleOrder == "auto" &&
-                           matquant::gpurt::gpuMmaPackedScales(s.indexBits())));
+            s.packedScales = s.mma && matquant::gpurt::gpuMmaPackedScales(
+                                          scaleOrder, s.indexBits());
             s.index64 = indexBitwidth == 64;
             s.outF32 = outF32 && s.act != matquant::gpurt::ActType::F32;
             // An MMA kernel's unroll counts column tiles, a whole number

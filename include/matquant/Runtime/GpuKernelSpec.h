@@ -66,13 +66,17 @@ float bf16ToFloat(uint16_t h);
 /// Rounds f through the activation type (identity for f32).
 float roundToAct(float f, ActType t);
 
-/// Whether tensor-core kernels of `indexBits`-bit indices read their scales
-/// packed by row tile (numerics::packMmaScales) by default: below 8 bits.
-/// Measured on an H200, group 128 (docs/GPU-results.md, session 16): at
-/// batch 1 int2 1.16 - 1.32x faster than with [N, groups] scales, 3-bit
-/// indices 0.99 - 1.13x, int4 0.92 - 1.05x, int8 0 - 10% slower (its
-/// row-major scale lines, shared by the block's warps, mostly hit in L1).
-bool gpuMmaPackedScales(unsigned indexBits);
+/// Whether a tensor-core kernel of `indexBits`-bit indices reads its scales
+/// packed by row tile (numerics::packMmaScales) under the scale order
+/// `order` (the option of convert-mq-to-gpu and matquant-gpu-compile):
+/// "packed", "plain", or "auto", which packs below 8 bits. Measured on an H200,
+/// group 128 (docs/GPU-results.md, session 16): at batch 1 int2 1.16 - 1.32x
+/// faster than with [N, groups] scales, 3-bit indices 0.99 - 1.13x, int4 0.92
+/// - 1.05x, int8 0 - 10% slower (its row-major scale lines, shared by the
+/// block's warps, mostly hit in L1).
+bool gpuMmaPackedScales(const std::string &order, unsigned indexBits);
+/// Whether `order` is one of "auto", "packed", "plain".
+bool isScaleOrder(const std::string &order);
 
 struct GemvKernelSpec {
   unsigned storageBits = 8;                              ///< c
@@ -154,6 +158,8 @@ struct GemvKernelSpec {
   /// plane kernels the stored c-bit ones.
   std::vector<uint8_t> packWeights(const uint8_t *idx, int64_t n,
                                    int64_t k) const;
+  /// Scale groups of a row of k columns (1 per channel).
+  int64_t groups(int64_t k) const;
   /// Elements of the scale and offset buffers of an n x k matrix, and
   /// the [n, groups] values in the order the kernel reads them.
   int64_t scaleCount(int64_t n, int64_t k) const;

@@ -68,8 +68,7 @@ struct ConvertMQToGPUPass
       spec.prefetch = prefetch;
       spec.stages = stages;
       spec.packedScales =
-          scaleOrder == "packed" ||
-          (scaleOrder == "auto" && gpurt::gpuMmaPackedScales(spec.indexBits()));
+          gpurt::gpuMmaPackedScales(scaleOrder, spec.indexBits());
       bool matvec = spec.batchTile == 1;
       spec.batchTile = spec.batchTile <= 8 ? 8 : 16;
       spec.rowsPerWarp = 16;
@@ -147,9 +146,7 @@ struct ConvertMQToGPUPass
         prefetch > 16 ||
         (matvecBatchTile != 0 && matvecBatchTile != 1 &&
          matvecBatchTile != 8) ||
-        stages == 1 || stages > 8 ||
-        (scaleOrder != "auto" && scaleOrder != "packed" &&
-         scaleOrder != "plain")) {
+        stages == 1 || stages > 8 || !gpurt::isScaleOrder(scaleOrder)) {
       module.emitError() << "convert-mq-to-gpu: warps-per-block must be in "
                             "0..32, unroll in 1..16, rows-per-warp in 0..16, "
                             "prefetch in 0..16, matvec-batch-tile 0, 1 or 8, "

@@ -407,3 +407,53 @@ bool GemvKernelSpec::parseName(const std::string &name, GemvKernelSpec &spec) {
   spec = s;
   return true;
 }
+
+int gpurt::chooseGemvVariant(const std::vector<GemvKernelSpec> &variants,
+                             int64_t n, int64_t nb, int multiprocessors) {
+  if (variants.empty())
+    return -1;
+  bool mma = variants.front().mma;
+  bool wider =
+      std::any_of(variants.begin(), variants.end(),
+                  [](const GemvKernelSpec &s) { return s.batchTile > 1; });
+  auto eligible = [&](const GemvKernelSpec &s) {
+    return !(mma && nb > 1 && wider && s.batchTile == 1);
+  };
+  unsigned tile = 0, smallest = ~0u;
+  for (const GemvKernelSpec &s : variants) {
+    if (!eligible(s))
+      continue;
+    smallest = std::min(smallest, s.batchTile);
+    if (s.batchTile <= nb)
+      tile = std::max(tile, s.batchTile);
+  }
+  if (!tile)
+    tile = smallest;
+  auto inTile = [&](const GemvKernelSpec &s) {
+    return eligible(s) && s.batchTile == tile;
+  };
+  bool twoTiles =
+      mma && tile == 16 &&
+      std::any_of(variants.begin(), variants.end(),
+                  [&](const GemvKernelSpec &s) {
+                    return inTile(s) && s.rowsPerWarp == 32;
+                  });
+  int best = -1;
+  for (int i = 0, e = int(variants.size()); i < e; ++i) {
+    const GemvKernelSpec &s = variants[i];
+    if (!inTile(s) || (twoTiles && s.rowsPerWarp != 32))
+      continue;
+    if (best < 0) {
+      best = i;
+      continue;
+    }
+    const GemvKernelSpec &b = variants[best];
+    bool fills = s.gridSize(n) >= 2 * int64_t(multiprocessors);
+    bool bestFills = b.gridSize(n) >= 2 * int64_t(multiprocessors);
+    if (fills && (!bestFills || s.rowsPerBlock() > b.rowsPerBlock()))
+      best = i;
+    else if (!fills && !bestFills && s.rowsPerBlock() < b.rowsPerBlock())
+      best = i;
+  }
+  return best;
+}

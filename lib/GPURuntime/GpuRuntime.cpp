@@ -539,47 +539,11 @@ bool KernelLibrary::choose(const GemvKernelSpec &want, int64_t n, int64_t nb,
                            int multiprocessors, GemvKernelSpec &chosen,
                            KernelHandle &kernel) const {
   std::vector<GemvKernelSpec> any = variants(want);
-  if (any.empty())
+  int i = chooseGemvVariant(any, n, nb, multiprocessors);
+  if (i < 0)
     return false;
-  // The batch tile: the largest that does not exceed nb (fewest passes
-  // with no idle rows), else the smallest. Tensor-core kernels of batch
-  // tile 1 (one row per pass) serve nb = 1 only when a wider tile exists.
-  bool wider = std::any_of(any.begin(), any.end(), [](const GemvKernelSpec &s) {
-    return s.batchTile > 1;
-  });
-  if (want.mma && nb > 1 && wider)
-    any.erase(std::remove_if(any.begin(), any.end(),
-                             [](const GemvKernelSpec &s) {
-                               return s.batchTile == 1;
-                             }),
-              any.end());
-  unsigned tile = 0, smallest = ~0u;
-  for (const GemvKernelSpec &s : any) {
-    smallest = std::min(smallest, s.batchTile);
-    if (s.batchTile <= nb)
-      tile = std::max(tile, s.batchTile);
-  }
-  if (!tile)
-    tile = smallest;
-  std::vector<GemvKernelSpec> all;
-  for (const GemvKernelSpec &s : any)
-    if (s.batchTile == tile)
-      all.push_back(s);
-  const GemvKernelSpec *best = nullptr;
-  for (const GemvKernelSpec &s : all) {
-    bool fills = s.gridSize(n) >= 2 * int64_t(multiprocessors);
-    if (!best) {
-      best = &s;
-      continue;
-    }
-    bool bestFills = best->gridSize(n) >= 2 * int64_t(multiprocessors);
-    if (fills && (!bestFills || s.rowsPerBlock() > best->rowsPerBlock()))
-      best = &s;
-    else if (!fills && !bestFills && s.rowsPerBlock() < best->rowsPerBlock())
-      best = &s;
-  }
-  chosen = *best;
-  kernel = kernels.at(best->name()).second;
+  chosen = any[i];
+  kernel = kernels.at(chosen.name()).second;
   return true;
 }
 

@@ -336,6 +336,62 @@ TEST(GpuKernelSpec, PlaneKernels) {
 
 // The MMA column tile: 16 / smallest piece k-steps, halved to divide the
 // group, valid for numerics::packMma.
+namespace {
+GemvKernelSpec mmaVariant(unsigned batchTile, unsigned rowsPerWarp,
+                          unsigned warps) {
+  GemvKernelSpec s;
+  s.mma = true;
+  s.bits = 4;
+  s.groupSize = 128;
+  s.batchTile = batchTile;
+  s.rowsPerWarp = rowsPerWarp;
+  s.warpsPerBlock = warps;
+  return s;
+}
+} // namespace
+
+TEST(ChooseGemvVariant, BatchTileThenRowsPerBlock) {
+  EXPECT_EQ(chooseGemvVariant({}, 4096, 1, 132), -1);
+  std::vector<GemvKernelSpec> v = {mmaVariant(1, 16, 8), mmaVariant(8, 16, 8),
+                                   mmaVariant(16, 16, 8)};
+  // Batch tile: 1 for a matvec, else the largest tile not above nb, else
+  // the smallest wider than 1.
+  EXPECT_EQ(chooseGemvVariant(v, 8192, 1, 132), 0);
+  EXPECT_EQ(chooseGemvVariant(v, 8192, 4, 132), 1);
+  EXPECT_EQ(chooseGemvVariant(v, 8192, 9, 132), 1);
+  EXPECT_EQ(chooseGemvVariant(v, 8192, 16, 132), 2);
+  EXPECT_EQ(chooseGemvVariant(v, 8192, 40, 132), 2);
+  // Without a wider tile, batch tile 1 serves every nb.
+  EXPECT_EQ(chooseGemvVariant({mmaVariant(1, 16, 8)}, 8192, 4, 132), 0);
+
+  // Rows per block below batch tile 16: the most that still give every SM
+  // two blocks (8192 / 32 = 256 < 264, so 16 rows), else the fewest.
+  std::vector<GemvKernelSpec> r = {mmaVariant(8, 32, 8), mmaVariant(8, 16, 8),
+                                   mmaVariant(8, 64, 8)};
+  EXPECT_EQ(chooseGemvVariant(r, 8192, 8, 132), 1);
+  EXPECT_EQ(chooseGemvVariant(r, 14336, 8, 132), 0);
+  EXPECT_EQ(chooseGemvVariant(r, 40000, 8, 132), 2);
+  EXPECT_EQ(chooseGemvVariant(r, 1000, 8, 132), 1);
+
+  // Batch tile 16: 32 rows per warp whenever the library has them.
+  std::vector<GemvKernelSpec> w = {mmaVariant(16, 16, 8),
+                                   mmaVariant(16, 64, 8),
+                                   mmaVariant(16, 32, 8), mmaVariant(8, 32, 8)};
+  for (int64_t n : {1000, 4096, 8192, 14336, 40000})
+    EXPECT_EQ(chooseGemvVariant(w, n, 16, 132), 2) << n;
+  EXPECT_EQ(chooseGemvVariant(w, 8192, 8, 132), 3);
+  w.erase(w.begin() + 2);
+  EXPECT_EQ(chooseGemvVariant(w, 8192, 16, 132), 0);
+  EXPECT_EQ(chooseGemvVariant(w, 40000, 16, 132), 1);
+
+  // SIMT kernels: rows per block are warps times rows per warp.
+  GemvKernelSpec a, b;
+  a.rowsPerWarp = 1;
+  b.rowsPerWarp = 4;
+  EXPECT_EQ(chooseGemvVariant({a, b}, 8192, 1, 132), 1);
+  EXPECT_EQ(chooseGemvVariant({a, b}, 2048, 1, 132), 0);
+}
+
 TEST(GpuMmaKTile, MatchesItsDefinition) {
   EXPECT_EQ(gpuMmaKTile(8, 0), 32);
   EXPECT_EQ(gpuMmaKTile(4, 0), 64);

@@ -155,9 +155,7 @@ public:
   /// unroll may vary).
   std::vector<GemvKernelSpec> variants(const GemvKernelSpec &want) const;
   /// The kernel and launch shape for an N x K problem with nb batch rows
-  /// on this device: the largest batch tile not above nb (else the
-  /// smallest), then the most rows per warp that still gives every
-  /// multiprocessor at least two blocks, else the fewest rows per warp.
+  /// on this device, by chooseGemvVariant over variants(want).
   bool choose(const GemvKernelSpec &want, int64_t n, int64_t nb,
               int multiprocessors, GemvKernelSpec &chosen,
               KernelHandle &kernel) const;

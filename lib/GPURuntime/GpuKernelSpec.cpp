@@ -432,12 +432,11 @@ int gpurt::chooseGemvVariant(const std::vector<GemvKernelSpec> &variants,
   auto inTile = [&](const GemvKernelSpec &s) {
     return eligible(s) && s.batchTile == tile;
   };
-  bool twoTiles =
-      mma && tile == 16 &&
-      std::any_of(variants.begin(), variants.end(),
-                  [&](const GemvKernelSpec &s) {
-                    return inTile(s) && s.rowsPerWarp == 32;
-                  });
+  bool twoTiles = mma && tile == 16 &&
+                  std::any_of(variants.begin(), variants.end(),
+                              [&](const GemvKernelSpec &s) {
+                                return inTile(s) && s.rowsPerWarp == 32;
+                              });
   int best = -1;
   for (int i = 0, e = int(variants.size()); i < e; ++i) {
     const GemvKernelSpec &s = variants[i];

@@ -374,8 +374,7 @@ TEST(ChooseGemvVariant, BatchTileThenRowsPerBlock) {
   EXPECT_EQ(chooseGemvVariant(r, 1000, 8, 132), 1);
 
   // Batch tile 16: 32 rows per warp whenever the library has them.
-  std::vector<GemvKernelSpec> w = {mmaVariant(16, 16, 8),
-                                   mmaVariant(16, 64, 8),
+  std::vector<GemvKernelSpec> w = {mmaVariant(16, 16, 8), mmaVariant(16, 64, 8),
                                    mmaVariant(16, 32, 8), mmaVariant(8, 32, 8)};
   for (int64_t n : {1000, 4096, 8192, 14336, 40000})
     EXPECT_EQ(chooseGemvVariant(w, n, 16, 132), 2) << n;

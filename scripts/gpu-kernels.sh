@@ -61,6 +61,12 @@ C="$BIN/matquant-gpu-compile"
 "$C" --mma --scale-order packed --widths 8,8pe,7ep --groups 0,128,64 --acts f16 \
   --batches 1,8,16 --rows-per-warp 16,32 --warps-per-block 4 --unroll 2 \
   -o "$OUT/testK.ptx"
+# L2 prefetch before the dependent-launch wait (--early-prefetch; here at
+# the start): every width and mode per channel and per group of 128,
+# batch tiles 1 and 8, one and two row tiles.
+"$C" --mma --widths 8,4,3,2,2ep,4pe --groups 0,128 --acts f16 --batches 1,8 \
+  --rows-per-warp 16,32 --warps-per-block 4 --unroll 2 --index-bitwidth 64 \
+  --early-prefetch 3 -o "$OUT/testL.ptx"
 # Benchmark: 16 or 32 rows per block, 4, 8 or 16 warps splitting K, 2, 4
 # or 8 column tiles per iteration (bytes in flight per lane).
 for wpb in 4 8 16; do

@@ -8,7 +8,7 @@ OUT=${OUT:-/tmp/matquant-gpu}
 mkdir -p "$OUT"
 cd build/gpu
 nvidia-smi --query-gpu=name,memory.total,clocks.max.sm,clocks.max.mem,driver_version --format=csv | tee "$OUT/device.txt"
-./matquant-gpu-test --ptx ${TESTS:-testA.ptx,testB.ptx,testC.ptx,testD.ptx,testE.ptx,testF.ptx,testG.ptx,testH.ptx,testI.ptx,testJ.ptx,testK.ptx} > "$OUT/test.log" 2>&1
+./matquant-gpu-test --ptx ${TESTS:-testA.ptx,testB.ptx,testC.ptx,testD.ptx,testE.ptx,testF.ptx,testG.ptx,testH.ptx,testI.ptx,testJ.ptx,testK.ptx,testL.ptx} > "$OUT/test.log" 2>&1
 echo "matquant-gpu-test exit $?" | tee -a "$OUT/test.log"
 grep -E "^(FAIL|device)|kernels passed" "$OUT/test.log"
 CUBLAS=${CUBLAS:-$(ls /usr/local/cuda/lib64/libcublas.so.* 2>/dev/null | head -1)}

@@ -260,6 +260,11 @@ std::string GemvKernelSpec::validate() const {
     return "packed scales (_ps) are for tensor-core (mma) kernels";
   if (stages && prefetch)
     return "shared-memory stages (_st) and L2 prefetch (_pf) do not combine";
+  if (earlyPrefetch && (!mma || planes || stages))
+    return "L2 prefetch before the wait (_epf) is for tensor-core (mma) "
+           "kernels of packed weights in registers (not planes, not stages)";
+  if (earlyPrefetch > 16)
+    return "prefetch before the wait must be in 0..16 super-tiles";
   if (ringBytes() > 40 * 1024) {
     std::snprintf(buf, sizeof buf,
                   "the ring of %u stages takes %lld bytes of shared memory "
@@ -330,6 +335,8 @@ std::string GemvKernelSpec::name() const {
   std::string result = buf;
   if (prefetch)
     result += "_pf" + std::to_string(prefetch);
+  if (earlyPrefetch)
+    result += "_epf" + std::to_string(earlyPrefetch);
   if (stages)
     result += "_st" + std::to_string(stages);
   if (packedScales)
@@ -354,16 +361,23 @@ bool GemvKernelSpec::parseName(const std::string &name, GemvKernelSpec &spec) {
                   &s.rowsPerWarp, &s.warpsPerBlock, &s.unroll, &used) != 10)
     return false;
   std::string rest = name.substr(static_cast<size_t>(used));
-  if (rest.compare(0, 3, "_pf") == 0) {
-    size_t digits = 3;
+  // A count of one or two digits after `tag`, no leading zero (name()
+  // writes no other form); false on a malformed one.
+  auto count = [&](const char *tag, unsigned &out) {
+    size_t len = std::strlen(tag);
+    if (rest.compare(0, len, tag) != 0)
+      return true;
+    size_t digits = len;
     while (digits < rest.size() && std::isdigit((unsigned char)rest[digits]))
       ++digits;
-    // One to two digits, no leading zero (name() writes no other form).
-    if (digits == 3 || digits > 5 || rest[3] == '0')
+    if (digits == len || digits > len + 2 || rest[len] == '0')
       return false;
-    s.prefetch = unsigned(std::stoul(rest.substr(3, digits - 3)));
+    out = unsigned(std::stoul(rest.substr(len, digits - len)));
     rest.erase(0, digits);
-  }
+    return true;
+  };
+  if (!count("_pf", s.prefetch) || !count("_epf", s.earlyPrefetch))
+    return false;
   if (rest.size() >= 4 && rest.compare(0, 3, "_st") == 0 &&
       std::isdigit((unsigned char)rest[3]) && rest[3] != '0') {
     s.stages = unsigned(rest[3] - '0');

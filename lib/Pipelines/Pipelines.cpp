@@ -49,6 +49,7 @@ kernelOptions(const matquant::GPUPipelineOptions &options) {
   gpu.warpsPerBlock = options.warpsPerBlock;
   gpu.unroll = options.unroll;
   gpu.prefetch = options.prefetch;
+  gpu.earlyPrefetch = options.earlyPrefetch;
   gpu.matvecBatchTile = options.matvecBatchTile;
   gpu.stages = options.stages;
   gpu.scaleOrder = options.scaleOrder;
@@ -160,7 +161,7 @@ static void addKernelsToPTX(OpPassManager &pm,
   target.optLevel = options.optLevel;
   // The NVPTX backend selects prefetch.L2 from PTX ISA 8.0 on (the
   // minimum for sm_90 is 7.8).
-  if (options.prefetch)
+  if (options.prefetch || options.earlyPrefetch)
     target.features = "+ptx80";
   pm.addPass(createGpuNVVMAttachTarget(target));
   GpuModuleToBinaryPassOptions binary;
@@ -186,7 +187,8 @@ void matquant::buildGPUKernelsToPTXPipeline(OpPassManager &pm,
   // A prefetch address is the buffer's pointer as an index plus an offset:
   // with 32-bit index the pointer would be cut to 32 bits.
   addKernelsToPTX(pm, options,
-                  options.prefetch || options.stages ||
+                  options.prefetch || options.earlyPrefetch ||
+                          options.stages ||
                           options.indexBitwidth == 64
                       ? 64
                       : 32);

@@ -799,6 +799,7 @@ matquant::compileGpuModel(ModuleOp module, StringRef function,
   gpu.unroll = options.unroll;
   gpu.matvecBatchTile = options.matvecBatchTile;
   gpu.stages = options.stages;
+  gpu.earlyPrefetch = options.earlyPrefetch;
   gpu.scaleOrder = options.scaleOrder;
   gpu.kernel = options.kernel;
   gpu.activations = options.activations;

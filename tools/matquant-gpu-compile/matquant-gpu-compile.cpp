@@ -67,6 +67,12 @@ static cl::opt<unsigned> prefetch(
     cl::desc("Tensor-core kernels: super-tiles per warp prefetched into L2 "
              "ahead of the register loads (names end in _pfN); 0: none"),
     cl::init(0), cl::cat(category));
+static cl::opt<unsigned> earlyPrefetch(
+    "early-prefetch",
+    cl::desc("Tensor-core kernels: super-tiles per warp asked of L2 before "
+             "the dependent-launch wait, or at the start without it (names "
+             "end in _epfN; needs --index-bitwidth 64); 0: none"),
+    cl::init(0), cl::cat(category));
 static cl::opt<unsigned> indexBitwidth(
     "index-bitwidth",
     cl::desc("Bits of index in the kernels: 32, or 64 (as in the decode "
@@ -143,6 +149,9 @@ int main(int argc, char **argv) {
   if (stages && indexBitwidth != 64)
     return fail("--stages needs --index-bitwidth 64 (convert-nvgpu-to-nvvm "
                 "lowers the copies' memrefs with 64-bit index)");
+  if (earlyPrefetch && indexBitwidth != 64)
+    return fail("--early-prefetch needs --index-bitwidth 64 (the prefetch "
+                "address is the buffer's pointer as an index)");
   if (prefetch && indexBitwidth != 64)
     return fail("--prefetch needs --index-bitwidth 64 (the prefetch address "
                 "is the buffer's pointer as an index)");
@@ -189,6 +198,7 @@ int main(int argc, char **argv) {
             s.planes = planes;
             s.prefetch = s.mma ? prefetch : 0;
             s.stages = s.mma ? stages : 0;
+            s.earlyPrefetch = s.mma && !planes ? earlyPrefetch : 0;
             s.packedScales = s.mma && matquant::gpurt::gpuMmaPackedScales(
                                           scaleOrder, s.indexBits());
             s.index64 = indexBitwidth == 64;
@@ -224,6 +234,7 @@ int main(int argc, char **argv) {
     matquant::GPUPipelineOptions options;
     options.chip = chip;
     options.prefetch = prefetch;
+    options.earlyPrefetch = earlyPrefetch;
     options.indexBitwidth = indexBitwidth;
     matquant::buildGPUKernelsToPTXPipeline(pm, options);
     if (failed(pm.run(*module)))

@@ -193,6 +193,12 @@ static cl::opt<unsigned> gpuStages(
     cl::desc("with --gpu-out: tensor-core GEMVs stream their weights "
              "through this many shared-memory stages per warp (0: none)"),
     cl::init(0));
+static cl::opt<unsigned> gpuEarlyPrefetch(
+    "gpu-early-prefetch",
+    cl::desc("with --gpu-out: before waiting for the kernels before them, "
+             "each warp of the tensor-core GEMVs asks the L2 cache for up "
+             "to this many of its next super-tiles (0: none)"),
+    cl::init(0));
 static cl::opt<bool> gpuDependentLaunch(
     "gpu-dependent-launch",
     cl::desc("with --gpu-out: kernels that wait for their predecessors "
@@ -545,6 +551,7 @@ int gpuBuild(MLIRContext &ctx, ModuleOp module) {
     options.dependentLaunch = gpuDependentLaunch;
     options.matvecBatchTile = gpuMatvecTile;
     options.stages = gpuStages;
+    options.earlyPrefetch = gpuEarlyPrefetch;
     options.scaleOrder = gpuScaleOrder;
     std::string prefix = (gpuOut + "/" + name);
     auto start = std::chrono::steady_clock::now();

@@ -150,6 +150,54 @@ TEST(GpuKernelSpec, PrefetchAndIndexWidthRoundTrip) {
   }
 }
 
+TEST(GpuKernelSpec, EarlyPrefetchRoundTrip) {
+  for (bool mma : {false, true})
+    for (unsigned pf : {0u, 2u})
+      for (unsigned epf : {0u, 1u, 8u, 16u})
+        for (bool dl : {false, true}) {
+          GemvKernelSpec s = defaultSpec(mma);
+          s.prefetch = pf;
+          s.earlyPrefetch = epf;
+          s.index64 = true;
+          s.dependentLaunch = dl;
+          std::string error = s.validate();
+          if ((pf || epf) && !mma) {
+            EXPECT_NE(error.find("tensor-core"), std::string::npos) << error;
+            continue;
+          }
+          ASSERT_EQ(error, "");
+          std::string name = s.name();
+          EXPECT_EQ(name.find("_epf") != std::string::npos, epf > 0) << name;
+          GemvKernelSpec back;
+          ASSERT_TRUE(GemvKernelSpec::parseName(name, back)) << name;
+          EXPECT_EQ(back.prefetch, pf);
+          EXPECT_EQ(back.earlyPrefetch, epf);
+          EXPECT_EQ(back.dependentLaunch, dl);
+          EXPECT_EQ(back.name(), name);
+        }
+  GemvKernelSpec s = defaultSpec(true);
+  s.earlyPrefetch = 17;
+  EXPECT_NE(s.validate(), "");
+  s.earlyPrefetch = 2;
+  s.stages = 2;
+  s.index64 = true;
+  EXPECT_NE(s.validate().find("not stages"), std::string::npos);
+  s.stages = 0;
+  s.planes = true;
+  EXPECT_NE(s.validate().find("not planes"), std::string::npos);
+  // _epfN comes after _pfN, once, N without a leading zero.
+  for (const char *bad :
+       {"mq_mma_c8_r4_cl_g128_f16_b8_rw16_wpb4_u2_epf",
+        "mq_mma_c8_r4_cl_g128_f16_b8_rw16_wpb4_u2_epf0",
+        "mq_mma_c8_r4_cl_g128_f16_b8_rw16_wpb4_u2_epf03_i64",
+        "mq_mma_c8_r4_cl_g128_f16_b8_rw16_wpb4_u2_epf123_i64",
+        "mq_mma_c8_r4_cl_g128_f16_b8_rw16_wpb4_u2_epf2_pf2_i64",
+        "mq_mma_c8_r4_cl_g128_f16_b8_rw16_wpb4_u2_epf2_epf2_i64"}) {
+    GemvKernelSpec t;
+    EXPECT_FALSE(GemvKernelSpec::parseName(bad, t)) << bad;
+  }
+}
+
 TEST(GpuKernelSpec, F32ResultsRoundTrip) {
   for (bool mma : {false, true})
     for (ActType act : {ActType::F16, ActType::BF16}) {

@@ -486,6 +486,12 @@ def ConvertMQToGPUPass : Pass<"convert-mq-to-gpu", "::mlir::ModuleOp"> {
            "Tensor-core kernels: each warp asks the L2 cache for its weights "
            "this many super-tiles ahead of its register loads "
            "(prefetch.L2, PTX ISA 8.0; names end in _pfN); 0: none">,
+    Option<"earlyPrefetch", "early-prefetch", "unsigned", /*default=*/"0",
+           "Tensor-core kernels: before waiting for the grids they depend "
+           "on (dependent-launch), each warp asks the L2 cache for up to "
+           "this many of its next super-tiles, so that a GEMV launched "
+           "early streams its weights while the kernels before it run "
+           "(prefetch.L2; names end in _epfN; 64-bit index); 0: none">,
     Option<"matvecBatchTile", "matvec-batch-tile", "unsigned",
            /*default=*/"0",
            "Tensor-core kernels of matvecs: batch tile 1 (one all-ones mma "

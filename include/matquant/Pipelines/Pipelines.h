@@ -112,6 +112,14 @@ struct GPUPipelineOptions
                      "register loads (prefetch.L2; 0: none). The "
                      "kernels then use 64-bit index"),
       llvm::cl::init(0)};
+  Option<unsigned> earlyPrefetch{
+      *this, "early-prefetch",
+      llvm::cl::desc("Tensor-core GEMVs: before waiting for the kernels "
+                     "before them (dependent launch), each warp asks the L2 "
+                     "cache for up to this many of its next super-tiles "
+                     "(convert-mq-to-gpu's early-prefetch; 0: none). The "
+                     "kernels then use 64-bit index"),
+      llvm::cl::init(0)};
   Option<unsigned> matvecBatchTile{
       *this, "matvec-batch-tile",
       llvm::cl::desc("Tensor-core GEMVs of matvecs: batch tile 1 or 8, or 0 "

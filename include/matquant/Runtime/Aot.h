@@ -63,6 +63,10 @@ struct GpuModelOptions {
   unsigned matvecBatchTile = 0;
   /// Tensor-core GEMVs: shared-memory stages of the weights (0: none).
   unsigned stages = 0;
+  /// Tensor-core GEMVs: super-tiles per warp asked of the L2 cache before
+  /// the dependent-launch wait (0: none; convert-mq-to-gpu's
+  /// early-prefetch).
+  unsigned earlyPrefetch = 0;
   /// Tensor-core GEMVs: scales packed by row tile (packed), [N, groups]
   /// (plain), or packed below 8 index bits (auto; convert-mq-to-gpu).
   std::string scaleOrder = "auto";

@@ -114,6 +114,15 @@ struct GemvKernelSpec {
   /// so more bytes are in flight than registers hold. 0: none. Name suffix
   /// `_pfN` (after `_uN`).
   unsigned prefetch = 0;
+  /// With mma (not planes, not stages): before it waits for the grids it
+  /// depends on (dependentLaunch), each warp asks the L2 cache for up to
+  /// this many of its super-tiles after the first (prefetch.L2, as
+  /// `prefetch`), so that a GEMV launched early by programmatic dependent
+  /// launch streams its weights into L2 while the kernels before it run.
+  /// Without dependentLaunch the requests go out at the kernel's start. 0:
+  /// none. Needs 64-bit index, as `prefetch`. Name suffix `_epfN` (after
+  /// `_pfN`).
+  unsigned earlyPrefetch = 0;
   /// With mma: each warp streams its weights through a ring of this many
   /// super-tiles in shared memory (cp.async, `stages - 1` super-tiles in
   /// flight, which hold no registers) instead of carrying the next

@@ -66,6 +66,7 @@ struct ConvertMQToGPUPass
       // groups.
       spec.mma = true;
       spec.prefetch = prefetch;
+      spec.earlyPrefetch = stages ? 0 : earlyPrefetch;
       spec.stages = stages;
       spec.packedScales =
           gpurt::gpuMmaPackedScales(scaleOrder, spec.indexBits());
@@ -143,13 +144,14 @@ struct ConvertMQToGPUPass
     if (ops.empty())
       return;
     if (warpsPerBlock > 32 || unroll < 1 || unroll > 16 || rowsPerWarp > 16 ||
-        prefetch > 16 ||
+        prefetch > 16 || earlyPrefetch > 16 ||
         (matvecBatchTile != 0 && matvecBatchTile != 1 &&
          matvecBatchTile != 8) ||
         stages == 1 || stages > 8 || !gpurt::isScaleOrder(scaleOrder)) {
       module.emitError() << "convert-mq-to-gpu: warps-per-block must be in "
                             "0..32, unroll in 1..16, rows-per-warp in 0..16, "
-                            "prefetch in 0..16, matvec-batch-tile 0, 1 or 8, "
+                            "prefetch and early-prefetch in 0..16, "
+                            "matvec-batch-tile 0, 1 or 8, "
                             "stages 0 or 2..8, scale-order auto, packed or "
                             "plain";
       return signalPassFailure();

@@ -1010,7 +1010,7 @@ gpu::GPUFuncOp MmaKernelBuilder::build(gpu::GPUModuleOp kernels) {
   auto fetchSuper = [&](Value st, SmallVector<Value> &out) {
     fetch(superStart(st), unroll, out);
   };
-  if (spec.prefetch) {
+  if (spec.prefetch || spec.earlyPrefetch) {
     weightsAddress = arith::IndexCastUIOp::create(
         b, loc, b.getI64Type(),
         memref::ExtractAlignedPointerAsIndexOp::create(b, loc, w));
@@ -1086,6 +1086,13 @@ gpu::GPUFuncOp MmaKernelBuilder::build(gpu::GPUModuleOp kernels) {
       fetchScales(superStart(add(warp, cI(warps))), unroll, init);
       nScales = init.size() - before;
     }
+    // Before the wait: the L2 cache asked for the warp's next super-tiles
+    // (after the `prefetch` ones), so that a GEMV resident early streams
+    // its weights while the kernels before it, which leave the memory
+    // mostly idle, run.
+    for (unsigned j = 1; j <= spec.earlyPrefetch; ++j)
+      prefetchSuper(add(warp, cI(int64_t(spec.prefetch + j) * warps)),
+                    superTiles);
     // Programmatic dependent launch: the weights and scales just loaded
     // are constants, read while the kernel before this one ends; the
     // activations, and the results, wait for it.

@@ -3,8 +3,9 @@
 // RUN: not matquant-opt %s --convert-mq-to-gpu=matvec-batch-tile=4 --split-input-file 2>&1 | FileCheck %s --check-prefix=OPTS
 // RUN: not matquant-opt %s --convert-mq-to-gpu=stages=1 --split-input-file 2>&1 | FileCheck %s --check-prefix=OPTS
 // RUN: not matquant-opt %s --convert-mq-to-gpu=scale-order=rows --split-input-file 2>&1 | FileCheck %s --check-prefix=OPTS
+// RUN: not matquant-opt %s --convert-mq-to-gpu=early-prefetch=17 --split-input-file 2>&1 | FileCheck %s --check-prefix=OPTS
 
-// OPTS: error: convert-mq-to-gpu: warps-per-block must be in 0..32, unroll in 1..16, rows-per-warp in 0..16, prefetch in 0..16, matvec-batch-tile 0, 1 or 8, stages 0 or 2..8, scale-order auto, packed or plain
+// OPTS: error: convert-mq-to-gpu: warps-per-block must be in 0..32, unroll in 1..16, rows-per-warp in 0..16, prefetch and early-prefetch in 0..16, matvec-batch-tile 0, 1 or 8, stages 0 or 2..8, scale-order auto, packed or plain
 
 func.func @not_packed(%x: tensor<64xf32>, %w: !mq.weight<4x64xf32, storage = 8, bits = 4>,
                       %s: tensor<4x1xf32>) -> tensor<4xf32> {

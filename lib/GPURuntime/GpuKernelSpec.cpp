@@ -446,7 +446,7 @@ int gpurt::chooseGemvVariant(const std::vector<GemvKernelSpec> &variants,
   auto inTile = [&](const GemvKernelSpec &s) {
     return eligible(s) && s.batchTile == tile;
   };
-  bool twoTiles = mma && tile == 16 &&
+  bool twoTiles = mma && tile == 16 && variants.front().indexBits() != 3 &&
                   std::any_of(variants.begin(), variants.end(),
                               [&](const GemvKernelSpec &s) {
                                 return inTile(s) && s.rowsPerWarp == 32;

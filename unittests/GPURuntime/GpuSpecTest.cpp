@@ -427,6 +427,12 @@ TEST(ChooseGemvVariant, BatchTileThenRowsPerBlock) {
   for (int64_t n : {1000, 4096, 8192, 14336, 40000})
     EXPECT_EQ(chooseGemvVariant(w, n, 16, 132), 2) << n;
   EXPECT_EQ(chooseGemvVariant(w, 8192, 8, 132), 3);
+  // Not for 3-bit indices (int3, extra-precision int2).
+  std::vector<GemvKernelSpec> w3 = w;
+  for (GemvKernelSpec &s : w3)
+    s.bits = 3;
+  EXPECT_EQ(chooseGemvVariant(w3, 8192, 16, 132), 0);
+  EXPECT_EQ(chooseGemvVariant(w3, 40000, 16, 132), 1);
   w.erase(w.begin() + 2);
   EXPECT_EQ(chooseGemvVariant(w, 8192, 16, 132), 0);
   EXPECT_EQ(chooseGemvVariant(w, 40000, 16, 132), 1);

@@ -201,11 +201,12 @@ struct GemvKernelSpec {
 /// the largest not above nb (fewest passes, no idle rows), else the
 /// smallest; tensor-core kernels of batch tile 1 serve nb = 1 only, where
 /// a wider tile exists. Then tensor-core kernels of batch tile 16 take 32
-/// rows per warp where the variants have it (two row tiles share each
-/// activation fragment and the activation sums' mma: 1.2 - 1.35x faster at
-/// 8192 x 8192, 14336 x 4096 and 4096 x 14336 on an H200, docs/
-/// GPU-results.md, session 17). Then the most rows per block that still
-/// give every multiprocessor two blocks, else the fewest rows per block.
+/// rows per warp where the variants have it, except for 3-bit indices (two
+/// row tiles share each activation fragment and the activation sums' mma;
+/// on an H200 at 8192 x 8192, 14336 x 4096 and 4096 x 14336: int4 1.23 -
+/// 1.34x faster, int2 1.30 - 1.47x, int8 1.02 - 1.30x, int3 0.97 - 1.15x;
+/// docs/GPU-results.md, session 17). Then the most rows per block that still give every
+/// multiprocessor two blocks, else the fewest rows per block.
 int chooseGemvVariant(const std::vector<GemvKernelSpec> &variants, int64_t n,
                       int64_t nb, int multiprocessors);
 

@@ -216,12 +216,12 @@ func.func @mma_shapes(%x: tensor<128xf16>, %a: tensor<4096x1xf32>, %b: tensor<81
   return %ya, %yb, %yc, %yd : tensor<4096xf32>, tensor<8192xf32>, tensor<28672xf32>, tensor<6144xf32>
 }
 
-// (warps-per-block=0; the pass's default is 4 warps for every launch. The
-// 4-warp launch of 28672 rows takes the batch-8 kernel: matvec-batch-tile=0.)
+// (warps-per-block=0; the pass's default is 4 warps for every launch. Every
+// launch takes the batch-1 kernel, the 4-warp one of 28672 rows too.)
 // WPB0-LABEL: func.func @mma_shapes(
 // WPB0: gpu.launch_func @matquant_kernels::@mq_mma_c8_r4_cl_g0_f16_b1_rw16_wpb16_u2_ps_y32 blocks in (%c256, %{{.*}}, %{{.*}}) threads in (%c512, %{{.*}}, %{{.*}})
 // WPB0: gpu.launch_func @matquant_kernels::@mq_mma_c8_r4_cl_g0_f16_b1_rw16_wpb8_u2_ps_y32 blocks in (%c512{{[_0-9]*}}, %{{.*}}, %{{.*}}) threads in (%c256{{[_0-9]*}}, %{{.*}}, %{{.*}})
-// WPB0: gpu.launch_func @matquant_kernels::@mq_mma_c8_r4_cl_g0_f16_b8_rw16_wpb4_u2_ps_y32 blocks in (%c1792{{[_0-9]*}}, %{{.*}}, %{{.*}}) threads in (%c128{{[_0-9]*}}, %{{.*}}, %{{.*}})
+// WPB0: gpu.launch_func @matquant_kernels::@mq_mma_c8_r4_cl_g0_f16_b1_rw16_wpb4_u2_ps_y32 blocks in (%c1792{{[_0-9]*}}, %{{.*}}, %{{.*}}) threads in (%c128{{[_0-9]*}}, %{{.*}}, %{{.*}})
 // WPB0: gpu.launch_func @matquant_kernels::@mq_mma_c8_r4_cl_g0_f16_b1_rw16_wpb8_u2_ps_y32 blocks in (%c384{{[_0-9]*}}, %{{.*}}, %{{.*}}) threads in (%c256{{[_0-9]*}}, %{{.*}}, %{{.*}})
 // AUTO-LABEL: func.func @mma_shapes(
 // AUTO-COUNT-4: gpu.launch_func @matquant_kernels::@mq_mma_c8_r4_cl_g0_f16_b1_rw16_wpb4_u2_ps_y32

@@ -180,7 +180,7 @@ static cl::opt<bool> gpuInPlaceState(
 static cl::opt<unsigned> gpuMatvecTile(
     "gpu-matvec-tile",
     cl::desc("with --gpu-out: batch tile of the tensor-core GEMVs, 1 or 8; "
-             "0 (default): 8 for the 4-warp launches, else 1"),
+             "0 (default): 1"),
     cl::init(0));
 static cl::opt<std::string> gpuScaleOrder(
     "gpu-scale-order",

@@ -496,8 +496,7 @@ def ConvertMQToGPUPass : Pass<"convert-mq-to-gpu", "::mlir::ModuleOp"> {
            /*default=*/"0",
            "Tensor-core kernels of matvecs: batch tile 1 (one all-ones mma "
            "per 8 k-steps for the activation sums; names _b1_), 8 (the "
-           "batch-8 kernel: one per k-step; _b8_), or 0: 1, except 8 for "
-           "launches of 4 warps per block (launch=true, warps-per-block=0)">,
+           "batch-8 kernel: one per k-step; _b8_), or 0: the default, 1">,
     Option<"stages", "stages", "unsigned", /*default=*/"0",
            "Tensor-core kernels: the weights stream through a shared-memory "
            "ring of this many super-tiles per warp (cp.async; names end in "

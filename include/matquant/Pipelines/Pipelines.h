@@ -123,8 +123,7 @@ struct GPUPipelineOptions
   Option<unsigned> matvecBatchTile{
       *this, "matvec-batch-tile",
       llvm::cl::desc("Tensor-core GEMVs of matvecs: batch tile 1 or 8, or 0 "
-                     "(default): per launch (convert-mq-to-gpu's "
-                     "matvec-batch-tile)"),
+                     "(default): 1 (convert-mq-to-gpu's matvec-batch-tile)"),
       llvm::cl::init(0)};
   Option<unsigned> stages{
       *this, "stages",

@@ -58,8 +58,8 @@ struct GpuModelOptions {
   /// 0: chosen per launch from the rows (convert-mq-to-gpu).
   unsigned warpsPerBlock = 0;
   unsigned unroll = 2;
-  /// Tensor-core GEMVs of matvecs: batch tile 1 or 8, 0 per launch
-  /// (convert-mq-to-gpu).
+  /// Tensor-core GEMVs of matvecs: batch tile 1 or 8, 0 for the default
+  /// (1; convert-mq-to-gpu).
   unsigned matvecBatchTile = 0;
   /// Tensor-core GEMVs: shared-memory stages of the weights (0: none).
   unsigned stages = 0;

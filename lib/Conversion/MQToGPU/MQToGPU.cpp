@@ -88,15 +88,14 @@ struct ConvertMQToGPUPass
           }
       }
       // Matvecs: batch tile 1 (the activation sums once per 8 k-steps), or
-      // 8; auto (0) takes 1 except where the launch shape chosen above has
-      // 4 warps (14336 rows and more). Measured on the 8B int4 decode step
-      // (H200, us per step, batch tile 1 against 8): the 4-warp GEMVs 817
-      // against 796, the 8- and 16-warp ones 658 against 719.
+      // 8; auto (0) takes 1. Measured on the 8B int4 decode step (H200, us
+      // per step in kernels, batch tile 1 against 8): with [N, groups]
+      // scales (session 12) the 8- and 16-warp GEMVs 658 against 719 but
+      // the 4-warp ones 817 against 796, so auto took 8 for those; with
+      // the scales packed by row tile (session 17) the 4-warp ones 739
+      // against 791, and the step 1886 against 1935 us.
       if (matvec)
-        spec.batchTile =
-            matvecBatchTile ? matvecBatchTile
-            : autoShape && warpsPerBlock == 0 && spec.warpsPerBlock == 4 ? 8
-                                                                        : 1;
+        spec.batchTile = matvecBatchTile ? matvecBatchTile : 1;
       int64_t tile = spec.kTile();
       if (tile == 0 || layout.getBits() != spec.indexBits() ||
           layout.getBlock() != tile || type.getAxis() != 0) {

@@ -187,8 +187,7 @@ void matquant::buildGPUKernelsToPTXPipeline(OpPassManager &pm,
   // A prefetch address is the buffer's pointer as an index plus an offset:
   // with 32-bit index the pointer would be cut to 32 bits.
   addKernelsToPTX(pm, options,
-                  options.prefetch || options.earlyPrefetch ||
-                          options.stages ||
+                  options.prefetch || options.earlyPrefetch || options.stages ||
                           options.indexBitwidth == 64
                       ? 64
                       : 32);

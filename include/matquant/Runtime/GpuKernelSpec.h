@@ -205,8 +205,8 @@ struct GemvKernelSpec {
 /// row tiles share each activation fragment and the activation sums' mma;
 /// on an H200 at 8192 x 8192, 14336 x 4096 and 4096 x 14336: int4 1.23 -
 /// 1.34x faster, int2 1.30 - 1.47x, int8 1.02 - 1.30x, int3 0.97 - 1.15x;
-/// docs/GPU-results.md, session 17). Then the most rows per block that still give every
-/// multiprocessor two blocks, else the fewest rows per block.
+/// docs/GPU-results.md, session 17). Then the most rows per block that still
+/// give every multiprocessor two blocks, else the fewest rows per block.
 int chooseGemvVariant(const std::vector<GemvKernelSpec> &variants, int64_t n,
                       int64_t nb, int multiprocessors);
 

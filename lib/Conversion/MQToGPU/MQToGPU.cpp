@@ -66,7 +66,7 @@ struct ConvertMQToGPUPass
       // groups.
       spec.mma = true;
       spec.prefetch = prefetch;
-      spec.earlyPrefetch = stages ? 0 : earlyPrefetch;
+      spec.earlyPrefetch = earlyPrefetch;
       spec.stages = stages;
       spec.packedScales =
           gpurt::gpuMmaPackedScales(scaleOrder, spec.indexBits());

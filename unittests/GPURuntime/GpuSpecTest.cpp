@@ -382,8 +382,6 @@ TEST(GpuKernelSpec, PlaneKernels) {
             std::string::npos);
 }
 
-// The MMA column tile: 16 / smallest piece k-steps, halved to divide the
-// group, valid for numerics::packMma.
 namespace {
 GemvKernelSpec mmaVariant(unsigned batchTile, unsigned rowsPerWarp,
                           unsigned warps) {
@@ -445,6 +443,8 @@ TEST(ChooseGemvVariant, BatchTileThenRowsPerBlock) {
   EXPECT_EQ(chooseGemvVariant({a, b}, 2048, 1, 132), 0);
 }
 
+// The MMA column tile: 16 / smallest piece k-steps, halved to divide the
+// group, valid for numerics::packMma.
 TEST(GpuMmaKTile, MatchesItsDefinition) {
   EXPECT_EQ(gpuMmaKTile(8, 0), 32);
   EXPECT_EQ(gpuMmaKTile(4, 0), 64);

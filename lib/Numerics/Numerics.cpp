@@ -539,13 +539,25 @@ void forEachInterleavedPiece(int64_t cols, unsigned bits, int64_t block,
 }
 } // namespace
 
+int64_t interleavedTiledOffset(int64_t row, int64_t byteInRow, int64_t rowBytes,
+                               int64_t blockBytes, int64_t rowTile) {
+  if (rowTile <= 1)
+    return row * rowBytes + byteInRow;
+  int64_t tile = row / rowTile, inTile = row % rowTile;
+  return tile * rowTile * rowBytes +
+         (byteInRow / blockBytes) * rowTile * blockBytes + inTile * blockBytes +
+         byteInRow % blockBytes;
+}
+
 std::vector<uint8_t> packInterleaved(const uint8_t *idx, int64_t rows,
-                                     int64_t cols, unsigned bits,
-                                     int64_t block) {
+                                     int64_t cols, unsigned bits, int64_t block,
+                                     int64_t rowTile) {
+  assert(rowTile >= 1 && rows % rowTile == 0 &&
+         "the row tile must divide the rows");
   int64_t rowBytes = interleavedRowBytes(cols, bits, block);
+  int64_t blockBytes = block * bits / 8;
   std::vector<uint8_t> out(static_cast<size_t>(rows * rowBytes), 0);
   for (int64_t i = 0; i < rows; ++i) {
-    uint8_t *row = out.data() + i * rowBytes;
     forEachInterleavedPiece(
         cols, bits, block,
         [&](int64_t j, int64_t byte, unsigned off, unsigned w, unsigned s) {
@@ -554,7 +566,9 @@ std::vector<uint8_t> packInterleaved(const uint8_t *idx, int64_t rows,
           uint32_t k = idx[i * cols + j];
           assert(k < (1u << bits) && "index does not fit the layout width");
           uint32_t piece = (k >> s) & ((1u << w) - 1u);
-          row[byte] = static_cast<uint8_t>(row[byte] | (piece << off));
+          uint8_t &dst = out[interleavedTiledOffset(i, byte, rowBytes,
+                                                    blockBytes, rowTile)];
+          dst = static_cast<uint8_t>(dst | (piece << off));
         });
   }
   return out;
@@ -562,17 +576,21 @@ std::vector<uint8_t> packInterleaved(const uint8_t *idx, int64_t rows,
 
 std::vector<uint8_t> unpackInterleaved(const uint8_t *packed, int64_t rows,
                                        int64_t cols, unsigned bits,
-                                       int64_t block) {
+                                       int64_t block, int64_t rowTile) {
+  assert(rowTile >= 1 && rows % rowTile == 0 &&
+         "the row tile must divide the rows");
   int64_t rowBytes = interleavedRowBytes(cols, bits, block);
+  int64_t blockBytes = block * bits / 8;
   std::vector<uint8_t> out(static_cast<size_t>(rows * cols), 0);
   for (int64_t i = 0; i < rows; ++i) {
-    const uint8_t *row = packed + i * rowBytes;
     forEachInterleavedPiece(
         cols, bits, block,
         [&](int64_t j, int64_t byte, unsigned off, unsigned w, unsigned s) {
           if (j >= cols)
             return;
-          uint32_t piece = (row[byte] >> off) & ((1u << w) - 1u);
+          uint8_t src = packed[interleavedTiledOffset(i, byte, rowBytes,
+                                                      blockBytes, rowTile)];
+          uint32_t piece = (src >> off) & ((1u << w) - 1u);
           out[i * cols + j] = static_cast<uint8_t>(out[i * cols + j] |
                                                    (piece << s));
         });

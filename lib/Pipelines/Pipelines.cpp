@@ -86,7 +86,12 @@ void matquant::buildCPUToLLVMPipeline(OpPassManager &pm,
     pm.addPass(createCanonicalizerPass());
     pm.addPass(mq::createMQFuseMatvecsPass());
   }
-  pm.addPass(mq::createMQSelectCPULayoutPass());
+  mq::MQSelectCPULayoutPassOptions layout;
+  layout.rowTile =
+      options.tileLayout
+          ? static_cast<unsigned>(std::max<int64_t>(1, options.rowTile))
+          : 1u;
+  pm.addPass(mq::createMQSelectCPULayoutPass(layout));
   pm.addPass(createCanonicalizerPass());
   if (options.outlineKernels)
     pm.addPass(mq::createMQOutlineKernelsPass());

@@ -481,7 +481,8 @@ void writeHeader(llvm::raw_ostream &os, ArrayRef<CInterfaceFunction> functions,
         "packed\n";
   os << "//   bytes of its layout as int8_t (for #mq.layout<interleaved, "
         "...>,\n";
-  os << "//   what matquant::numerics::packInterleaved writes).\n";
+  os << "//   what matquant::numerics::packInterleaved writes, its row tile\n";
+  os << "//   the layout's rows).\n";
   os << "// - A memref result is written to the descriptor that the first\n";
   os << "//   argument points to (several results: to a struct of them). Its\n";
   os << "//   buffer is malloc'ed by the kernel: the caller releases it with\n";

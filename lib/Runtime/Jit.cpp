@@ -93,6 +93,7 @@ JitModule::build(std::unique_ptr<JitModule> jit, ModuleOp module,
     cpu.rowTile = options.rowTile;
     cpu.activationBits = options.activationBits;
     cpu.exponentDecode = options.exponentDecode;
+    cpu.tileLayout = options.tileLayout;
     cpu.gfni = options.gfni;
     cpu.planeTranspose = options.planeTranspose;
     cpu.externalizeWeights = options.externalizeWeights;

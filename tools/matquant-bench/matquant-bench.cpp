@@ -67,6 +67,11 @@ static cl::opt<int> rowTile("row-tile", cl::init(8),
                             cl::desc("rows per iteration at batch 1"));
 static cl::opt<int> batchTileOpt("batch-tile", cl::init(4),
                                  cl::desc("batch rows per decoded weight"));
+static cl::opt<bool> tileLayout(
+    "tile-layout", cl::init(false),
+    cl::desc("interleaved weights tiled by rows as the kernels walk them "
+             "(#mq.layout<..., rows = R>, R the largest power of two up to "
+             "--row-tile dividing the rows); false: rows one after another"));
 static cl::opt<bool> exponentDecode(
     "exponent-decode", cl::init(true),
     cl::desc("float activations: sub-byte indices to f32 under the exponent "
@@ -135,6 +140,16 @@ bool usesPlanes(unsigned idxBits, int64_t group) {
   return idxBits <= 1 && (group == 0 || group % 16 == 0);
 }
 
+/// The row tile of the interleaved layout, as mq-select-cpu-layout picks it.
+int64_t layoutRows(int64_t n) {
+  if (!tileLayout)
+    return 1;
+  for (int64_t t = std::max(1, rowTile.getValue()); t > 1; t /= 2)
+    if (n % t == 0)
+      return t;
+  return 1;
+}
+
 std::string weightType(int64_t n, int64_t k, Width w, int64_t group,
                        unsigned idxBits, int64_t block) {
   std::string s = "!mq.weight<" + std::to_string(n) + "x" + std::to_string(k) +
@@ -147,7 +162,10 @@ std::string weightType(int64_t n, int64_t k, Width w, int64_t group,
     return s + ", layout = #mq.layout<planes, " + std::to_string(idxBits) +
            ">>";
   s += ", layout = #mq.layout<interleaved, " + std::to_string(idxBits) +
-       ", block = " + std::to_string(block) + ">>";
+       ", block = " + std::to_string(block);
+  if (layoutRows(n) > 1)
+    s += ", rows = " + std::to_string(layoutRows(n));
+  s += ">>";
   return s;
 }
 
@@ -326,6 +344,7 @@ int main(int argc, char **argv) {
         opts.vectorWidth = vectorWidth;
         opts.rowTile = rowTile;
         opts.exponentDecode = exponentDecode;
+        opts.tileLayout = tileLayout;
         opts.gfni = gfniOpt;
         opts.planeTranspose = planeTransposeOpt;
         opts.batchTile = batchTileOpt;
@@ -409,7 +428,8 @@ int main(int argc, char **argv) {
         bool planes = usesPlanes(idxBits, group);
         std::vector<uint8_t> packed =
             planes ? nm::packPlanes(idx.data(), n, k, idxBits)
-                   : nm::packInterleaved(idx.data(), n, k, idxBits, block);
+                   : nm::packInterleaved(idx.data(), n, k, idxBits, block,
+                                         layoutRows(n));
         idx.clear();
         idx.shrink_to_fit();
         int64_t rowBytes = nm::interleavedRowBytes(k, idxBits, block);
@@ -453,6 +473,7 @@ int main(int argc, char **argv) {
             opts.vectorWidth = vectorWidth;
         opts.rowTile = rowTile;
         opts.exponentDecode = exponentDecode;
+        opts.tileLayout = tileLayout;
         opts.gfni = gfniOpt;
         opts.planeTranspose = planeTransposeOpt;
         opts.batchTile = batchTileOpt;

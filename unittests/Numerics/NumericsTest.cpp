@@ -1018,6 +1018,43 @@ TEST(Interleaved, LayoutMatchesDefinition) {
   EXPECT_EQ(p[0], 0xDD);
 }
 
+// Row tiles: for each tile of R rows and each block, the R rows' bytes of
+// the block one after the other; the bytes themselves are those of the
+// untiled layout (restated here from the definition, not through
+// interleavedTiledOffset).
+TEST(Interleaved, RowTilesReorderBlocks) {
+  std::mt19937 rng(78);
+  for (unsigned bits : {1u, 2u, 3u, 4u, 6u, 8u})
+    for (int64_t block : {16, 64, 128})
+      for (int64_t cols : {13, 128, 300})
+        for (int64_t tile : {2, 4, 8}) {
+          int64_t rows = 2 * tile;
+          std::vector<uint8_t> idx(rows * cols);
+          for (uint8_t &v : idx)
+            v = static_cast<uint8_t>(rng() & ((1u << bits) - 1u));
+          std::vector<uint8_t> flat =
+              packInterleaved(idx.data(), rows, cols, bits, block);
+          std::vector<uint8_t> tiled =
+              packInterleaved(idx.data(), rows, cols, bits, block, tile);
+          ASSERT_EQ(tiled.size(), flat.size());
+          int64_t rowBytes = interleavedRowBytes(cols, bits, block);
+          int64_t blockBytes = block * bits / 8;
+          size_t at = 0;
+          for (int64_t t = 0; t < rows / tile; ++t)
+            for (int64_t b = 0; b < rowBytes / blockBytes; ++b)
+              for (int64_t r = 0; r < tile; ++r)
+                for (int64_t j = 0; j < blockBytes; ++j)
+                  ASSERT_EQ(
+                      tiled[at++],
+                      flat[(t * tile + r) * rowBytes + b * blockBytes + j])
+                      << "bits " << bits << " block " << block << " tile "
+                      << tile;
+          EXPECT_EQ(
+              unpackInterleaved(tiled.data(), rows, cols, bits, block, tile),
+              idx);
+        }
+}
+
 TEST(Mma, TileValidity) {
   EXPECT_TRUE(mmaTileValid(4, 64));
   EXPECT_TRUE(mmaTileValid(4, 16));

@@ -217,14 +217,23 @@ std::vector<uint8_t> unpackPlanes(const uint8_t *packed, int64_t rows,
 /// one shift by t * w_p give the pieces of the block's elements
 /// [t * B_p, (t + 1) * B_p), in order. Output size rows *
 /// interleavedRowBytes(cols, bits, block).
+///
+/// With a row tile R > 1 (R divides rows) the same bytes are ordered by
+/// tiles of R rows: for each tile, for each block, the R rows' bytes of
+/// that block one after the other (interleavedTiledOffset), so that a
+/// kernel walking R rows block by block reads one contiguous stream.
 std::vector<unsigned> interleavedPieces(unsigned bits);
 int64_t interleavedRowBytes(int64_t cols, unsigned bits, int64_t block);
+/// Where byte `byteInRow` of row `row` (in the untiled order) lies in the
+/// tiled storage; blockBytes = block * bits / 8.
+int64_t interleavedTiledOffset(int64_t row, int64_t byteInRow, int64_t rowBytes,
+                               int64_t blockBytes, int64_t rowTile);
 std::vector<uint8_t> packInterleaved(const uint8_t *idx, int64_t rows,
-                                     int64_t cols, unsigned bits,
-                                     int64_t block);
+                                     int64_t cols, unsigned bits, int64_t block,
+                                     int64_t rowTile = 1);
 std::vector<uint8_t> unpackInterleaved(const uint8_t *packed, int64_t rows,
                                        int64_t cols, unsigned bits,
-                                       int64_t block);
+                                       int64_t block, int64_t rowTile = 1);
 
 /// MMA-fragment layout, the one the GPU tensor-core kernels read: each lane
 /// of a warp finds in its own bytes the elements of the A operand it holds

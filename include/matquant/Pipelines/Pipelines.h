@@ -57,6 +57,14 @@ struct CPUPipelineOptions
   Option<int64_t> rowTile{*this, "row-tile",
                           llvm::cl::desc("Rows per iteration at batch 1"),
                           llvm::cl::init(8)};
+  Option<bool> tileLayout{
+      *this, "tile-layout",
+      llvm::cl::desc("mq-select-cpu-layout tiles the interleaved layout's "
+                     "rows as the kernels walk them (rows = R, one read "
+                     "stream per tile; off by default: slower in most "
+                     "kernels on the Zen 5 VM); off: rows one after the "
+                     "other"),
+      llvm::cl::init(false)};
   Option<int64_t> batchTile{*this, "batch-tile",
                             llvm::cl::desc("Batch rows per decoded weight"),
                             llvm::cl::init(4)};

@@ -117,7 +117,8 @@ struct ConvertMQToGPUPass
     int64_t block = spec.block();
     if (type.getAxis() != 0 || !layout ||
         layout.getKind() != LayoutKind::interleaved ||
-        layout.getBits() != spec.indexBits() || layout.getBlock() != block) {
+        layout.getBits() != spec.indexBits() || layout.getBlock() != block ||
+        layout.getRows() != 1) {
       InFlightDiagnostic d = op->emitOpError(
           "weight is not in the GPU kernel layout (run mq-select-gpu-layout)");
       if (block)

@@ -209,6 +209,58 @@ Value buildDequantizeDynamic(OpBuilder &b, Location loc, Value idx,
   return generic.getResult(0);
 }
 
+/// Row tiles of the interleaved layout (numerics::interleavedTiledOffset):
+/// the storage place [row, byte] of byte `byte` of row `row` in the untiled
+/// order ...
+SmallVector<Value, 2> tiledPlace(OpBuilder &b, Location loc, Value row,
+                                 Value byte, LayoutAttr layout,
+                                 int64_t rowBytes) {
+  int64_t tile = layout.getRows();
+  if (tile == 1)
+    return {row, byte};
+  int64_t blockBytes = layout.getBlock() * layout.getBits() / 8;
+  auto c = [&](int64_t v) { return constIndex(b, loc, v); };
+  Value t = arith::DivUIOp::create(b, loc, row, c(tile));
+  Value r = arith::RemUIOp::create(b, loc, row, c(tile));
+  Value blk = arith::DivUIOp::create(b, loc, byte, c(blockBytes));
+  Value j = arith::RemUIOp::create(b, loc, byte, c(blockBytes));
+  // flat = t * tile * rowBytes + blk * tile * blockBytes + r * blockBytes + j
+  Value flat = arith::AddIOp::create(
+      b, loc,
+      arith::AddIOp::create(
+          b, loc, arith::MulIOp::create(b, loc, t, c(tile * rowBytes)),
+          arith::MulIOp::create(b, loc, blk, c(tile * blockBytes))),
+      arith::AddIOp::create(
+          b, loc, arith::MulIOp::create(b, loc, r, c(blockBytes)), j));
+  return {arith::DivUIOp::create(b, loc, flat, c(rowBytes)),
+          arith::RemUIOp::create(b, loc, flat, c(rowBytes))};
+}
+
+/// ... and the inverse: the untiled [row, byte] that storage place
+/// [srow, sbyte] holds.
+std::pair<Value, Value> untiledPlace(OpBuilder &b, Location loc, Value srow,
+                                     Value sbyte, LayoutAttr layout,
+                                     int64_t rowBytes) {
+  int64_t tile = layout.getRows();
+  if (tile == 1)
+    return {srow, sbyte};
+  int64_t blockBytes = layout.getBlock() * layout.getBits() / 8;
+  auto c = [&](int64_t v) { return constIndex(b, loc, v); };
+  Value flat = arith::AddIOp::create(
+      b, loc, arith::MulIOp::create(b, loc, srow, c(rowBytes)), sbyte);
+  Value t = arith::DivUIOp::create(b, loc, flat, c(tile * rowBytes));
+  Value inTile = arith::RemUIOp::create(b, loc, flat, c(tile * rowBytes));
+  Value blk = arith::DivUIOp::create(b, loc, inTile, c(tile * blockBytes));
+  Value inBlock = arith::RemUIOp::create(b, loc, inTile, c(tile * blockBytes));
+  Value r = arith::DivUIOp::create(b, loc, inBlock, c(blockBytes));
+  Value j = arith::RemUIOp::create(b, loc, inBlock, c(blockBytes));
+  Value row = arith::AddIOp::create(
+      b, loc, arith::MulIOp::create(b, loc, t, c(tile)), r);
+  Value byte = arith::AddIOp::create(
+      b, loc, arith::MulIOp::create(b, loc, blk, c(blockBytes)), j);
+  return {row, byte};
+}
+
 /// Packs logical i8 indices into the layout of `packed`.
 Value buildPack(OpBuilder &b, Location loc, Value idx, WeightType packed) {
   LayoutAttr layout = packed.getLayout();
@@ -265,9 +317,12 @@ Value buildPack(OpBuilder &b, Location loc, Value idx, WeightType packed) {
             acc = arith::OrIOp::create(nb, nl, acc, part);
           }
         } else if (layout.getKind() == LayoutKind::interleaved) {
-          Value row = ivs[0], byte = ivs[1];
           int64_t e = layout.getBlock();
           int64_t blockBytes = e * bits / 8;
+          // The row and byte of the untiled layout that this storage byte
+          // holds (the same place unless the layout tiles rows).
+          auto [row, byte] = untiledPlace(nb, nl, ivs[0], ivs[1], layout,
+                                          outType.getDimSize(1));
           Value blk = arith::DivUIOp::create(nb, nl, byte,
                                              constIndex(nb, nl, blockBytes));
           Value within = arith::RemUIOp::create(
@@ -398,7 +453,8 @@ Value buildUnpack(OpBuilder &b, Location loc, Value bytes, WeightType packed) {
                                        constIndex(nb, nl, pieceBytes)),
                 constIndex(nb, nl, w));
             off = arith::IndexCastOp::create(nb, nl, nb.getI32Type(), off);
-            Value v = load({row, byte});
+            Value v = load(
+                tiledPlace(nb, nl, row, byte, layout, bytesType.getDimSize(1)));
             v = arith::ShRUIOp::create(nb, nl, v, off);
             v = arith::AndIOp::create(nb, nl, v, constI32(nb, nl, (1 << w) - 1));
             v = arith::ShLIOp::create(nb, nl, v, constI32(nb, nl, shift));

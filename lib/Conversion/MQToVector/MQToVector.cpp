@@ -377,6 +377,7 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
   unsigned transposeFree = 0;       // ... from bit 22 - free down
   bool transposeNibbles = false;    // both halves of 128 in one vector
   SmallVector<unsigned> readPlanes; // the planes the terms need, ascending
+  int64_t layoutRows = 1;           // the interleaved layout's row tile
   if (quantized) {
     LayoutAttr layout = w.type.getLayout();
     bits = layout.getBits();
@@ -460,6 +461,7 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
       blocksPerGroup = groups == 1 ? blocks : (k / groups) / block;
     } else {
       block = layout.getBlock();
+      layoutRows = layout.getRows();
       pieces = numerics::interleavedPieces(bits);
       lanes = quantizedLanes(w.type, cfg.vectorWidth);
       int64_t blocks = (k + block - 1) / block;
@@ -478,8 +480,10 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
   // hardware prefetchers stop at page boundaries and follow demand misses).
   Value wBuffer;
   int64_t prefetchDistance = 0;
+  // (Rows tiled in the layout read one stream per tile, which the hardware
+  // prefetchers follow: no software prefetches.)
   if (quantized && !planes && cfg.activationBits == 8 && block % 64 == 0 &&
-      block * bits / 8 < 64)
+      block * bits / 8 < 64 && layoutRows == 1)
     prefetchDistance = kA8PrefetchBytes;
   if (transposePlanes)
     prefetchDistance = kPlanePrefetchBytes;
@@ -504,6 +508,48 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
                                    /*isWrite=*/false, /*localityHint=*/3,
                                    /*isDataCache=*/true);
       }
+  };
+  // Rows tiled in the layout (#mq.layout<interleaved, B, block = E,
+  // rows = R>): the storage [N, RB] viewed as [N / R, R * RB], one row per
+  // tile, in which block b of the tile's row r starts at byte
+  // b * R * EB + r * EB (EB = E * bits / 8; numerics::interleavedTiledOffset).
+  Value tiledStorage;
+  int64_t blockBytesAll = quantized && !planes ? block * bits / 8 : 0;
+  if (layoutRows > 1) {
+    auto st = cast<RankedTensorType>(w.storage.getType());
+    int64_t rb = st.getDimSize(1);
+    SmallVector<ReassociationIndices> both = {{0, 1}};
+    Value flat = tensor::CollapseShapeOp::create(b, loc, w.storage, both);
+    tiledStorage = tensor::ExpandShapeOp::create(
+        b, loc,
+        RankedTensorType::get({n / layoutRows, layoutRows * rb},
+                              st.getElementType()),
+        flat, both);
+  }
+  /// The storage place of bytes [start, ...) of block `blk` of row
+  /// `row`, and the tensor to read them from.
+  auto weightPlace =
+      [&](OpBuilder &ob, Location ol, Value row, Value blk,
+          int64_t start) -> std::pair<Value, SmallVector<Value>> {
+    if (layoutRows == 1) {
+      Value byte = arith::AddIOp::create(
+          ob, ol,
+          arith::MulIOp::create(ob, ol, blk, cIdx(ob, ol, blockBytesAll)),
+          cIdx(ob, ol, start));
+      return {w.storage, {row, byte}};
+    }
+    Value tile = arith::DivUIOp::create(ob, ol, row, cIdx(ob, ol, layoutRows));
+    Value inTile =
+        arith::RemUIOp::create(ob, ol, row, cIdx(ob, ol, layoutRows));
+    Value byte = arith::AddIOp::create(
+        ob, ol,
+        arith::MulIOp::create(ob, ol, blk,
+                              cIdx(ob, ol, layoutRows * blockBytesAll)),
+        arith::AddIOp::create(
+            ob, ol,
+            arith::MulIOp::create(ob, ol, inTile, cIdx(ob, ol, blockBytesAll)),
+            cIdx(ob, ol, start)));
+    return {tiledStorage, {tile, byte}};
   };
   Value xs = quantized ? groupSums(b, loc, xf, batch, k, groups) : Value();
   // W{r}A8: int8 activations per block, 64 products per vpdpbusd.
@@ -1078,16 +1124,17 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
                         int64_t start = 0;
                         for (unsigned pw : pieces) {
                           int64_t pb = block * pw / 8;
-                          Value off = arith::AddIOp::create(
-                              bb, bl, byteBase, cIdx(bb, bl, start));
                           SmallVector<Value> perRow;
-                          for (int64_t r = 0; r < rows; ++r)
+                          for (int64_t r = 0; r < rows; ++r) {
+                            auto [src, at] =
+                                weightPlace(bb, bl, rowIdx[r], blk, start);
                             perRow.push_back(vector::TransferReadOp::create(
                                 bb, bl, VectorType::get({pb}, bb.getI8Type()),
-                                w.storage, ValueRange{rowIdx[r], off},
-                                arith::ConstantIntOp::create(
-                                    bb, bl, bb.getI8Type(), 0),
+                                src, at,
+                                arith::ConstantIntOp::create(bb, bl,
+                                                             bb.getI8Type(), 0),
                                 ArrayRef<bool>{true}));
+                          }
                           data.push_back(perRow);
                           pieceBytes.push_back(pb);
                           start += pb;
@@ -1274,15 +1321,15 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
                         Piece piece{pw, shiftPos, block * pw / 8, {}};
                         auto bytesType =
                             VectorType::get({piece.bytes}, bb.getI8Type());
-                        Value off = arith::AddIOp::create(
-                            bb, bl, byteBase, cIdx(bb, bl, pieceStart));
-                        for (int64_t r = 0; r < rows; ++r)
+                        for (int64_t r = 0; r < rows; ++r) {
+                          auto [src, at] =
+                              weightPlace(bb, bl, rowIdx[r], blk, pieceStart);
                           piece.data.push_back(vector::TransferReadOp::create(
-                              bb, bl, bytesType, w.storage,
-                              ValueRange{rowIdx[r], off},
+                              bb, bl, bytesType, src, at,
                               arith::ConstantIntOp::create(bb, bl,
                                                            bb.getI8Type(), 0),
                               ArrayRef<bool>{true}));
+                        }
                         loaded.push_back(std::move(piece));
                         pieceStart += block * pw / 8;
                       }

@@ -25,6 +25,16 @@ func.func @cpu_block(%x: tensor<64xf32>, %w: !mq.weight<4x64xf32, storage = 8, b
 
 // -----
 
+// The GPU kernels read rows one after the other: a CPU row tile is refused.
+func.func @cpu_rows(%x: tensor<64xf32>, %w: !mq.weight<4x64xf32, storage = 8, bits = 4, layout = #mq.layout<interleaved, 4, block = 32, rows = 2>>,
+                    %s: tensor<4x1xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{weight is not in the GPU kernel layout (run mq-select-gpu-layout): expected channel axis 0 and #mq.layout<interleaved, 4, block = 32>}}
+  %y = mq.matvec %x, %w, %s, %s : tensor<64xf32>, !mq.weight<4x64xf32, storage = 8, bits = 4, layout = #mq.layout<interleaved, 4, block = 32, rows = 2>>, tensor<4x1xf32>, tensor<4x1xf32> -> tensor<4xf32>
+  return %y : tensor<4xf32>
+}
+
+// -----
+
 func.func @big_batch(%x: tensor<65x64xf32>, %w: !mq.weight<4x64xf32, storage = 8, bits = 4, layout = #mq.layout<interleaved, 4, block = 32>>,
                      %s: tensor<4x1xf32>) -> tensor<65x4xf32> {
   // expected-error @+1 {{cannot generate a GPU kernel: batch tile must be in 1..64}}

@@ -432,6 +432,32 @@ func.func @interleaved_group(%a: !mq.weight<4x48xf32, storage = 8, bits = 4, gro
 
 // -----
 
+// expected-error @+1 {{interleaved row tile 8 does not divide the 12 rows}}
+func.func @interleaved_rows(%a: !mq.weight<12x48xf32, storage = 8, bits = 4, layout = #mq.layout<interleaved, 4, block = 16, rows = 8>>)
+
+// -----
+
+// expected-error @+1 {{layout row tile must be in [1, 64], got 0}}
+func.func @interleaved_rows_zero(%a: !mq.weight<12x48xf32, storage = 8, bits = 4, layout = #mq.layout<interleaved, 4, block = 16, rows = 0>>)
+
+// -----
+
+// expected-error @+1 {{layout row tile must be in [1, 64], got 128}}
+func.func @interleaved_rows_large(%a: !mq.weight<128x48xf32, storage = 8, bits = 4, layout = #mq.layout<interleaved, 4, block = 16, rows = 128>>)
+
+// -----
+
+// expected-error @+1 {{only the interleaved layout takes a row tile}}
+func.func @mma_rows(%a: !mq.weight<16x64xf16, storage = 8, bits = 4, layout = #mq.layout<mma, 4, block = 64, rows = 2>>)
+
+// -----
+
+// The row tile follows the block, which the interleaved layout needs.
+// expected-error @+1 {{expected 'block'}}
+func.func @rows_without_block(%a: !mq.weight<8x48xf32, storage = 8, bits = 1, layout = #mq.layout<planes, 1, rows = 4>>)
+
+// -----
+
 func.func @dot4_bytes(%acc: vector<4xi32>, %a: vector<16xi8>, %b: vector<12xi8>) -> vector<4xi32> {
   // expected-error @+1 {{operands have 16 and 12 bytes; expected the same number}}
   %r = mq.dot4 %acc, %a, %b : vector<16xi8>, vector<12xi8> into vector<4xi32>

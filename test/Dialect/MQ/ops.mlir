@@ -46,6 +46,15 @@ func.func @interleaved(%a: !mq.weight<4x96xf32, storage = 8, bits = 2, group = 4
   return
 }
 
+// Rows tiled in the interleaved layout; rows = 1 is the default and is not
+// printed.
+// CHECK-LABEL: func.func @interleaved_rows
+// CHECK-SAME: layout = #mq.layout<interleaved, 4, block = 128, rows = 8>>
+// CHECK-SAME: layout = #mq.layout<interleaved, 4, block = 128>>
+func.func @interleaved_rows(%a: !mq.weight<16x256xf32, storage = 8, bits = 4, group = 128, layout = #mq.layout<interleaved, 4, block = 128, rows = 8>>, %b: !mq.weight<16x256xf32, storage = 8, bits = 4, group = 128, layout = #mq.layout<interleaved, 4, block = 128, rows = 1>>) {
+  return
+}
+
 // A prefix-exact r-bit index needs r bits in every layout.
 // CHECK-LABEL: func.func @prefix_exact
 // CHECK-SAME: !mq.weight<4x16xf32, storage = 8, bits = 2, mode = prefix_exact, layout = #mq.layout<planes, 2>>

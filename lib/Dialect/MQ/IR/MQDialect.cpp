@@ -85,8 +85,12 @@ SliceMode matquant::mq::fromNumerics(numerics::SliceMode mode) {
 //===----------------------------------------------------------------------===//
 
 LogicalResult LayoutAttr::verify(function_ref<InFlightDiagnostic()> emitError,
-                                 LayoutKind kind, unsigned bits,
-                                 unsigned block) {
+                                 LayoutKind kind, unsigned bits, unsigned block,
+                                 unsigned rows) {
+  if (rows == 0 || rows > 64)
+    return emitError() << "layout row tile must be in [1, 64], got " << rows;
+  if (rows != 1 && kind != LayoutKind::interleaved)
+    return emitError() << "only the interleaved layout takes a row tile";
   if (kind == LayoutKind::interleaved) {
     if (block == 0 || block % 8 != 0 || block > 4096)
       return emitError() << "interleaved layout needs a block that is a "
@@ -207,6 +211,9 @@ LogicalResult WeightType::verify(function_ref<InFlightDiagnostic()> emitError,
         return emitError() << kind << " block " << layout.getBlock()
                            << " does not divide the group size "
                            << groupSize;
+      if (shape[0] % layout.getRows() != 0)
+        return emitError() << "interleaved row tile " << layout.getRows()
+                           << " does not divide the " << shape[0] << " rows";
     }
   }
   return success();

@@ -364,7 +364,7 @@ static std::vector<uint8_t> packBytes(WeightType packed,
   if (layout.getKind() == LayoutKind::interleaved)
     return numerics::packInterleaved(idx.data(), packed.getRows(),
                                      packed.getCols(), layout.getBits(),
-                                     layout.getBlock());
+                                     layout.getBlock(), layout.getRows());
   if (layout.getKind() == LayoutKind::mma)
     return numerics::packMma(idx.data(), packed.getRows(), packed.getCols(),
                              layout.getBits(), layout.getBlock());
@@ -381,7 +381,7 @@ static std::vector<uint8_t> unpackBytes(WeightType packed,
   if (layout.getKind() == LayoutKind::interleaved)
     return numerics::unpackInterleaved(bytes.data(), packed.getRows(),
                                        packed.getCols(), layout.getBits(),
-                                       layout.getBlock());
+                                       layout.getBlock(), layout.getRows());
   if (layout.getKind() == LayoutKind::mma)
     return numerics::unpackMma(bytes.data(), packed.getRows(),
                                packed.getCols(), layout.getBits(),

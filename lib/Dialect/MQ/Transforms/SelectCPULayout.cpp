@@ -52,12 +52,20 @@ struct MQSelectCPULayoutPass
         unsigned block = chooseBlock(type);
         if (!block)
           return; // No block fits the groups: the reference lowering runs it.
-        want = LayoutAttr::get(&getContext(), LayoutKind::interleaved,
-                               idxBits, block);
+        unsigned tile = 1;
+        for (unsigned t = std::max(1u, rowTile.getValue()); t > 1; t /= 2)
+          if (type.getRows() % t == 0) {
+            tile = t;
+            break;
+          }
+        want = LayoutAttr::get(&getContext(), LayoutKind::interleaved, idxBits,
+                               block, tile);
       }
+      // Already in a kernel layout of this kind (the kernels read any row
+      // tile: a weight packed by the caller is not repacked at run time).
       if (layout && layout.getKind() == want.getKind() &&
-          (layout.getKind() != LayoutKind::dense))
-        return; // Already in a kernel layout of this kind.
+          layout.getKind() != LayoutKind::dense)
+        return;
       OpBuilder b(op);
       Value logical = operand.get();
       if (layout)

@@ -54,6 +54,13 @@ def MQ_LayoutAttr : MQ_Attr<"Layout", "layout"> {
       shift by a constant give the pieces of E * w / 8 consecutive elements.
       Storage: `tensor<rows x ceil(cols/E)*E*B/8 x i8>`. The channel axis
       must be 0, and E must divide the group size.
+    - `interleaved, B, block = E, rows = R`: the same bytes ordered by tiles
+      of R rows (R divides the rows): for each tile and each block, the R
+      rows' bytes of that block one after the other
+      (`numerics::interleavedTiledOffset`). A kernel that walks R rows
+      block by block then reads one contiguous stream instead of R streams
+      a row apart. Same storage type; R = 1 (the default) is the layout
+      above.
     - `mma, B, block = T`: the layout the GPU tensor-core kernels read
       (`numerics::packMma`): tiles of 16 rows by T columns (T a multiple of
       16, rows and columns padded with index 0), each lane of a warp
@@ -72,16 +79,23 @@ def MQ_LayoutAttr : MQ_Attr<"Layout", "layout"> {
     !mq.weight<64x172xf32, storage = 8, bits = 4, layout = #mq.layout<dense, 4>>
     !mq.weight<64x256xf32, storage = 8, bits = 3, group = 128,
                layout = #mq.layout<interleaved, 3, block = 128>>
+    !mq.weight<64x256xf32, storage = 8, bits = 4, group = 128,
+               layout = #mq.layout<interleaved, 4, block = 128, rows = 8>>
     !mq.weight<64x256xf16, storage = 8, bits = 4, group = 128,
                layout = #mq.layout<mma, 4, block = 64>>
     ```
   }];
   let parameters = (ins EnumParameter<MQ_LayoutKind>:$kind, "unsigned":$bits,
-                        DefaultValuedParameter<"unsigned", "0">:$block);
-  let assemblyFormat = "`<` $kind `,` $bits (`,` `block` `=` $block^)? `>`";
+                        DefaultValuedParameter<"unsigned", "0">:$block,
+                        DefaultValuedParameter<"unsigned", "1">:$rows);
+  let assemblyFormat = "`<` $kind `,` $bits (`,` `block` `=` $block^)? "
+                       "(`,` `rows` `=` $rows^)? `>`";
   let builders = [
     AttrBuilder<(ins "LayoutKind":$kind, "unsigned":$bits), [{
-      return $_get($_ctxt, kind, bits, 0);
+      return $_get($_ctxt, kind, bits, 0, 1);
+    }]>,
+    AttrBuilder<(ins "LayoutKind":$kind, "unsigned":$bits, "unsigned":$block), [{
+      return $_get($_ctxt, kind, bits, block, 1);
     }]>
   ];
   let genVerifyDecl = 1;

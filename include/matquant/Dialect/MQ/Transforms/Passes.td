@@ -111,6 +111,13 @@ def MQSelectCPULayoutPass : Pass<"mq-select-cpu-layout", "::mlir::ModuleOp"> {
     %y = mq.matvec %x, %p, %s, %m : ...
     ```
 
+    With `row-tile` > 1 the interleaved layout also tiles the rows as the
+    kernels walk them (`rows = R`, R the largest power of two up to
+    `row-tile` dividing the rows): for each tile of R rows and each block,
+    the R rows' bytes one after the other, so that a kernel tile reads one
+    contiguous stream. Off by default: on the 2-core Zen 5 VM it was slower
+    than rows one after the other in most kernels (docs/CPU-results.md).
+
     Indices of at most `planes-max-bits` bits (int1) go to the
     `planes` layout instead, whose kernel adds the activations under each
     plane's bits used as a lane mask (one masked add per plane and vector),
@@ -125,6 +132,10 @@ def MQSelectCPULayoutPass : Pass<"mq-select-cpu-layout", "::mlir::ModuleOp"> {
   let options = [
     Option<"planesMaxBits", "planes-max-bits", "unsigned", /*default=*/"1",
            "Widest index that uses the bit-plane kernel (0: never)">,
+    Option<"rowTile", "row-tile", "unsigned", /*default=*/"1",
+           "Rows per tile of the interleaved layout (rows = R): the largest "
+           "power of two up to this that divides the weight's rows (the "
+           "kernels' row tile is 8); 1: untiled">,
   ];
 }
 

@@ -102,6 +102,7 @@ void matquant::buildCPUToLLVMPipeline(OpPassManager &pm,
   vector.rowTile = options.rowTile;
   vector.activationBits = options.activationBits;
   vector.exponentDecode = options.exponentDecode;
+  vector.tilePrefetch = options.tilePrefetch;
   bool gfni = options.gfni >= 0 ? options.gfni != 0 : hostHasGfniVbmi();
   vector.planeTranspose =
       options.planeTranspose >= 0 ? options.planeTranspose : (gfni ? 1 : 0);

@@ -94,6 +94,7 @@ JitModule::build(std::unique_ptr<JitModule> jit, ModuleOp module,
     cpu.activationBits = options.activationBits;
     cpu.exponentDecode = options.exponentDecode;
     cpu.tileLayout = options.tileLayout;
+    cpu.tilePrefetch = options.tilePrefetch;
     cpu.gfni = options.gfni;
     cpu.planeTranspose = options.planeTranspose;
     cpu.externalizeWeights = options.externalizeWeights;

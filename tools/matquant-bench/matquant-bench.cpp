@@ -68,10 +68,13 @@ static cl::opt<int> rowTile("row-tile", cl::init(8),
 static cl::opt<int> batchTileOpt("batch-tile", cl::init(4),
                                  cl::desc("batch rows per decoded weight"));
 static cl::opt<bool> tileLayout(
-    "tile-layout", cl::init(false),
+    "tile-layout", cl::init(true),
     cl::desc("interleaved weights tiled by rows as the kernels walk them "
              "(#mq.layout<..., rows = R>, R the largest power of two up to "
              "--row-tile dividing the rows); false: rows one after another"));
+static cl::opt<int> tilePrefetchOpt(
+    "tile-prefetch", cl::init(8192),
+    cl::desc("bytes ahead of each row tile's stream (0: no prefetches)"));
 static cl::opt<bool> exponentDecode(
     "exponent-decode", cl::init(true),
     cl::desc("float activations: sub-byte indices to f32 under the exponent "
@@ -345,6 +348,7 @@ int main(int argc, char **argv) {
         opts.rowTile = rowTile;
         opts.exponentDecode = exponentDecode;
         opts.tileLayout = tileLayout;
+        opts.tilePrefetch = tilePrefetchOpt;
         opts.gfni = gfniOpt;
         opts.planeTranspose = planeTransposeOpt;
         opts.batchTile = batchTileOpt;
@@ -474,6 +478,7 @@ int main(int argc, char **argv) {
         opts.rowTile = rowTile;
         opts.exponentDecode = exponentDecode;
         opts.tileLayout = tileLayout;
+        opts.tilePrefetch = tilePrefetchOpt;
         opts.gfni = gfniOpt;
         opts.planeTranspose = planeTransposeOpt;
         opts.batchTile = batchTileOpt;

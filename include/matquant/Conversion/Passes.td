@@ -105,6 +105,10 @@ def ConvertMQToVectorPass : Pass<"convert-mq-to-vector", "::mlir::ModuleOp"> {
            "activations quantized to int8 per block (symmetric, max|x|/127) "
            "and integer dot products with AVX-512 VNNI (opt-in; blocks of "
            "a multiple of 64)">,
+    Option<"tilePrefetch", "tile-prefetch", "int64_t", /*default=*/"8192",
+           "Weights in the interleaved layout with rows tiled (rows = R): "
+           "prefetch each tile's stream this many bytes ahead, one "
+           "prefetch per cache line (0: none)">,
     Option<"exponentDecode", "exponent-decode", "bool", /*default=*/"true",
            "Float activations, indices of fewer than 8 bits: place each "
            "index under the exponent of 1.0 (f = 1 + k * 2^-bits, a shift "

@@ -61,10 +61,14 @@ struct CPUPipelineOptions
       *this, "tile-layout",
       llvm::cl::desc("mq-select-cpu-layout tiles the interleaved layout's "
                      "rows as the kernels walk them (rows = R, one read "
-                     "stream per tile; off by default: slower in most "
-                     "kernels on the Zen 5 VM); off: rows one after the "
-                     "other"),
-      llvm::cl::init(false)};
+                     "stream per tile, prefetched tile-prefetch bytes "
+                     "ahead); off: rows one after the other"),
+      llvm::cl::init(true)};
+  Option<int64_t> tilePrefetch{
+      *this, "tile-prefetch",
+      llvm::cl::desc("convert-mq-to-vector's tile-prefetch: bytes ahead of "
+                     "each row tile's stream (0: none)"),
+      llvm::cl::init(8192)};
   Option<int64_t> batchTile{*this, "batch-tile",
                             llvm::cl::desc("Batch rows per decoded weight"),
                             llvm::cl::init(4)};

@@ -36,7 +36,8 @@ struct JitOptions {
   int64_t rowTile = 8;
   int64_t activationBits = 0; ///< 8: W{r}A8 (int8 activations, VNNI)
   bool exponentDecode = true; ///< sub-byte indices under 1.0's exponent
-  bool tileLayout = false;    ///< interleaved layout tiled by rows (rows = R)
+  bool tileLayout = true;     ///< interleaved layout tiled by rows (rows = R)
+  int64_t tilePrefetch = 8192; ///< bytes ahead of each row tile's stream
   /// mq.transpose_bits as GFNI's vgf2p8affineqb: 1 yes, 0 no (plain
   /// vector code), -1 if the host CPU has GFNI and AVX512-VBMI.
   int64_t gfni = -1;

@@ -2,9 +2,10 @@
 // RUN: matquant-opt %s --mq-select-cpu-layout --canonicalize -split-input-file | FileCheck %s --check-prefix=FOLD
 
 // A logical weight is packed into interleaved blocks of the largest of
-// 128..8 that divides its group (here 48 -> 16).
+// 128..8 that divides its group (here 48 -> 16), its rows tiled by the
+// largest power of two up to 8 that divides them (4).
 // CHECK-LABEL: func.func @logical
-// CHECK: %[[P:.*]] = mq.pack %{{.*}} : !mq.weight<4x96xf32, storage = 8, bits = 3, group = 48> to !mq.weight<4x96xf32, storage = 8, bits = 3, group = 48, layout = #mq.layout<interleaved, 3, block = 16>>
+// CHECK: %[[P:.*]] = mq.pack %{{.*}} : !mq.weight<4x96xf32, storage = 8, bits = 3, group = 48> to !mq.weight<4x96xf32, storage = 8, bits = 3, group = 48, layout = #mq.layout<interleaved, 3, block = 16, rows = 4>>
 // CHECK: mq.matvec %{{.*}}, %[[P]]
 func.func @logical(%x: tensor<96xf32>, %q: !mq.weight<4x96xf32, storage = 8, bits = 3, group = 48>, %s: tensor<4x2xf32>) -> tensor<4xf32> {
   %y = mq.matvec %x, %q, %s, %s : tensor<96xf32>, !mq.weight<4x96xf32, storage = 8, bits = 3, group = 48>, tensor<4x2xf32>, tensor<4x2xf32> -> tensor<4xf32>

@@ -14,11 +14,11 @@
 // RUN: matquant-opt %s --matquant-cpu-to-llvm | mlir-runner -e main -entry-point-result=void %runner_libs | FileCheck %s
 // RUN: matquant-opt %s --matquant-cpu-to-llvm="threads=2" | mlir-runner -e main -entry-point-result=void %runner_libs %omp_lib | FileCheck %s
 // RUN: matquant-opt %s --matquant-cpu-to-llvm="vector-width=8 accumulators=2 batch-tile=3" | mlir-runner -e main -entry-point-result=void %runner_libs | FileCheck %s
-// The interleaved layout with rows tiled (rows = 8, 4 or 2 where they
-// divide the rows; packed at run time), the kernels' row tile equal to
-// the layout's and smaller:
-// RUN: matquant-opt %s --matquant-cpu-to-llvm="tile-layout=1" | mlir-runner -e main -entry-point-result=void %runner_libs | FileCheck %s
-// RUN: matquant-opt %s --matquant-cpu-to-llvm="tile-layout=1 row-tile=2 threads=2" | mlir-runner -e main -entry-point-result=void %runner_libs %omp_lib | FileCheck %s
+// The runs above tile the interleaved layout's rows (rows = 8, 4 or 2
+// where they divide the rows); rows one after the other, and tiles of
+// at most 2 rows read by kernel tiles of 2 rows:
+// RUN: matquant-opt %s --matquant-cpu-to-llvm="tile-layout=0" | mlir-runner -e main -entry-point-result=void %runner_libs | FileCheck %s
+// RUN: matquant-opt %s --matquant-cpu-to-llvm="row-tile=2 threads=2" | mlir-runner -e main -entry-point-result=void %runner_libs %omp_lib | FileCheck %s
 
 module {
   func.func private @printI64(i64)

@@ -107,16 +107,16 @@ def MQSelectCPULayoutPass : Pass<"mq-select-cpu-layout", "::mlir::ModuleOp"> {
     ```mlir
     %p = mq.pack %q : !mq.weight<64x256xf32, storage = 8, bits = 4, group = 128>
         to !mq.weight<64x256xf32, storage = 8, bits = 4, group = 128,
-                      layout = #mq.layout<interleaved, 4, block = 128>>
+                      layout = #mq.layout<interleaved, 4, block = 128, rows = 8>>
     %y = mq.matvec %x, %p, %s, %m : ...
     ```
 
-    With `row-tile` > 1 the interleaved layout also tiles the rows as the
-    kernels walk them (`rows = R`, R the largest power of two up to
-    `row-tile` dividing the rows): for each tile of R rows and each block,
+    The interleaved layout also tiles the rows as the kernels walk them
+    (`rows = R`, R the largest power of two up to `row-tile` dividing the
+    rows; `row-tile=1`: untiled): for each tile of R rows and each block,
     the R rows' bytes one after the other, so that a kernel tile reads one
-    contiguous stream. Off by default: on the 2-core Zen 5 VM it was slower
-    than rows one after the other in most kernels (docs/CPU-results.md).
+    contiguous stream, which the kernels prefetch ahead
+    (`convert-mq-to-vector`'s `tile-prefetch`).
 
     Indices of at most `planes-max-bits` bits (int1) go to the
     `planes` layout instead, whose kernel adds the activations under each
@@ -132,10 +132,10 @@ def MQSelectCPULayoutPass : Pass<"mq-select-cpu-layout", "::mlir::ModuleOp"> {
   let options = [
     Option<"planesMaxBits", "planes-max-bits", "unsigned", /*default=*/"1",
            "Widest index that uses the bit-plane kernel (0: never)">,
-    Option<"rowTile", "row-tile", "unsigned", /*default=*/"1",
+    Option<"rowTile", "row-tile", "unsigned", /*default=*/"8",
            "Rows per tile of the interleaved layout (rows = R): the largest "
-           "power of two up to this that divides the weight's rows (the "
-           "kernels' row tile is 8); 1: untiled">,
+           "power of two up to this that divides the weight's rows, as the "
+           "kernels tile them (8 by default); 1: untiled">,
   ];
 }
 

@@ -483,8 +483,8 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
   // hardware prefetchers stop at page boundaries and follow demand misses).
   Value wBuffer;
   int64_t prefetchDistance = 0;
-  // (Rows tiled in the layout read one stream per tile, which the hardware
-  // prefetchers follow: no software prefetches.)
+  // (Rows tiled in the layout are prefetched per tile instead: see
+  // prefetchTiles below.)
   if (quantized && !planes && cfg.activationBits == 8 && block % 64 == 0 &&
       block * bits / 8 < 64 && layoutRows == 1)
     prefetchDistance = kA8PrefetchBytes;
@@ -1156,7 +1156,6 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
                         Value kBase = arith::MulIOp::create(
                             bb, bl, blk, cIdx(bb, bl, block));
                         prefetchRows(bb, bl, rowIdx, byteBase, blockBytes);
-                        prefetchTiles(bb, bl, rowIdx, blk);
                         prefetchTiles(bb, bl, rowIdx, blk);
                         // Pieces of the block, per row.
                         SmallVector<SmallVector<Value>> data;

@@ -559,10 +559,10 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
   // kernels wait on memory: without these prefetches the tiled layout was
   // slower than rows apart; with them, on the 2-core Zen 5 VM, 4096 x 14336
   // and 14336 x 4096, group 128, 2 threads, medians of 3 alternated runs:
-  // float int8 / int4 / int2 1.16 - 1.22x faster than rows apart at 8 KiB,
-  // W{r}A8 int4 1.2 - 1.5x, int2 1.2 - 1.7x, int8 even; 2 KiB was slower
-  // than 4 - 8 KiB at int8 and int4). The prefetches run past a tile's end
-  // into the next tile, which the same thread reads next.
+  // float int8 / int4 / int2 1.0 - 1.3x faster than rows apart at 8 KiB;
+  // W{r}A8 int2 1.1 - 1.8x faster, int4 even, int8 5 - 13% slower; 2 KiB
+  // was slower than 4 - 8 KiB at int8 and int4). The prefetches run past a
+  // tile's end into the next tile, which the same thread reads next.
   int64_t tilePrefetch = layoutRows > 1 ? cfg.tilePrefetch : 0;
   Value tileBuffer;
   if (layoutRows > 1 && tilePrefetch > 0) {

@@ -1,4 +1,5 @@
 // RUN: matquant-opt %s --mq-select-cpu-layout=row-tile=8 -split-input-file | FileCheck %s
+// RUN: matquant-opt %s --mq-select-cpu-layout=row-tile=1000 -split-input-file | FileCheck %s --check-prefix=MAX
 
 // With row-tile = 8 the interleaved layout tiles the rows by the largest
 // power of two up to 8 that divides them: 12 rows -> 4, 16 -> 8, 13 -> none.
@@ -27,4 +28,15 @@ func.func @tiles(%x: tensor<64xf32>,
 func.func @kept(%x: tensor<64xf32>, %w: !mq.weight<16x64xf32, storage = 8, bits = 4, layout = #mq.layout<interleaved, 4, block = 64>>, %s: tensor<16x1xf32>) -> tensor<16xf32> {
   %y = mq.matvec %x, %w, %s, %s : tensor<64xf32>, !mq.weight<16x64xf32, storage = 8, bits = 4, layout = #mq.layout<interleaved, 4, block = 64>>, tensor<16x1xf32>, tensor<16x1xf32> -> tensor<16xf32>
   return %y : tensor<16xf32>
+}
+
+// -----
+
+// Row tiles are at most 64 rows (the layout's limit), whatever row-tile
+// asks for.
+// MAX-LABEL: func.func @max_tile
+// MAX: mq.pack %{{.*}} to !mq.weight<128x64xf32, storage = 8, bits = 4, layout = #mq.layout<interleaved, 4, block = 128, rows = 64>>
+func.func @max_tile(%x: tensor<64xf32>, %w: !mq.weight<128x64xf32, storage = 8, bits = 4>, %s: tensor<128x1xf32>) -> tensor<128xf32> {
+  %y = mq.matvec %x, %w, %s, %s : tensor<64xf32>, !mq.weight<128x64xf32, storage = 8, bits = 4>, tensor<128x1xf32>, tensor<128x1xf32> -> tensor<128xf32>
+  return %y : tensor<128xf32>
 }

@@ -4,6 +4,8 @@
 
 #include "mlir/IR/Builders.h"
 
+#include <algorithm>
+
 namespace matquant::mq {
 #define GEN_PASS_DEF_MQSELECTCPULAYOUTPASS
 #include "matquant/Dialect/MQ/Transforms/Passes.h.inc"
@@ -53,7 +55,9 @@ struct MQSelectCPULayoutPass
         if (!block)
           return; // No block fits the groups: the reference lowering runs it.
         unsigned tile = 1;
-        for (unsigned t = std::max(1u, rowTile.getValue()); t > 1; t /= 2)
+        // (At most 64 rows, the layout's limit.)
+        for (unsigned t = std::clamp(rowTile.getValue(), 1u, 64u); t > 1;
+             t /= 2)
           if (type.getRows() % t == 0) {
             tile = t;
             break;

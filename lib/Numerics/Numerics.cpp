@@ -13,6 +13,7 @@
 
 #include "matquant/Numerics/Numerics.h"
 
+#include <algorithm>
 #include <cassert>
 #include <cmath>
 #include <limits>
@@ -538,6 +539,13 @@ void forEachInterleavedPiece(int64_t cols, unsigned bits, int64_t block,
   }
 }
 } // namespace
+
+int64_t interleavedRowTile(int64_t rows, int64_t maxTile) {
+  for (int64_t t = std::clamp<int64_t>(maxTile, 1, 64); t > 1; t /= 2)
+    if (rows % t == 0)
+      return t;
+  return 1;
+}
 
 int64_t interleavedTiledOffset(int64_t row, int64_t byteInRow, int64_t rowBytes,
                                int64_t blockBytes, int64_t rowTile) {

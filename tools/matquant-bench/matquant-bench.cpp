@@ -145,12 +145,7 @@ bool usesPlanes(unsigned idxBits, int64_t group) {
 
 /// The row tile of the interleaved layout, as mq-select-cpu-layout picks it.
 int64_t layoutRows(int64_t n) {
-  if (!tileLayout)
-    return 1;
-  for (int64_t t = std::max(1, rowTile.getValue()); t > 1; t /= 2)
-    if (n % t == 0)
-      return t;
-  return 1;
+  return tileLayout ? nm::interleavedRowTile(n, rowTile) : 1;
 }
 
 std::string weightType(int64_t n, int64_t k, Width w, int64_t group,

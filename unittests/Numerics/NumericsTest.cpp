@@ -1055,6 +1055,16 @@ TEST(Interleaved, RowTilesReorderBlocks) {
         }
 }
 
+TEST(Interleaved, RowTileAsTheCPULayoutPicksIt) {
+  EXPECT_EQ(interleavedRowTile(16, 8), 8);
+  EXPECT_EQ(interleavedRowTile(12, 8), 4);
+  EXPECT_EQ(interleavedRowTile(6, 8), 2);
+  EXPECT_EQ(interleavedRowTile(13, 8), 1);
+  EXPECT_EQ(interleavedRowTile(16, 1), 1);
+  EXPECT_EQ(interleavedRowTile(16, 0), 1);
+  EXPECT_EQ(interleavedRowTile(128, 1000), 64); // the layout's limit
+}
+
 TEST(Mma, TileValidity) {
   EXPECT_TRUE(mmaTileValid(4, 64));
   EXPECT_TRUE(mmaTileValid(4, 16));

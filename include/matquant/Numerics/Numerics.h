@@ -224,6 +224,10 @@ std::vector<uint8_t> unpackPlanes(const uint8_t *packed, int64_t rows,
 /// kernel walking R rows block by block reads one contiguous stream.
 std::vector<unsigned> interleavedPieces(unsigned bits);
 int64_t interleavedRowBytes(int64_t cols, unsigned bits, int64_t block);
+/// The row tile mq-select-cpu-layout gives a weight of `rows` rows: the
+/// largest of maxTile, maxTile / 2, ... (maxTile clamped into [1, 64], the
+/// layout's limit) that divides the rows, or 1.
+int64_t interleavedRowTile(int64_t rows, int64_t maxTile);
 /// Where byte `byteInRow` of row `row` (in the untiled order) lies in the
 /// tiled storage; blockBytes = block * bits / 8.
 int64_t interleavedTiledOffset(int64_t row, int64_t byteInRow, int64_t rowBytes,

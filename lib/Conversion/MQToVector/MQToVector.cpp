@@ -563,9 +563,8 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
   // W{r}A8 int2 1.1 - 1.8x faster, int4 even, int8 5 - 13% slower; 2 KiB
   // was slower than 4 - 8 KiB at int8 and int4). The prefetches run past a
   // tile's end into the next tile, which the same thread reads next.
-  int64_t tilePrefetch = layoutRows > 1 ? cfg.tilePrefetch : 0;
   Value tileBuffer;
-  if (layoutRows > 1 && tilePrefetch > 0) {
+  if (layoutRows > 1 && cfg.tilePrefetch > 0) {
     auto st = cast<RankedTensorType>(tiledStorage.getType());
     tileBuffer = bufferization::ToBufferOp::create(
         b, loc, MemRefType::get(st.getShape(), st.getElementType()),
@@ -585,7 +584,7 @@ Value emitKernel(OpBuilder &b, Location loc, const KernelConfig &cfg,
             ob, ol, tileBuffer,
             ValueRange{tile,
                        arith::AddIOp::create(ob, ol, base,
-                                             cIdx(ob, ol, tilePrefetch + off))},
+                                             cIdx(ob, ol, cfg.tilePrefetch + off))},
             false, 3, true);
     }
   };

@@ -1,10 +1,9 @@
 //===- SelectCPULayout.cpp - Repack weights for the CPU kernels --*- C++ -*-===//
 
 #include "matquant/Dialect/MQ/Transforms/Passes.h"
+#include "matquant/Numerics/Numerics.h"
 
 #include "mlir/IR/Builders.h"
-
-#include <algorithm>
 
 namespace matquant::mq {
 #define GEN_PASS_DEF_MQSELECTCPULAYOUTPASS
@@ -54,14 +53,8 @@ struct MQSelectCPULayoutPass
         unsigned block = chooseBlock(type);
         if (!block)
           return; // No block fits the groups: the reference lowering runs it.
-        unsigned tile = 1;
-        // (At most 64 rows, the layout's limit.)
-        for (unsigned t = std::clamp(rowTile.getValue(), 1u, 64u); t > 1;
-             t /= 2)
-          if (type.getRows() % t == 0) {
-            tile = t;
-            break;
-          }
+        auto tile = static_cast<unsigned>(
+            numerics::interleavedRowTile(type.getRows(), rowTile));
         want = LayoutAttr::get(&getContext(), LayoutKind::interleaved, idxBits,
                                block, tile);
       }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages matquant needs, if any is missing.
 set -euo pipefail
-pkgs=(cmake ninja-build g++ python3 llvm-22-dev llvm-22-tools libmlir-22-dev
+pkgs=(cmake ninja-build g++ lld python3 llvm-22-dev llvm-22-tools libmlir-22-dev
       mlir-22-tools libgtest-dev libeigen3-dev libbenchmark-dev libomp-22-dev
       python3-matplotlib)
 missing=()

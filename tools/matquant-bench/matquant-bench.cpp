@@ -34,73 +34,88 @@ using namespace matquant;
 namespace nm = matquant::numerics;
 namespace cl = llvm::cl;
 
-static cl::opt<std::string> shapesOpt("shapes",
-                                      cl::desc("NxK weight shapes"),
-                                      cl::init("4096x4096,4096x14336,14336x4096"));
+static cl::OptionCategory benchCategory("matquant-bench options");
+
+static cl::opt<std::string>
+    shapesOpt("shapes", cl::desc("NxK weight shapes"),
+              cl::init("4096x4096,4096x14336,14336x4096"),
+              cl::cat(benchCategory));
 static cl::opt<std::string> batchesOpt("batches", cl::desc("batch sizes"),
-                                       cl::init("1,4,16"));
+                                       cl::init("1,4,16"),
+                                       cl::cat(benchCategory));
 static cl::opt<std::string>
     widthsOpt("widths",
               cl::desc("widths: r for clamped, rep for extra "
                        "precision, rpe for prefix exact"),
-              cl::init("8,6,4,3,2,2ep"));
+              cl::init("8,6,4,3,2,2ep"), cl::cat(benchCategory));
 static cl::opt<std::string> groupsOpt("groups",
                                       cl::desc("group sizes (0: per channel)"),
-                                      cl::init("128,0"));
-static cl::opt<std::string> threadsOpt("thread-counts", cl::desc("thread counts"),
-                                       cl::init("1,2"));
+                                      cl::init("128,0"),
+                                      cl::cat(benchCategory));
+static cl::opt<std::string> threadsOpt("thread-counts",
+                                       cl::desc("thread counts"),
+                                       cl::init("1,2"), cl::cat(benchCategory));
 static cl::opt<double> minSeconds("min-seconds",
                                   cl::desc("time spent per measurement"),
-                                  cl::init(0.25));
+                                  cl::init(0.25), cl::cat(benchCategory));
 static cl::opt<std::string> jsonOut("json", cl::desc("write JSON records"),
-                                    cl::init(""));
+                                    cl::init(""), cl::cat(benchCategory));
 static cl::opt<int> membwMiB("membw-mib",
                              cl::desc("array size of the bandwidth test"),
-                             cl::init(1024));
+                             cl::init(1024), cl::cat(benchCategory));
 static cl::opt<bool> a8("a8",
                         cl::desc("W{r}A8: int8 activations per block and "
                                  "VNNI dot products (opt-in mode)"),
-                        cl::init(false));
+                        cl::init(false), cl::cat(benchCategory));
 static cl::opt<int> accumulatorsOpt("accumulators", cl::init(2),
-                                    cl::desc("accumulators per row at batch 1"));
+                                    cl::desc("accumulators per row at batch 1"),
+                                    cl::cat(benchCategory));
 static cl::opt<int> rowTile("row-tile", cl::init(8),
-                            cl::desc("rows per iteration at batch 1"));
+                            cl::desc("rows per iteration at batch 1"),
+                            cl::cat(benchCategory));
 static cl::opt<int> batchTileOpt("batch-tile", cl::init(4),
-                                 cl::desc("batch rows per decoded weight"));
+                                 cl::desc("batch rows per decoded weight"),
+                                 cl::cat(benchCategory));
 static cl::opt<bool> tileLayout(
     "tile-layout", cl::init(true),
     cl::desc("interleaved weights tiled by rows as the kernels walk them "
              "(#mq.layout<..., rows = R>, R the largest power of two up to "
-             "--row-tile dividing the rows); false: rows one after another"));
+             "--row-tile dividing the rows); false: rows one after another"),
+    cl::cat(benchCategory));
 static cl::opt<int> tilePrefetchOpt(
     "tile-prefetch", cl::init(8192),
-    cl::desc("bytes ahead of each row tile's stream (0: no prefetches)"));
+    cl::desc("bytes ahead of each row tile's stream (0: no prefetches)"),
+    cl::cat(benchCategory));
 static cl::opt<bool> exponentDecode(
     "exponent-decode", cl::init(true),
     cl::desc("float activations: sub-byte indices to f32 under the exponent "
-             "of 1.0 (false: uitofp)"));
+             "of 1.0 (false: uitofp)"),
+    cl::cat(benchCategory));
 static cl::opt<int> gfniOpt(
     "gfni", cl::init(-1),
     cl::desc("1: use GFNI (vgf2p8affineqb) for mq.transpose_bits, 0: plain "
-             "vector code, -1: if the CPU has GFNI and AVX512-VBMI"));
+             "vector code, -1: if the CPU has GFNI and AVX512-VBMI"),
+    cl::cat(benchCategory));
 static cl::opt<int> planeTransposeOpt(
     "plane-transpose", cl::init(-1),
     cl::desc("1: the bit planes of a run-time width transposed to bytes "
-             "(mq.transpose_bits), 0: byte lanes, -1: where GFNI is used"));
+             "(mq.transpose_bits), 0: byte lanes, -1: where GFNI is used"),
+    cl::cat(benchCategory));
 static cl::opt<int> vectorWidth("lanes", cl::init(0),
-                                cl::desc("lanes per vector"));
+                                cl::desc("lanes per vector"),
+                                cl::cat(benchCategory));
 static cl::opt<bool> dynamicOpt(
     "dynamic",
     cl::desc("also run mq.matvec_dynamic / mq.matmul_dynamic: the stored int8 "
              "model once in 8 bit planes, the width passed at run time; "
              "every width of --widths is checked and timed next to the "
              "static kernel, with the bytes each reads"),
-    cl::init(false));
+    cl::init(false), cl::cat(benchCategory));
 static cl::opt<bool> referenceOpt(
     "reference",
     cl::desc("compile the quantized kernels with matquant-reference-to-llvm "
              "(a correctness check; its timings mean little)"),
-    cl::init(false));
+    cl::init(false), cl::cat(benchCategory));
 
 namespace {
 
@@ -243,6 +258,7 @@ void fail(llvm::Error err) {
 } // namespace
 
 int main(int argc, char **argv) {
+  cl::HideUnrelatedOptions(benchCategory);
   cl::ParseCommandLineOptions(argc, argv, "matquant CPU GEMV/GEMM benchmark\n");
   std::vector<std::pair<int64_t, int64_t>> shapes;
   for (llvm::StringRef s : llvm::split(shapesOpt.getValue(), ',')) {

@@ -30,23 +30,29 @@
 namespace nm = matquant::numerics;
 namespace cl = llvm::cl;
 
+static cl::OptionCategory quantBenchCategory("matquant-quant-bench options");
+
 static cl::opt<std::string> shapesOpt("shapes", cl::desc("NxK weight shapes"),
-                                      cl::init("4096x4096,14336x4096"));
+                                      cl::init("4096x4096,14336x4096"),
+                                      cl::cat(quantBenchCategory));
 static cl::opt<std::string> methodsOpt("methods",
                                        cl::desc("minmax,matquant,calibrated"),
-                                       cl::init("minmax,matquant,calibrated"));
+                                       cl::init("minmax,matquant,calibrated"),
+                                       cl::cat(quantBenchCategory));
 static cl::opt<std::string> groupsOpt("groups",
                                       cl::desc("group sizes (0: per channel)"),
-                                      cl::init("0,128"));
+                                      cl::init("0,128"),
+                                      cl::cat(quantBenchCategory));
 static cl::opt<int> samplesOpt("samples",
                                cl::desc("calibration rows S of X [S, K]"),
-                               cl::init(256));
-static cl::opt<unsigned>
-    threadsOpt("jobs", cl::desc("worker threads (0: all cores)"), cl::init(0));
+                               cl::init(256), cl::cat(quantBenchCategory));
+static cl::opt<unsigned> threadsOpt("jobs",
+                                    cl::desc("worker threads (0: all cores)"),
+                                    cl::init(0), cl::cat(quantBenchCategory));
 static cl::opt<bool> refineOpt("refine", cl::desc("refine the clip grid"),
-                               cl::init(false));
+                               cl::init(false), cl::cat(quantBenchCategory));
 static cl::opt<std::string> jsonOut("json", cl::desc("write JSON records"),
-                                    cl::init(""));
+                                    cl::init(""), cl::cat(quantBenchCategory));
 
 static int fail(const std::string &msg) {
   llvm::errs() << "matquant-quant-bench: " << msg << "\n";
@@ -54,6 +60,7 @@ static int fail(const std::string &msg) {
 }
 
 int main(int argc, char **argv) {
+  cl::HideUnrelatedOptions(quantBenchCategory);
   cl::ParseCommandLineOptions(argc, argv,
                               "throughput of matquant's quantizers\n");
   std::vector<unsigned> groups;

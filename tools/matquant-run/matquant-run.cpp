@@ -53,167 +53,175 @@
 using namespace mlir;
 namespace cl = llvm::cl;
 
+static cl::OptionCategory runCategory("matquant-run options");
+
 static cl::opt<std::string>
     inputFile(cl::Positional, cl::Required,
-              cl::desc("<imported model .mlir | synthetic:PRESET|CONFIG>"));
-static cl::opt<int64_t> maxSeqLen(
-    "max-seq-len",
-    cl::desc("KV-cache length of a synthetic model (default 256)"),
-    cl::init(256));
+              cl::desc("<imported model .mlir | synthetic:PRESET|CONFIG>"),
+              cl::cat(runCategory));
+static cl::opt<int64_t>
+    maxSeqLen("max-seq-len",
+              cl::desc("KV-cache length of a synthetic model (default 256)"),
+              cl::init(256), cl::cat(runCategory));
 static cl::opt<uint64_t> syntheticSeed("synthetic-seed",
                                        cl::desc("Seed of a synthetic model"),
-                                       cl::init(1));
+                                       cl::init(1), cl::cat(runCategory));
 static cl::opt<std::string> syntheticBacking(
     "synthetic-backing",
     cl::desc("synthetic models: write the weights to FILE as they are made "
              "and import them from a read-only mapping of it (the file is "
              "removed as soon as it is created), for models larger than "
              "this machine's memory"),
-    cl::value_desc("FILE"), cl::init(""));
-static cl::opt<bool> speedOnly(
-    "speed", cl::desc("Only decode and report tokens/s against the "
-                      "weight-streaming limit (no quality comparison)"),
-    cl::init(false));
+    cl::value_desc("FILE"), cl::init(""), cl::cat(runCategory));
+static cl::opt<bool>
+    speedOnly("speed",
+              cl::desc("Only decode and report tokens/s against the "
+                       "weight-streaming limit (no quality comparison)"),
+              cl::init(false), cl::cat(runCategory));
 static cl::opt<int> warmupSteps("warmup",
                                 cl::desc("--speed: untimed steps first"),
-                                cl::init(2));
-static cl::opt<bool> skipFloat(
-    "skip-float32", cl::desc("--speed: do not run the float32 model"),
-    cl::init(false));
-static cl::opt<int64_t> membwMiB(
-    "membw-mib", cl::desc("--speed: MiB read to measure the bandwidth"),
-    cl::init(1024));
+                                cl::init(2), cl::cat(runCategory));
+static cl::opt<bool>
+    skipFloat("skip-float32", cl::desc("--speed: do not run the float32 model"),
+              cl::init(false), cl::cat(runCategory));
+static cl::opt<int64_t>
+    membwMiB("membw-mib",
+             cl::desc("--speed: MiB read to measure the bandwidth"),
+             cl::init(1024), cl::cat(runCategory));
 static cl::opt<int64_t> activationBits(
     "activation-bits",
     cl::desc("8: quantized layers take int8 activations per block (W{r}A8, "
              "opt-in; its error shows in the comparison)"),
-    cl::init(0));
+    cl::init(0), cl::cat(runCategory));
 static cl::opt<bool> exponentDecode(
     "exponent-decode",
     cl::desc("float activations: sub-byte indices become f32 weights under "
              "the exponent of 1.0 (false: uitofp, as the bit-plane kernels "
              "of a run-time width do)"),
-    cl::init(true));
+    cl::init(true), cl::cat(runCategory));
 static cl::opt<int> planeTranspose(
     "plane-transpose",
     cl::desc("bit planes of a run-time width: 1 transposed to bytes "
              "(mq.transpose_bits, activations summed in another order), 0 "
              "byte lanes, -1 (default) where the CPU has GFNI"),
-    cl::init(-1));
+    cl::init(-1), cl::cat(runCategory));
 static cl::opt<bool> outlineKernels(
     "outline-kernels",
     cl::desc("One function per kernel signature (mq-outline-kernels)"),
-    cl::init(true));
+    cl::init(true), cl::cat(runCategory));
 static cl::opt<bool> fuseMatvecs(
     "fuse-matvecs",
     cl::desc("Stack the matvecs that read the same input (q, k, v; gate, "
              "up) into one kernel call (mq-fuse-matvecs)"),
-    cl::init(false));
+    cl::init(false), cl::cat(runCategory));
 static cl::opt<bool> externalize(
     "externalize-weights",
     cl::desc("Pass the weights at run time from one arena instead of "
              "compiling them into the code (mq-externalize-weights)"),
-    cl::init(true));
-static cl::opt<int> steps("steps", cl::desc("tokens to generate"),
-                          cl::init(64));
+    cl::init(true), cl::cat(runCategory));
+static cl::opt<int> steps("steps", cl::desc("tokens to generate"), cl::init(64),
+                          cl::cat(runCategory));
 static cl::opt<std::string> prompt("prompt", cl::desc("prompt token ids"),
-                                   cl::init("1"));
+                                   cl::init("1"), cl::cat(runCategory));
 static cl::opt<double> temperature("temperature",
                                    cl::desc("0: greedy, else sampling"),
-                                   cl::init(0.0));
-static cl::opt<unsigned> seed("seed", cl::desc("sampling seed"),
-                              cl::init(42));
-static cl::opt<int> numSequences(
-    "sequences", cl::desc("sequences to generate and score (seeds seed, "
+                                   cl::init(0.0), cl::cat(runCategory));
+static cl::opt<unsigned> seed("seed", cl::desc("sampling seed"), cl::init(42),
+                              cl::cat(runCategory));
+static cl::opt<int>
+    numSequences("sequences",
+                 cl::desc("sequences to generate and score (seeds seed, "
                           "seed + 1, ...)"),
-    cl::init(1));
+                 cl::init(1), cl::cat(runCategory));
 static cl::opt<int> threads("run-threads", cl::desc("OpenMP threads"),
-                            cl::init(0));
+                            cl::init(0), cl::cat(runCategory));
 static cl::list<std::string>
     variants("variant",
              cl::desc("NAME=PIPELINE: a quantized variant, e.g. "
                       "int4=mq-quantize-weights{method=matquant},"
-                      "mq-apply-schedule{policy=uniform=4}"));
+                      "mq-apply-schedule{policy=uniform=4}"),
+             cl::cat(runCategory));
 static cl::opt<std::string> switchWidths(
     "switch-widths",
     cl::desc("POS=R,POS=R,...: in variants compiled with mq-dynamic-widths, "
              "set every layer to width R from position POS on, between "
              "tokens, through the runtime width table (no recompilation, "
              "no reload, one copy of the weights)"),
-    cl::init(""));
+    cl::init(""), cl::cat(runCategory));
 static cl::opt<std::string> gpuOut(
     "gpu-out",
     cl::desc("compile float32 and every --variant for an NVIDIA GPU "
              "(matquant-decode-to-gpu) into DIR/<name>.so, .arena and "
              ".manifest for matquant-gpu-run, instead of running on the CPU"),
-    cl::value_desc("DIR"), cl::init(""));
-static cl::opt<bool> gpuArena(
-    "gpu-arena",
-    cl::desc("with --gpu-out, write <name>.arena (false: the manifest "
-             "describes the arena's regions and matquant-gpu-run "
-             "--random-arena fills them, for speed runs)"),
-    cl::init(true));
+    cl::value_desc("DIR"), cl::init(""), cl::cat(runCategory));
+static cl::opt<bool>
+    gpuArena("gpu-arena",
+             cl::desc("with --gpu-out, write <name>.arena (false: the manifest "
+                      "describes the arena's regions and matquant-gpu-run "
+                      "--random-arena fills them, for speed runs)"),
+             cl::init(true), cl::cat(runCategory));
 static cl::opt<std::string> gpuChip("gpu-chip",
                                     cl::desc("GPU target chip (--gpu-out)"),
-                                    cl::init("sm_90"));
+                                    cl::init("sm_90"), cl::cat(runCategory));
 static cl::opt<std::string> gpuActivations(
     "gpu-activations",
     cl::desc("with --gpu-out: the GEMVs' activations, f32 (default), or "
              "f16 / bf16 (rounded once per activation vector; results stay "
              "f32)"),
-    cl::init("f32"));
+    cl::init("f32"), cl::cat(runCategory));
 static cl::opt<std::string>
     gpuKernel("gpu-kernel",
               cl::desc("with --gpu-out: GEMV kernels, auto (default: tensor "
                        "cores for f16 below 8 bits), simt or mma"),
-              cl::init("auto"));
+              cl::init("auto"), cl::cat(runCategory));
 static cl::opt<int64_t> gpuFusePartitions(
     "gpu-fuse-partitions",
     cl::desc("with --gpu-out: the pipeline's fuse-partitions (attention in "
              "one kernel per layer; 0: off; default: the pipeline's)"),
-    cl::init(-1));
+    cl::init(-1), cl::cat(runCategory));
 static cl::opt<bool> gpuInPlaceState(
     "gpu-in-place-state",
     cl::desc("with --gpu-out: the KV cache updated in place (default), "
              "not copied into a next-state buffer each step"),
-    cl::init(true));
+    cl::init(true), cl::cat(runCategory));
 static cl::opt<unsigned> gpuMatvecTile(
     "gpu-matvec-tile",
     cl::desc("with --gpu-out: batch tile of the tensor-core GEMVs, 1 or 8; "
              "0 (default): 1"),
-    cl::init(0));
+    cl::init(0), cl::cat(runCategory));
 static cl::opt<std::string> gpuScaleOrder(
     "gpu-scale-order",
     cl::desc("with --gpu-out: scales of the tensor-core GEMVs packed by row "
              "tile (packed), [N, groups] (plain), or packed below 8 index "
              "bits (auto, the default)"),
-    cl::init("auto"));
+    cl::init("auto"), cl::cat(runCategory));
 static cl::opt<unsigned> gpuStages(
     "gpu-stages",
     cl::desc("with --gpu-out: tensor-core GEMVs stream their weights "
              "through this many shared-memory stages per warp (0: none)"),
-    cl::init(0));
+    cl::init(0), cl::cat(runCategory));
 static cl::opt<unsigned> gpuEarlyPrefetch(
     "gpu-early-prefetch",
     cl::desc("with --gpu-out: before waiting for the kernels before them, "
              "each warp of the tensor-core GEMVs asks the L2 cache for up "
              "to this many of its next super-tiles (0: none)"),
-    cl::init(0));
+    cl::init(0), cl::cat(runCategory));
 static cl::opt<bool> gpuDependentLaunch(
     "gpu-dependent-launch",
     cl::desc("with --gpu-out: kernels that wait for their predecessors "
              "themselves, launched by matquant-gpu-run with programmatic "
              "dependent launch (default)"),
-    cl::init(true));
+    cl::init(true), cl::cat(runCategory));
 static cl::opt<std::string> jsonOut("json", cl::desc("write JSON records"),
-                                    cl::init(""));
+                                    cl::init(""), cl::cat(runCategory));
 static cl::opt<bool> quiet("quiet", cl::desc("no per-token progress"),
-                           cl::init(false));
+                           cl::init(false), cl::cat(runCategory));
 static cl::opt<std::string>
-    traceOut("trace", cl::desc("write float32's greedy trace: per step "
-                               "'<argmax>, <all logits>' (llama-ref's "
-                               "format, for comparison)"),
-             cl::init(""));
+    traceOut("trace",
+             cl::desc("write float32's greedy trace: per step "
+                      "'<argmax>, <all logits>' (llama-ref's "
+                      "format, for comparison)"),
+             cl::init(""), cl::cat(runCategory));
 
 namespace {
 
@@ -575,6 +583,7 @@ int gpuBuild(MLIRContext &ctx, ModuleOp module) {
 int main(int argc, char **argv) {
   mlir::registerAllPasses();
   matquant::registerAllPasses();
+  cl::HideUnrelatedOptions(runCategory);
   cl::ParseCommandLineOptions(argc, argv,
                               "matquant decode runner and comparator\n");
   DialectRegistry registry;

@@ -45,22 +45,36 @@ using namespace mlir;
 namespace cl = llvm::cl;
 namespace nm = matquant::numerics;
 
+static cl::OptionCategory calibCheckCategory("mq-calib-check options");
+
 static cl::opt<std::string> inFile(cl::Positional, cl::Required,
-                                   cl::desc("<input.mlir>"));
+                                   cl::desc("<input.mlir>"),
+                                   cl::cat(calibCheckCategory));
 static cl::opt<std::string> outFile(cl::Positional, cl::Required,
-                                    cl::desc("<quantized.mlir>"));
+                                    cl::desc("<quantized.mlir>"),
+                                    cl::cat(calibCheckCategory));
 static cl::opt<std::string> calibFile("calibration", cl::Required,
-                                      cl::desc("calibration activations"));
+                                      cl::desc("calibration activations"),
+                                      cl::cat(calibCheckCategory));
 static cl::opt<std::string> heldFile("held", cl::init(""),
-                                     cl::desc("held-out activations"));
-static cl::opt<std::string> widthsOpt("widths", cl::init("8,4,2"));
-static cl::opt<std::string> lambdasOpt("lambdas", cl::init("0.1,0.1,1"));
-static cl::opt<std::string> gptqLambdasOpt("gptq-lambdas", cl::init(""));
-static cl::opt<unsigned> groupOpt("group", cl::init(0));
-static cl::opt<std::string> modeOpt("mode", cl::init("clamped"));
-static cl::opt<double> dampOpt("damp", cl::init(0.01));
-static cl::opt<bool> weightedSearchOpt("weighted-search", cl::init(false));
-static cl::opt<double> gridMaxOpt("grid-max", cl::init(1.0));
+                                     cl::desc("held-out activations"),
+                                     cl::cat(calibCheckCategory));
+static cl::opt<std::string> widthsOpt("widths", cl::init("8,4,2"),
+                                      cl::cat(calibCheckCategory));
+static cl::opt<std::string> lambdasOpt("lambdas", cl::init("0.1,0.1,1"),
+                                       cl::cat(calibCheckCategory));
+static cl::opt<std::string> gptqLambdasOpt("gptq-lambdas", cl::init(""),
+                                           cl::cat(calibCheckCategory));
+static cl::opt<unsigned> groupOpt("group", cl::init(0),
+                                  cl::cat(calibCheckCategory));
+static cl::opt<std::string> modeOpt("mode", cl::init("clamped"),
+                                    cl::cat(calibCheckCategory));
+static cl::opt<double> dampOpt("damp", cl::init(0.01),
+                               cl::cat(calibCheckCategory));
+static cl::opt<bool> weightedSearchOpt("weighted-search", cl::init(false),
+                                       cl::cat(calibCheckCategory));
+static cl::opt<double> gridMaxOpt("grid-max", cl::init(1.0),
+                                  cl::cat(calibCheckCategory));
 
 namespace {
 
@@ -120,6 +134,7 @@ double relOutputError(const nm::QuantizedMatrix &q, unsigned r,
 } // namespace
 
 int main(int argc, char **argv) {
+  cl::HideUnrelatedOptions(calibCheckCategory);
   cl::ParseCommandLineOptions(argc, argv, "mq-calib-check\n");
   DialectRegistry registry;
   registry.insert<arith::ArithDialect, func::FuncDialect,

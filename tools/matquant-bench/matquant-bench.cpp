@@ -1,10 +1,13 @@
-//===- matquant-bench.cpp - CPU weight-only GEMV / GEMM benchmark -*- C++ -*-===//
+//===- matquant-bench.cpp - CPU weight-only GEMV / GEMM benchmark -*- C++
+//-*-===//
 //
 // Times the kernels that matquant-cpu-to-llvm generates for mq.matvec /
 // mq.matmul at every requested width, mode, group size, batch and thread
 // count, side by side in one run with
 //   - the f32 linalg.matvec / matmul compiled by the same pipeline, and
 //   - this machine's read bandwidth (the method of shared/tools/membw.cpp),
+//     measured at the start and, by default, right before and after each
+//     timed kernel, whose percentage is then of the mean of those two,
 // and checks every kernel's output against the numerics library (float64)
 // on a sample of rows. Prints a table, and JSON with --json FILE.
 //
@@ -29,6 +32,7 @@
 #include <map>
 #include <random>
 #include <thread>
+#include <tuple>
 
 using namespace matquant;
 namespace nm = matquant::numerics;
@@ -63,6 +67,27 @@ static cl::opt<std::string> jsonOut("json", cl::desc("write JSON records"),
 static cl::opt<int> membwMiB("membw-mib",
                              cl::desc("array size of the bandwidth test"),
                              cl::init(1024), cl::cat(benchCategory));
+static cl::opt<int> copiesOpt(
+    "copies",
+    cl::desc("copies of each packed weight the timed calls rotate through "
+             "(0: enough for 256 MB, at most 16, so that the weights come "
+             "from memory; 1 with a small shape: the kernel's speed from the "
+             "caches)"),
+    cl::init(0), cl::cat(benchCategory));
+/// Copies of `bytes` of weights to rotate through (--copies).
+static int weightCopies(double bytes) {
+  if (copiesOpt > 0)
+    return copiesOpt;
+  return static_cast<int>(std::clamp<double>(std::ceil(256e6 / bytes), 1, 16));
+}
+static cl::opt<bool> adjacentBandwidth(
+    "adjacent-bandwidth",
+    cl::desc("measure the read bandwidth right before and right after each "
+             "timed kernel, and report the kernel's percentage of the mean "
+             "of the two (false: of the bandwidth measured once at the "
+             "start); on a machine whose bandwidth drifts, the percentage "
+             "then compares the kernel with the memory of its own minute"),
+    cl::init(true), cl::cat(benchCategory));
 static cl::opt<bool> a8("a8",
                         cl::desc("W{r}A8: int8 activations per block and "
                                  "VNNI dot products (opt-in mode)"),
@@ -260,6 +285,12 @@ void fail(llvm::Error err) {
 int main(int argc, char **argv) {
   cl::HideUnrelatedOptions(benchCategory);
   cl::ParseCommandLineOptions(argc, argv, "matquant CPU GEMV/GEMM benchmark\n");
+  if (copiesOpt < 0 || copiesOpt > 1024) {
+    llvm::errs() << "matquant-bench: --copies: expected 0 (automatic) to "
+                    "1024, got "
+                 << copiesOpt << "\n";
+    return 1;
+  }
   std::vector<std::pair<int64_t, int64_t>> shapes;
   for (llvm::StringRef s : llvm::split(shapesOpt.getValue(), ',')) {
     auto [a, b] = s.trim().split('x');
@@ -280,13 +311,26 @@ int main(int argc, char **argv) {
     widths.push_back(wd);
   }
 
-  // Bandwidth, measured in this run.
+  // Bandwidth, measured in this run: once at the start, and (by default)
+  // again around each timed kernel.
   std::map<int64_t, double> bandwidth;
-  {
-    std::vector<uint64_t> data = bandwidthArray(membwMiB);
-    for (int64_t t : threadCounts)
-      bandwidth[t] = readBandwidth(data, static_cast<unsigned>(t));
+  std::vector<uint64_t> bwData = bandwidthArray(membwMiB);
+  for (int64_t t : threadCounts)
+    bandwidth[t] = readBandwidth(bwData, static_cast<unsigned>(t));
+  if (!adjacentBandwidth) {
+    bwData.clear();
+    bwData.shrink_to_fit();
   }
+  /// Median seconds per call of fn, and the read bandwidth to judge it by:
+  /// the mean of one measurement right before and one right after.
+  auto timeWithBandwidth = [&](int64_t threads, auto fn) {
+    if (!adjacentBandwidth)
+      return std::make_pair(timeIt(fn), bandwidth[threads]);
+    double before = readBandwidth(bwData, static_cast<unsigned>(threads));
+    double secs = timeIt(fn);
+    double after = readBandwidth(bwData, static_cast<unsigned>(threads));
+    return std::make_pair(secs, (before + after) / 2);
+  };
   double bestBandwidth = 0;
   for (auto &[t, bw] : bandwidth) {
     llvm::outs() << llvm::format("read bandwidth, %lld thread(s): %.2f GB/s\n",
@@ -296,8 +340,9 @@ int main(int argc, char **argv) {
 
   llvm::json::Array records;
   llvm::outs() << llvm::format(
-      "\n%-11s %5s %-6s %-7s %3s %10s %9s %7s %8s %9s\n", "shape", "batch",
-      "width", "group", "thr", "time_us", "GB/s", "%bw", "vs f32", "max_err");
+      "\n%-11s %5s %-6s %-7s %3s %10s %9s %7s %7s %8s %9s\n", "shape", "batch",
+      "width", "group", "thr", "time_us", "GB/s", "%bw", "bw GB/s", "vs f32",
+      "max_err");
   std::mt19937 rng(2025);
   for (auto [n, k] : shapes) {
     std::vector<float> w(static_cast<size_t>(n * k));
@@ -370,14 +415,14 @@ int main(int argc, char **argv) {
         auto fnAddr = (*jit)->lookup("kernel");
         if (!fnAddr)
           fail(fnAddr.takeError());
-        double secs;
+        double secs, bw;
         if (batch == 1) {
           using Fn = void (*)(MemRef<float, 1> *, MemRef<float, 1> *,
                               MemRef<float, 2> *);
           auto fn = reinterpret_cast<Fn>(*fnAddr);
           auto xm = denseView<float, 1>(x.data(), {k});
           auto wm = denseView<float, 2>(w.data(), {n, k});
-          secs = timeIt([&] {
+          std::tie(secs, bw) = timeWithBandwidth(threads, [&] {
             MemRef<float, 1> y;
             fn(&y, &xm, &wm);
             std::free(y.basePtr);
@@ -388,7 +433,7 @@ int main(int argc, char **argv) {
           auto fn = reinterpret_cast<Fn>(*fnAddr);
           auto xm = denseView<float, 2>(x.data(), {batch, k});
           auto wm = denseView<float, 2>(w.data(), {n, k});
-          secs = timeIt([&] {
+          std::tie(secs, bw) = timeWithBandwidth(threads, [&] {
             MemRef<float, 2> y;
             fn(&y, &xm, &wm);
             std::free(y.basePtr);
@@ -398,20 +443,23 @@ int main(int argc, char **argv) {
         double bytes = 4.0 * n * k;
         double gbps = bytes / secs / 1e9;
         llvm::outs() << llvm::format(
-            "%-11s %5lld %-6s %-7s %3lld %10.1f %9.2f %6.1f%% %8.2f %9s\n",
+            "%-11s %5lld %-6s %-7s %3lld %10.1f %9.2f %6.1f%% %7.2f %8.2f "
+            "%9s\n",
             (std::to_string(n) + "x" + std::to_string(k)).c_str(),
             (long long)batch, "f32", "-", (long long)threads, secs * 1e6, gbps,
-            100 * gbps / bandwidth[threads], 1.0, "-");
-        llvm::json::Object rec{{"shape", std::to_string(n) + "x" + std::to_string(k)},
-                               {"batch", batch},
-                               {"width", "f32"},
-                               {"mode", "float"},
-                               {"group", 0},
-                               {"threads", threads},
-                               {"time_us", secs * 1e6},
-                               {"weight_gbps", gbps},
-                               {"pct_of_bandwidth", 100 * gbps / bandwidth[threads]},
-                               {"speedup_vs_baseline", 1.0}};
+            100 * gbps / bw, bw, 1.0, "-");
+        llvm::json::Object rec{
+            {"shape", std::to_string(n) + "x" + std::to_string(k)},
+            {"batch", batch},
+            {"width", "f32"},
+            {"mode", "float"},
+            {"group", 0},
+            {"threads", threads},
+            {"time_us", secs * 1e6},
+            {"weight_gbps", gbps},
+            {"pct_of_bandwidth", 100 * gbps / bw},
+            {"read_bandwidth_gbps", bw},
+            {"speedup_vs_baseline", 1.0}};
         records.push_back(std::move(rec));
       }
 
@@ -432,8 +480,7 @@ int main(int argc, char **argv) {
           dynJits;
       if (dynamicOpt) {
         std::vector<uint8_t> planes8 = nm::packPlanes(q.codes.data(), n, k, 8);
-        int copies = static_cast<int>(std::clamp<double>(
-            std::ceil(256e6 / double(planes8.size())), 1, 16));
+        int copies = weightCopies(double(planes8.size()));
         dynData.assign(copies, planes8);
       }
       for (Width wd : widths) {
@@ -451,8 +498,7 @@ int main(int argc, char **argv) {
         int64_t planeBytes = nm::planeRowBytes(k);
         double bytes = double(packed.size()) + 8.0 * q.alpha.size();
         // Enough copies that the weights do not stay in the caches.
-        int copies = static_cast<int>(
-            std::clamp<double>(std::ceil(256e6 / bytes), 1, 16));
+        int copies = weightCopies(bytes);
         std::vector<std::vector<uint8_t>> copiesData(copies, packed);
         packed.clear();
         packed.shrink_to_fit();
@@ -547,16 +593,19 @@ int main(int argc, char **argv) {
                              wd.name() + " group " + std::to_string(group),
                              maxErr))
               return 1;
-            secs = timeIt([&] { runOnce(false); });
+            double bw;
+            std::tie(secs, bw) =
+                timeWithBandwidth(threads, [&] { runOnce(false); });
             double gbps = bytes / secs / 1e9;
             double speedup = baseline[{batch, threads}] / secs;
             llvm::outs() << llvm::format(
-                "%-11s %5lld %-6s %-7s %3lld %10.1f %9.2f %6.1f%% %8.2f %9.1e\n",
+                "%-11s %5lld %-6s %-7s %3lld %10.1f %9.2f %6.1f%% %7.2f %8.2f "
+                "%9.1e\n",
                 (std::to_string(n) + "x" + std::to_string(k)).c_str(),
                 (long long)batch, wd.name().c_str(),
                 group ? std::to_string(group).c_str() : "channel",
-                (long long)threads, secs * 1e6, gbps,
-                100 * gbps / bandwidth[threads], speedup, maxErr);
+                (long long)threads, secs * 1e6, gbps, 100 * gbps / bw, bw,
+                speedup, maxErr);
             llvm::outs().flush();
             llvm::json::Object rec{
                 {"shape", std::to_string(n) + "x" + std::to_string(k)},
@@ -567,7 +616,8 @@ int main(int argc, char **argv) {
                 {"threads", threads},
                 {"time_us", secs * 1e6},
                 {"weight_gbps", gbps},
-                {"pct_of_bandwidth", 100 * gbps / bandwidth[threads]},
+                {"pct_of_bandwidth", 100 * gbps / bw},
+                {"read_bandwidth_gbps", bw},
                 {"speedup_vs_baseline", speedup},
                 {"max_rel_error", maxErr}};
             records.push_back(std::move(rec));
@@ -640,7 +690,8 @@ int main(int argc, char **argv) {
                     "dynamic " + wd.name() + " group " + std::to_string(group),
                     dErr))
               return 1;
-            double dsecs = timeIt([&] { runDyn(false); });
+            auto [dsecs, dbw] =
+                timeWithBandwidth(threads, [&] { runDyn(false); });
             // Planes read: r, plus the rounding plane r for a rounding mode
             // below c; and the f32 scale and offset of every group.
             unsigned readPlanes =
@@ -648,14 +699,15 @@ int main(int argc, char **argv) {
             double dbytes =
                 double(readPlanes) * n * planeBytes8 + 8.0 * q.alpha.size();
             llvm::outs() << llvm::format(
-                "%-11s %5lld %-6s %-7s %3lld %10.1f %9.2f %6.1f%% %8.2f %9.1e"
+                "%-11s %5lld %-6s %-7s %3lld %10.1f %9.2f %6.1f%% %7.2f %8.2f "
+                "%9.1e"
                 "  dynamic: %u planes, %.2f MB (static %.2f MB), %.2fx static "
                 "time\n",
                 (std::to_string(n) + "x" + std::to_string(k)).c_str(),
                 (long long)batch, ("d" + wd.name()).c_str(),
                 group ? std::to_string(group).c_str() : "channel",
                 (long long)threads, dsecs * 1e6, dbytes / dsecs / 1e9,
-                100 * dbytes / dsecs / 1e9 / bandwidth[threads],
+                100 * dbytes / dsecs / 1e9 / dbw, dbw,
                 baseline[{batch, threads}] / dsecs, dErr, readPlanes,
                 dbytes / 1e6, bytes / 1e6, dsecs / secs);
             llvm::outs().flush();
@@ -673,6 +725,8 @@ int main(int argc, char **argv) {
                 {"time_us", dsecs * 1e6},
                 {"static_time_us", secs * 1e6},
                 {"time_vs_static", dsecs / secs},
+                {"pct_of_bandwidth", 100 * dbytes / dsecs / 1e9 / dbw},
+                {"read_bandwidth_gbps", dbw},
                 {"max_rel_error", dErr}});
           }
       }
@@ -682,10 +736,11 @@ int main(int argc, char **argv) {
     llvm::json::Object bwByThreads;
     for (auto &[t, bw] : bandwidth)
       bwByThreads[std::to_string(t)] = bw;
-    llvm::json::Object root{{"read_bandwidth_gbps", bestBandwidth},
-                            {"read_bandwidth_gbps_by_threads",
-                             std::move(bwByThreads)},
-                            {"records", std::move(records)}};
+    llvm::json::Object root{
+        {"read_bandwidth_gbps", bestBandwidth},
+        {"bandwidth_per_record", adjacentBandwidth ? "adjacent" : "start"},
+        {"read_bandwidth_gbps_by_threads", std::move(bwByThreads)},
+        {"records", std::move(records)}};
     std::error_code ec;
     llvm::raw_fd_ostream os(jsonOut, ec);
     if (ec) {

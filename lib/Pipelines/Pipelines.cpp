@@ -91,6 +91,9 @@ void matquant::buildCPUToLLVMPipeline(OpPassManager &pm,
       options.tileLayout
           ? static_cast<unsigned>(std::max<int64_t>(1, options.rowTile))
           : 1u;
+  // The W{r}A8 kernels read int8 weights faster with the rows apart
+  // (docs/CPU-results.md, session 19).
+  layout.rowTileMaxBits = options.activationBits == 8 ? 7u : 8u;
   pm.addPass(mq::createMQSelectCPULayoutPass(layout));
   pm.addPass(createCanonicalizerPass());
   if (options.outlineKernels)

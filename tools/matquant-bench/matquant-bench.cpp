@@ -183,9 +183,11 @@ bool usesPlanes(unsigned idxBits, int64_t group) {
   return idxBits <= 1 && (group == 0 || group % 16 == 0);
 }
 
-/// The row tile of the interleaved layout, as mq-select-cpu-layout picks it.
-int64_t layoutRows(int64_t n) {
-  return tileLayout ? nm::interleavedRowTile(n, rowTile) : 1;
+/// The row tile of the interleaved layout, as mq-select-cpu-layout picks it
+/// in matquant-cpu-to-llvm (8-bit indices untiled for the W{r}A8 kernels).
+int64_t layoutRows(int64_t n, unsigned idxBits) {
+  bool tiled = tileLayout && (idxBits < 8 || !a8);
+  return tiled ? nm::interleavedRowTile(n, rowTile) : 1;
 }
 
 std::string weightType(int64_t n, int64_t k, Width w, int64_t group,
@@ -201,8 +203,8 @@ std::string weightType(int64_t n, int64_t k, Width w, int64_t group,
            ">>";
   s += ", layout = #mq.layout<interleaved, " + std::to_string(idxBits) +
        ", block = " + std::to_string(block);
-  if (layoutRows(n) > 1)
-    s += ", rows = " + std::to_string(layoutRows(n));
+  if (layoutRows(n, idxBits) > 1)
+    s += ", rows = " + std::to_string(layoutRows(n, idxBits));
   s += ">>";
   return s;
 }
@@ -491,7 +493,7 @@ int main(int argc, char **argv) {
         std::vector<uint8_t> packed =
             planes ? nm::packPlanes(idx.data(), n, k, idxBits)
                    : nm::packInterleaved(idx.data(), n, k, idxBits, block,
-                                         layoutRows(n));
+                                         layoutRows(n, idxBits));
         idx.clear();
         idx.shrink_to_fit();
         int64_t rowBytes = nm::interleavedRowBytes(k, idxBits, block);

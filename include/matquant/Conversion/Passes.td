@@ -181,7 +181,8 @@ def ExpandStridedCopiesPass
     MLIR's runner support library. Code compiled ahead of time or in a JIT
     without that library cannot call it, so this pass rewrites such copies
     to `linalg.copy`, which lowers to plain loops. Contiguous copies stay
-    `memref.copy` (an `llvm.memcpy`).
+    `memref.copy` (an `llvm.memcpy`), and so do unranked ones, which have no
+    loops to become.
 
     ```mlir
     memref.copy %a, %b : memref<4x3xf32> to memref<4x3xf32, strided<[5, 1]>>

@@ -25,8 +25,11 @@ struct ExpandStridedCopiesPass
   void runOnOperation() override {
     SmallVector<memref::CopyOp> copies;
     getOperation().walk([&](memref::CopyOp op) {
-      auto src = cast<MemRefType>(op.getSource().getType());
-      auto dst = cast<MemRefType>(op.getTarget().getType());
+      // An unranked copy has no loops to become; it stays a memref.copy.
+      auto src = dyn_cast<MemRefType>(op.getSource().getType());
+      auto dst = dyn_cast<MemRefType>(op.getTarget().getType());
+      if (!src || !dst)
+        return;
       if (!memref::isStaticShapeAndContiguousRowMajor(src) ||
           !memref::isStaticShapeAndContiguousRowMajor(dst))
         copies.push_back(op);

@@ -14,3 +14,13 @@ func.func @copies(%a: memref<4x3xf32>, %b: memref<4x3xf32, strided<[5, 1]>>, %c:
   memref.copy %d, %e : memref<?xf32> to memref<?xf32>
   return
 }
+
+// An unranked copy has no loops to become: it stays a memref.copy (and the
+// pass does not assume a ranked type).
+// CHECK-LABEL: func.func @unranked
+// CHECK: memref.copy %{{.*}}, %{{.*}} : memref<*xf32> to memref<*xf32>
+// CHECK-NOT: linalg.copy
+func.func @unranked(%a: memref<*xf32>, %b: memref<*xf32>) {
+  memref.copy %a, %b : memref<*xf32> to memref<*xf32>
+  return
+}

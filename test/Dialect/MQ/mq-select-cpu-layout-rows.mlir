@@ -1,5 +1,6 @@
 // RUN: matquant-opt %s --mq-select-cpu-layout=row-tile=8 -split-input-file | FileCheck %s
 // RUN: matquant-opt %s --mq-select-cpu-layout=row-tile=1000 -split-input-file | FileCheck %s --check-prefix=MAX
+// RUN: matquant-opt %s --mq-select-cpu-layout="row-tile=8 row-tile-max-bits=7" -split-input-file | FileCheck %s --check-prefix=A8
 
 // With row-tile = 8 the interleaved layout tiles the rows by the largest
 // power of two up to 8 that divides them: 12 rows -> 4, 16 -> 8, 13 -> none.
@@ -39,4 +40,19 @@ func.func @kept(%x: tensor<64xf32>, %w: !mq.weight<16x64xf32, storage = 8, bits 
 func.func @max_tile(%x: tensor<64xf32>, %w: !mq.weight<128x64xf32, storage = 8, bits = 4>, %s: tensor<128x1xf32>) -> tensor<128xf32> {
   %y = mq.matvec %x, %w, %s, %s : tensor<64xf32>, !mq.weight<128x64xf32, storage = 8, bits = 4>, tensor<128x1xf32>, tensor<128x1xf32> -> tensor<128xf32>
   return %y : tensor<128xf32>
+}
+
+// -----
+
+// row-tile-max-bits = 7 (what matquant-cpu-to-llvm sets for the W{r}A8
+// kernels): 8-bit indices stay untiled, narrower ones are tiled.
+// A8-LABEL: func.func @wide_untiled
+// A8: mq.pack %{{.*}} to !mq.weight<16x64xf32, storage = 8, bits = 8, layout = #mq.layout<interleaved, 8, block = 128>>
+// A8: mq.pack %{{.*}} to !mq.weight<16x64xf32, storage = 8, bits = 7, layout = #mq.layout<interleaved, 7, block = 128, rows = 8>>
+// CHECK-LABEL: func.func @wide_untiled
+// CHECK: mq.pack %{{.*}} to !mq.weight<16x64xf32, storage = 8, bits = 8, layout = #mq.layout<interleaved, 8, block = 128, rows = 8>>
+func.func @wide_untiled(%x: tensor<64xf32>, %a: !mq.weight<16x64xf32, storage = 8, bits = 8>, %b: !mq.weight<16x64xf32, storage = 8, bits = 7>, %s: tensor<16x1xf32>) -> (tensor<16xf32>, tensor<16xf32>) {
+  %ya = mq.matvec %x, %a, %s, %s : tensor<64xf32>, !mq.weight<16x64xf32, storage = 8, bits = 8>, tensor<16x1xf32>, tensor<16x1xf32> -> tensor<16xf32>
+  %yb = mq.matvec %x, %b, %s, %s : tensor<64xf32>, !mq.weight<16x64xf32, storage = 8, bits = 7>, tensor<16x1xf32>, tensor<16x1xf32> -> tensor<16xf32>
+  return %ya, %yb : tensor<16xf32>, tensor<16xf32>
 }

@@ -53,8 +53,8 @@ struct MQSelectCPULayoutPass
         unsigned block = chooseBlock(type);
         if (!block)
           return; // No block fits the groups: the reference lowering runs it.
-        auto tile = static_cast<unsigned>(
-            numerics::interleavedRowTile(type.getRows(), rowTile));
+        auto tile = static_cast<unsigned>(numerics::interleavedRowTile(
+            type.getRows(), idxBits <= rowTileMaxBits ? rowTile : 1));
         want = LayoutAttr::get(&getContext(), LayoutKind::interleaved, idxBits,
                                block, tile);
       }

@@ -116,7 +116,8 @@ def MQSelectCPULayoutPass : Pass<"mq-select-cpu-layout", "::mlir::ModuleOp"> {
     rows; `row-tile=1`: untiled): for each tile of R rows and each block,
     the R rows' bytes one after the other, so that a kernel tile reads one
     contiguous stream, which the kernels prefetch ahead
-    (`convert-mq-to-vector`'s `tile-prefetch`).
+    (`convert-mq-to-vector`'s `tile-prefetch`). Indices wider than
+    `row-tile-max-bits` stay untiled.
 
     Indices of at most `planes-max-bits` bits (int1) go to the
     `planes` layout instead, whose kernel adds the activations under each
@@ -136,6 +137,11 @@ def MQSelectCPULayoutPass : Pass<"mq-select-cpu-layout", "::mlir::ModuleOp"> {
            "Rows per tile of the interleaved layout (rows = R): the largest "
            "power of two up to this that divides the weight's rows, as the "
            "kernels tile them (8 by default); 1: untiled">,
+    Option<"rowTileMaxBits", "row-tile-max-bits", "unsigned",
+           /*default=*/"8",
+           "Widest index whose interleaved layout is tiled by rows; wider "
+           "indices stay untiled (matquant-cpu-to-llvm sets 7 for the "
+           "W{r}A8 kernels, whose int8 weights read faster untiled)">,
   ];
 }
 

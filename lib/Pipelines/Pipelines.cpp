@@ -135,6 +135,14 @@ void matquant::buildCPUToLLVMPipeline(OpPassManager &pm,
     ConvertSCFToOpenMPPassOptions omp;
     omp.numThreads = options.threads;
     pm.addPass(createConvertSCFToOpenMPPass(omp));
+    if (options.ompSchedule != "static" || options.ompChunks > 0) {
+      OmpSchedulePassOptions schedule;
+      schedule.kind = options.ompSchedule;
+      schedule.chunksPerThread =
+          static_cast<unsigned>(std::max<int64_t>(0, options.ompChunks));
+      schedule.threads = static_cast<unsigned>(options.threads);
+      pm.addPass(createOmpSchedulePass(schedule));
+    }
   }
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());

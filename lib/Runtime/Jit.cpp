@@ -100,6 +100,8 @@ JitModule::build(std::unique_ptr<JitModule> jit, ModuleOp module,
     cpu.externalizeWeights = options.externalizeWeights;
     cpu.outlineKernels = options.outlineKernels;
     cpu.fuseMatvecs = options.fuseMatvecs;
+    cpu.ompSchedule = options.ompSchedule;
+    cpu.ompChunks = options.ompChunks;
     // A CPU other than the host's may lack GFNI: no vgf2p8affineqb then.
     if (!options.cpu.empty())
       cpu.gfni = 0;

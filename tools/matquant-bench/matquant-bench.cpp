@@ -111,6 +111,16 @@ static cl::opt<int> tilePrefetchOpt(
     "tile-prefetch", cl::init(8192),
     cl::desc("bytes ahead of each row tile's stream (0: no prefetches)"),
     cl::cat(benchCategory));
+static cl::opt<std::string> ompSchedule(
+    "omp-schedule", cl::init("static"),
+    cl::desc("OpenMP schedule of the row loops: static, dynamic, guided, "
+             "auto or runtime (matquant-omp-schedule)"),
+    cl::cat(benchCategory));
+static cl::opt<int> ompChunks(
+    "omp-chunks", cl::init(0),
+    cl::desc("chunks per thread of a dynamic or guided schedule (0: no "
+             "chunk clause)"),
+    cl::cat(benchCategory));
 static cl::opt<bool> exponentDecode(
     "exponent-decode", cl::init(true),
     cl::desc("float activations: sub-byte indices to f32 under the exponent "
@@ -407,6 +417,8 @@ int main(int argc, char **argv) {
         opts.exponentDecode = exponentDecode;
         opts.tileLayout = tileLayout;
         opts.tilePrefetch = tilePrefetchOpt;
+        opts.ompSchedule = ompSchedule;
+        opts.ompChunks = ompChunks;
         opts.gfni = gfniOpt;
         opts.planeTranspose = planeTransposeOpt;
         opts.batchTile = batchTileOpt;
@@ -538,6 +550,8 @@ int main(int argc, char **argv) {
         opts.exponentDecode = exponentDecode;
         opts.tileLayout = tileLayout;
         opts.tilePrefetch = tilePrefetchOpt;
+        opts.ompSchedule = ompSchedule;
+        opts.ompChunks = ompChunks;
         opts.gfni = gfniOpt;
         opts.planeTranspose = planeTransposeOpt;
         opts.batchTile = batchTileOpt;

@@ -114,6 +114,16 @@ static cl::opt<bool> fuseMatvecs(
     cl::desc("Stack the matvecs that read the same input (q, k, v; gate, "
              "up) into one kernel call (mq-fuse-matvecs)"),
     cl::init(false), cl::cat(runCategory));
+static cl::opt<std::string> ompSchedule(
+    "omp-schedule", cl::init("static"),
+    cl::desc("OpenMP schedule of the kernels' row loops: static, dynamic, "
+             "guided, auto or runtime (matquant-omp-schedule)"),
+    cl::cat(runCategory));
+static cl::opt<int> ompChunks(
+    "omp-chunks", cl::init(0),
+    cl::desc("chunks per thread of a dynamic or guided schedule (0: no "
+             "chunk clause)"),
+    cl::cat(runCategory));
 static cl::opt<bool> externalize(
     "externalize-weights",
     cl::desc("Pass the weights at run time from one arena instead of "
@@ -357,6 +367,8 @@ std::unique_ptr<Model> compile(ModuleOp module, StringRef label) {
   opts.planeTranspose = planeTranspose;
   opts.outlineKernels = outlineKernels;
   opts.fuseMatvecs = fuseMatvecs;
+  opts.ompSchedule = ompSchedule;
+  opts.ompChunks = ompChunks;
   bool dynamic = module->hasAttr("mq.dynamic_layers");
   // Compiled in place: the module is not needed afterwards, except for
   // the width table's layer names.

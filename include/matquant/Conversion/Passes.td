@@ -172,6 +172,44 @@ def LowerDot4Pass : Pass<"matquant-lower-dot4"> {
                            "::mlir::arith::ArithDialect"];
 }
 
+def OmpSchedulePass : Pass<"matquant-omp-schedule", "::mlir::ModuleOp"> {
+  let summary = "Set the OpenMP schedule of every omp.wsloop";
+  let description = [{
+    `convert-scf-to-openmp` makes every `omp.wsloop` statically scheduled:
+    thread t gets the t-th contiguous share of the iterations (for the CPU
+    kernels, of the row tiles). When the threads run at different speeds,
+    as the vCPUs of a VM do, the faster one then waits at the join. This
+    pass sets `kind` (static, dynamic, guided, auto or runtime) and, with
+    `chunks-per-thread` N > 0, a chunk of ceil(iterations / (threads * N))
+    iterations, so that each thread takes contiguous chunks as it becomes
+    free.
+
+    ```mlir
+    omp.wsloop {
+      omp.loop_nest (%i) : index = (%c0) to (%c512) step (%c1) { ... }
+    }
+    ```
+    becomes, with `kind=dynamic chunks-per-thread=4 threads=2`,
+    ```mlir
+    omp.wsloop schedule(dynamic = %chunk : i64) {
+      omp.loop_nest (%i) : index = (%c0) to (%c512) step (%c1) { ... }
+    }
+    ```
+    with `%chunk` = 64 computed from the loop's bounds before it.
+  }];
+  let options = [
+    Option<"kind", "kind", "std::string", /*default=*/"\"static\"",
+           "Schedule kind: static, dynamic, guided, auto or runtime">,
+    Option<"chunksPerThread", "chunks-per-thread", "unsigned",
+           /*default=*/"0",
+           "Chunks per thread (0: no chunk clause)">,
+    Option<"threads", "threads", "unsigned", /*default=*/"0",
+           "Threads the loops run on (needed with chunks-per-thread)">,
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::omp::OpenMPDialect"];
+}
+
 def ExpandStridedCopiesPass
     : Pass<"matquant-expand-strided-copies", "::mlir::func::FuncOp"> {
   let summary = "Turn non-contiguous memref.copy into linalg.copy";

@@ -24,6 +24,16 @@ struct CPUPipelineOptions
                           llvm::cl::desc("OpenMP threads over output rows "
                                          "(0: no OpenMP, sequential)"),
                           llvm::cl::init(0)};
+  Option<std::string> ompSchedule{
+      *this, "omp-schedule",
+      llvm::cl::desc("OpenMP schedule of the row loops (matquant-omp-"
+                     "schedule): static, dynamic, guided, auto or runtime"),
+      llvm::cl::init("static")};
+  Option<int64_t> ompChunks{
+      *this, "omp-chunks",
+      llvm::cl::desc("Chunks per thread of a dynamic or guided schedule (0: "
+                     "no chunk clause)"),
+      llvm::cl::init(0)};
   Option<int64_t> vectorWidth{
       *this, "vector-width",
       llvm::cl::desc("Lanes per vector (0: from the host CPU: 16 with "

@@ -55,6 +55,10 @@ struct JitOptions {
   /// Matvecs of constant weights that read the same input, stacked into
   /// one (mq-fuse-matvecs).
   bool fuseMatvecs = false;
+  /// OpenMP schedule of the row loops (static, dynamic, guided, auto,
+  /// runtime) and chunks per thread (0: no chunk clause).
+  std::string ompSchedule = "static";
+  int64_t ompChunks = 0;
 };
 
 /// A compiled module. Keeps its context and engine alive.

@@ -338,9 +338,10 @@ int main(int argc, char **argv) {
   auto timeWithBandwidth = [&](int64_t threads, auto fn) {
     if (!adjacentBandwidth)
       return std::make_pair(timeIt(fn), bandwidth[threads]);
-    double before = readBandwidth(bwData, static_cast<unsigned>(threads));
+    auto t = static_cast<unsigned>(threads);
+    double before = readBandwidthAfterParallel(bwData, t);
     double secs = timeIt(fn);
-    double after = readBandwidth(bwData, static_cast<unsigned>(threads));
+    double after = readBandwidthAfterParallel(bwData, t);
     return std::make_pair(secs, (before + after) / 2);
   };
   double bestBandwidth = 0;

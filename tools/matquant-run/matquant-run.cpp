@@ -479,7 +479,7 @@ int speedRun(MLIRContext &ctx, ModuleOp module,
                 static_cast<int64_t>(prompt.size()) + steps + warmupSteps,
                 "prompt, warm-up and steps");
     model->reset();
-    double bwBefore = matquant::readBandwidth(data, t);
+    double bwBefore = matquant::readBandwidthAfterParallel(data, t);
     std::vector<double> stepSecs;
     int64_t token = prompt[0];
     int64_t total = static_cast<int64_t>(prompt.size()) + warmupSteps + steps;
@@ -500,7 +500,7 @@ int speedRun(MLIRContext &ctx, ModuleOp module,
     }
     if (!quiet)
       llvm::errs() << "\n";
-    double bw = (bwBefore + matquant::readBandwidth(data, t)) / 2;
+    double bw = (bwBefore + matquant::readBandwidthAfterParallel(data, t)) / 2;
     std::sort(stepSecs.begin(), stepSecs.end());
     double median = stepSecs[stepSecs.size() / 2];
     // Per step: every weight once; the caches are copied (read) once and

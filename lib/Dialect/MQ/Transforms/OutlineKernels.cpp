@@ -28,8 +28,10 @@ using namespace matquant::mq;
 namespace {
 
 /// What makes two ops share a kernel: the op name, the kernel's function
-/// type (operand and result types), and the attributes other than the layer
-/// name.
+/// type (operand and result types), and the op's own attributes other than
+/// the layer name. Dialect-prefixed metadata (`mq.slice_errors`,
+/// `mq.weight_sq_norm` of mq-quantize-weights: different on every layer)
+/// does not change the kernel; it stays on the call.
 using KernelKey = std::tuple<const void *, Type, Attribute>;
 
 struct MQOutlineKernelsPass
@@ -50,8 +52,16 @@ struct MQOutlineKernelsPass
     for (Operation *op : ops) {
       auto type = FunctionType::get(ctx, op->getOperandTypes(),
                                     op->getResultTypes());
-      NamedAttrList attrs(op->getAttrDictionary());
-      Attribute layer = attrs.erase("layer");
+      NamedAttrList attrs, metadata;
+      Attribute layer;
+      for (NamedAttribute attr : op->getAttrs()) {
+        if (attr.getName() == "layer")
+          layer = attr.getValue();
+        else if (attr.getName().strref().contains('.'))
+          metadata.push_back(attr);
+        else
+          attrs.push_back(attr);
+      }
       KernelKey key{op->getName().getAsOpaquePointer(), type,
                     attrs.getDictionary(ctx)};
       func::FuncOp &kernel = kernels[key];
@@ -74,6 +84,8 @@ struct MQOutlineKernelsPass
         map.map(op->getOperands(), body->getArguments());
         Operation *clone = b.clone(*op, map);
         clone->removeAttr("layer");
+        for (NamedAttribute attr : metadata)
+          clone->removeAttr(attr.getName());
         func::ReturnOp::create(b, op->getLoc(), clone->getResults());
       }
       OpBuilder b(op);
@@ -81,6 +93,8 @@ struct MQOutlineKernelsPass
                                        op->getOperands());
       if (layer)
         call->setAttr("mq.layer", layer);
+      for (NamedAttribute attr : metadata)
+        call->setAttr(attr.getName(), attr.getValue());
       op->replaceAllUsesWith(call.getResults());
       op->erase();
     }

@@ -1,5 +1,4 @@
-//===- matquant-bench.cpp - CPU weight-only GEMV / GEMM benchmark -*- C++
-//-*-===//
+//===- matquant-bench.cpp - CPU weight-only GEMV/GEMM benchmark -*- C++ -*-===//
 //
 // Times the kernels that matquant-cpu-to-llvm generates for mq.matvec /
 // mq.matmul at every requested width, mode, group size, batch and thread

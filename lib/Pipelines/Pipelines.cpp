@@ -79,6 +79,10 @@ void matquant::buildReferenceToLLVMPipeline(
   pm.addPass(createReconcileUnrealizedCastsPass());
 }
 
+unsigned matquant::cpuRowTileMaxBits(int64_t activationBits) {
+  return activationBits == 8 ? 7u : 8u;
+}
+
 void matquant::buildCPUToLLVMPipeline(OpPassManager &pm,
                                       const CPUPipelineOptions &options) {
   if (options.fuseMatvecs) {
@@ -91,9 +95,7 @@ void matquant::buildCPUToLLVMPipeline(OpPassManager &pm,
       options.tileLayout
           ? static_cast<unsigned>(std::max<int64_t>(1, options.rowTile))
           : 1u;
-  // The W{r}A8 kernels read int8 weights faster with the rows apart
-  // (docs/CPU-results.md, session 19).
-  layout.rowTileMaxBits = options.activationBits == 8 ? 7u : 8u;
+  layout.rowTileMaxBits = cpuRowTileMaxBits(options.activationBits);
   pm.addPass(mq::createMQSelectCPULayoutPass(layout));
   pm.addPass(createCanonicalizerPass());
   if (options.outlineKernels)

@@ -13,6 +13,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "matquant/Numerics/Numerics.h"
+#include "matquant/Pipelines/Pipelines.h"
 #include "matquant/Runtime/Bandwidth.h"
 #include "matquant/Runtime/Jit.h"
 #include "matquant/Runtime/MemRef.h"
@@ -195,7 +196,7 @@ bool usesPlanes(unsigned idxBits, int64_t group) {
 /// The row tile of the interleaved layout, as mq-select-cpu-layout picks it
 /// in matquant-cpu-to-llvm (8-bit indices untiled for the W{r}A8 kernels).
 int64_t layoutRows(int64_t n, unsigned idxBits) {
-  bool tiled = tileLayout && (idxBits < 8 || !a8);
+  bool tiled = tileLayout && idxBits <= cpuRowTileMaxBits(a8 ? 8 : 0);
   return tiled ? nm::interleavedRowTile(n, rowTile) : 1;
 }
 

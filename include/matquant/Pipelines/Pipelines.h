@@ -101,6 +101,12 @@ struct CPUPipelineOptions
       llvm::cl::init(false)};
 };
 
+/// The widest index whose interleaved layout the CPU pipeline tiles by rows
+/// (mq-select-cpu-layout's row-tile-max-bits): every width with float
+/// activations; below 8 bits with the W{r}A8 kernels (activation-bits=8),
+/// which read int8 weights faster untiled (docs/CPU-results.md, session 19).
+unsigned cpuRowTileMaxBits(int64_t activationBits);
+
 /// mq (and float linalg matvec / matmul) -> vectorized, OpenMP-parallel
 /// CPU code in the LLVM dialect: mq-fuse-matvecs, mq-select-cpu-layout,
 /// canonicalize, convert-mq-to-vector, convert-mq-to-linalg for everything

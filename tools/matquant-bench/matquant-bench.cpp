@@ -8,7 +8,9 @@
 //     measured at the start and, by default, right before and after each
 //     timed kernel, whose percentage is then of the mean of those two,
 // and checks every kernel's output against the numerics library (float64)
-// on a sample of rows. Prints a table, and JSON with --json FILE.
+// on a sample of rows. With --rounds N, a shape's kernels are all compiled
+// and checked first and then timed in turn, N rounds, so that their ratios
+// come from the same minutes. Prints a table, and JSON with --json FILE.
 //
 //===----------------------------------------------------------------------===//
 
@@ -29,7 +31,9 @@
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <functional>
 #include <map>
+#include <memory>
 #include <random>
 #include <thread>
 #include <tuple>
@@ -62,6 +66,14 @@ static cl::opt<std::string> threadsOpt("thread-counts",
 static cl::opt<double> minSeconds("min-seconds",
                                   cl::desc("time spent per measurement"),
                                   cl::init(0.25), cl::cat(benchCategory));
+static cl::opt<int> roundsOpt(
+    "rounds",
+    cl::desc("time the kernels of a shape (the f32 baselines included) in "
+             "this many rounds, each kernel in turn for min-seconds / rounds "
+             "per round: each time and speedup is then the median over "
+             "calls spread across the whole run, so that a drift of the "
+             "machine's bandwidth moves them all alike"),
+    cl::init(1), cl::cat(benchCategory));
 static cl::opt<std::string> jsonOut("json", cl::desc("write JSON records"),
                                     cl::init(""), cl::cat(benchCategory));
 static cl::opt<int> membwMiB("membw-mib",
@@ -226,26 +238,43 @@ std::string tensor(std::vector<int64_t> dims, const char *elt) {
   return s + elt + ">";
 }
 
-/// Median seconds per call of fn, after a warm-up.
-template <typename Fn> double timeIt(Fn fn) {
+/// Appends the seconds of calls of fn, after one untimed call: at least
+/// `minCalls` and until `seconds` have passed (at most 200).
+void timeCalls(const std::function<void()> &fn, double seconds, int minCalls,
+               std::vector<double> &times) {
   fn();
-  fn();
-  std::vector<double> times;
   auto start = std::chrono::steady_clock::now();
-  while (times.size() < 5 ||
-         (std::chrono::duration<double>(std::chrono::steady_clock::now() -
-                                        start)
-                  .count() < minSeconds &&
-          times.size() < 200)) {
+  for (int calls = 0;
+       calls < minCalls ||
+       (std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+                .count() < seconds &&
+        calls < 200);
+       ++calls) {
     auto t0 = std::chrono::steady_clock::now();
     fn();
     times.push_back(std::chrono::duration<double>(
                         std::chrono::steady_clock::now() - t0)
                         .count());
   }
-  std::sort(times.begin(), times.end());
-  return times[times.size() / 2];
 }
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+/// A kernel of the current shape, registered when compiled and checked and
+/// timed later in rounds next to the shape's other kernels (--rounds).
+struct Timed {
+  std::function<void()> run; // one call; owns what it reads
+  int64_t threads;
+  /// Prints the kernel's row and records it, given its median seconds per
+  /// call and the read bandwidth to judge it by.
+  std::function<void(double secs, double bw)> report;
+  std::vector<double> times;
+  double bwSum = 0;
+  int bwCount = 0;
+};
 
 /// Checks y = x * W_hat^T (`out`, [batch, n]) against float64 on `rows`:
 /// within 1e-5 of sum |x w|; with int8 activations (blocks of `block`,
@@ -333,16 +362,33 @@ int main(int argc, char **argv) {
     bwData.clear();
     bwData.shrink_to_fit();
   }
-  /// Median seconds per call of fn, and the read bandwidth to judge it by:
-  /// the mean of one measurement right before and one right after.
-  auto timeWithBandwidth = [&](int64_t threads, auto fn) {
-    if (!adjacentBandwidth)
-      return std::make_pair(timeIt(fn), bandwidth[threads]);
-    auto t = static_cast<unsigned>(threads);
-    double before = readBandwidthAfterParallel(bwData, t);
-    double secs = timeIt(fn);
-    double after = readBandwidthAfterParallel(bwData, t);
-    return std::make_pair(secs, (before + after) / 2);
+  /// Times a shape's kernels in --rounds rounds, each kernel in turn, and
+  /// reports them in the order they were registered. With adjacent
+  /// bandwidth, the bandwidth is measured between consecutive kernels (at
+  /// each kernel's thread count), and a kernel is judged by the mean over
+  /// its rounds of the measurements right before and right after it.
+  auto timeAll = [&](std::vector<Timed> &timed) {
+    int rounds = std::max(1, roundsOpt.getValue());
+    double seconds = minSeconds / rounds;
+    int minCalls = rounds == 1 ? 5 : 3;
+    for (int r = 0; r < rounds; ++r)
+      for (size_t i = 0; i < timed.size(); ++i) {
+        Timed &t = timed[i];
+        auto thr = static_cast<unsigned>(t.threads);
+        double before = 0;
+        if (adjacentBandwidth)
+          before = readBandwidthAfterParallel(bwData, thr);
+        timeCalls(t.run, seconds, minCalls, t.times);
+        if (adjacentBandwidth) {
+          double after = readBandwidthAfterParallel(bwData, thr);
+          t.bwSum += (before + after) / 2;
+          ++t.bwCount;
+        }
+      }
+    for (Timed &t : timed)
+      t.report(median(t.times),
+               t.bwCount ? t.bwSum / t.bwCount : bandwidth[t.threads]);
+    timed.clear();
   };
   double bestBandwidth = 0;
   for (auto &[t, bw] : bandwidth) {
@@ -369,6 +415,8 @@ int main(int argc, char **argv) {
       v = uni(rng);
     // f32 baselines per (batch, threads).
     std::map<std::pair<int64_t, int64_t>, double> baseline;
+    // The shape's kernels, timed together once all are compiled.
+    std::vector<Timed> timed;
     for (int64_t batch : batches)
       for (int64_t threads : threadCounts) {
         std::string src =
@@ -430,52 +478,58 @@ int main(int argc, char **argv) {
         auto fnAddr = (*jit)->lookup("kernel");
         if (!fnAddr)
           fail(fnAddr.takeError());
-        double secs, bw;
+        std::shared_ptr<JitModule> module = std::move(*jit);
+        Timed t;
+        t.threads = threads;
+        // x and w live until the shape's kernels are timed.
         if (batch == 1) {
           using Fn = void (*)(MemRef<float, 1> *, MemRef<float, 1> *,
                               MemRef<float, 2> *);
           auto fn = reinterpret_cast<Fn>(*fnAddr);
           auto xm = denseView<float, 1>(x.data(), {k});
           auto wm = denseView<float, 2>(w.data(), {n, k});
-          std::tie(secs, bw) = timeWithBandwidth(threads, [&] {
+          t.run = [module, fn, xm, wm]() mutable {
             MemRef<float, 1> y;
             fn(&y, &xm, &wm);
             std::free(y.basePtr);
-          });
+          };
         } else {
           using Fn = void (*)(MemRef<float, 2> *, MemRef<float, 2> *,
                               MemRef<float, 2> *);
           auto fn = reinterpret_cast<Fn>(*fnAddr);
           auto xm = denseView<float, 2>(x.data(), {batch, k});
           auto wm = denseView<float, 2>(w.data(), {n, k});
-          std::tie(secs, bw) = timeWithBandwidth(threads, [&] {
+          t.run = [module, fn, xm, wm]() mutable {
             MemRef<float, 2> y;
             fn(&y, &xm, &wm);
             std::free(y.basePtr);
-          });
+          };
         }
-        baseline[{batch, threads}] = secs;
-        double bytes = 4.0 * n * k;
-        double gbps = bytes / secs / 1e9;
-        llvm::outs() << llvm::format(
-            "%-11s %5lld %-6s %-7s %3lld %10.1f %9.2f %6.1f%% %7.2f %8.2f "
-            "%9s\n",
-            (std::to_string(n) + "x" + std::to_string(k)).c_str(),
-            (long long)batch, "f32", "-", (long long)threads, secs * 1e6, gbps,
-            100 * gbps / bw, bw, 1.0, "-");
-        llvm::json::Object rec{
-            {"shape", std::to_string(n) + "x" + std::to_string(k)},
-            {"batch", batch},
-            {"width", "f32"},
-            {"mode", "float"},
-            {"group", 0},
-            {"threads", threads},
-            {"time_us", secs * 1e6},
-            {"weight_gbps", gbps},
-            {"pct_of_bandwidth", 100 * gbps / bw},
-            {"read_bandwidth_gbps", bw},
-            {"speedup_vs_baseline", 1.0}};
-        records.push_back(std::move(rec));
+        t.report = [&, n, k, batch, threads](double secs, double bw) {
+          baseline[{batch, threads}] = secs;
+          double bytes = 4.0 * n * k;
+          double gbps = bytes / secs / 1e9;
+          llvm::outs() << llvm::format(
+              "%-11s %5lld %-6s %-7s %3lld %10.1f %9.2f %6.1f%% %7.2f %8.2f "
+              "%9s\n",
+              (std::to_string(n) + "x" + std::to_string(k)).c_str(),
+              (long long)batch, "f32", "-", (long long)threads, secs * 1e6,
+              gbps, 100 * gbps / bw, bw, 1.0, "-");
+          llvm::json::Object rec{
+              {"shape", std::to_string(n) + "x" + std::to_string(k)},
+              {"batch", batch},
+              {"width", "f32"},
+              {"mode", "float"},
+              {"group", 0},
+              {"threads", threads},
+              {"time_us", secs * 1e6},
+              {"weight_gbps", gbps},
+              {"pct_of_bandwidth", 100 * gbps / bw},
+              {"read_bandwidth_gbps", bw},
+              {"speedup_vs_baseline", 1.0}};
+          records.push_back(std::move(rec));
+        };
+        timed.push_back(std::move(t));
       }
 
     for (int64_t group : groups) {
@@ -484,19 +538,22 @@ int main(int argc, char **argv) {
       nm::QuantOptions qopts;
       qopts.bits = 8;
       qopts.groupSize = group;
-      nm::QuantizedMatrix q = nm::quantize(w.data(), n, k, qopts);
+      // Shared with the timed kernels, which read its scales and offsets.
+      auto qp = std::make_shared<nm::QuantizedMatrix>(
+          nm::quantize(w.data(), n, k, qopts));
+      const nm::QuantizedMatrix &q = *qp;
       int64_t block = 128;
       while (group && group % block != 0)
         block /= 2;
       // The dynamic kernels read the stored model once packed in 8 planes.
       int64_t planeBytes8 = nm::planeRowBytes(k);
-      std::vector<std::vector<uint8_t>> dynData;
-      std::map<std::tuple<int, int64_t, int64_t>, std::unique_ptr<JitModule>>
+      auto dynData = std::make_shared<std::vector<std::vector<uint8_t>>>();
+      std::map<std::tuple<int, int64_t, int64_t>, std::shared_ptr<JitModule>>
           dynJits;
       if (dynamicOpt) {
         std::vector<uint8_t> planes8 = nm::packPlanes(q.codes.data(), n, k, 8);
         int copies = weightCopies(double(planes8.size()));
-        dynData.assign(copies, planes8);
+        dynData->assign(copies, planes8);
       }
       for (Width wd : widths) {
         nm::SliceMode mode = wd.mode;
@@ -514,7 +571,8 @@ int main(int argc, char **argv) {
         double bytes = double(packed.size()) + 8.0 * q.alpha.size();
         // Enough copies that the weights do not stay in the caches.
         int copies = weightCopies(bytes);
-        std::vector<std::vector<uint8_t>> copiesData(copies, packed);
+        auto copiesData =
+            std::make_shared<std::vector<std::vector<uint8_t>>>(copies, packed);
         packed.clear();
         packed.shrink_to_fit();
         int64_t ng = q.scaleCols();
@@ -565,79 +623,92 @@ int main(int argc, char **argv) {
             auto fnAddr = (*jit)->lookup("kernel");
             if (!fnAddr)
               fail(fnAddr.takeError());
-            auto sm = denseView<float, 2>(q.alpha.data(), {n, ng});
-            auto mm = denseView<float, 2>(q.offset.data(), {n, ng});
-            int next = 0;
-            double secs;
+            auto sm = denseView<float, 2>(qp->alpha.data(), {n, ng});
+            auto mm = denseView<float, 2>(qp->offset.data(), {n, ng});
+            std::shared_ptr<JitModule> module = std::move(*jit);
+            void *kernelAddr = reinterpret_cast<void *>(*fnAddr);
+            auto next = std::make_shared<int>(0);
+            // The static kernel's median seconds, for the dynamic one's row.
+            auto staticSecs = std::make_shared<double>(0);
             std::vector<float> out;
             // The weight descriptor: rank 2 (interleaved) or 3 (planes);
-            // both are passed by pointer, so one call type serves.
-            auto runOnce = [&](bool keep) {
+            // both are passed by pointer, so one call type serves. Copies
+            // everything it reads (or its owner) for the timed calls.
+            auto runOnce = [module, qp, copiesData, next, kernelAddr, sm, mm, n,
+                            k, rowBytes, idxBits, planeBytes, planes, copies,
+                            batch,
+                            xp = x.data()](std::vector<float> *keep) mutable {
+              auto &cd = *copiesData;
               auto w2 = denseView<int8_t, 2>(
-                  reinterpret_cast<int8_t *>(copiesData[next].data()),
-                  {n, rowBytes});
+                  reinterpret_cast<int8_t *>(cd[*next].data()), {n, rowBytes});
               auto w3 = denseView<int8_t, 3>(
-                  reinterpret_cast<int8_t *>(copiesData[next].data()),
+                  reinterpret_cast<int8_t *>(cd[*next].data()),
                   {static_cast<int64_t>(idxBits), n, planeBytes});
               void *wm = planes ? static_cast<void *>(&w3)
                                 : static_cast<void *>(&w2);
-              next = (next + 1) % copies;
+              *next = (*next + 1) % copies;
               if (batch == 1) {
                 using Fn = void (*)(MemRef<float, 1> *, MemRef<float, 1> *,
                                     void *, MemRef<float, 2> *,
                                     MemRef<float, 2> *);
-                auto xm = denseView<float, 1>(x.data(), {k});
+                auto xm = denseView<float, 1>(xp, {k});
                 MemRef<float, 1> y;
-                reinterpret_cast<Fn>(*fnAddr)(&y, &xm, wm, &sm, &mm);
+                reinterpret_cast<Fn>(kernelAddr)(&y, &xm, wm, &sm, &mm);
                 if (keep)
-                  out.assign(y.data, y.data + n);
+                  keep->assign(y.data, y.data + n);
                 std::free(y.basePtr);
               } else {
                 using Fn = void (*)(MemRef<float, 2> *, MemRef<float, 2> *,
                                     void *, MemRef<float, 2> *,
                                     MemRef<float, 2> *);
-                auto xm = denseView<float, 2>(x.data(), {batch, k});
+                auto xm = denseView<float, 2>(xp, {batch, k});
                 MemRef<float, 2> y;
-                reinterpret_cast<Fn>(*fnAddr)(&y, &xm, wm, &sm, &mm);
+                reinterpret_cast<Fn>(kernelAddr)(&y, &xm, wm, &sm, &mm);
                 if (keep)
-                  out.assign(y.data, y.data + batch * n);
+                  keep->assign(y.data, y.data + batch * n);
                 std::free(y.basePtr);
               }
             };
-            runOnce(true);
+            runOnce(&out);
             double maxErr = 0;
             if (!checkOutput(x, out, wHat, batch, n, k, sampleRows, block, a8,
                              wd.name() + " group " + std::to_string(group),
                              maxErr))
               return 1;
-            double bw;
-            std::tie(secs, bw) =
-                timeWithBandwidth(threads, [&] { runOnce(false); });
-            double gbps = bytes / secs / 1e9;
-            double speedup = baseline[{batch, threads}] / secs;
-            llvm::outs() << llvm::format(
-                "%-11s %5lld %-6s %-7s %3lld %10.1f %9.2f %6.1f%% %7.2f %8.2f "
-                "%9.1e\n",
-                (std::to_string(n) + "x" + std::to_string(k)).c_str(),
-                (long long)batch, wd.name().c_str(),
-                group ? std::to_string(group).c_str() : "channel",
-                (long long)threads, secs * 1e6, gbps, 100 * gbps / bw, bw,
-                speedup, maxErr);
-            llvm::outs().flush();
-            llvm::json::Object rec{
-                {"shape", std::to_string(n) + "x" + std::to_string(k)},
-                {"batch", batch},
-                {"width", wd.name()},
-                {"mode", nm::sliceModeName(wd.mode)},
-                {"group", group},
-                {"threads", threads},
-                {"time_us", secs * 1e6},
-                {"weight_gbps", gbps},
-                {"pct_of_bandwidth", 100 * gbps / bw},
-                {"read_bandwidth_gbps", bw},
-                {"speedup_vs_baseline", speedup},
-                {"max_rel_error", maxErr}};
-            records.push_back(std::move(rec));
+            Timed t;
+            t.threads = threads;
+            t.run = [runOnce]() mutable { runOnce(nullptr); };
+            t.report = [&, n, k, batch, threads, wd, group, bytes, maxErr,
+                        staticSecs](double secs, double bw) {
+              *staticSecs = secs;
+              double gbps = bytes / secs / 1e9;
+              double speedup = baseline[{batch, threads}] / secs;
+              llvm::outs() << llvm::format(
+                  "%-11s %5lld %-6s %-7s %3lld %10.1f %9.2f %6.1f%% %7.2f "
+                  "%8.2f "
+                  "%9.1e\n",
+                  (std::to_string(n) + "x" + std::to_string(k)).c_str(),
+                  (long long)batch, wd.name().c_str(),
+                  group ? std::to_string(group).c_str() : "channel",
+                  (long long)threads, secs * 1e6, gbps, 100 * gbps / bw, bw,
+                  speedup, maxErr);
+              llvm::outs().flush();
+              llvm::json::Object rec{
+                  {"shape", std::to_string(n) + "x" + std::to_string(k)},
+                  {"batch", batch},
+                  {"width", wd.name()},
+                  {"mode", nm::sliceModeName(wd.mode)},
+                  {"group", group},
+                  {"threads", threads},
+                  {"time_us", secs * 1e6},
+                  {"weight_gbps", gbps},
+                  {"pct_of_bandwidth", 100 * gbps / bw},
+                  {"read_bandwidth_gbps", bw},
+                  {"speedup_vs_baseline", speedup},
+                  {"max_rel_error", maxErr}};
+              records.push_back(std::move(rec));
+            };
+            timed.push_back(std::move(t));
             if (!dynamicOpt)
               continue;
             // The same width from the stored model, chosen at run time.
@@ -668,86 +739,100 @@ int main(int argc, char **argv) {
                 fail(djit.takeError());
               dynJits[key] = std::move(*djit);
             }
-            auto dAddr = dynJits[key]->lookup("kernel");
+            std::shared_ptr<JitModule> dmodule = dynJits[key];
+            auto dAddr = dmodule->lookup("kernel");
             if (!dAddr)
               fail(dAddr.takeError());
-            int dnext = 0;
-            auto runDyn = [&](bool keep) {
+            void *dynAddr = reinterpret_cast<void *>(*dAddr);
+            auto dnext = std::make_shared<int>(0);
+            auto runDyn = [dmodule, qp, dynData, dnext, dynAddr, sm, mm, n, k,
+                           planeBytes8, batch, wd,
+                           xp = x.data()](std::vector<float> *keep) mutable {
               auto w3 = denseView<int8_t, 3>(
-                  reinterpret_cast<int8_t *>(dynData[dnext].data()),
+                  reinterpret_cast<int8_t *>((*dynData)[*dnext].data()),
                   {8, n, planeBytes8});
-              dnext = (dnext + 1) % static_cast<int>(dynData.size());
+              *dnext = (*dnext + 1) % static_cast<int>(dynData->size());
               int32_t r = static_cast<int32_t>(wd.r);
               if (batch == 1) {
                 using Fn =
                     void (*)(MemRef<float, 1> *, MemRef<float, 1> *, void *,
                              MemRef<float, 2> *, MemRef<float, 2> *, int32_t);
-                auto xm = denseView<float, 1>(x.data(), {k});
+                auto xm = denseView<float, 1>(xp, {k});
                 MemRef<float, 1> y;
-                reinterpret_cast<Fn> (*dAddr)(&y, &xm, &w3, &sm, &mm, r);
+                reinterpret_cast<Fn>(dynAddr)(&y, &xm, &w3, &sm, &mm, r);
                 if (keep)
-                  out.assign(y.data, y.data + n);
+                  keep->assign(y.data, y.data + n);
                 std::free(y.basePtr);
               } else {
                 using Fn =
                     void (*)(MemRef<float, 2> *, MemRef<float, 2> *, void *,
                              MemRef<float, 2> *, MemRef<float, 2> *, int32_t);
-                auto xm = denseView<float, 2>(x.data(), {batch, k});
+                auto xm = denseView<float, 2>(xp, {batch, k});
                 MemRef<float, 2> y;
-                reinterpret_cast<Fn> (*dAddr)(&y, &xm, &w3, &sm, &mm, r);
+                reinterpret_cast<Fn>(dynAddr)(&y, &xm, &w3, &sm, &mm, r);
                 if (keep)
-                  out.assign(y.data, y.data + batch * n);
+                  keep->assign(y.data, y.data + batch * n);
                 std::free(y.basePtr);
               }
             };
-            runDyn(true);
+            runDyn(&out);
             double dErr = 0;
             if (!checkOutput(
                     x, out, wHat, batch, n, k, sampleRows, block, false,
                     "dynamic " + wd.name() + " group " + std::to_string(group),
                     dErr))
               return 1;
-            auto [dsecs, dbw] =
-                timeWithBandwidth(threads, [&] { runDyn(false); });
-            // Planes read: r, plus the rounding plane r for a rounding mode
-            // below c; and the f32 scale and offset of every group.
-            unsigned readPlanes =
-                wd.r + (wd.mode != nm::SliceMode::PrefixExact && wd.r < 8);
-            double dbytes =
-                double(readPlanes) * n * planeBytes8 + 8.0 * q.alpha.size();
-            llvm::outs() << llvm::format(
-                "%-11s %5lld %-6s %-7s %3lld %10.1f %9.2f %6.1f%% %7.2f %8.2f "
-                "%9.1e"
-                "  dynamic: %u planes, %.2f MB (static %.2f MB), %.2fx static "
-                "time\n",
-                (std::to_string(n) + "x" + std::to_string(k)).c_str(),
-                (long long)batch, ("d" + wd.name()).c_str(),
-                group ? std::to_string(group).c_str() : "channel",
-                (long long)threads, dsecs * 1e6, dbytes / dsecs / 1e9,
-                100 * dbytes / dsecs / 1e9 / dbw, dbw,
-                baseline[{batch, threads}] / dsecs, dErr, readPlanes,
-                dbytes / 1e6, bytes / 1e6, dsecs / secs);
-            llvm::outs().flush();
-            records.push_back(llvm::json::Object{
-                {"shape", std::to_string(n) + "x" + std::to_string(k)},
-                {"batch", batch},
-                {"width", wd.name()},
-                {"mode", nm::sliceModeName(wd.mode)},
-                {"kernel", "dynamic"},
-                {"group", group},
-                {"threads", threads},
-                {"planes_read", readPlanes},
-                {"bytes", dbytes},
-                {"static_bytes", bytes},
-                {"time_us", dsecs * 1e6},
-                {"static_time_us", secs * 1e6},
-                {"time_vs_static", dsecs / secs},
-                {"pct_of_bandwidth", 100 * dbytes / dsecs / 1e9 / dbw},
-                {"read_bandwidth_gbps", dbw},
-                {"max_rel_error", dErr}});
+            Timed dt;
+            dt.threads = threads;
+            dt.run = [runDyn]() mutable { runDyn(nullptr); };
+            dt.report = [&, n, k, batch, threads, wd, group, bytes, dErr,
+                         staticSecs, planeBytes8, scaleCount = q.alpha.size()](
+                            double dsecs, double dbw) {
+              double secs = *staticSecs;
+              // Planes read: r, plus the rounding plane r for a rounding mode
+              // below c; and the f32 scale and offset of every group.
+              unsigned readPlanes =
+                  wd.r + (wd.mode != nm::SliceMode::PrefixExact && wd.r < 8);
+              double dbytes =
+                  double(readPlanes) * n * planeBytes8 + 8.0 * scaleCount;
+              llvm::outs() << llvm::format(
+                  "%-11s %5lld %-6s %-7s %3lld %10.1f %9.2f %6.1f%% %7.2f "
+                  "%8.2f "
+                  "%9.1e"
+                  "  dynamic: %u planes, %.2f MB (static %.2f MB), %.2fx "
+                  "static "
+                  "time\n",
+                  (std::to_string(n) + "x" + std::to_string(k)).c_str(),
+                  (long long)batch, ("d" + wd.name()).c_str(),
+                  group ? std::to_string(group).c_str() : "channel",
+                  (long long)threads, dsecs * 1e6, dbytes / dsecs / 1e9,
+                  100 * dbytes / dsecs / 1e9 / dbw, dbw,
+                  baseline[{batch, threads}] / dsecs, dErr, readPlanes,
+                  dbytes / 1e6, bytes / 1e6, dsecs / secs);
+              llvm::outs().flush();
+              records.push_back(llvm::json::Object{
+                  {"shape", std::to_string(n) + "x" + std::to_string(k)},
+                  {"batch", batch},
+                  {"width", wd.name()},
+                  {"mode", nm::sliceModeName(wd.mode)},
+                  {"kernel", "dynamic"},
+                  {"group", group},
+                  {"threads", threads},
+                  {"planes_read", readPlanes},
+                  {"bytes", dbytes},
+                  {"static_bytes", bytes},
+                  {"time_us", dsecs * 1e6},
+                  {"static_time_us", secs * 1e6},
+                  {"time_vs_static", dsecs / secs},
+                  {"pct_of_bandwidth", 100 * dbytes / dsecs / 1e9 / dbw},
+                  {"read_bandwidth_gbps", dbw},
+                  {"max_rel_error", dErr}});
+            };
+            timed.push_back(std::move(dt));
           }
       }
     }
+    timeAll(timed);
   }
   if (!jsonOut.empty()) {
     llvm::json::Object bwByThreads;
@@ -756,6 +841,7 @@ int main(int argc, char **argv) {
     llvm::json::Object root{
         {"read_bandwidth_gbps", bestBandwidth},
         {"bandwidth_per_record", adjacentBandwidth ? "adjacent" : "start"},
+        {"rounds", std::max(1, roundsOpt.getValue())},
         {"read_bandwidth_gbps_by_threads", std::move(bwByThreads)},
         {"records", std::move(records)}};
     std::error_code ec;

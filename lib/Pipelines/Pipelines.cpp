@@ -117,7 +117,15 @@ void matquant::buildCPUToLLVMPipeline(OpPassManager &pm,
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   pm.addPass(createConvertTensorToLinalgPass());
+  // As in matquant-decode-to-gpu: the state's new rows are inserted into
+  // the argument's buffer, and the result that returns it is dropped.
+  if (options.inPlaceState) {
+    pm.addPass(createForwardTensorCopiesPass());
+    pm.addPass(bufferization::createEmptyTensorEliminationPass());
+  }
   addPlainBoundaryBufferization(pm);
+  if (options.inPlaceState)
+    pm.addPass(createDropInPlaceResultsPass());
   // The per-row result buffers of the kernels go to the stack, not malloc.
   pm.addNestedPass<func::FuncOp>(
       bufferization::createPromoteBuffersToStackPass());

@@ -102,6 +102,7 @@ JitModule::build(std::unique_ptr<JitModule> jit, ModuleOp module,
     cpu.fuseMatvecs = options.fuseMatvecs;
     cpu.ompSchedule = options.ompSchedule;
     cpu.ompChunks = options.ompChunks;
+    cpu.inPlaceState = options.inPlaceState;
     // A CPU other than the host's may lack GFNI: no vgf2p8affineqb then.
     if (!options.cpu.empty())
       cpu.gfni = 0;

@@ -29,7 +29,10 @@
 #include "matquant/Runtime/LayerWidths.h"
 #include "matquant/Runtime/MemRef.h"
 
+#include "matquant/Conversion/Passes.h"
+
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/MLIRContext.h"
@@ -114,6 +117,13 @@ static cl::opt<bool> fuseMatvecs(
     cl::desc("Stack the matvecs that read the same input (q, k, v; gate, "
              "up) into one kernel call (mq-fuse-matvecs)"),
     cl::init(false), cl::cat(runCategory));
+static cl::opt<bool> inPlaceState(
+    "in-place-state",
+    cl::desc("CPU: the step inserts each new K and V row into the cache "
+             "it was given and returns only the logits (the pipeline's "
+             "in-place-state) instead of copying both caches whole into new "
+             "buffers every step"),
+    cl::init(true), cl::cat(runCategory));
 static cl::opt<std::string> ompSchedule(
     "omp-schedule", cl::init("static"),
     cl::desc("OpenMP schedule of the kernels' row loops: static, dynamic, "
@@ -271,6 +281,8 @@ struct Model {
   double weightBytes = 0;
   /// The weights, when they are passed at run time.
   llvm::ArrayRef<char> arena;
+  /// The step updates k and v in place and returns the logits alone.
+  bool inPlace = false;
 
   void reset() {
     release();
@@ -302,6 +314,10 @@ struct Model {
     }
     std::vector<float> logits(r.logits.data, r.logits.data + vocab);
     std::free(r.logits.basePtr);
+    // In place: the C interface of one result writes r.logits alone, and
+    // k and v now hold the next state.
+    if (inPlace)
+      return logits;
     release();
     k = r.k;
     v = r.v;
@@ -369,6 +385,7 @@ std::unique_ptr<Model> compile(ModuleOp module, StringRef label) {
   opts.fuseMatvecs = fuseMatvecs;
   opts.ompSchedule = ompSchedule;
   opts.ompChunks = ompChunks;
+  opts.inPlaceState = inPlaceState;
   bool dynamic = module->hasAttr("mq.dynamic_layers");
   // Compiled in place: the module is not needed afterwards, except for
   // the width table's layer names.
@@ -379,6 +396,18 @@ std::unique_ptr<Model> compile(ModuleOp module, StringRef label) {
   if (!jit)
     fail(label + ": " + llvm::toString(jit.takeError()));
   m->arena = (*jit)->arena();
+  if (inPlaceState) {
+    // mq-drop-in-place-results says which results it dropped (per result,
+    // the argument returned, -1: kept); func-to-llvm keeps the attribute.
+    auto lowered = module.lookupSymbol<LLVM::LLVMFuncOp>("decode_step");
+    auto returned = lowered ? lowered->getAttrOfType<DenseI64ArrayAttr>(
+                                  matquant::kInPlaceResultsAttrName)
+                            : DenseI64ArrayAttr();
+    if (!returned || returned.asArrayRef() != ArrayRef<int64_t>{-1, 2, 3})
+      fail(label + ": the step does not update its K and V caches in place "
+                   "(run with --in-place-state=false)");
+    m->inPlace = true;
+  }
   auto addr = (*jit)->lookup("decode_step");
   if (!addr)
     fail(label + ": " + llvm::toString(addr.takeError()));

@@ -99,6 +99,16 @@ struct CPUPipelineOptions
                      "one parallel region and one larger GEMV instead of "
                      "several (off: not faster on the 2-core VM)"),
       llvm::cl::init(false)};
+  Option<bool> inPlaceState{
+      *this, "in-place-state",
+      llvm::cl::desc("Results that bufferize to an argument's own buffer (a "
+                     "decode step's KV cache, whose new rows are inserted "
+                     "into a copy of the argument) are dropped "
+                     "(mq-forward-tensor-copies, mq-drop-in-place-results): "
+                     "the state is updated in place instead of copied whole "
+                     "into a new buffer on every call. The entry function's "
+                     "signature changes; `mq.in_place_results` says how"),
+      llvm::cl::init(false)};
 };
 
 /// The widest index whose interleaved layout the CPU pipeline tiles by rows

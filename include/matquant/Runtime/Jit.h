@@ -59,6 +59,10 @@ struct JitOptions {
   /// runtime) and chunks per thread (0: no chunk clause).
   std::string ompSchedule = "static";
   int64_t ompChunks = 0;
+  /// Entry functions' results that return an argument's own buffer are
+  /// dropped, the argument updated in place (the pipeline's
+  /// in-place-state; `JitModule::inPlaceResults` tells which).
+  bool inPlaceState = false;
 };
 
 /// A compiled module. Keeps its context and engine alive.

@@ -139,6 +139,11 @@ void matquant::buildCPUToLLVMPipeline(OpPassManager &pm,
   dot4.vnni = options.activationBits == 8;
   dot4.gfni = gfni;
   pm.addPass(createLowerDot4Pass(dot4));
+  // The step's own reductions (attention's scores and weighted sums, the
+  // norms) as vector loops: LLVM vectorizes a float sum only where it may
+  // reorder it.
+  if (options.reassociateReductions)
+    pm.addNestedPass<func::FuncOp>(createReassociateReductionsPass());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   pm.addNestedPass<func::FuncOp>(createForallToParallelLoopPass());
   if (options.threads > 0) {

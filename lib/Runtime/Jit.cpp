@@ -103,6 +103,7 @@ JitModule::build(std::unique_ptr<JitModule> jit, ModuleOp module,
     cpu.ompSchedule = options.ompSchedule;
     cpu.ompChunks = options.ompChunks;
     cpu.inPlaceState = options.inPlaceState;
+    cpu.reassociateReductions = options.reassociateReductions;
     // A CPU other than the host's may lack GFNI: no vgf2p8affineqb then.
     if (!options.cpu.empty())
       cpu.gfni = 0;

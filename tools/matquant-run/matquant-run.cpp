@@ -124,6 +124,12 @@ static cl::opt<bool> inPlaceState(
              "in-place-state) instead of copying both caches whole into new "
              "buffers every step"),
     cl::init(true), cl::cat(runCategory));
+static cl::opt<bool> reassociateReductions(
+    "reassociate-reductions",
+    cl::desc("CPU: the step's own float reductions (attention, norms) may "
+             "be summed in another order, so that they run as vector loops "
+             "(the pipeline's reassociate-reductions)"),
+    cl::init(true), cl::cat(runCategory));
 static cl::opt<std::string> ompSchedule(
     "omp-schedule", cl::init("static"),
     cl::desc("OpenMP schedule of the kernels' row loops: static, dynamic, "
@@ -386,6 +392,7 @@ std::unique_ptr<Model> compile(ModuleOp module, StringRef label) {
   opts.ompSchedule = ompSchedule;
   opts.ompChunks = ompChunks;
   opts.inPlaceState = inPlaceState;
+  opts.reassociateReductions = reassociateReductions;
   bool dynamic = module->hasAttr("mq.dynamic_layers");
   // Compiled in place: the module is not needed afterwards, except for
   // the width table's layer names.

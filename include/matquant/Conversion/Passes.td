@@ -210,6 +210,33 @@ def OmpSchedulePass : Pass<"matquant-omp-schedule", "::mlir::ModuleOp"> {
                            "::mlir::omp::OpenMPDialect"];
 }
 
+def ReassociateReductionsPass
+    : Pass<"matquant-reassociate-reductions", "::mlir::func::FuncOp"> {
+  let summary = "Let the float reductions of linalg.generic ops be "
+                "reassociated, so that LLVM vectorizes their loops";
+  let description = [{
+    A `linalg.generic` with a reduction loop whose output is accumulated by
+    `arith.addf %out, %x` (or `arith.maximumf` / `arith.minimumf`) sums in
+    loop order; LLVM's loop vectorizer keeps a strict order of float adds,
+    so the loops that `convert-linalg-to-loops` makes of such an op stay
+    scalar (the decode step's attention: scores over the head dimension,
+    the weighted sum over positions, the softmax's sums). This pass marks
+    those accumulations `fastmath<reassoc>`: the sum may then be computed
+    in vector lanes and added up at the end, a different rounding order of
+    the same float32 sum (the end-to-end tests compare the logits with an
+    independent float forward pass within 1e-4).
+
+    ```mlir
+    %s = arith.addf %out, %p : f32
+    ```
+    in the body of a reduction becomes
+    ```mlir
+    %s = arith.addf %out, %p fastmath<reassoc> : f32
+    ```
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+}
+
 def ExpandStridedCopiesPass
     : Pass<"matquant-expand-strided-copies", "::mlir::func::FuncOp"> {
   let summary = "Turn non-contiguous memref.copy into linalg.copy";

@@ -109,6 +109,13 @@ struct CPUPipelineOptions
                      "into a new buffer on every call. The entry function's "
                      "signature changes; `mq.in_place_results` says how"),
       llvm::cl::init(false)};
+  Option<bool> reassociateReductions{
+      *this, "reassociate-reductions",
+      llvm::cl::desc("Float reductions of the remaining linalg.generic ops "
+                     "(a decode step's attention and norms) may be summed "
+                     "in another order (matquant-reassociate-reductions), "
+                     "so that LLVM vectorizes their loops"),
+      llvm::cl::init(true)};
 };
 
 /// The widest index whose interleaved layout the CPU pipeline tiles by rows

@@ -63,6 +63,9 @@ struct JitOptions {
   /// dropped, the argument updated in place (the pipeline's
   /// in-place-state; `JitModule::inPlaceResults` tells which).
   bool inPlaceState = false;
+  /// The remaining linalg reductions summed in vector lanes (the
+  /// pipeline's reassociate-reductions).
+  bool reassociateReductions = true;
 };
 
 /// A compiled module. Keeps its context and engine alive.

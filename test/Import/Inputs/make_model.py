@@ -280,7 +280,18 @@ def main():
     ap.add_argument("--hf-config", action="store_true",
                     help="write the config with Hugging Face key names")
     ap.add_argument("--variant", default="ok")
+    ap.add_argument("--wide", action="store_true",
+                    help="dim 128, hidden 96, 1 layer, 2 heads, 1 kv head "
+                         "(head size 64), vocab 64, seq_len 256: attention "
+                         "long and wide enough to run in vector loops")
     args = ap.parse_args()
+    if args.wide:
+        global DIM, HIDDEN, LAYERS, HEADS, KV_HEADS, VOCAB, SEQ_LEN
+        global HEAD_SIZE, KV_DIM
+        DIM, HIDDEN, LAYERS, HEADS, KV_HEADS, VOCAB, SEQ_LEN = (
+            128, 96, 1, 2, 1, 64, 256)
+        HEAD_SIZE = DIM // HEADS
+        KV_DIM = HEAD_SIZE * KV_HEADS
     if args.format == "llama2c":
         write_llama2c(args.out, args.unshared, args.variant)
     else:

@@ -116,6 +116,13 @@ void matquant::buildCPUToLLVMPipeline(OpPassManager &pm,
   pm.addPass(createReconcileUnrealizedCastsPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+  if (options.threads > 1 && options.parallelizeGenerics > 0) {
+    ParallelizeGenericsPassOptions split;
+    split.threads = options.threads;
+    split.minPoints = options.parallelizeGenerics;
+    pm.addNestedPass<func::FuncOp>(createParallelizeGenericsPass(split));
+    pm.addPass(createCanonicalizerPass());
+  }
   pm.addPass(createConvertTensorToLinalgPass());
   // As in matquant-decode-to-gpu: the state's new rows are inserted into
   // the argument's buffer, and the result that returns it is dropped.

@@ -104,6 +104,7 @@ JitModule::build(std::unique_ptr<JitModule> jit, ModuleOp module,
     cpu.ompChunks = options.ompChunks;
     cpu.inPlaceState = options.inPlaceState;
     cpu.reassociateReductions = options.reassociateReductions;
+    cpu.parallelizeGenerics = options.parallelizeGenerics;
     // A CPU other than the host's may lack GFNI: no vgf2p8affineqb then.
     if (!options.cpu.empty())
       cpu.gfni = 0;

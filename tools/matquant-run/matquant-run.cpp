@@ -130,6 +130,12 @@ static cl::opt<bool> reassociateReductions(
              "be summed in another order, so that they run as vector loops "
              "(the pipeline's reassociate-reductions)"),
     cl::init(true), cl::cat(runCategory));
+static cl::opt<int64_t> parallelizeGenerics(
+    "parallelize-generics",
+    cl::desc("CPU, with --run-threads > 1: the step's linalg.generic ops of "
+             "at least this many loop iterations (attention) are split over "
+             "the threads (the pipeline's parallelize-generics; 0: none)"),
+    cl::init(32768), cl::cat(runCategory));
 static cl::opt<std::string> ompSchedule(
     "omp-schedule", cl::init("static"),
     cl::desc("OpenMP schedule of the kernels' row loops: static, dynamic, "
@@ -393,6 +399,7 @@ std::unique_ptr<Model> compile(ModuleOp module, StringRef label) {
   opts.ompChunks = ompChunks;
   opts.inPlaceState = inPlaceState;
   opts.reassociateReductions = reassociateReductions;
+  opts.parallelizeGenerics = parallelizeGenerics;
   bool dynamic = module->hasAttr("mq.dynamic_layers");
   // Compiled in place: the module is not needed afterwards, except for
   // the width table's layer names.

@@ -210,6 +210,29 @@ def OmpSchedulePass : Pass<"matquant-omp-schedule", "::mlir::ModuleOp"> {
                            "::mlir::omp::OpenMPDialect"];
 }
 
+def ParallelizeGenericsPass
+    : Pass<"matquant-parallelize-generics", "::mlir::func::FuncOp"> {
+  let summary = "Split large linalg.generic ops over threads with scf.forall";
+  let description = [{
+    Tiles every `linalg.generic` on tensors of at least `min-points` loop
+    iterations (static loop ranges, not already inside an `scf.forall`) into
+    `threads` tiles of its first parallel loop with at least `threads`
+    iterations, as an `scf.forall` that the CPU pipeline lowers to an OpenMP
+    parallel loop (a decode step's attention: split over its heads). Each
+    element is computed by the same body in the same order as before; only
+    the split of the outer loop changes. Ops below the size stay sequential,
+    since a parallel region costs microseconds.
+  }];
+  let options = [
+    Option<"threads", "threads", "int64_t", "2",
+           "Tiles of the split loop (the OpenMP threads)">,
+    Option<"minPoints", "min-points", "int64_t", "32768",
+           "Loop iterations below which an op stays sequential">,
+  ];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 def ReassociateReductionsPass
     : Pass<"matquant-reassociate-reductions", "::mlir::func::FuncOp"> {
   let summary = "Let the float reductions of linalg.generic ops be "

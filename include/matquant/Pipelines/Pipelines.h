@@ -116,6 +116,13 @@ struct CPUPipelineOptions
                      "in another order (matquant-reassociate-reductions), "
                      "so that LLVM vectorizes their loops"),
       llvm::cl::init(true)};
+  Option<int64_t> parallelizeGenerics{
+      *this, "parallelize-generics",
+      llvm::cl::desc("With threads > 1: linalg.generic ops of at least this "
+                     "many loop iterations (a decode step's attention) are "
+                     "split over the threads (matquant-parallelize-generics; "
+                     "0: none)"),
+      llvm::cl::init(32768)};
 };
 
 /// The widest index whose interleaved layout the CPU pipeline tiles by rows

@@ -66,6 +66,10 @@ struct JitOptions {
   /// The remaining linalg reductions summed in vector lanes (the
   /// pipeline's reassociate-reductions).
   bool reassociateReductions = true;
+  /// With threads > 1, linalg.generic ops of at least this many loop
+  /// iterations split over the threads (0: none; the pipeline's
+  /// parallelize-generics).
+  int64_t parallelizeGenerics = 32768;
 };
 
 /// A compiled module. Keeps its context and engine alive.

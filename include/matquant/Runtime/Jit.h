@@ -61,7 +61,8 @@ struct JitOptions {
   int64_t ompChunks = 0;
   /// Entry functions' results that return an argument's own buffer are
   /// dropped, the argument updated in place (the pipeline's
-  /// in-place-state; `JitModule::inPlaceResults` tells which).
+  /// in-place-state; the lowered function's `mq.in_place_results` says
+  /// which).
   bool inPlaceState = false;
   /// The remaining linalg reductions summed in vector lanes (the
   /// pipeline's reassociate-reductions).

@@ -55,6 +55,27 @@ func.func @skips(%x: tensor<64x1x64xf32>, %init: tensor<1x64xf32>) -> tensor<1x6
 
 // -----
 
+// A loop that the threads do not divide: tiles of 3 and 2 rows.
+// CHECK-LABEL: func @ragged
+// CHECK: scf.forall (%[[T:.*]]) in (2)
+// CHECK: %[[N:.*]] = affine.min #{{.*}}(%[[T]])
+// CHECK: tensor.extract_slice %{{.*}}[%{{.*}}, 0] [%[[N]], 4096] [1, 1] : tensor<5x4096xf32> to tensor<?x4096xf32>
+// CHECK: linalg.generic {{.*}} outs({{.*}} : tensor<?x4096xf32>)
+func.func @ragged(%x: tensor<5x4096xf32>) -> tensor<5x4096xf32> {
+  %e = tensor.empty() : tensor<5x4096xf32>
+  %y = linalg.generic {
+      indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>],
+      iterator_types = ["parallel", "parallel"]}
+      ins(%x : tensor<5x4096xf32>) outs(%e : tensor<5x4096xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %t = arith.mulf %a, %a : f32
+    linalg.yield %t : f32
+  } -> tensor<5x4096xf32>
+  return %y : tensor<5x4096xf32>
+}
+
+// -----
+
 // Left sequential: fewer iterations than min-points, and an op inside an
 // scf.forall already (a kernel's own loop).
 // CHECK-LABEL: func @small

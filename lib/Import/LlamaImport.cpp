@@ -5,7 +5,9 @@
 // from f32 weights, following llama2.c's run.c operation by operation:
 // embedding lookup; per layer RMSNorm, q/k/v projections, rotary embeddings,
 // KV-cache update at `pos`, grouped-query attention over positions 0..pos
-// (positions after `pos` are masked with -inf), output projection, residual,
+// (by default every cached position, those after `pos` masked with -inf;
+// with `liveAttention`, slices of the caches' first pos + 1 rows, of dynamic
+// size), output projection, residual,
 // RMSNorm, SwiGLU FFN, residual; final RMSNorm and the classifier.
 //
 // Each linear layer is a `linalg.matvec` with an `arith.constant
@@ -46,9 +48,10 @@ using BodyFn = function_ref<void(OpBuilder &, Location, ValueRange)>;
 class LlamaModuleBuilder {
 public:
   LlamaModuleBuilder(MLIRContext &context, ModuleOp module,
-                     const LlamaConfig &config, int64_t seqLen)
+                     const LlamaConfig &config, int64_t seqLen,
+                     bool liveAttention)
       : ctx(&context), b(&context), loc(UnknownLoc::get(&context)),
-        module(module), c(config), seqLen(seqLen),
+        module(module), c(config), seqLen(seqLen), liveAttention(liveAttention),
         f32(Float32Type::get(&context)) {}
 
   void buildDecodeStep(LlamaWeights &w);
@@ -76,6 +79,16 @@ private:
   }
   Value empty(ArrayRef<int64_t> shape) {
     return tensor::EmptyOp::create(b, loc, shape, f32);
+  }
+  /// The same, of sizes that may be values (dynamic).
+  Value filledSizes(ArrayRef<OpFoldResult> sizes, float value) {
+    Value empty = tensor::EmptyOp::create(b, loc, sizes, f32);
+    Value v = f32Constant(b, value);
+    return linalg::FillOp::create(b, loc, ValueRange{v}, ValueRange{empty})
+        .getResult(0);
+  }
+  Value emptySizes(ArrayRef<OpFoldResult> sizes) {
+    return tensor::EmptyOp::create(b, loc, sizes, f32);
   }
   Value generic(ArrayRef<Value> inputs, Value init, ArrayRef<AffineMap> maps,
                 ArrayRef<utils::IteratorType> iterators, BodyFn body) {
@@ -112,6 +125,7 @@ private:
   ModuleOp module;
   const LlamaConfig &c;
   int64_t seqLen;
+  bool liveAttention;
   Type f32;
   /// cos and sin of the rotary angles at this step's position, by length
   /// (dim or kv_dim): computed once per step, used by every layer.
@@ -254,45 +268,61 @@ Value LlamaModuleBuilder::rope(Value x, int64_t n, Value posF) {
 Value LlamaModuleBuilder::attention(Value q, Value kCache, Value vCache,
                                     int64_t layer, Value pos) {
   const int64_t kvh = c.nKVHeads, g = c.nHeads / c.nKVHeads, hs = c.headSize();
-  const int64_t s = seqLen, kvDim = c.kvDim();
+  const int64_t kvDim = c.kvDim();
   using utils::IteratorType;
   const IteratorType par = IteratorType::parallel;
   const IteratorType red = IteratorType::reduction;
 
   Value q3 = tensor::ExpandShapeOp::create(b, loc, tensorType({kvh, g, hs}), q,
                                            {{0, 1, 2}});
+  // The positions attended: all seqLen rows of the caches (those after pos
+  // masked below), or with liveAttention the first pos + 1, a dynamic size.
+  OpFoldResult len = b.getIndexAttr(seqLen);
+  int64_t staticLen = seqLen;
+  if (liveAttention) {
+    len = arith::AddIOp::create(b, loc, pos, indexConstant(1)).getResult();
+    staticLen = ShapedType::kDynamic;
+  }
   auto layerView = [&](Value cache) {
     OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
     Value slice = tensor::ExtractSliceOp::create(
-        b, loc, tensorType({s, kvDim}), cache,
-        {b.getIndexAttr(layer), zero, zero},
-        {one, b.getIndexAttr(s), b.getIndexAttr(kvDim)}, {one, one, one});
-    return tensor::ExpandShapeOp::create(b, loc, tensorType({s, kvh, hs}),
-                                         slice, {{0}, {1, 2}})
+        b, loc, tensorType({staticLen, kvDim}), cache,
+        {b.getIndexAttr(layer), zero, zero}, {one, len, b.getIndexAttr(kvDim)},
+        {one, one, one});
+    return tensor::ExpandShapeOp::create(
+               b, loc, tensorType({staticLen, kvh, hs}), slice, {{0}, {1, 2}},
+               {len, b.getIndexAttr(kvh), b.getIndexAttr(hs)})
         .getResult();
   };
   Value k3 = layerView(kCache);
   Value v3 = layerView(vCache);
+  SmallVector<OpFoldResult> scoreSizes = {b.getIndexAttr(kvh),
+                                          b.getIndexAttr(g), len};
 
   // scores[g, m, t] = sum_d q[g, m, d] k[t, g, d]   (dims g, m, t, d)
   Value scores = generic(
-      {q3, k3}, filled({kvh, g, s}, 0.0f),
+      {q3, k3}, filledSizes(scoreSizes, 0.0f),
       {map(4, {0, 1, 3}), map(4, {2, 0, 3}), map(4, {0, 1, 2})},
       {par, par, par, red}, [](OpBuilder &nb, Location l, ValueRange a) {
         Value p = arith::MulFOp::create(nb, l, a[0], a[1]);
         Value r = arith::AddFOp::create(nb, l, a[2], p);
         linalg::YieldOp::create(nb, l, r);
       });
-  // Scale by 1/sqrt(head_size); positions after pos get -inf.
+  // Scale by 1/sqrt(head_size); positions after pos (when there are any)
+  // get -inf.
   AffineMap id3 = AffineMap::getMultiDimIdentityMap(3, ctx);
   AffineMap gm = map(3, {0, 1});
   float scale = std::sqrt(static_cast<float>(hs));
   float negInf = -std::numeric_limits<float>::infinity();
   Value masked = generic(
-      {scores}, empty({kvh, g, s}), {id3, id3}, {par, par, par},
+      {scores}, emptySizes(scoreSizes), {id3, id3}, {par, par, par},
       [&, pos](OpBuilder &nb, Location l, ValueRange a) {
-        Value t = linalg::IndexOp::create(nb, l, 2);
         Value v = arith::DivFOp::create(nb, l, a[0], f32Constant(nb, scale));
+        if (liveAttention) {
+          linalg::YieldOp::create(nb, l, v);
+          return;
+        }
+        Value t = linalg::IndexOp::create(nb, l, 2);
         Value live =
             arith::CmpIOp::create(nb, l, arith::CmpIPredicate::ule, t, pos);
         Value r =
@@ -307,7 +337,7 @@ Value LlamaModuleBuilder::attention(Value q, Value kCache, Value vCache,
                 linalg::YieldOp::create(nb, l, r);
               });
   Value exps =
-      generic({masked, maxima}, empty({kvh, g, s}), {id3, gm, id3},
+      generic({masked, maxima}, emptySizes(scoreSizes), {id3, gm, id3},
               {par, par, par}, [](OpBuilder &nb, Location l, ValueRange a) {
                 Value d = arith::SubFOp::create(nb, l, a[0], a[1]);
                 Value r = math::ExpOp::create(nb, l, d);
@@ -320,8 +350,8 @@ Value LlamaModuleBuilder::attention(Value q, Value kCache, Value vCache,
                 linalg::YieldOp::create(nb, l, r);
               });
   Value probs =
-      generic({exps, sums}, empty({kvh, g, s}), {id3, gm, id3}, {par, par, par},
-              [](OpBuilder &nb, Location l, ValueRange a) {
+      generic({exps, sums}, emptySizes(scoreSizes), {id3, gm, id3},
+              {par, par, par}, [](OpBuilder &nb, Location l, ValueRange a) {
                 Value r = arith::DivFOp::create(nb, l, a[0], a[1]);
                 linalg::YieldOp::create(nb, l, r);
               });
@@ -331,12 +361,16 @@ Value LlamaModuleBuilder::attention(Value q, Value kCache, Value vCache,
   Value out = generic(
       {probs, v3}, filled({kvh, g, hs}, 0.0f),
       {map(4, {0, 1, 2}), map(4, {2, 0, 3}), map(4, {0, 1, 3})},
-      {par, par, red, par}, [pos](OpBuilder &nb, Location l, ValueRange a) {
+      {par, par, red, par}, [&, pos](OpBuilder &nb, Location l, ValueRange a) {
+        Value p = arith::MulFOp::create(nb, l, a[0], a[1]);
+        Value sum = arith::AddFOp::create(nb, l, a[2], p);
+        if (liveAttention) {
+          linalg::YieldOp::create(nb, l, sum);
+          return;
+        }
         Value t = linalg::IndexOp::create(nb, l, 2);
         Value live =
             arith::CmpIOp::create(nb, l, arith::CmpIPredicate::ule, t, pos);
-        Value p = arith::MulFOp::create(nb, l, a[0], a[1]);
-        Value sum = arith::AddFOp::create(nb, l, a[2], p);
         Value r = arith::SelectOp::create(nb, l, live, sum, a[2]);
         linalg::YieldOp::create(nb, l, r);
       });
@@ -539,8 +573,11 @@ importLlama(MLIRContext &context, LlamaWeights weights,
                       linalg::LinalgDialect, math::MathDialect,
                       tensor::TensorDialect>();
   OwningOpRef<ModuleOp> module = ModuleOp::create(UnknownLoc::get(&context));
-  LlamaModuleBuilder builder(context, *module, c, seqLen);
+  LlamaModuleBuilder builder(context, *module, c, seqLen,
+                             options.liveAttention);
   builder.buildDecodeStep(weights);
+  if (options.liveAttention)
+    (*module)->setAttr(kLiveAttentionAttrName, UnitAttr::get(&context));
   if (options.driverSteps)
     builder.buildDriver(options.driverSteps, options.bosToken);
   if (failed(verify(*module)))

@@ -31,6 +31,23 @@ static void addPlainBoundaryBufferization(OpPassManager &pm) {
   pm.addPass(bufferization::createOneShotBufferizePass(bufferization));
 }
 
+/// One-shot bufferization of a step whose state (the KV caches) may be
+/// updated in place: with `inPlaceState`, the importer's copy of each cache is
+/// forwarded (mq-forward-tensor-copies), the new rows are written into the
+/// argument's buffer (empty-tensor elimination) and a result that returns an
+/// argument's own buffer is dropped (mq-drop-in-place-results). The GPU
+/// pipeline eliminates empty tensors whatever the state (`eliminateEmpty`).
+static void addStateBufferization(OpPassManager &pm, bool inPlaceState,
+                                  bool eliminateEmpty) {
+  if (inPlaceState)
+    pm.addPass(matquant::createForwardTensorCopiesPass());
+  if (inPlaceState || eliminateEmpty)
+    pm.addPass(bufferization::createEmptyTensorEliminationPass());
+  addPlainBoundaryBufferization(pm);
+  if (inPlaceState)
+    pm.addPass(matquant::createDropInPlaceResultsPass());
+}
+
 /// The weights repacked into the GPU kernels' layout at compile time
 /// (mq-select-gpu-layout, then canonicalize folds the repacking).
 static void addGPULayout(OpPassManager &pm,
@@ -126,13 +143,7 @@ void matquant::buildCPUToLLVMPipeline(OpPassManager &pm,
   pm.addPass(createConvertTensorToLinalgPass());
   // As in matquant-decode-to-gpu: the state's new rows are inserted into
   // the argument's buffer, and the result that returns it is dropped.
-  if (options.inPlaceState) {
-    pm.addPass(createForwardTensorCopiesPass());
-    pm.addPass(bufferization::createEmptyTensorEliminationPass());
-  }
-  addPlainBoundaryBufferization(pm);
-  if (options.inPlaceState)
-    pm.addPass(createDropInPlaceResultsPass());
+  addStateBufferization(pm, options.inPlaceState, /*eliminateEmpty=*/false);
   // The per-row result buffers of the kernels go to the stack, not malloc.
   pm.addNestedPass<func::FuncOp>(
       bufferization::createPromoteBuffersToStackPass());
@@ -271,17 +282,10 @@ void matquant::buildDecodeToGPUPipeline(OpPassManager &pm,
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createConvertTensorToLinalgPass());
   // Producers of inserted slices (the new K and V rows) write into the
-  // destination (the KV cache) instead of a copy.
-  if (options.inPlaceState)
-    pm.addPass(createForwardTensorCopiesPass());
-  pm.addPass(bufferization::createEmptyTensorEliminationPass());
-  addPlainBoundaryBufferization(pm);
-  // A state updated in place (the KV cache: its new rows are inserted into
-  // the argument's buffer, the importer's copy of it forwarded) is returned
-  // as that buffer: the result goes (mq-drop-in-place-results), and with it
-  // the copy of the whole cache into a result buffer.
-  if (options.inPlaceState)
-    pm.addPass(createDropInPlaceResultsPass());
+  // destination (the KV cache) instead of a copy. A state updated in place
+  // is returned as the argument's buffer: the result goes, and with it the
+  // copy of the whole cache into a result buffer.
+  addStateBufferization(pm, options.inPlaceState, /*eliminateEmpty=*/true);
   bufferization::BufferResultsToOutParamsPassOptions outParams;
   outParams.hoistStaticAllocs = true;
   outParams.modifyPublicFunctions = true;

@@ -789,6 +789,26 @@ matquant::compileGpuModel(ModuleOp module, StringRef function,
   llvm::Expected<std::string> logits = describeTensor(type.getResult(0));
   if (!logits)
     return fail("logits: " + llvm::toString(logits.takeError()));
+  // The kernels' launch shapes and the workspace are fixed at compile time.
+  Operation *dynamicOp = nullptr;
+  fn.walk([&](Operation *op) {
+    for (Type t : op->getResultTypes())
+      if (auto shaped = dyn_cast<ShapedType>(t);
+          shaped && shaped.hasRank() && !shaped.hasStaticShape()) {
+        dynamicOp = op;
+        return WalkResult::interrupt();
+      }
+    return WalkResult::advance();
+  });
+  if (dynamicOp) {
+    std::string where;
+    llvm::raw_string_ostream os(where);
+    dynamicOp->getLoc().print(os);
+    return fail("'" + dynamicOp->getName().getStringRef() + "' at " + where +
+                " has a result of dynamic shape; the GPU pipeline takes "
+                "static shapes only (a model imported with --live-attention: "
+                "import it without)");
+  }
   fn->setAttr(LLVM::LLVMDialect::getEmitCWrapperAttrName(),
               UnitAttr::get(module.getContext()));
 

@@ -34,9 +34,11 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <random>
 #include <thread>
 #include <tuple>
+#include <type_traits>
 
 using namespace matquant;
 namespace nm = matquant::numerics;
@@ -183,6 +185,40 @@ struct Width {
     return "int" + std::to_string(r) + suffix;
   }
 };
+
+/// Calls a compiled `@kernel(x, w, scales, offsets[, width]) -> y` through
+/// its C interface: x is [batch, k] (rank 1 at batch 1), `weights` the
+/// weight descriptor (any rank: passed by pointer), `width` the run-time
+/// width of a dynamic kernel. Copies y into `keep` when given.
+void callKernel(void *addr, int64_t batch, int64_t n, int64_t k, float *x,
+                void *weights, MemRef<float, 2> *scales,
+                MemRef<float, 2> *offsets, std::optional<int32_t> width,
+                std::vector<float> *keep) {
+  auto invoke = [&](auto *y, auto *xm) {
+    using Y = std::remove_pointer_t<decltype(y)>;
+    if (width) {
+      using Fn = void (*)(Y *, Y *, void *, MemRef<float, 2> *,
+                          MemRef<float, 2> *, int32_t);
+      reinterpret_cast<Fn>(addr)(y, xm, weights, scales, offsets, *width);
+    } else {
+      using Fn =
+          void (*)(Y *, Y *, void *, MemRef<float, 2> *, MemRef<float, 2> *);
+      reinterpret_cast<Fn>(addr)(y, xm, weights, scales, offsets);
+    }
+    if (keep)
+      keep->assign(y->data, y->data + batch * n);
+    std::free(y->basePtr);
+  };
+  if (batch == 1) {
+    auto xm = denseView<float, 1>(x, {k});
+    MemRef<float, 1> y;
+    invoke(&y, &xm);
+  } else {
+    auto xm = denseView<float, 2>(x, {batch, k});
+    MemRef<float, 2> y;
+    invoke(&y, &xm);
+  }
+}
 
 /// Parses "r", "rep" or "rpe" with r in 1..8; false on anything else.
 bool parseWidth(llvm::StringRef s, Width &out) {
@@ -647,27 +683,8 @@ int main(int argc, char **argv) {
               void *wm = planes ? static_cast<void *>(&w3)
                                 : static_cast<void *>(&w2);
               *next = (*next + 1) % copies;
-              if (batch == 1) {
-                using Fn = void (*)(MemRef<float, 1> *, MemRef<float, 1> *,
-                                    void *, MemRef<float, 2> *,
-                                    MemRef<float, 2> *);
-                auto xm = denseView<float, 1>(xp, {k});
-                MemRef<float, 1> y;
-                reinterpret_cast<Fn>(kernelAddr)(&y, &xm, wm, &sm, &mm);
-                if (keep)
-                  keep->assign(y.data, y.data + n);
-                std::free(y.basePtr);
-              } else {
-                using Fn = void (*)(MemRef<float, 2> *, MemRef<float, 2> *,
-                                    void *, MemRef<float, 2> *,
-                                    MemRef<float, 2> *);
-                auto xm = denseView<float, 2>(xp, {batch, k});
-                MemRef<float, 2> y;
-                reinterpret_cast<Fn>(kernelAddr)(&y, &xm, wm, &sm, &mm);
-                if (keep)
-                  keep->assign(y.data, y.data + batch * n);
-                std::free(y.basePtr);
-              }
+              callKernel(kernelAddr, batch, n, k, xp, wm, &sm, &mm,
+                         std::nullopt, keep);
             };
             runOnce(&out);
             double maxErr = 0;
@@ -752,28 +769,8 @@ int main(int argc, char **argv) {
                   reinterpret_cast<int8_t *>((*dynData)[*dnext].data()),
                   {8, n, planeBytes8});
               *dnext = (*dnext + 1) % static_cast<int>(dynData->size());
-              int32_t r = static_cast<int32_t>(wd.r);
-              if (batch == 1) {
-                using Fn =
-                    void (*)(MemRef<float, 1> *, MemRef<float, 1> *, void *,
-                             MemRef<float, 2> *, MemRef<float, 2> *, int32_t);
-                auto xm = denseView<float, 1>(xp, {k});
-                MemRef<float, 1> y;
-                reinterpret_cast<Fn>(dynAddr)(&y, &xm, &w3, &sm, &mm, r);
-                if (keep)
-                  keep->assign(y.data, y.data + n);
-                std::free(y.basePtr);
-              } else {
-                using Fn =
-                    void (*)(MemRef<float, 2> *, MemRef<float, 2> *, void *,
-                             MemRef<float, 2> *, MemRef<float, 2> *, int32_t);
-                auto xm = denseView<float, 2>(xp, {batch, k});
-                MemRef<float, 2> y;
-                reinterpret_cast<Fn>(dynAddr)(&y, &xm, &w3, &sm, &mm, r);
-                if (keep)
-                  keep->assign(y.data, y.data + batch * n);
-                std::free(y.basePtr);
-              }
+              callKernel(dynAddr, batch, n, k, xp, &w3, &sm, &mm,
+                         static_cast<int32_t>(wd.r), keep);
             };
             runDyn(&out);
             double dErr = 0;

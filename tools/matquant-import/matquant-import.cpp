@@ -63,6 +63,15 @@ static cl::opt<int64_t> emitDriver(
              "printing each step's token and logits[0..3]"),
     cl::value_desc("N"), cl::init(0), cl::cat(importCategory));
 
+static cl::opt<bool> liveAttention(
+    "live-attention",
+    cl::desc("Attention reads the KV cache's first pos + 1 rows (slices of "
+             "dynamic size) instead of every row with those after pos "
+             "masked: its cost grows with the position, not the cache "
+             "length. The CPU pipelines take it; the GPU pipeline needs the "
+             "masked form"),
+    cl::init(false), cl::cat(importCategory));
+
 static int fail(const Twine &message) {
   WithColor::error() << message << "\n";
   return 1;
@@ -168,6 +177,7 @@ int main(int argc, char **argv) {
   matquant::LlamaImportOptions options;
   options.maxSeqLen = maxSeqLen;
   options.driverSteps = emitDriver;
+  options.liveAttention = liveAttention;
   Expected<mlir::OwningOpRef<mlir::ModuleOp>> module =
       matquant::importLlama(context, std::move(*weights), options);
   if (!module)

@@ -221,7 +221,11 @@ def ParallelizeGenericsPass
     parallel loop (a decode step's attention: split over its heads). Each
     element is computed by the same body in the same order as before; only
     the split of the outer loop changes. Ops below the size stay sequential,
-    since a parallel region costs microseconds.
+    since a parallel region costs microseconds. An op with dynamic loop
+    ranges (attention over the filled positions of a KV cache, imported with
+    live attention) becomes an `scf.if` on its iteration count computed at
+    run time: the split op when it is at least `min-points`, else the op as
+    it was. The split loop itself must be static.
   }];
   let options = [
     Option<"threads", "threads", "int64_t", "2",
@@ -229,7 +233,8 @@ def ParallelizeGenericsPass
     Option<"minPoints", "min-points", "int64_t", "32768",
            "Loop iterations below which an op stays sequential">,
   ];
-  let dependentDialects = ["::mlir::scf::SCFDialect",
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::scf::SCFDialect",
                            "::mlir::tensor::TensorDialect"];
 }
 

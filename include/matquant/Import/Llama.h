@@ -152,6 +152,11 @@ std::optional<LlamaConfig> syntheticPreset(llvm::StringRef name);
 /// (parseLlamaConfigJson's keys); checked with checkLlamaConfig.
 llvm::Expected<LlamaConfig> syntheticConfig(llvm::StringRef spec);
 
+/// The unit attribute of a module imported with live attention
+/// (LlamaImportOptions::liveAttention).
+inline constexpr llvm::StringLiteral kLiveAttentionAttrName =
+    "mq.live_attention";
+
 /// Options of the MLIR module builder.
 struct LlamaImportOptions {
   /// Number of positions in the KV cache; 0 means the model's seq_len.
@@ -160,6 +165,11 @@ struct LlamaImportOptions {
   /// from `bosToken` and printing each step's token and logits[0..3].
   int64_t driverSteps = 0;
   int64_t bosToken = 1;
+  /// Attention reads the caches' first pos + 1 rows, through slices of
+  /// dynamic size, instead of every row with those after pos masked. Its
+  /// cost then grows with the position, not the cache's length; the GPU
+  /// pipeline takes static shapes only, i.e. the masked form.
+  bool liveAttention = false;
 };
 
 /// Builds the module. Takes the weights by value: their storage is handed to

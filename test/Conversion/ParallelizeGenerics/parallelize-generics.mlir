@@ -114,3 +114,65 @@ func.func @nested(%x: tensor<2048xf32>, %out: tensor<2x2048xf32>) -> tensor<2x20
   }
   return %r : tensor<2x2048xf32>
 }
+
+// -----
+
+// Scores over the filled positions of a KV cache (a dynamic count, %n): the
+// iteration count 4 x %n x 16 is known at run time only, so the op becomes
+// an scf.if on it: the split op when it is at least min-points, else the op
+// as it was.
+// CHECK-LABEL: func @dynamic_scores
+// CHECK-SAME: (%[[Q:.*]]: tensor<4x16xf32>, %[[K:.*]]: tensor<?x4x16xf32>, %[[INIT:.*]]: tensor<4x?xf32>)
+// CHECK: %[[N:.*]] = tensor.dim %[[K]], %c0
+// CHECK: %[[C64:.*]] = arith.constant 64 : index
+// CHECK: %[[P:.*]] = arith.muli %[[N]], %[[C64]] : index
+// CHECK: %[[MIN:.*]] = arith.constant 1024 : index
+// CHECK: %[[LARGE:.*]] = arith.cmpi uge, %[[P]], %[[MIN]] : index
+// CHECK: %[[R:.*]] = scf.if %[[LARGE]] -> (tensor<4x?xf32>) {
+// CHECK: %[[F:.*]] = scf.forall (%{{.*}}) in (2) shared_outs({{.*}}) -> (tensor<4x?xf32>)
+// CHECK: linalg.generic {{.*}} ins({{.*}} : tensor<2x16xf32>, tensor<?x2x16xf32>) outs({{.*}} : tensor<2x?xf32>)
+// CHECK: scf.yield %[[F]]
+// CHECK: } else {
+// CHECK: %[[S:.*]] = linalg.generic {{.*}} ins(%[[Q]], %[[K]] : tensor<4x16xf32>, tensor<?x4x16xf32>) outs(%[[INIT]] : tensor<4x?xf32>)
+// CHECK: scf.yield %[[S]]
+// CHECK: return %[[R]]
+// ONE-LABEL: func @dynamic_scores
+// ONE-NOT: scf.if
+func.func @dynamic_scores(%q: tensor<4x16xf32>, %k: tensor<?x4x16xf32>,
+                          %init: tensor<4x?xf32>) -> tensor<4x?xf32> {
+  %s = linalg.generic {
+      indexing_maps = [affine_map<(h, p, d) -> (h, d)>,
+                       affine_map<(h, p, d) -> (p, h, d)>,
+                       affine_map<(h, p, d) -> (h, p)>],
+      iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%q, %k : tensor<4x16xf32>, tensor<?x4x16xf32>)
+      outs(%init : tensor<4x?xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %t = arith.addf %acc, %p : f32
+    linalg.yield %t : f32
+  } -> tensor<4x?xf32>
+  return %s : tensor<4x?xf32>
+}
+
+// -----
+
+// A dynamic op whose only parallel loop with 2 iterations or more is the
+// dynamic one stays as it is: the split loop must be static.
+// CHECK-LABEL: func @dynamic_split_loop
+// CHECK-NOT: scf.if
+// CHECK-NOT: scf.forall
+// CHECK: linalg.generic
+func.func @dynamic_split_loop(%x: tensor<?x1xf32>, %init: tensor<?x1xf32>)
+    -> tensor<?x1xf32> {
+  %s = linalg.generic {
+      indexing_maps = [affine_map<(i, j) -> (i, j)>,
+                       affine_map<(i, j) -> (i, j)>],
+      iterator_types = ["parallel", "parallel"]}
+      ins(%x : tensor<?x1xf32>) outs(%init : tensor<?x1xf32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %t = arith.addf %a, %a : f32
+    linalg.yield %t : f32
+  } -> tensor<?x1xf32>
+  return %s : tensor<?x1xf32>
+}

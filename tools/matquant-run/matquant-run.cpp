@@ -120,9 +120,10 @@ static cl::opt<bool> fuseMatvecs(
 static cl::opt<bool> liveAttention(
     "live-attention",
     cl::desc("Import a synthetic model with attention over the KV cache's "
-             "filled positions only (slices of dynamic size; CPU only), "
-             "instead of every position masked"),
-    cl::init(false));
+             "filled positions only (slices of dynamic size), instead of "
+             "every position masked (default: on, except with --gpu-out, "
+             "whose pipeline takes static shapes only)"),
+    cl::init(true), cl::cat(runCategory));
 static cl::opt<bool> inPlaceState(
     "in-place-state",
     cl::desc("CPU: the step inserts each new K and V row into the cache "
@@ -676,7 +677,8 @@ int main(int argc, char **argv) {
       fail(llvm::toString(config.takeError()));
     matquant::LlamaImportOptions importOptions;
     importOptions.maxSeqLen = maxSeqLen;
-    importOptions.liveAttention = liveAttention;
+    importOptions.liveAttention =
+        liveAttention.getNumOccurrences() ? liveAttention : gpuOut.empty();
     auto weights = matquant::makeSyntheticLlama(*config, syntheticSeed,
                                                 /*sharedClassifier=*/false,
                                                 syntheticBacking);

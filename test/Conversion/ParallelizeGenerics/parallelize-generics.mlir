@@ -117,27 +117,16 @@ func.func @nested(%x: tensor<2048xf32>, %out: tensor<2x2048xf32>) -> tensor<2x20
 
 // -----
 
-// Scores over the filled positions of a KV cache (a dynamic count, %n): the
-// iteration count 4 x %n x 16 is known at run time only, so the op becomes
-// an scf.if on it: the split op when it is at least min-points, else the op
-// as it was.
+// Scores over the filled positions of a KV cache (a dynamic count): the
+// static loops alone have 4 x 16 = 64 iterations, at least min-points / 64
+// (16), so the op is split over the heads whatever the count, the dynamic
+// extent carried into each tile.
 // CHECK-LABEL: func @dynamic_scores
-// CHECK-SAME: (%[[Q:.*]]: tensor<4x16xf32>, %[[K:.*]]: tensor<?x4x16xf32>, %[[INIT:.*]]: tensor<4x?xf32>)
-// CHECK: %[[N:.*]] = tensor.dim %[[K]], %c0
-// CHECK: %[[C64:.*]] = arith.constant 64 : index
-// CHECK: %[[P:.*]] = arith.muli %[[N]], %[[C64]] : index
-// CHECK: %[[MIN:.*]] = arith.constant 1024 : index
-// CHECK: %[[LARGE:.*]] = arith.cmpi uge, %[[P]], %[[MIN]] : index
-// CHECK: %[[R:.*]] = scf.if %[[LARGE]] -> (tensor<4x?xf32>) {
-// CHECK: %[[F:.*]] = scf.forall (%{{.*}}) in (2) shared_outs({{.*}}) -> (tensor<4x?xf32>)
+// CHECK-NOT: scf.if
+// CHECK: scf.forall (%{{.*}}) in (2) shared_outs({{.*}}) -> (tensor<4x?xf32>)
 // CHECK: linalg.generic {{.*}} ins({{.*}} : tensor<2x16xf32>, tensor<?x2x16xf32>) outs({{.*}} : tensor<2x?xf32>)
-// CHECK: scf.yield %[[F]]
-// CHECK: } else {
-// CHECK: %[[S:.*]] = linalg.generic {{.*}} ins(%[[Q]], %[[K]] : tensor<4x16xf32>, tensor<?x4x16xf32>) outs(%[[INIT]] : tensor<4x?xf32>)
-// CHECK: scf.yield %[[S]]
-// CHECK: return %[[R]]
 // ONE-LABEL: func @dynamic_scores
-// ONE-NOT: scf.if
+// ONE-NOT: scf.forall
 func.func @dynamic_scores(%q: tensor<4x16xf32>, %k: tensor<?x4x16xf32>,
                           %init: tensor<4x?xf32>) -> tensor<4x?xf32> {
   %s = linalg.generic {
@@ -157,22 +146,42 @@ func.func @dynamic_scores(%q: tensor<4x16xf32>, %k: tensor<?x4x16xf32>,
 
 // -----
 
-// A dynamic op whose only parallel loop with 2 iterations or more is the
-// dynamic one stays as it is: the split loop must be static.
+// A dynamic op large enough (32 static iterations), whose only parallel
+// loop is the dynamic one, stays as it is: the split loop must be static.
 // CHECK-LABEL: func @dynamic_split_loop
-// CHECK-NOT: scf.if
 // CHECK-NOT: scf.forall
 // CHECK: linalg.generic
-func.func @dynamic_split_loop(%x: tensor<?x1xf32>, %init: tensor<?x1xf32>)
-    -> tensor<?x1xf32> {
+func.func @dynamic_split_loop(%x: tensor<?x32xf32>, %init: tensor<?xf32>)
+    -> tensor<?xf32> {
   %s = linalg.generic {
-      indexing_maps = [affine_map<(i, j) -> (i, j)>,
-                       affine_map<(i, j) -> (i, j)>],
-      iterator_types = ["parallel", "parallel"]}
-      ins(%x : tensor<?x1xf32>) outs(%init : tensor<?x1xf32>) {
+      indexing_maps = [affine_map<(i, k) -> (i, k)>,
+                       affine_map<(i, k) -> (i)>],
+      iterator_types = ["parallel", "reduction"]}
+      ins(%x : tensor<?x32xf32>) outs(%init : tensor<?xf32>) {
   ^bb0(%a: f32, %acc: f32):
-    %t = arith.addf %a, %a : f32
+    %t = arith.addf %acc, %a : f32
     linalg.yield %t : f32
-  } -> tensor<?x1xf32>
-  return %s : tensor<?x1xf32>
+  } -> tensor<?xf32>
+  return %s : tensor<?xf32>
+}
+
+// -----
+
+// The softmax's maxima over the filled positions: static loops of 2 x 4 = 8
+// iterations, under min-points / 64, stay sequential.
+// CHECK-LABEL: func @dynamic_small
+// CHECK-NOT: scf.forall
+// CHECK: linalg.generic
+func.func @dynamic_small(%s: tensor<2x4x?xf32>, %init: tensor<2x4xf32>)
+    -> tensor<2x4xf32> {
+  %m = linalg.generic {
+      indexing_maps = [affine_map<(h, g, t) -> (h, g, t)>,
+                       affine_map<(h, g, t) -> (h, g)>],
+      iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%s : tensor<2x4x?xf32>) outs(%init : tensor<2x4xf32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %t = arith.maximumf %acc, %a : f32
+    linalg.yield %t : f32
+  } -> tensor<2x4xf32>
+  return %m : tensor<2x4xf32>
 }

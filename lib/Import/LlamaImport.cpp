@@ -67,12 +67,15 @@ private:
   Value indexConstant(int64_t v) {
     return arith::ConstantIndexOp::create(b, loc, v);
   }
+  /// `dest` filled with `value` (linalg.fill).
+  Value fill(Value dest, TypedAttr value) {
+    Value v = arith::ConstantOp::create(b, loc, value);
+    return linalg::FillOp::create(b, loc, ValueRange{v}, ValueRange{dest})
+        .getResult(0);
+  }
   /// A tensor of `shape` filled with `value` (tensor.empty + linalg.fill).
   Value filled(ArrayRef<int64_t> shape, TypedAttr value) {
-    Value empty = tensor::EmptyOp::create(b, loc, shape, value.getType());
-    Value v = arith::ConstantOp::create(b, loc, value);
-    return linalg::FillOp::create(b, loc, ValueRange{v}, ValueRange{empty})
-        .getResult(0);
+    return fill(tensor::EmptyOp::create(b, loc, shape, value.getType()), value);
   }
   Value filled(ArrayRef<int64_t> shape, float value) {
     return filled(shape, b.getF32FloatAttr(value));
@@ -82,10 +85,7 @@ private:
   }
   /// The same, of sizes that may be values (dynamic).
   Value filledSizes(ArrayRef<OpFoldResult> sizes, float value) {
-    Value empty = tensor::EmptyOp::create(b, loc, sizes, f32);
-    Value v = f32Constant(b, value);
-    return linalg::FillOp::create(b, loc, ValueRange{v}, ValueRange{empty})
-        .getResult(0);
+    return fill(emptySizes(sizes), b.getF32FloatAttr(value));
   }
   Value emptySizes(ArrayRef<OpFoldResult> sizes) {
     return tensor::EmptyOp::create(b, loc, sizes, f32);

@@ -21,9 +21,13 @@
 //     alpha' D + (m + alpha' (zc + mid)) X,   D = sum x (k - zc),
 //   with D and X restarted per group (f32 accumulation throughout).
 // - A block's warps share its rows and split K (whole super-tiles of
-//   `unroll` column tiles, interleaved); the main loop is software
-//   pipelined (the next super-tile's weights and group scales are carried
-//   in registers). The partial sums of the warps meet in shared memory.
+//   `unroll` column tiles, interleaved); the main loop carries the next
+//   super-tile's weights and group scales. LLVM's InstCombine folds the
+//   carried weights (a phi of two loads) back into a load at the top of
+//   the iteration, so in effect only the scales are a super-tile ahead;
+//   guarding the loads so that the weights stay carried measured 3 - 20%
+//   slower on an H200 (docs/GPU-results.md, session 22). The partial sums
+//   of the warps meet in shared memory.
 // - Ragged N: row tiles past the packed ones are read clamped and never
 //   stored. Ragged K (per channel): the last, partial column tile reads its
 //   activations with masked loads (the packed padding is index 0).

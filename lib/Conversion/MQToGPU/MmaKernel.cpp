@@ -26,8 +26,11 @@
 //   carried weights (a phi of two loads) back into a load at the top of
 //   the iteration, so in effect only the scales are a super-tile ahead;
 //   guarding the loads so that the weights stay carried measured 3 - 20%
-//   slower on an H200 (docs/GPU-results.md, session 22). The partial sums
-//   of the warps meet in shared memory.
+//   slower on an H200 (docs/GPU-results.md, session 22). The batch-1
+//   kernels below 8 index bits load the scales in the iteration instead,
+//   and tie them and the activation sums to the first mma (loadsAtTop), so
+//   that an iteration's loads all start at its top and wait once. The
+//   partial sums of the warps meet in shared memory.
 // - Ragged N: row tiles past the packed ones are read clamped and never
 //   stored. Ragged K (per channel): the last, partial column tile reads its
 //   activations with masked loads (the packed padding is index 0).
@@ -93,6 +96,8 @@ public:
     single = spec.batchTile == 1;
     nt = single ? 1 : spec.batchTile / 8;
     perGroup = spec.groupSize ? spec.groupSize / kTile : 0;
+    loadsAtTop =
+        single && perGroup && bits < 8 && !spec.planes && !spec.dependentLaunch;
     if (spec.planes)
       planPlanes(read);
   }
@@ -192,6 +197,9 @@ private:
   /// activation sums taken 8 k-steps per mma (singleSums) instead of one
   /// all-ones mma per k-step.
   bool single = false;
+  /// Batch-1 kernels in groups below 8 index bits: every load of an
+  /// iteration at its top (see build()).
+  bool loadsAtTop = false;
   bool rounds = false; ///< plane kernel reading r + 1 planes
   /// Clamped rounding slices of a plane kernel: the A operand is
   /// t = (K - k) / S (K = 2^r - 1, S = 2^r) from one saturating f16x2 fma,
@@ -746,6 +754,24 @@ void MmaKernelBuilder::run(int64_t count, const Loaded &in,
     if (single)
       singleSums(mul(add(in.kt0, cI(g0)), cI(kTile)), perGroup * kTile,
                  in.ragged, ones[0]);
+    if (loadsAtTop) {
+      // The weights' first mma accumulates onto ones * (0 * sum of the
+      // group's scales): zero (NaN where a scale or sum is not finite,
+      // which the result would be anyway), but a dependence that makes
+      // ptxas issue the activation-sum and scale loads with the weights
+      // at the top of the iteration instead of sinking them to their use
+      // at its end, where their latency, under a full memory stream about
+      // that of DRAM, was exposed a second time.
+      Value z = cF(0.0f);
+      for (unsigned i = 0; i < mt; ++i)
+        for (Value v : in.sc[g0 / perGroup][i])
+          z = arith::AddFOp::create(b, loc, z, v);
+      z = arith::MulFOp::create(b, loc, z, cF(0.0f));
+      Value start = arith::MulFOp::create(
+          b, loc, ones[0],
+          vector::BroadcastOp::create(b, loc, zeroAcc.getType(), z));
+      d.assign(mt * nt, start);
+    }
     for (int64_t u = g0; u < g0 + perGroup; ++u)
       tileMma(in.words[u], add(in.kt0, cI(u)), in.ragged, d, ones);
     epilogue(in.sc[g0 / perGroup], d, ones, state);
@@ -1078,7 +1104,10 @@ gpu::GPUFuncOp MmaKernelBuilder::build(gpu::GPUModuleOp kernels) {
     nvgpu::DeviceAsyncWaitOp::create(b, loc, started, b.getI32IntegerAttr(0));
   } else {
     SmallVector<Value> init = state;
-    fetchSuper(warp, init);
+    if (loadsAtTop)
+      fetchWeights(superStart(warp), unroll, init);
+    else
+      fetchSuper(warp, init);
     // 8-bit static kernels at batch tiles 1 and 8 load the group scales
     // one super-tile further ahead than the weights: on an H200 (batch 1,
     // [N, groups] scales) 4 - 8% faster at 8192 x 8192, 14336 x 4096 and
@@ -1110,7 +1139,14 @@ gpu::GPUFuncOp MmaKernelBuilder::build(gpu::GPUModuleOp kernels) {
           if (spec.prefetch)
             prefetchSuper(add(st, cI(int64_t(spec.prefetch + 1) * warps)),
                           superTiles);
-          if (!ahead) {
+          SmallVector<Value> cur(args.drop_front(nState).drop_back(nScales));
+          if (loadsAtTop) {
+            // Only the weights are carried (and in effect loaded at the
+            // top: see the file comment); the scales of st are loaded
+            // here, with them.
+            fetchWeights(superStart(add(st, cI(warps))), unroll, next);
+            fetchScales(superStart(st), unroll, cur);
+          } else if (!ahead) {
             fetchSuper(add(st, cI(warps)), next);
           } else {
             // Weights of st + W, the scales of st + W carried, those of
@@ -1122,9 +1158,7 @@ gpu::GPUFuncOp MmaKernelBuilder::build(gpu::GPUModuleOp kernels) {
                         next);
           }
           run(unroll,
-              unflatten(args.drop_front(nState).drop_back(nScales), unroll,
-                        mul(st, cI(unroll)), /*ragged=*/false),
-              s);
+              unflatten(cur, unroll, mul(st, cI(unroll)), /*ragged=*/false), s);
           s.append(next.begin(), next.end());
           scf::YieldOp::create(b, loc, s);
         });

@@ -96,8 +96,9 @@ public:
     single = spec.batchTile == 1;
     nt = single ? 1 : spec.batchTile / 8;
     perGroup = spec.groupSize ? spec.groupSize / kTile : 0;
-    loadsAtTop =
-        single && perGroup && bits < 8 && !spec.planes && !spec.dependentLaunch;
+    loadsAtTop = single && perGroup && bits < 8 && !spec.planes &&
+                 !spec.dependentLaunch && !spec.stages && !spec.prefetch &&
+                 !spec.earlyPrefetch;
     if (spec.planes)
       planPlanes(read);
   }
@@ -197,8 +198,11 @@ private:
   /// activation sums taken 8 k-steps per mma (singleSums) instead of one
   /// all-ones mma per k-step.
   bool single = false;
-  /// Batch-1 kernels in groups below 8 index bits: every load of an
-  /// iteration at its top (see build()).
+  /// Batch-1 kernels in groups below 8 index bits, with the weights in
+  /// registers and without dependent launch or prefetches (what was
+  /// measured faster): an iteration loads its own scales, and run() ties
+  /// them and the activation sums to the first mma, so that all of its
+  /// loads are issued at its top.
   bool loadsAtTop = false;
   bool rounds = false; ///< plane kernel reading r + 1 planes
   /// Clamped rounding slices of a plane kernel: the A operand is

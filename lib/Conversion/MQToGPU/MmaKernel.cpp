@@ -96,6 +96,7 @@ public:
     single = spec.batchTile == 1;
     nt = single ? 1 : spec.batchTile / 8;
     perGroup = spec.groupSize ? spec.groupSize / kTile : 0;
+    scalesTwoAhead = perGroup && bits == 8 && !spec.planes && nt == 1;
     loadsAtTop = single && perGroup && bits < 8 && !spec.planes &&
                  !spec.dependentLaunch && !spec.stages && !spec.prefetch &&
                  !spec.earlyPrefetch;
@@ -198,6 +199,13 @@ private:
   /// activation sums taken 8 k-steps per mma (singleSums) instead of one
   /// all-ones mma per k-step.
   bool single = false;
+  /// Where the main loop (weights in registers) loads the group scales;
+  /// by default with the weights, one super-tile ahead. scalesTwoAhead:
+  /// 8-bit static kernels at batch tiles 1 and 8 load them two super-tiles
+  /// ahead (on an H200, batch 1, [N, groups] scales: 4 - 8% faster at
+  /// 8192 x 8192, 14336 x 4096 and 4096 x 14336; narrower indices spilled
+  /// with it and ran slower).
+  bool scalesTwoAhead = false;
   /// Batch-1 kernels in groups below 8 index bits, with the weights in
   /// registers and without dependent launch or prefetches (what was
   /// measured faster): an iteration loads its own scales, and run() ties
@@ -1112,13 +1120,8 @@ gpu::GPUFuncOp MmaKernelBuilder::build(gpu::GPUModuleOp kernels) {
       fetchWeights(superStart(warp), unroll, init);
     else
       fetchSuper(warp, init);
-    // 8-bit static kernels at batch tiles 1 and 8 load the group scales
-    // one super-tile further ahead than the weights: on an H200 (batch 1,
-    // [N, groups] scales) 4 - 8% faster at 8192 x 8192, 14336 x 4096 and
-    // 4096 x 14336; narrower indices spilled with it and ran slower.
-    bool ahead = perGroup && bits == 8 && !spec.planes && nt == 1;
     size_t nScales = 0;
-    if (ahead) {
+    if (scalesTwoAhead) {
       size_t before = init.size();
       fetchScales(superStart(add(warp, cI(warps))), unroll, init);
       nScales = init.size() - before;
@@ -1150,7 +1153,7 @@ gpu::GPUFuncOp MmaKernelBuilder::build(gpu::GPUModuleOp kernels) {
             // here, with them.
             fetchWeights(superStart(add(st, cI(warps))), unroll, next);
             fetchScales(superStart(st), unroll, cur);
-          } else if (!ahead) {
+          } else if (!scalesTwoAhead) {
             fetchSuper(add(st, cI(warps)), next);
           } else {
             // Weights of st + W, the scales of st + W carried, those of
